@@ -1,0 +1,142 @@
+"""Controller settings: one pydantic model per section, read from the environment when asked (never at import).
+
+Every field can be set with an environment variable `LOAXA_<SECTION>_<FIELD>` (e.g. `LOAXA_MQTT_URL`),
+and the few that operators touch most have short names: `LOAXA_PORT`, `LOAXA_SCHEDULE`, `LOAXA_DATA_DIR`,
+`LOAXA_DATABASE_URL`.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCHEDULE = REPO_ROOT / "schedules" / "default.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Section):
+    """The web server (UI, REST API and asset downloads for agents)."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 to serve the whole network.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port (LOAXA_PORT).")
+    public_url: str | None = Field(
+        None,
+        description="Base URL agents use to download assets, e.g. http://10.0.0.2:8080 (default: host:port).",
+    )
+    asset_url_ttl_s: int = Field(7 * 86400, ge=60, description="Lifetime of a signed asset URL in seconds.")
+
+
+class MqttSettings(_Section):
+    """The broker: managed (a mosquitto child process) or external (any MQTT 3.1.1/5 broker by URL)."""
+
+    mode: Literal["managed", "external"] = Field("managed", description="Run our own mosquitto or use one.")
+    url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL; for managed mode the listen address.")
+    username: str = Field("loaxa-controller", description="The controller's MQTT user.")
+    password: str | None = Field(
+        None, description="External mode: the controller's password (managed: generated)."
+    )
+    public_url: str | None = Field(None, description="Broker URL written into agent bundles (default: url).")
+    heartbeat_interval_s: int = Field(30, ge=1, description="Agents' heartbeat interval, for liveness.")
+
+
+class TtsSettings(_Section):
+    """Text to speech (DESIGN §6)."""
+
+    engines: tuple[str, ...] = Field(
+        ("gtts", "espeak-ng"), description="Engine chain in order of preference."
+    )
+    gtts_timeout_s: float = Field(4.0, gt=0, description="Per-request timeout for Google TTS.")
+    espeak_voice: str = Field("vi", description="espeak-ng voice.")
+    piper_voice: Path | None = Field(None, description="Path of a Piper .onnx voice file.")
+
+
+class Settings(_Section):
+    """Everything the controller needs to run."""
+
+    data_dir: Path = Field(Path("var"), description="Database, assets, keys and the managed broker's files.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL (default: SQLite in data_dir).")
+    schedule: Path = Field(DEFAULT_SCHEDULE, description="Broadcast window file (LOAXA_SCHEDULE).")
+    commune: str = Field("tule", description="Commune id of this deployment (device ids start with it).")
+    http: HttpSettings = HttpSettings()
+    mqtt: MqttSettings = MqttSettings()
+    tts: TtsSettings = TtsSettings()
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> "Settings":
+        if self.mqtt.mode == "external" and not self.mqtt.password:
+            raise ValueError(
+                "mqtt.mode=external needs LOAXA_MQTT_PASSWORD (the controller's broker password)"
+            )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'loaxa.db').resolve()}"
+
+    @property
+    def asset_base_url(self) -> str:
+        """Where agents fetch assets."""
+        return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the controller's signing key and secrets live (mode 0700)."""
+        return self.data_dir / "keys"
+
+    @property
+    def assets_dir(self) -> Path:
+        """The content-addressed audio store."""
+        return self.data_dir / "assets"
+
+    @property
+    def broker_dir(self) -> Path:
+        """The managed mosquitto's config, password file, ACL and persistence."""
+        return self.data_dir / "mosquitto"
+
+
+_SHORT_NAMES = {
+    "LOAXA_PORT": ("http", "port"),
+    "LOAXA_HOST": ("http", "host"),
+    "LOAXA_SCHEDULE": (None, "schedule"),
+    "LOAXA_DATA_DIR": (None, "data_dir"),
+    "LOAXA_DATABASE_URL": (None, "database_url"),
+    "LOAXA_COMMUNE": (None, "commune"),
+}
+_SECTIONS = ("http", "mqtt", "tts")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment (LOAXA_*), then explicit overrides (e.g. from CLI flags)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, dict[str, object] | object] = {section: {} for section in _SECTIONS}
+    for name, (section, key) in _SHORT_NAMES.items():
+        if name in env:
+            _put(values, section, key, env[name])
+    for name, value in env.items():
+        parts = name.split("_", 2)
+        if len(parts) == 3 and parts[0] == "LOAXA" and parts[1].lower() in _SECTIONS:
+            _put(values, parts[1].lower(), parts[2].lower(), value)
+    for key, value in overrides.items():
+        if value is not None:
+            section, _, field = key.rpartition("__")
+            _put(values, section or None, field, value)
+    tts = values["tts"]
+    if isinstance(tts, dict) and isinstance(tts.get("engines"), str):
+        tts["engines"] = tuple(e.strip() for e in str(tts["engines"]).split(",") if e.strip())
+    return Settings.model_validate(values)
+
+
+def _put(values: dict[str, dict[str, object] | object], section: str | None, key: str, value: object) -> None:
+    if section is None:
+        values[key] = value
+    else:
+        bucket = values[section]
+        assert isinstance(bucket, dict)
+        bucket[key] = value

@@ -1,0 +1,171 @@
+"""The managed mosquitto: config, password file and ACL written from the device registry (DESIGN §3).
+
+Owns the broker child process and its files; knows nothing of the database (callers pass accounts).
+Devices may read only their own plan and commands and write only their own status, heartbeats and
+events (`%u` patterns); there is no anonymous access.
+"""
+
+import base64
+import getpass
+import hashlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from protocol import topics
+
+log = logging.getLogger(__name__)
+
+# Device passwords are random 32-byte tokens, so the PBKDF2 work factor guards little; this keeps a
+# province-wide reconnect storm (thousands of CONNECTs) cheap for the broker.
+_PBKDF2_ITERATIONS = 1000
+
+
+def hash_password(password: str, *, iterations: int = _PBKDF2_ITERATIONS) -> str:
+    """Hash a password in mosquitto 2's own format (`$7$`: PBKDF2-SHA512)."""
+    salt = secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def new_password() -> str:
+    """A random URL-safe password for a device or the controller's broker account."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class BrokerAccount:
+    """One MQTT login: the controller (all loaxa topics) or a device (its own topics only)."""
+
+    username: str
+    password_hash: str
+    role: Literal["controller", "device"]
+
+
+def render_acl(accounts: Iterable[BrokerAccount]) -> str:
+    """The ACL file: full access for controller accounts, `%u` patterns for everyone else."""
+    lines = ["# Written by loaxa from its device registry; edits here are overwritten.", ""]
+    for account in accounts:
+        if account.role == "controller":
+            lines += [f"user {account.username}", f"topic readwrite {topics.PREFIX}/#", ""]
+    lines.append("# Every device: its own plan and commands in, its own uplink out.")
+    lines += [f"pattern read {topics.device_topic('%u', channel)}" for channel in topics.DOWNLINK_CHANNELS]
+    lines += [f"pattern write {topics.device_topic('%u', channel)}" for channel in topics.UPLINK_CHANNELS]
+    return "\n".join(lines) + "\n"
+
+
+def render_passwords(accounts: Iterable[BrokerAccount]) -> str:
+    """The password file, one `user:hash` line per account."""
+    return "".join(f"{a.username}:{a.password_hash}\n" for a in accounts)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable only by this user, atomically (the broker may read it at any moment)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+class ManagedBroker:
+    """A mosquitto 2 child process configured from loaxa's accounts."""
+
+    def __init__(self, workdir: Path, *, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.workdir = workdir
+        self.host = host
+        self.port = port
+        self._process: subprocess.Popen[bytes] | None = None
+        self.conf_path = workdir / "mosquitto.conf"
+        self.passwd_path = workdir / "passwd"
+        self.acl_path = workdir / "acl"
+        self.log_path = workdir / "mosquitto.log"
+
+    @property
+    def url(self) -> str:
+        """The broker's URL as clients should use it."""
+        return f"mqtt://{self.host}:{self.port}"
+
+    def write_files(self, accounts: Iterable[BrokerAccount]) -> None:
+        """Write config, password file and ACL for these accounts."""
+        accounts = list(accounts)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "data").mkdir(exist_ok=True)
+        _write_private(self.passwd_path, render_passwords(accounts))
+        _write_private(self.acl_path, render_acl(accounts))
+        conf = [
+            "# Written by loaxa (managed broker); edits here are overwritten.",
+            "per_listener_settings false",
+            "allow_anonymous false",
+            f"password_file {self.passwd_path}",
+            f"acl_file {self.acl_path}",
+            f"listener {self.port} {self.host}",
+            # When started as root mosquitto would switch to the `mosquitto` user, which cannot read the
+            # private files above; naming the current user keeps it as is (ignored when not root).
+            f"user {getpass.getuser()}",
+            "persistence true",
+            f"persistence_location {self.workdir / 'data'}/",
+            "autosave_interval 60",
+            "max_queued_messages 1000",
+            "message_size_limit 2097152",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+        ]
+        _write_private(self.conf_path, "\n".join(conf) + "\n")
+
+    def start(self, accounts: Iterable[BrokerAccount], *, timeout: float = 10.0) -> None:
+        """Write the files and start mosquitto; return once it accepts connections."""
+        self.write_files(accounts)
+        log_file = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            ["mosquitto", "-c", str(self.conf_path)], stdout=log_file, stderr=subprocess.STDOUT
+        )
+        log_file.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"mosquitto exited with code {self._process.returncode}:\n{tail}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    log.info("managed mosquitto listening on %s (pid %s)", self.url, self._process.pid)
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
+
+    def reload(self, accounts: Iterable[BrokerAccount]) -> None:
+        """Rewrite the files and make mosquitto re-read them (SIGHUP): new devices can connect."""
+        self.write_files(accounts)
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGHUP)
+            log.info("managed mosquitto reloaded its accounts")
+
+    def running(self) -> bool:
+        """True while the child process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, *, timeout: float = 5.0) -> None:
+        """Stop mosquitto (it saves its persistence file on SIGTERM)."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None

@@ -1,0 +1,40 @@
+"""The wire contract between the controller and the edge agents (DESIGN §5).
+
+Owns topic strings, message shapes, canonical JSON and Ed25519 signing. It must stay importable on a
+Raspberry Pi with only the `edge` extra: stdlib, cryptography, nothing else.
+"""
+
+from protocol.errors import ProtocolError
+from protocol.messages import (
+    Asset,
+    Command,
+    Event,
+    Heartbeat,
+    PlanBody,
+    PlanItem,
+    Priority,
+    Status,
+    WindowSpec,
+)
+from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
+from protocol.timefmt import format_utc, parse_utc
+
+__all__ = [
+    "Asset",
+    "Command",
+    "Envelope",
+    "Event",
+    "Heartbeat",
+    "PlanBody",
+    "PlanItem",
+    "Priority",
+    "ProtocolError",
+    "Signer",
+    "Status",
+    "Verifier",
+    "WindowSpec",
+    "canonical_json",
+    "decode_json",
+    "format_utc",
+    "parse_utc",
+]

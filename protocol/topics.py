@@ -1,0 +1,38 @@
+"""Every MQTT topic string loaxa uses is built here, nowhere else (DESIGN §5)."""
+
+from typing import Final, Literal
+
+PREFIX: Final = "loaxa/v1"
+SHARE_GROUP: Final = "loaxa"
+
+DeviceChannel = Literal["plan", "cmd", "status", "heartbeat", "events"]
+DEVICE_CHANNELS: Final[tuple[DeviceChannel, ...]] = ("plan", "cmd", "status", "heartbeat", "events")
+DOWNLINK_CHANNELS: Final[tuple[DeviceChannel, ...]] = ("plan", "cmd")
+UPLINK_CHANNELS: Final[tuple[DeviceChannel, ...]] = ("status", "heartbeat", "events")
+
+
+def device_topic(device_id: str, channel: DeviceChannel) -> str:
+    """The topic of one device's channel, e.g. ``loaxa/v1/dev/tule-c01/plan``."""
+    return f"{PREFIX}/dev/{device_id}/{channel}"
+
+
+def fleet_filter(channel: DeviceChannel) -> str:
+    """A filter matching one channel of every device, e.g. ``loaxa/v1/dev/+/heartbeat``."""
+    return f"{PREFIX}/dev/+/{channel}"
+
+
+def shared_filter(channel: DeviceChannel, group: str = SHARE_GROUP) -> str:
+    """A shared-subscription filter so several controller workers split the uplink load."""
+    return f"$share/{group}/{fleet_filter(channel)}"
+
+
+def parse_device_topic(topic: str) -> tuple[str, DeviceChannel] | None:
+    """Split a device topic into (device id, channel); None when it is not one of ours."""
+    parts = topic.split("/")
+    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != PREFIX or parts[2] != "dev":
+        return None
+    device_id, channel = parts[3], parts[4]
+    for known in DEVICE_CHANNELS:
+        if channel == known and device_id:
+            return device_id, known
+    return None

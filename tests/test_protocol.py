@@ -1,0 +1,107 @@
+"""The wire contract: signing, strict readers, topics."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from protocol import Asset, Command, PlanBody, PlanItem, ProtocolError, Signer, Verifier, WindowSpec, topics
+from protocol.signing import decode_json, generate_private_key, load_public_key_b64, public_key_b64
+
+NOW = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+
+
+def _item() -> PlanItem:
+    return PlanItem(
+        item_id="b1-w1",
+        bulletin_id=1,
+        priority="normal",
+        asset=Asset(sha256="a" * 64, bytes=1000, duration_ms=2000, url="http://x/a"),
+        not_before=NOW,
+        not_after=NOW + timedelta(hours=2),
+        planned_start=NOW,
+        window="morning",
+    )
+
+
+def _plan() -> PlanBody:
+    return PlanBody(
+        version=3,
+        generated_at=NOW,
+        timezone="Asia/Ho_Chi_Minh",
+        windows=(WindowSpec("morning", "05:00:00", "07:30:00"),),
+        items=(_item(),),
+    )
+
+
+def test_signed_plan_round_trips_and_verifies() -> None:
+    key = generate_private_key()
+    payload = Signer(key).seal(kind="plan", device="tule-c01", seq=3, body=_plan().to_json(), issued_at=NOW)
+    public = load_public_key_b64(public_key_b64(key.public_key()))
+    envelope = Verifier([public], "tule-c01").open(payload)
+    assert envelope.seq == 3
+    assert PlanBody.from_json(envelope.body) == _plan()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (lambda d: d.__setitem__("seq", 99), "bad_signature"),
+        (lambda d: d["body"]["items"][0].__setitem__("priority", "emergency"), "bad_signature"),
+        (lambda d: d.__setitem__("device", "tule-c02"), "foreign_device"),
+        (lambda d: d.__setitem__("v", 2), "bad_version"),
+        (lambda d: d.__setitem__("sig", "!!!"), "bad_signature"),
+        (lambda d: d.__setitem__("extra", 1), "bad_field"),
+    ],
+)
+def test_tampered_envelopes_are_refused(tamper: object, reason: str) -> None:
+    key = generate_private_key()
+    data = json.loads(
+        Signer(key).seal(kind="plan", device="tule-c01", seq=3, body=_plan().to_json(), issued_at=NOW)
+    )
+    tamper(data)  # type: ignore[operator]
+    with pytest.raises(ProtocolError) as caught:
+        Verifier([key.public_key()], "tule-c01").open(json.dumps(data).encode())
+    assert caught.value.reason == reason
+
+
+def test_other_key_is_refused_but_rotation_accepts_both() -> None:
+    old, new = generate_private_key(), generate_private_key()
+    payload = Signer(new).seal(kind="cmd", device="d", seq=1, body={"command": "resync"}, issued_at=NOW)
+    with pytest.raises(ProtocolError, match="signature"):
+        Verifier([old.public_key()], "d").open(payload)
+    assert Verifier([old.public_key(), new.public_key()], "d").open(payload).type == "cmd"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe", "bad_utf8"),
+        (b"{not json", "bad_json"),
+        (b"[" * 100_000, "bad_json"),
+        (b" " * (2 << 20), "too_large"),
+    ],
+)
+def test_bad_payloads_have_reasons(payload: bytes, reason: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_json(payload)
+    assert caught.value.reason == reason
+
+
+def test_readers_refuse_wrong_types_with_a_clear_message() -> None:
+    data = _item().to_json()
+    data["repeat"] = "3"
+    with pytest.raises(ProtocolError, match=r"item.repeat: expected an integer"):
+        PlanItem.from_json(data)
+    with pytest.raises(ProtocolError, match="end 05:00:00 is not after start"):
+        WindowSpec.from_json({"name": "x", "start": "07:00", "end": "05:00"})
+    with pytest.raises(ProtocolError, match="play_now needs an item"):
+        Command.from_json({"command": "play_now"})
+
+
+def test_topics_round_trip() -> None:
+    topic = topics.device_topic("tule-c01", "heartbeat")
+    assert topic == "loaxa/v1/dev/tule-c01/heartbeat"
+    assert topics.parse_device_topic(topic) == ("tule-c01", "heartbeat")
+    assert topics.parse_device_topic("loaxa/v1/dev/x/unknown") is None
+    assert topics.shared_filter("events") == "$share/loaxa/loaxa/v1/dev/+/events"
