@@ -1,4 +1,4 @@
-"""Controller settings: one pydantic model per section, read from the environment when asked (never at import).
+"""Controller settings: one pydantic model per section, read from the environment on request, never at import.
 
 Every field can be set with an environment variable `LOAXA_<SECTION>_<FIELD>` (e.g. `LOAXA_MQTT_URL`),
 and the few that operators touch most have short names: `LOAXA_PORT`, `LOAXA_SCHEDULE`, `LOAXA_DATA_DIR`,
@@ -8,7 +8,7 @@ and the few that operators touch most have short names: `LOAXA_PORT`, `LOAXA_SCH
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -115,7 +115,7 @@ _SECTIONS = ("http", "mqtt", "tts")
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Build settings from the environment (LOAXA_*), then explicit overrides (e.g. from CLI flags)."""
     env = os.environ if environ is None else environ
-    values: dict[str, dict[str, object] | object] = {section: {} for section in _SECTIONS}
+    values: dict[str, object] = {section: {} for section in _SECTIONS}
     for name, (section, key) in _SHORT_NAMES.items():
         if name in env:
             _put(values, section, key, env[name])
@@ -133,10 +133,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     return Settings.model_validate(values)
 
 
-def _put(values: dict[str, dict[str, object] | object], section: str | None, key: str, value: object) -> None:
+def _put(values: dict[str, object], section: str | None, key: str, value: object) -> None:
     if section is None:
         values[key] = value
     else:
-        bucket = values[section]
-        assert isinstance(bucket, dict)
-        bucket[key] = value
+        cast(dict[str, object], values[section])[key] = value
