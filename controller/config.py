@@ -123,10 +123,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         parts = name.split("_", 2)
         if len(parts) == 3 and parts[0] == "LOAXA" and parts[1].lower() in _SECTIONS:
             _put(values, parts[1].lower(), parts[2].lower(), value)
-    for key, value in overrides.items():
-        if value is not None:
+    for key, override in overrides.items():
+        if override is not None:
             section, _, field = key.rpartition("__")
-            _put(values, section or None, field, value)
+            _put(values, section or None, field, override)
     tts = values["tts"]
     if isinstance(tts, dict) and isinstance(tts.get("engines"), str):
         tts["engines"] = tuple(e.strip() for e in str(tts["engines"]).split(",") if e.strip())
