@@ -1,0 +1,185 @@
+"""The one module that owns the controller's paho client (DESIGN §5).
+
+It connects with the controller's credentials, re-subscribes to the uplink channels (shared groups, so
+several controller workers split the load) on every connect, and hands each message with its receive
+time to a queue drained by a worker thread, so slow database writes never stall paho's network loop.
+Publishing plans and commands goes through here too. It knows no database and no message contents.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from protocol import topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One uplink message as received: who sent it, on which channel, when we got it."""
+
+    device_id: str
+    channel: topics.DeviceChannel
+    payload: bytes
+    received_at: datetime
+
+
+Handler = Callable[[list[Incoming]], None]
+
+
+def parse_broker_url(url: str) -> tuple[str, int, bool]:
+    """Split `mqtt://host:port` or `mqtts://host:port` into (host, port, tls)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+    tls = parts.scheme == "mqtts"
+    return parts.hostname, parts.port or (8883 if tls else 1883), tls
+
+
+class MqttLink:
+    """The controller's connection to the broker: uplink ingestion and downlink publishing."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        username: str,
+        password: str,
+        client_id: str,
+        handler: Handler,
+        clock: Callable[[], datetime],
+        shared: bool = True,
+        batch_max: int = 500,
+    ) -> None:
+        self._host, self._port, tls = parse_broker_url(url)
+        self._handler = handler
+        self._clock = clock
+        self._shared = shared
+        self._batch_max = batch_max
+        self._queue: queue.Queue[Incoming | None] = queue.Queue()
+        self._connected = threading.Event()
+        self._worker: threading.Thread | None = None
+        self.handler_errors = 0
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=True
+        )
+        self._client.username_pw_set(username, password)
+        if tls:
+            self._client.tls_set()
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.max_queued_messages_set(0)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker session is up."""
+        return self._connected.is_set()
+
+    def start(self, *, wait_s: float = 10.0) -> None:
+        """Connect (retrying in the background) and start the network loop and the ingest worker."""
+        self._worker = threading.Thread(target=self._drain, name="mqtt-ingest", daemon=True)
+        self._worker.start()
+        self._client.connect_async(self._host, self._port, keepalive=30)
+        self._client.loop_start()
+        if wait_s and not self._connected.wait(wait_s):
+            log.warning("broker %s:%s not reachable yet; retrying in the background", self._host, self._port)
+
+    def stop(self) -> None:
+        """Disconnect, then let the worker finish what was already received."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+
+    def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, timeout: float | None = 5.0
+    ) -> bool:
+        """Publish at QoS 1; with a timeout, wait for the broker's PUBACK and say whether it came."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            log.warning("publish to %s not queued: %s", topic, mqtt.error_string(info.rc))
+            return False
+        if timeout is None:
+            return True
+        try:
+            info.wait_for_publish(timeout)
+        except RuntimeError:
+            return False
+        return info.is_published()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every received message has been handled (for orderly shutdown and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the controller: %s", reason)
+            return
+        subscriptions = [
+            (topics.shared_filter(channel) if self._shared else topics.fleet_filter(channel), 1)
+            for channel in topics.UPLINK_CHANNELS
+        ]
+        client.subscribe(subscriptions)
+        self._connected.set()
+        log.info("connected to broker %s:%s", self._host, self._port)
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
+    ) -> None:
+        self._connected.clear()
+        log.warning("disconnected from broker: %s", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        parsed = topics.parse_device_topic(message.topic)
+        if parsed is None or parsed[1] not in topics.UPLINK_CHANNELS:
+            log.warning("ignored message on unexpected topic %s", message.topic)
+            return
+        self._queue.put(Incoming(parsed[0], parsed[1], bytes(message.payload), self._clock()))
+
+    def _drain(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                self._queue.task_done()
+                return
+            batch = [first]
+            while len(batch) < self._batch_max:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    self._queue.task_done()
+                    break
+                batch.append(more)
+            try:
+                self._handler(batch)
+            except Exception:
+                # A bug in one batch must not stop ingestion for the whole fleet; it is logged with
+                # its traceback and counted in health.
+                self.handler_errors += 1
+                log.exception("ingest handler failed on a batch of %d messages", len(batch))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
