@@ -1,0 +1,177 @@
+"""The `loaxa` command line (DESIGN §9).
+
+Imports only the standard library at start: each subcommand imports what it needs when it runs, so
+`loaxa agent` works on a Raspberry Pi that has only the `edge` extra installed.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.config import Settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def _settings(args: argparse.Namespace) -> "Settings":
+    from pydantic import ValidationError
+
+    from controller.config import load_settings
+
+    try:
+        return load_settings(
+            schedule=getattr(args, "schedule", None),
+            data_dir=getattr(args, "data_dir", None),
+            http__port=getattr(args, "port", None),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"invalid settings (LOAXA_* environment or flags): {problems}") from exc
+
+
+def cmd_controller(args: argparse.Namespace) -> int:
+    """Run the controller: web, REST API, MQTT, scheduler (and the managed broker)."""
+    from controller.runtime import Controller
+
+    controller = Controller(_settings(args))
+    controller.run_forever()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo commune with 12 simulated agents."""
+    from controller.demo import run_demo
+
+    run_demo(_settings(args), agents=args.agents, fresh=not args.keep)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run N simulated agents against a running controller."""
+    from controller.demo import run_simulation
+
+    run_simulation(_settings(args), agents=args.agents)
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """Run the edge agent (what a Raspberry Pi runs)."""
+    from edge_agent.cli import main as agent_main
+
+    return agent_main(["--config", str(args.config), *(["-v"] if args.verbose else [])])
+
+
+def cmd_tts(args: argparse.Namespace) -> int:
+    """Render text to a loudness-normalized MP3, printing the normalized reading and the engine used."""
+    from controller.tts.cli import render_to_file
+
+    return render_to_file(_settings(args), args.text, args.output)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Create or migrate the database to the newest schema."""
+    from controller.db import upgrade
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    print(f"database at {settings.db_url} is up to date")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Add a user with a role."""
+    from controller.admin import add_user
+
+    return add_user(_settings(args), args.username, args.role, args.password)
+
+
+def cmd_device_add(args: argparse.Namespace) -> int:
+    """Provision a device and write its agent bundle (agent.toml with credentials and keys)."""
+    from controller.admin import add_device
+
+    return add_device(_settings(args), args.id, args.name, args.village, args.speakers, args.output)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the settings and the broadcast window file."""
+    from controller.admin import check_config
+
+    return check_config(_settings(args), args.files)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="loaxa", description="Smart loudspeaker system for a commune.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--data-dir", type=Path, help="data directory (LOAXA_DATA_DIR, default ./var)")
+    parser.add_argument("--schedule", type=Path, help="broadcast window file (LOAXA_SCHEDULE)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    add("controller", cmd_controller, "run the controller").add_argument("--port", type=int, help="web port")
+    demo = add("demo", cmd_demo, "run the Tú Lệ demo commune with simulated agents")
+    demo.add_argument("--port", type=int, help="web port (LOAXA_PORT, default 8080)")
+    demo.add_argument("--agents", type=int, default=12, help="simulated agents (default 12)")
+    demo.add_argument("--keep", action="store_true", help="keep the demo data of the last run")
+    simulate = add("simulate", cmd_simulate, "run N simulated agents against a running controller")
+    simulate.add_argument("--agents", type=int, required=True, help="how many agents")
+    agent = add("agent", cmd_agent, "run the edge agent")
+    agent.add_argument("--config", type=Path, required=True, help="agent.toml")
+    tts = add("tts", cmd_tts, "render text to speech")
+    tts.add_argument("text", help="Vietnamese text")
+    tts.add_argument("-o", "--output", type=Path, required=True, help="output MP3 file")
+    db = add("db", lambda _a: 0, "database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
+    user = add("user", lambda _a: 0, "user commands")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    user_add = user_sub.add_parser("add", help="add a user")
+    user_add.set_defaults(func=cmd_user_add)
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=["operator", "approver", "admin", "viewer"])
+    user_add.add_argument("--password", help="password (asked for when omitted)")
+    device = add("device", lambda _a: 0, "device commands")
+    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    device_add = device_sub.add_parser("add", help="provision a device and write its agent bundle")
+    device_add.set_defaults(func=cmd_device_add)
+    device_add.add_argument("id", help="device id, e.g. tule-c13 (also its MQTT username)")
+    device_add.add_argument("--name", required=True, help="cluster name, e.g. 'Cụm loa Bản Lìm 2'")
+    device_add.add_argument("--village", required=True, help="village id")
+    device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
+    device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+    check = add("check-config", cmd_check_config, "validate settings and window files")
+    check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `loaxa` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"loaxa: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Serves the Flask app with waitress (a production WSGI server) on a background thread.
+
+The controller process also runs the MQTT link and the job scheduler, so the web server must not own the
+main thread; it knows nothing of what the app does.
+"""
+
+import logging
+import threading
+
+from flask import Flask
+from waitress import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    """A waitress server for one app on one host and port."""
+
+    def __init__(self, app: Flask, *, host: str, port: int, threads: int = 8) -> None:
+        self._server: BaseWSGIServer | MultiSocketServer = create_server(
+            app, host=host, port=port, threads=threads, ident="loaxa", clear_untrusted_proxy_headers=True
+        )
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful when 0 was asked for)."""
+        return int(getattr(self._server, "effective_port", 0))
+
+    def start(self) -> None:
+        """Start serving in the background."""
+        self._thread.start()
+        log.info("web server listening on port %s", self.port)
+
+    def stop(self) -> None:
+        """Stop accepting connections and finish the worker threads."""
+        self._server.close()
+        self._server.task_dispatcher.shutdown()
+        self._thread.join(timeout=5)
