@@ -1,0 +1,50 @@
+"""Uploaded recordings go through the same loudness and encode path (DESIGN §6 step 5)."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from controller.assets import AssetStore
+from controller.tts import RecordingRejected, render_recording
+from controller.tts.audio import measure
+
+
+def make_audio(path: Path, source: str, seconds: float, *extra: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-t", str(seconds), *extra, str(path)],
+        check=True,
+    )
+    return path
+
+
+def test_quiet_stereo_recording_is_normalized_like_speech(tmp_path: Path) -> None:
+    # A quiet stereo 44.1 kHz WAV, as a phone might record: two tones, one per channel, at about -35 LUFS.
+    source = "aevalsrc=0.01*sin(2*PI*440*t)*(1+sin(2*PI*3*t))|0.01*sin(2*PI*660*t):s=44100"
+    wav = make_audio(tmp_path / "thai.wav", source, 4.0)
+    store = AssetStore(tmp_path / "assets")
+    result = render_recording(wav, "tai", store)
+    data = store.path(result.sha256).read_bytes()
+    loudness = measure(data)
+    assert -17.0 <= loudness.integrated_lufs <= -15.0
+    assert loudness.true_peak_dbtp <= -1.5
+    assert (result.engine, result.voice, result.normalized_text) == ("recording", "tai", "")
+    assert 3900 <= result.duration_ms <= 4200
+    assert render_recording(wav.read_bytes(), "tai", store).from_cache
+
+
+def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(RecordingRejected, match="cannot be read as audio"):
+        render_recording(b"this is not audio at all", "hmn", AssetStore(tmp_path))
+
+
+def test_silent_file_is_rejected(tmp_path: Path) -> None:
+    wav = make_audio(tmp_path / "silence.wav", "anullsrc=r=16000:cl=mono", 2.0)
+    with pytest.raises(RecordingRejected, match="silent"):
+        render_recording(wav, "dao", AssetStore(tmp_path))
+
+
+def test_too_long_file_is_rejected(tmp_path: Path) -> None:
+    mp3 = make_audio(tmp_path / "long.mp3", "sine=f=300:r=16000", 3.0)
+    with pytest.raises(RecordingRejected, match="lasts 3 s; the limit is 2 s"):
+        render_recording(mp3, "dao", AssetStore(tmp_path), max_duration_s=2)
