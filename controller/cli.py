@@ -98,7 +98,14 @@ def cmd_device_add(args: argparse.Namespace) -> int:
     """Provision a device and write its agent bundle (agent.toml with credentials and keys)."""
     from controller.admin import add_device
 
-    return add_device(_settings(args), args.id, args.name, args.village, args.speakers, args.output)
+    return add_device(
+        _settings(args),
+        device_id=args.id,
+        name=args.name,
+        village=args.village,
+        speakers=args.speakers,
+        output=args.output,
+    )
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -1,0 +1,85 @@
+"""Administrative CLI commands: users, devices (with their agent bundle) and configuration checks.
+
+Owns the command-line side of these tasks (prompts, printing, exit codes); the rules are in
+controller.services and controller.planning.
+"""
+
+import getpass
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from controller import services
+from controller.bundle import AgentBundle
+from controller.config import Settings
+from controller.db import Database, upgrade
+from controller.keys import load_or_create_keys
+from controller.planning import ScheduleError, load_schedule
+
+
+def _database(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    return Database(settings.db_url)
+
+
+def add_user(settings: Settings, username: str, role: str, password: str | None) -> int:
+    """Create a user; the password is asked for when not given."""
+    if password is None:
+        password = getpass.getpass(f"Password for {username}: ")
+        if password != getpass.getpass("Again: "):
+            print("loaxa: the two passwords differ; nothing was changed", file=sys.stderr)
+            return 2
+    try:
+        with _database(settings).session() as session:
+            user = services.create_user(session, username, password, role, datetime.now(UTC))
+    except services.ServiceError as exc:
+        print(f"loaxa: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {user.username} ({user.role}) created")
+    return 0
+
+
+def add_device(
+    settings: Settings, *, device_id: str, name: str, village: str, speakers: int, output: Path | None
+) -> int:
+    """Provision a device and print or write its agent.toml (the password is shown only this once)."""
+    keys = load_or_create_keys(settings.keys_dir)
+    try:
+        with _database(settings).session() as session:
+            provisioned = services.provision_device(
+                session, device_id, datetime.now(UTC), name=name, village_id=village, speakers=speakers
+            )
+    except services.ServiceError as exc:
+        print(f"loaxa: {exc}", file=sys.stderr)
+        return 2
+    bundle = AgentBundle(
+        device_id=provisioned.device.id,
+        mqtt_url=settings.mqtt.public_url or settings.mqtt.url,
+        mqtt_password=provisioned.mqtt_password,
+        public_keys=(keys.public_key_b64,),
+    )
+    if output is None:
+        sys.stdout.write(bundle.toml())
+    else:
+        bundle.write(output)
+        print(f"device {device_id} provisioned; agent bundle written to {output} (mode 0600)")
+    print(
+        "A running controller picks the new device up on its next restart or device change.", file=sys.stderr
+    )
+    return 0
+
+
+def check_config(settings: Settings, files: list[Path]) -> int:
+    """Validate window files (the configured one by default); print each problem with its file."""
+    failures = 0
+    for path in files or [settings.schedule]:
+        try:
+            schedule = load_schedule(path)
+        except ScheduleError as exc:
+            print(f"✗ {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        windows = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in schedule.windows)
+        print(f"✓ {path}: {schedule.timezone.key}; {windows}")
+    return 1 if failures else 0

@@ -1,0 +1,175 @@
+"""`loaxa demo` and `loaxa simulate`: a whole commune on one machine, and load from many fake clusters.
+
+The demo seeds the Tú Lệ commune, starts the controller with its managed broker and one simulated agent
+per cluster (playing into files), then serves until interrupted. Owns the demo's set-up and what it
+prints; everything it runs is the real controller and the real agent.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+from controller import services
+from controller.cli import CliError
+from controller.config import Settings
+from controller.fleet import Fleet, simulated_bundle, write_simulated_agent
+from controller.mqtt.client import parse_broker_url
+from controller.runtime import Controller
+from controller.services.seed import USERS, demo_device_password
+
+DEFAULT_DEMO_PASSWORD = "loaxa-demo"  # noqa: S105  # the documented demo default, printed at start
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings: its own data directory, and a free broker port if 1883 is taken."""
+    host, port, _tls = parse_broker_url(settings.mqtt.url)
+    if not _port_free(host, port):
+        port = _free_port(host)
+    if not _port_free(settings.http.host, settings.http.port):
+        raise CliError(
+            f"port {settings.http.port} on {settings.http.host} is in use; "
+            "stop what uses it or choose another with LOAXA_PORT=8081 make demo"
+        )
+    return settings.model_copy(
+        update={
+            "data_dir": settings.data_dir / "demo",
+            "mqtt": settings.mqtt.model_copy(update={"url": f"mqtt://{host}:{port}", "mode": "managed"}),
+        }
+    )
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> None:
+    """Seed the demo commune, start the controller and `agents` simulated clusters, serve until stopped."""
+    password = os.environ.get("LOAXA_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+    settings = demo_settings(settings)
+    if fresh and settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    print(f"[1/4] database and keys in {settings.data_dir}", flush=True)
+    controller = Controller(settings)
+    with controller.db.session() as session:
+        devices = sorted(services.seed_demo(session, datetime.now(UTC), password))[:agents]
+    print(f"[2/4] demo commune seeded: Xã Tú Lệ, 9 villages, {len(devices)} clusters", flush=True)
+    controller.start()
+    print(f"[3/4] controller and managed broker running ({settings.mqtt.url})", flush=True)
+    root = settings.data_dir / "agents"
+    configs = [
+        write_simulated_agent(
+            root,
+            simulated_bundle(
+                device,
+                demo_device_password(password, device),
+                settings.mqtt.url,
+                (controller.keys.public_key_b64,),
+                settings.mqtt.heartbeat_interval_s,
+            ),
+        )
+        for device in devices
+    ]
+    fleet = Fleet(configs)
+    fleet.start(lambda n, total: print(f"\r[4/4] simulated agents started: {n}/{total}", end="", flush=True))
+    url = f"http://{settings.http.host}:{controller.web.port}"
+    logins = ", ".join(username for username, _role in USERS)
+    print(
+        f"\n\nloaxa demo is running: {url}  (API {url}/api/v1, OpenAPI {url}/api/v1/openapi.json)\n"
+        f"Logins: {logins} — password {password!r} (LOAXA_DEMO_PASSWORD sets it)\n"
+        f"Windows: {', '.join(f'{w.name} {w.start[:5]}–{w.end[:5]}' for w in controller.schedule.windows)} "
+        f"{controller.schedule.timezone.key} (LOAXA_SCHEDULE picks another file)\n"
+        f"Agents play into {root}/<device>/played/\n"
+        "Press Ctrl+C to stop.",
+        flush=True,
+    )
+    try:
+        _wait_for_signal()
+    finally:
+        print("\nstopping…", flush=True)
+        fleet.stop()
+        controller.stop()
+
+
+def _api(base: str, path: str, body: dict[str, object], token: str | None = None) -> dict[str, object]:
+    request = urllib.request.Request(  # noqa: S310  # the URL is the operator's own controller
+        f"{base}/api/v1{path}",
+        data=json.dumps(body).encode(),
+        headers={
+            "content-type": "application/json",
+            **({"authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            result: dict[str, object] = json.load(response)
+            return result
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise CliError(f"{path}: HTTP {exc.code}: {detail}") from exc
+    except urllib.error.URLError as exc:
+        raise CliError(f"cannot reach the controller at {base}: {exc.reason}; is it running?") from exc
+
+
+def run_simulation(settings: Settings, *, agents: int) -> None:
+    """Provision `agents` simulated clusters on a running controller (REST, as admin) and run them."""
+    if agents < 1:
+        raise CliError("--agents must be at least 1")
+    base = os.environ.get("LOAXA_URL", f"http://{settings.http.host}:{settings.http.port}")
+    username = os.environ.get("LOAXA_ADMIN_USER", "admin")
+    password = os.environ.get(
+        "LOAXA_ADMIN_PASSWORD", os.environ.get("LOAXA_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+    )
+    village = os.environ.get("LOAXA_SIM_VILLAGE", "ban-lim")
+    token = str(_api(base, "/auth/token", {"username": username, "password": password})["token"])
+    root = settings.data_dir / "simulate"
+    configs = []
+    stamp = datetime.now(UTC).strftime("%H%M%S")
+    for number in range(1, agents + 1):
+        device_id = f"sim-{stamp}-{number:05d}"
+        answer = _api(
+            base, "/devices", {"id": device_id, "name": f"Mô phỏng {number}", "village": village}, token
+        )
+        credentials = answer.get("credentials")
+        if not isinstance(credentials, dict):
+            raise CliError(f"provisioning {device_id}: the answer carries no credentials: {answer}")
+        bundle = simulated_bundle(
+            device_id,
+            str(credentials["password"]),
+            str(credentials["broker_url"]),
+            tuple(str(k) for k in credentials.get("public_keys", [])),
+            settings.mqtt.heartbeat_interval_s,
+        )
+        configs.append(write_simulated_agent(root, bundle))
+        print(f"\rprovisioned {number}/{agents}", end="", file=sys.stderr, flush=True)
+    fleet = Fleet(configs)
+    fleet.start(lambda n, total: print(f"\rstarted {n}/{total} agents", end="", file=sys.stderr, flush=True))
+    print(f"\n{fleet.connected()} of {agents} agents connected; Ctrl+C stops them", file=sys.stderr)
+    try:
+        _wait_for_signal()
+    finally:
+        fleet.stop()
