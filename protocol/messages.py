@@ -155,6 +155,12 @@ def _volume(value: object) -> int | None:
     return value
 
 
+def _plan_volume(value: object) -> int:
+    """A plan's volume: 0 (muted) is a volume; only an absent one takes the default."""
+    volume = _volume(value)
+    return 80 if volume is None else volume
+
+
 @dataclass(frozen=True)
 class PlanBody:
     """A device's full desired state: its windows and everything it should play (retained)."""
@@ -176,7 +182,7 @@ class PlanBody:
             timezone=f.text("timezone", max_len=64),
             windows=tuple(WindowSpec.from_json(w) for w in f.array("windows", max_items=48)),
             items=tuple(PlanItem.from_json(i) for i in f.array("items", max_items=MAX_PLAN_ITEMS)),
-            volume=_volume(f.raw("volume")) or 80,
+            volume=_plan_volume(f.raw("volume")),
         )
         f.done()
         return body

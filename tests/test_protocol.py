@@ -105,3 +105,11 @@ def test_topics_round_trip() -> None:
     assert topics.parse_device_topic(topic) == ("tule-c01", "heartbeat")
     assert topics.parse_device_topic("loaxa/v1/dev/x/unknown") is None
     assert topics.shared_filter("events") == "$share/loaxa/loaxa/v1/dev/+/events"
+
+
+def test_a_muted_plan_stays_muted() -> None:
+    body = _plan().to_json()
+    body["volume"] = 0
+    assert PlanBody.from_json(body).volume == 0
+    del body["volume"]
+    assert PlanBody.from_json(body).volume == 80

@@ -1,0 +1,118 @@
+"""What the planner reads: approved bulletins, devices and the planning rules, as frozen dataclasses.
+
+Owns the input shapes and their checks (aware datetimes, known priorities, one version per language).
+It must not read the database, the clock or the network: the caller builds these values.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from controller.planning.windows import Schedule
+from protocol import Asset, Priority
+from protocol.messages import PRIORITIES
+
+VIETNAMESE: Final = "vi"
+_LANGUAGE = re.compile(r"[a-z][a-z0-9_]{0,15}")
+ScheduleMode = Literal["next_window"]
+SCHEDULE_MODES: Final[tuple[ScheduleMode, ...]] = ("next_window",)
+
+
+@dataclass(frozen=True)
+class AudioVersion:
+    """One language version of a bulletin; the asset carries a URL the caller has already signed."""
+
+    language: str
+    asset: Asset
+
+    def __post_init__(self) -> None:
+        if not _LANGUAGE.fullmatch(self.language):
+            raise ValueError(
+                f"language code {self.language!r}: use 1–16 of a-z, 0-9 and _, e.g. 'vi', 'thai'"
+            )
+
+
+@dataclass(frozen=True)
+class PlannedBulletin:
+    """An approved, not cancelled bulletin and the devices that still have to play it."""
+
+    bulletin_id: int
+    priority: Priority
+    approved_at: datetime
+    device_ids: frozenset[str]
+    versions: tuple[AudioVersion, ...]
+    expires_at: datetime | None = None
+    mode: ScheduleMode = "next_window"
+
+    def __post_init__(self) -> None:
+        where = f"bulletin {self.bulletin_id}"
+        if self.bulletin_id < 1 or self.priority not in PRIORITIES or self.mode not in SCHEDULE_MODES:
+            raise ValueError(f"{where}: bad id, priority {self.priority!r} or mode {self.mode!r}")
+        for moment in (self.approved_at, self.expires_at):
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError(f"{where}: naive datetime {moment}; pass aware datetimes (UTC)")
+        languages = [v.language for v in self.versions]
+        if not languages or len(set(languages)) != len(languages):
+            raise ValueError(f"{where}: needs audio versions with one per language, got {languages}")
+
+    def versions_for(self, languages: frozenset[str]) -> tuple[AudioVersion, ...]:
+        """The versions a device with these languages plays: Vietnamese first, then the others as given."""
+        wanted = [v for v in self.versions if v.language == VIETNAMESE or v.language in languages]
+        return tuple(sorted(wanted, key=lambda v: v.language != VIETNAMESE))
+
+
+@dataclass(frozen=True)
+class PlannedDevice:
+    """A loudspeaker cluster: the languages of its villages, its windows and its volume."""
+
+    device_id: str
+    languages: frozenset[str]
+    schedule: Schedule
+    volume: int = 80
+    busy_until: datetime | None = None  # nothing is planned to start before this (e.g. a long item playing)
+
+    def __post_init__(self) -> None:
+        if not self.device_id or not 0 <= self.volume <= 100:
+            raise ValueError(f"device {self.device_id!r}: needs an id and a volume 0–100, got {self.volume}")
+        if self.busy_until is not None and self.busy_until.utcoffset() is None:
+            raise ValueError(f"device {self.device_id}: naive busy_until; pass an aware datetime (UTC)")
+
+
+@dataclass(frozen=True)
+class PlanningRules:
+    """The knobs of the planner; the defaults suit a commune on 4G."""
+
+    gap: timedelta = timedelta(seconds=3)  # silence between two items on one device
+    lead: timedelta = timedelta(seconds=60)  # time for the plan and the audio to reach the device
+    horizon: int = 2  # window occurrences planned ahead per device, the open one included
+    emergency_validity: timedelta = timedelta(hours=3)  # how long a play_now item may still start
+
+    def __post_init__(self) -> None:
+        if (
+            self.horizon < 1
+            or min(self.gap, self.lead) < timedelta(0)
+            or self.emergency_validity <= timedelta(0)
+        ):
+            raise ValueError(f"planning rules: horizon ≥ 1, gap and lead ≥ 0, validity > 0; got {self}")
+        if any(span % timedelta(seconds=1) for span in (self.gap, self.lead, self.emergency_validity)):
+            raise ValueError(f"planning rules: use whole seconds (plans are in whole seconds); got {self}")
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """Everything the planner reads besides `now`; order does not matter, ids must be unique."""
+
+    bulletins: tuple[PlannedBulletin, ...]
+    devices: tuple[PlannedDevice, ...]
+    rules: PlanningRules = PlanningRules()
+
+    def __post_init__(self) -> None:
+        for what, ids in (
+            ("bulletin", [str(b.bulletin_id) for b in self.bulletins]),
+            ("device", [d.device_id for d in self.devices]),
+        ):
+            repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+            if repeated:
+                raise ValueError(f"{what} ids must be unique; repeated: {', '.join(repeated)}")
