@@ -16,7 +16,7 @@ def broker(tmp_path: Path) -> Iterator[BrokerFixture]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """One real PostgreSQL server for the session; tests create their own schemas or databases."""
-    with running_postgres(tmp_path_factory.mktemp("postgres")) as url:
+    with running_postgres() as url:
         yield url

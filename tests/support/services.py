@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,7 +78,7 @@ def _pg_bindir() -> Path | None:
 
 
 @contextmanager
-def running_postgres(workdir: Path) -> Iterator[str]:
+def running_postgres() -> Iterator[str]:
     """Start a throw-away PostgreSQL cluster and yield its SQLAlchemy URL (database `loaxa`)."""
     if url := os.environ.get("LOAXA_TEST_POSTGRES_URL"):
         yield url
@@ -88,7 +89,9 @@ def running_postgres(workdir: Path) -> Iterator[str]:
         if required:
             pytest.fail("PostgreSQL is not installed (apt-get install postgresql); `make test` installs it")
         pytest.skip("PostgreSQL not installed: run `make test`, which installs it")
-    workdir.mkdir(parents=True, exist_ok=True)
+    # PostgreSQL runs as its own user when we are root, and pytest's temp tree is private (0700):
+    # the cluster lives in a directory of its own that user can reach.
+    workdir = Path(tempfile.mkdtemp(prefix="loaxa-pg-"))
     datadir, sockdir = workdir / "pgdata", workdir / "pgsock"
     sockdir.mkdir(exist_ok=True)
     run_as: list[str] = []
@@ -148,3 +151,4 @@ def running_postgres(workdir: Path) -> Iterator[str]:
             check=False,
             capture_output=True,
         )
+        shutil.rmtree(workdir, ignore_errors=True)

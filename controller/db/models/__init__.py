@@ -1,0 +1,45 @@
+"""All loaxa tables, importable from one place (Alembic's autogenerate reads Base.metadata from here).
+
+Owns nothing but the re-exports.
+"""
+
+from controller.db.models.audit import AuditEntry
+from controller.db.models.base import Base
+from controller.db.models.bulletins import (
+    AUDIO_KINDS,
+    BULLETIN_STATUSES,
+    DELIVERY_STATES,
+    PLAY_STATUSES,
+    PRIORITIES,
+    Asset,
+    Bulletin,
+    BulletinAudio,
+    Delivery,
+    Play,
+)
+from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
+from controller.db.models.org import ROLES, ApiToken, Commune, User, Village
+
+__all__ = [
+    "AUDIO_KINDS",
+    "BULLETIN_STATUSES",
+    "DELIVERY_STATES",
+    "PLAY_STATUSES",
+    "PRIORITIES",
+    "ROLES",
+    "ApiToken",
+    "Asset",
+    "AuditEntry",
+    "Base",
+    "Bulletin",
+    "BulletinAudio",
+    "Commune",
+    "Delivery",
+    "Device",
+    "DeviceCoverage",
+    "DeviceEvent",
+    "Plan",
+    "Play",
+    "User",
+    "Village",
+]

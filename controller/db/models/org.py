@@ -1,0 +1,64 @@
+"""Tables for the commune, its villages, the people who use loaxa and their API tokens.
+
+Owns the shape of these tables only; rules (roles, passwords, permissions) live in controller.services.users.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controller.db.models.base import Base, check_in
+
+ROLES: tuple[str, ...] = ("operator", "approver", "admin", "viewer")
+
+
+class Commune(Base):
+    """A commune (xã) running its own loudspeaker system."""
+
+    __tablename__ = "communes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    created_at: Mapped[datetime]
+
+
+class Village(Base):
+    """A village (bản / thôn) and the languages its listeners speak, Vietnamese included."""
+
+    __tablename__ = "villages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    languages: Mapped[list[str]]
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    """A person who signs in: operator, approver, admin or viewer."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(check_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    commune_id: Mapped[str | None] = mapped_column(ForeignKey("communes.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(default=False)

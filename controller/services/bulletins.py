@@ -1,0 +1,238 @@
+"""Bulletins (DESIGN §4): creating, reading, resolving targets, and the state machine.
+
+    draft ──submit──▶ pending ──approve──▶ approved ──finish──▶ done
+                         └──────reject──▶ rejected      └──expire──▶ expired
+    draft, pending, approved ──cancel──▶ cancelled
+
+Nothing unapproved is ever played. Owns bulletin rows and their audit entries; must not plan, render or
+publish (callers react to the new status).
+"""
+
+import logging
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Bulletin, Device, Village
+from controller.services._bulletin_input import (
+    MAX_REASON,
+    MAX_TEXT,
+    MAX_TITLE,
+    check_priority,
+    check_schedule,
+    check_targets,
+    clean_text,
+)
+from controller.services._bulletin_views import load_bulletin, view_bulletin, view_bulletins
+from controller.services.audit import write_audit
+from controller.services.errors import Forbidden, InvalidTransition, ValidationFailed
+from controller.services.users import require
+from controller.services.views import BulletinView, UserView
+
+log = logging.getLogger(__name__)
+
+MAX_LIST = 500
+
+# step → (statuses it may start from, status it leads to)
+TRANSITIONS: Final[dict[str, tuple[frozenset[str], str]]] = {
+    "submit": (frozenset({"draft"}), "pending"),
+    "approve": (frozenset({"pending"}), "approved"),
+    "reject": (frozenset({"pending"}), "rejected"),
+    "cancel": (frozenset({"draft", "pending", "approved"}), "cancelled"),
+    "finish": (frozenset({"approved"}), "done"),
+    "expire": (frozenset({"approved"}), "expired"),
+}
+
+
+def _step(
+    session: Session,
+    bulletin: Bulletin,
+    step: str,
+    now: datetime,
+    *,
+    actor: str | None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Move `bulletin` through `step` or raise InvalidTransition; audit the change."""
+    sources, target = TRANSITIONS[step]
+    if bulletin.status not in sources:
+        raise InvalidTransition(
+            f"bulletin {bulletin.id} is {bulletin.status}; it can be {step} only when it is "
+            f"{' or '.join(sorted(sources))}"
+        )
+    before = bulletin.status
+    bulletin.status = target
+    bulletin.updated_at = now
+    write_audit(
+        session,
+        now,
+        actor=actor,
+        action=f"bulletin.{step}",
+        entity="bulletin",
+        entity_id=bulletin.id,
+        detail={"from": before, "to": target, **(detail or {})},
+    )
+    log.info("bulletin %s: %s → %s by %s", bulletin.id, before, target, actor or "system")
+
+
+def submit(session: Session, bulletin_id: int, actor: UserView, now: datetime) -> BulletinView:
+    """Send a draft for approval; its targets must reach at least one device."""
+    bulletin = load_bulletin(session, bulletin_id)
+    require(actor, "bulletin.submit", owner_id=bulletin.author_id)
+    if bulletin.status == "draft" and not target_devices(session, bulletin):
+        raise ValidationFailed(
+            f"bulletin {bulletin_id}: its targets {bulletin.targets} reach no device; "
+            "pick villages or clusters that have devices"
+        )
+    _step(session, bulletin, "submit", now, actor=actor.username)
+    bulletin.submitted_at = now
+    return view_bulletin(session, bulletin)
+
+
+def approve(
+    session: Session, bulletin_id: int, actor: UserView, now: datetime, *, allow_self_approval: bool = False
+) -> BulletinView:
+    """Approve a pending bulletin; its author may not approve it unless `allow_self_approval`."""
+    bulletin = load_bulletin(session, bulletin_id)
+    require(actor, "bulletin.approve")
+    if bulletin.author_id == actor.id and not allow_self_approval:
+        raise Forbidden(
+            f"bulletin {bulletin_id} was written by {actor.username!r}, who may not approve it too; "
+            "ask another approver"
+        )
+    _step(session, bulletin, "approve", now, actor=actor.username)
+    bulletin.approver_id, bulletin.approved_at = actor.id, now
+    return view_bulletin(session, bulletin)
+
+
+def reject(session: Session, bulletin_id: int, actor: UserView, now: datetime, reason: str) -> BulletinView:
+    """Reject a pending bulletin, saying why (the reason is required)."""
+    bulletin = load_bulletin(session, bulletin_id)
+    require(actor, "bulletin.reject")
+    clean_reason = clean_text(reason, "the reason for rejecting", MAX_REASON)
+    _step(session, bulletin, "reject", now, actor=actor.username, detail={"reason": clean_reason})
+    bulletin.approver_id, bulletin.rejected_at, bulletin.reject_reason = actor.id, now, clean_reason
+    return view_bulletin(session, bulletin)
+
+
+def cancel(
+    session: Session, bulletin_id: int, actor: UserView, now: datetime, reason: str | None = None
+) -> BulletinView:
+    """Cancel a draft, pending or approved bulletin (operators: only their own)."""
+    bulletin = load_bulletin(session, bulletin_id)
+    require(actor, "bulletin.cancel", owner_id=bulletin.author_id)
+    detail: dict[str, object] = (
+        {} if reason is None else {"reason": clean_text(reason, "the reason", MAX_REASON)}
+    )
+    _step(session, bulletin, "cancel", now, actor=actor.username, detail=detail)
+    bulletin.cancelled_at = now
+    return view_bulletin(session, bulletin)
+
+
+def finish(session: Session, bulletin_id: int, now: datetime) -> BulletinView:
+    """Mark an approved bulletin done (the system does this when its deliveries are over)."""
+    bulletin = load_bulletin(session, bulletin_id)
+    _step(session, bulletin, "finish", now, actor=None)
+    bulletin.ended_at = now
+    return view_bulletin(session, bulletin)
+
+
+def expire_bulletins(session: Session, now: datetime) -> list[int]:
+    """Expire every approved bulletin whose expires_at has passed; returns their ids."""
+    due = session.scalars(
+        select(Bulletin)
+        .where(Bulletin.status == "approved", Bulletin.expires_at.is_not(None), Bulletin.expires_at <= now)
+        .order_by(Bulletin.id)
+    ).all()
+    for bulletin in due:
+        _step(session, bulletin, "expire", now, actor=None)
+        bulletin.ended_at = now
+    return [b.id for b in due]
+
+
+def create_bulletin(
+    session: Session,
+    actor: UserView,
+    now: datetime,
+    *,
+    title: str,
+    text: str,
+    priority: str = "normal",
+    targets: object,
+    schedule: object = None,
+    expires_at: datetime | None = None,
+) -> BulletinView:
+    """Create a draft bulletin in the author's commune after checking every field."""
+    require(actor, "bulletin.create")
+    clean_title = clean_text(title, "the title", MAX_TITLE)
+    clean_body = clean_text(text, "the text", MAX_TEXT)
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed(
+            f"expires_at {expires_at.isoformat()} is in the past; pick a later time or none"
+        )
+    bulletin = Bulletin(
+        commune_id=actor.commune_id,
+        title=clean_title,
+        text=clean_body,
+        priority=check_priority(priority),
+        status="draft",
+        targets=check_targets(session, targets, actor.commune_id),
+        schedule=check_schedule(schedule),
+        author_id=actor.id,
+        created_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )
+    session.add(bulletin)
+    session.flush()
+    write_audit(
+        session,
+        now,
+        actor=actor.username,
+        action="bulletin.create",
+        entity="bulletin",
+        entity_id=bulletin.id,
+        detail={"title": clean_title, "priority": bulletin.priority, "targets": bulletin.targets},
+    )
+    log.info("bulletin %s created by %s", bulletin.id, actor.username)
+    return view_bulletin(session, bulletin)
+
+
+def get_bulletin(session: Session, bulletin_id: int) -> BulletinView:
+    """One bulletin with its audio versions and deliveries."""
+    return view_bulletin(session, load_bulletin(session, bulletin_id))
+
+
+def list_bulletins(
+    session: Session,
+    *,
+    status: str | None = None,
+    commune_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[BulletinView]:
+    """Bulletins, newest first, optionally by status and commune."""
+    query = select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id.desc())
+    if status is not None:
+        query = query.where(Bulletin.status == status)
+    if commune_id is not None:
+        query = query.where(Bulletin.commune_id == commune_id)
+    query = query.limit(min(max(limit, 1), MAX_LIST)).offset(max(offset, 0))
+    return view_bulletins(session, list(session.scalars(query)))
+
+
+def target_devices(session: Session, bulletin: Bulletin | BulletinView | int) -> list[str]:
+    """The ids of the devices a bulletin's targets reach, sorted."""
+    if isinstance(bulletin, int):
+        bulletin = load_bulletin(session, bulletin)
+    targets, commune_id = bulletin.targets, bulletin.commune_id
+    query = select(Device.id).join(Village, Village.id == Device.village_id).order_by(Device.id)
+    if commune_id is not None:
+        query = query.where(Village.commune_id == commune_id)
+    if "villages" in targets:
+        query = query.where(Village.id.in_(targets["villages"]))
+    elif "clusters" in targets:
+        query = query.where(Device.id.in_(targets["clusters"]))
+    return list(session.scalars(query))

@@ -1,0 +1,78 @@
+"""Where each bulletin stands on each device: planned → delivered → played, or skipped / failed.
+
+Owns deliveries rows and the rule for moving them: the newest event (highest seq) wins, and a delivery
+that was played stays played. Must not read MQTT messages or plans itself (ingest and plans call in).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Delivery
+
+
+def find_delivery(
+    session: Session, device_id: str, *, item_id: str | None, bulletin_id: int | None
+) -> Delivery | None:
+    """The delivery an event is about: by item id on the device, else by bulletin."""
+    if item_id is not None:
+        found = session.scalar(
+            select(Delivery).where(Delivery.device_id == device_id, Delivery.item_id == item_id).limit(1)
+        )
+        if found is not None:
+            return found
+    if bulletin_id is not None:
+        return session.scalar(
+            select(Delivery).where(Delivery.device_id == device_id, Delivery.bulletin_id == bulletin_id)
+        )
+    return None
+
+
+def plan_delivery(
+    session: Session,
+    now: datetime,
+    *,
+    bulletin_id: int,
+    device_id: str,
+    item_id: str,
+    planned_start: datetime | None,
+) -> Delivery:
+    """Record that a bulletin is in a device's plan; a delivery already under way keeps its state."""
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.bulletin_id == bulletin_id, Delivery.device_id == device_id)
+    )
+    if delivery is None:
+        delivery = Delivery(bulletin_id=bulletin_id, device_id=device_id, state="planned", updated_at=now)
+        session.add(delivery)
+    if delivery.state in ("planned", "delivered"):
+        delivery.item_id, delivery.planned_start, delivery.updated_at = item_id, planned_start, now
+    return delivery
+
+
+def advance_delivery(
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    *,
+    state: str | None,
+    seq: int,
+    played_at: datetime | None = None,
+    reason: str | None = None,
+) -> bool:
+    """Apply an event's outcome unless a newer event already did or the bulletin was played; True if applied.
+
+    `state` None records only the reason (e.g. an interrupted play, which may be resumed).
+    """
+    if delivery.event_seq is not None and seq <= delivery.event_seq:
+        return False
+    if delivery.state == "played" and state != "played":
+        return False
+    if state is not None:
+        delivery.state = state
+    if played_at is not None:
+        delivery.played_at = played_at
+    delivery.reason = reason
+    delivery.event_seq, delivery.updated_at = seq, now
+    session.flush()
+    return True

@@ -1,0 +1,137 @@
+"""The device registry: provisioning edge agents, their MQTT credentials, and reading their health.
+
+Owns device rows and their broker passwords; must not handle MQTT messages (ingest does) or talk to the
+broker (controller.mqtt.broker takes the accounts this module lists).
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Device, Village
+from controller.mqtt.broker import BrokerAccount, hash_password, new_password
+from controller.services.audit import write_audit
+from controller.services.errors import Conflict, NotFound, ValidationFailed
+from controller.services.places import check_slug
+from controller.services.uptime import uptime_fractions
+from controller.services.views import DeviceView, ProvisionedDevice
+
+log = logging.getLogger(__name__)
+
+UPTIME_PERIODS: Final = (timedelta(hours=24), timedelta(days=7))
+MAX_SPEAKERS: Final = 64
+
+
+def load_device(session: Session, device_id: str) -> Device:
+    """The device row, or NotFound."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"device {device_id!r:.80} does not exist; provision it first (loaxa device add)")
+    return device
+
+
+def _view(device: Device, fractions: tuple[float, ...]) -> DeviceView:
+    return DeviceView(
+        id=device.id,
+        name=device.name,
+        village_id=device.village_id,
+        speakers=device.speakers,
+        online=device.online,
+        last_seen=device.last_seen,
+        boot_id=device.boot_id,
+        bdseq=device.bdseq,
+        agent_version=device.agent_version,
+        plan_version=device.plan_version,
+        metrics=device.metrics,
+        uptime_24h=fractions[0],
+        uptime_7d=fractions[1],
+        created_at=device.created_at,
+    )
+
+
+def provision_device(
+    session: Session,
+    device_id: str,
+    now: datetime,
+    *,
+    name: str,
+    village_id: str,
+    speakers: int = 2,
+    actor: str | None = None,
+) -> ProvisionedDevice:
+    """Register a device; the returned MQTT password is shown once and only its hash is kept."""
+    check_slug(device_id, "device id")
+    clean_name = name.strip()
+    if not clean_name or len(clean_name) > 200:
+        raise ValidationFailed(f"device name {name!r:.80} must be 1–200 characters")
+    if isinstance(speakers, bool) or not isinstance(speakers, int) or not 1 <= speakers <= MAX_SPEAKERS:
+        raise ValidationFailed(f"speakers {speakers!r} must be a whole number 1–{MAX_SPEAKERS}")
+    if session.get(Village, village_id) is None:
+        raise NotFound(f"village {village_id!r} does not exist; pick one from the village list")
+    if session.get(Device, device_id) is not None:
+        raise Conflict(f"device {device_id!r} already exists; pick another id or reset its password")
+    password = new_password()
+    device = Device(
+        id=device_id,
+        name=clean_name,
+        village_id=village_id,
+        speakers=speakers,
+        mqtt_password_hash=hash_password(password),
+        online=False,
+        created_at=now,
+    )
+    session.add(device)
+    session.flush()
+    write_audit(
+        session,
+        now,
+        actor=actor,
+        action="device.provision",
+        entity="device",
+        entity_id=device_id,
+        detail={"name": clean_name, "village": village_id, "speakers": speakers},
+    )
+    log.info("device provisioned: %s in %s", device_id, village_id)
+    return ProvisionedDevice(device=_view(device, (0.0, 0.0)), mqtt_password=password)
+
+
+def reset_device_password(
+    session: Session, device_id: str, now: datetime, *, actor: str | None = None
+) -> str:
+    """Give a device a new MQTT password (returned once); the broker must be reloaded afterwards."""
+    device = load_device(session, device_id)
+    password = new_password()
+    device.mqtt_password_hash = hash_password(password)
+    write_audit(
+        session, now, actor=actor, action="device.reset_password", entity="device", entity_id=device_id
+    )
+    return password
+
+
+def get_device(session: Session, device_id: str, now: datetime) -> DeviceView:
+    """One device with liveness, metrics and uptime over the last 24 h and 7 d."""
+    device = load_device(session, device_id)
+    return _view(device, uptime_fractions(session, [device_id], now, UPTIME_PERIODS)[device_id])
+
+
+def list_devices(
+    session: Session, now: datetime, *, village_id: str | None = None, commune_id: str | None = None
+) -> list[DeviceView]:
+    """Devices by id with liveness and uptime, optionally of one village or commune."""
+    query = select(Device).order_by(Device.id)
+    if village_id is not None:
+        query = query.where(Device.village_id == village_id)
+    if commune_id is not None:
+        query = query.join(Village).where(Village.commune_id == commune_id)
+    devices = list(session.scalars(query))
+    fractions = uptime_fractions(session, [d.id for d in devices], now, UPTIME_PERIODS)
+    return [_view(d, fractions[d.id]) for d in devices]
+
+
+def broker_accounts(session: Session) -> list[BrokerAccount]:
+    """The MQTT account of every device, for the managed broker's password file."""
+    rows = session.execute(select(Device.id, Device.mqtt_password_hash).order_by(Device.id))
+    return [BrokerAccount(username=i, password_hash=h, role="device") for i, h in rows]

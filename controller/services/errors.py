@@ -1,0 +1,65 @@
+"""The exceptions every service raises; the web layer maps each to an HTTP status by `http_status`.
+
+    ServiceError
+    ├── ValidationFailed    422  input is wrong: says which value and what is allowed
+    ├── NotFound            404  no such commune, village, device, user or bulletin
+    ├── Conflict            409  the thing exists already
+    ├── InvalidTransition   409  the bulletin's status does not allow this step
+    ├── Forbidden           403  the user's role or ownership does not allow it
+    └── AuthenticationFailed 401 wrong password, unknown, expired or revoked token, inactive user
+
+Owns the error types only; must not import the database or the web framework.
+"""
+
+
+class ServiceError(Exception):
+    """Base class: `code` is a stable machine word, the message is for a person."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailed(ServiceError):
+    """An input value is not acceptable."""
+
+    code = "validation_failed"
+    http_status = 422
+
+
+class NotFound(ServiceError):
+    """The named record does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(ServiceError):
+    """The record already exists or clashes with another one."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidTransition(ServiceError):
+    """The record's current status does not allow the requested step."""
+
+    code = "invalid_transition"
+    http_status = 409
+
+
+class Forbidden(ServiceError):
+    """The acting user may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class AuthenticationFailed(ServiceError):
+    """The credentials or token are not valid."""
+
+    code = "authentication_failed"
+    http_status = 401

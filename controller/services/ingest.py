@@ -1,0 +1,199 @@
+"""The database side of MQTT ingestion (DESIGN §5): births and wills, heartbeats, and outbox events.
+
+Liveness uses the controller's receive time; a heartbeat covers [t, t + 2.5 × interval]; a will older than
+the current birth (by bdseq) is ignored; an event is stored once per (device, seq). Owns device liveness
+fields, ingested events and the as-run log; must not parse MQTT payloads (callers pass protocol models)
+or commit (the caller's session does, once per batch).
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from controller.db.models import Bulletin, Device, DeviceEvent, Play
+from controller.services.deliveries import advance_delivery, find_delivery
+from controller.services.devices import load_device
+from controller.services.uptime import COVERAGE_FACTOR, DEFAULT_INTERVAL, cut_coverage, extend_coverage
+from protocol import Event, Heartbeat, Status
+
+log = logging.getLogger(__name__)
+
+# Event type → delivery state it leads to (None: keep the state, note the reason).
+_DELIVERY_STATE: Final[dict[str, str | None]] = {
+    "received": "delivered",
+    "asset_ready": "delivered",
+    "asset_failed": "failed",
+    "skipped": "skipped",
+    "finished": "played",
+    "interrupted": None,
+    "failed": "failed",
+}
+_PLAY_END: Final = {"finished", "interrupted", "failed"}
+
+
+def record_status(session: Session, device_id: str, status: Status, received_at: datetime) -> bool:
+    """Apply a birth or a will; returns False when it is stale and was ignored."""
+    device = load_device(session, device_id)
+    if status.state == "online":
+        if device.boot_id == status.boot_id and device.bdseq is not None and status.bdseq < device.bdseq:
+            log.info("stale birth from %s ignored (bdseq %s < %s)", device_id, status.bdseq, device.bdseq)
+            return False
+        device.online, device.boot_id, device.bdseq = True, status.boot_id, status.bdseq
+        device.agent_version = status.version or device.agent_version
+        device.last_seen = max(device.last_seen or received_at, received_at)
+        log.info("device %s online (boot %s, bdseq %s)", device_id, status.boot_id, status.bdseq)
+        return True
+    if device.bdseq is not None and status.bdseq < device.bdseq:
+        log.info("old will from %s ignored (bdseq %s < %s)", device_id, status.bdseq, device.bdseq)
+        return False
+    device.online = False
+    cut_coverage(session, device_id, received_at)
+    log.info("device %s offline (will, bdseq %s)", device_id, status.bdseq)
+    return True
+
+
+def record_heartbeat(
+    session: Session,
+    device_id: str,
+    hb: Heartbeat,
+    received_at: datetime,
+    *,
+    interval: timedelta = DEFAULT_INTERVAL,
+) -> None:
+    """Store a heartbeat's metrics, mark the device online, and extend its uptime coverage."""
+    device = load_device(session, device_id)
+    extend_coverage(session, device_id, received_at, interval)
+    if device.last_seen is not None and received_at < device.last_seen:
+        return  # a straggler: the newer metrics stay
+    device.online, device.last_seen = True, received_at
+    device.metrics = hb.to_json()
+    device.boot_id, device.plan_version, device.agent_version = hb.boot_id, hb.plan_version, hb.agent_version
+
+
+def mark_silent_devices_offline(
+    session: Session, now: datetime, interval: timedelta = DEFAULT_INTERVAL
+) -> list[str]:
+    """Set offline every online device whose last message's coverage has ended; returns their ids."""
+    cutoff = now - interval * COVERAGE_FACTOR
+    silent = list(
+        session.scalars(
+            select(Device).where(
+                Device.online.is_(True), (Device.last_seen.is_(None)) | (Device.last_seen < cutoff)
+            )
+        )
+    )
+    for device in silent:
+        device.online = False
+        log.info("device %s offline: silent since %s", device.id, device.last_seen)
+    return sorted(d.id for d in silent)
+
+
+def prune_events(session: Session, before: datetime) -> int:
+    """Forget ingested event numbers received before `before`; returns how many rows went.
+
+    Keep them longer than an agent can hold events in its outbox, or a very late re-send counts twice.
+    """
+    result = session.execute(delete(DeviceEvent).where(DeviceEvent.received_at < before))
+    return result.rowcount if isinstance(result, CursorResult) else 0
+
+
+def _insert_once(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a device_events row unless (device, seq) is there already; True if inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(DeviceEvent).values(**values).on_conflict_do_nothing().returning(DeviceEvent.seq)
+    return session.execute(statement).first() is not None
+
+
+def record_event(session: Session, device_id: str, ev: Event, received_at: datetime) -> bool:
+    """Store an outbox event once: as-run log and deliveries; False when (device, seq) was seen before."""
+    load_device(session, device_id)
+    bulletin_id = ev.bulletin_id
+    if bulletin_id is not None and session.get(Bulletin, bulletin_id) is None:
+        log.warning("event %s/%s names unknown bulletin %s", device_id, ev.seq, bulletin_id)
+        bulletin_id = None
+    inserted = _insert_once(
+        session,
+        {
+            "device_id": device_id,
+            "seq": ev.seq,
+            "type": ev.type,
+            "at": ev.at,
+            "received_at": received_at,
+            "boot_id": ev.boot_id,
+            "item_id": ev.item_id,
+            "bulletin_id": bulletin_id,
+            "reason": ev.reason,
+        },
+    )
+    if not inserted:
+        log.debug("duplicate event %s/%s ignored", device_id, ev.seq)
+        return False
+    delivery = find_delivery(session, device_id, item_id=ev.item_id, bulletin_id=bulletin_id)
+    if bulletin_id is None and delivery is not None:
+        bulletin_id = delivery.bulletin_id
+    if ev.type == "started":
+        _play_started(session, device_id, ev, bulletin_id)
+    elif ev.type in _PLAY_END:
+        _play_ended(session, device_id, ev, bulletin_id)
+    if delivery is not None and ev.type in _DELIVERY_STATE:
+        reason = ev.reason or (ev.type if ev.type in ("interrupted", "asset_failed") else None)
+        advance_delivery(
+            session,
+            delivery,
+            received_at,
+            state=_DELIVERY_STATE[ev.type],
+            seq=ev.seq,
+            played_at=ev.at if ev.type == "finished" else None,
+            reason=reason,
+        )
+    return True
+
+
+def _same_item(device_id: str, item_id: str | None) -> list[Any]:
+    item = Play.item_id.is_(None) if item_id is None else Play.item_id == item_id
+    return [Play.device_id == device_id, item]
+
+
+def _play_started(session: Session, device_id: str, ev: Event, bulletin_id: int | None) -> None:
+    """Open a play, or complete one whose end arrived before its start."""
+    early_end = session.scalar(
+        select(Play)
+        .where(*_same_item(device_id, ev.item_id), Play.started_at.is_(None), Play.seq > ev.seq)
+        .order_by(Play.seq)
+        .limit(1)
+    )
+    if early_end is not None:
+        early_end.started_at = ev.at
+        return
+    session.add(
+        Play(
+            device_id=device_id,
+            bulletin_id=bulletin_id,
+            item_id=ev.item_id,
+            seq=ev.seq,
+            started_at=ev.at,
+            status="playing",
+        )
+    )
+    session.flush()
+
+
+def _play_ended(session: Session, device_id: str, ev: Event, bulletin_id: int | None) -> None:
+    """Close the open play of this item, or log an end without a start (e.g. failed before playing)."""
+    play = session.scalar(
+        select(Play)
+        .where(*_same_item(device_id, ev.item_id), Play.status == "playing", Play.seq < ev.seq)
+        .order_by(Play.seq.desc())
+        .limit(1)
+    )
+    if play is None:
+        play = Play(device_id=device_id, bulletin_id=bulletin_id, item_id=ev.item_id, seq=ev.seq)
+        session.add(play)
+    play.status, play.finished_at, play.end_seq = ev.type, ev.at, ev.seq
+    play.reason = (ev.reason or ev.detail or "")[:256] or None
+    session.flush()

@@ -1,0 +1,83 @@
+"""Communes and villages: where devices stand and which languages their listeners speak.
+
+Owns communes and villages; must not know devices or bulletins.
+"""
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Commune, Village
+from controller.services.audit import write_audit
+from controller.services.errors import Conflict, NotFound, ValidationFailed
+from controller.services.views import VillageView
+
+SLUG: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_LANGUAGE: Final = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,8})*")
+
+
+def check_slug(value: str, what: str) -> str:
+    """A lowercase id: letters a–z, digits and inner '-', at most 64 characters."""
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
+        raise ValidationFailed(
+            f"{what} {value!r:.80} is not valid: use 1–64 lowercase letters a–z, digits and '-' "
+            "(not at the start or end), e.g. 'tule-c01'"
+        )
+    return value
+
+
+def _view(village: Village) -> VillageView:
+    return VillageView(
+        id=village.id, name=village.name, commune_id=village.commune_id, languages=tuple(village.languages)
+    )
+
+
+def create_commune(
+    session: Session, commune_id: str, name: str, now: datetime, *, timezone: str = "Asia/Ho_Chi_Minh"
+) -> None:
+    """Create a commune."""
+    check_slug(commune_id, "commune id")
+    if session.get(Commune, commune_id) is not None:
+        raise Conflict(f"commune {commune_id!r} already exists")
+    session.add(Commune(id=commune_id, name=name.strip(), timezone=timezone, created_at=now))
+    session.flush()
+    write_audit(session, now, actor=None, action="commune.create", entity="commune", entity_id=commune_id)
+
+
+def create_village(
+    session: Session, village_id: str, now: datetime, *, name: str, commune_id: str, languages: Sequence[str]
+) -> VillageView:
+    """Create a village with the languages of its listeners (e.g. ["vi", "thai"])."""
+    check_slug(village_id, "village id")
+    if session.get(Commune, commune_id) is None:
+        raise NotFound(f"commune {commune_id!r} does not exist; create it first")
+    if session.get(Village, village_id) is not None:
+        raise Conflict(f"village {village_id!r} already exists")
+    bad = [lang for lang in languages if not _LANGUAGE.fullmatch(lang)]
+    if not languages or bad:
+        raise ValidationFailed(
+            f"village languages {list(languages)!r} are not valid: give short lowercase tags such as vi, thai"
+        )
+    village = Village(
+        id=village_id,
+        name=name.strip(),
+        commune_id=commune_id,
+        languages=list(dict.fromkeys(languages)),
+        created_at=now,
+    )
+    session.add(village)
+    session.flush()
+    write_audit(session, now, actor=None, action="village.create", entity="village", entity_id=village_id)
+    return _view(village)
+
+
+def list_villages(session: Session, commune_id: str | None = None) -> list[VillageView]:
+    """Villages by name, optionally of one commune."""
+    query = select(Village).order_by(Village.name, Village.id)
+    if commune_id is not None:
+        query = query.where(Village.commune_id == commune_id)
+    return [_view(v) for v in session.scalars(query)]

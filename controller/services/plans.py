@@ -1,0 +1,68 @@
+"""Each device's current plan as the controller published it, and the deliveries it implies.
+
+Owns plans rows; must not compute plans (controller.planning does) or publish them (the MQTT side does).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from controller.db.models import Bulletin, Plan
+from controller.services.deliveries import plan_delivery
+from controller.services.devices import load_device
+from controller.services.errors import Conflict
+from protocol import PlanBody
+
+
+def current_plan(session: Session, device_id: str) -> tuple[int, dict[str, Any]] | None:
+    """The device's stored plan as (version, body JSON), or None if it has none yet."""
+    load_device(session, device_id)
+    plan = session.get(Plan, device_id)
+    return None if plan is None else (plan.version, plan.body)
+
+
+def next_plan_version(session: Session, device_id: str) -> int:
+    """The version number the device's next plan must carry."""
+    plan = session.get(Plan, device_id)
+    return 1 if plan is None else plan.version + 1
+
+
+def save_plan(session: Session, device_id: str, body: PlanBody, now: datetime) -> None:
+    """Store a new plan for the device (version above the stored one) and mark its bulletins planned."""
+    load_device(session, device_id)
+    plan = session.get(Plan, device_id)
+    if plan is not None and body.version <= plan.version:
+        raise Conflict(
+            f"plan version {body.version} for {device_id!r} is not above the stored version {plan.version}; "
+            "use next_plan_version()"
+        )
+    if plan is None:
+        plan = Plan(device_id=device_id, version=body.version, body={}, generated_at=body.generated_at)
+        session.add(plan)
+    plan.version, plan.body, plan.generated_at, plan.published_at = (
+        body.version,
+        body.to_json(),
+        body.generated_at,
+        None,
+    )
+    for item in body.items:
+        if session.get(Bulletin, item.bulletin_id) is not None:
+            plan_delivery(
+                session,
+                now,
+                bulletin_id=item.bulletin_id,
+                device_id=device_id,
+                item_id=item.item_id,
+                planned_start=item.planned_start,
+            )
+    session.flush()
+
+
+def mark_plan_published(session: Session, device_id: str, version: int, now: datetime) -> bool:
+    """Note that plan `version` went out to the broker; False if a newer plan replaced it meanwhile."""
+    plan = session.get(Plan, device_id)
+    if plan is None or plan.version != version:
+        return False
+    plan.published_at = now
+    return True

@@ -1,0 +1,228 @@
+"""People and access: accounts, argon2 passwords, API tokens, roles and the permission table.
+
+Owns users and api_tokens; must not know bulletins or devices beyond naming the actions on them.
+"""
+
+import functools
+import hashlib
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import ROLES, ApiToken, Commune, User
+from controller.services.audit import write_audit
+from controller.services.errors import AuthenticationFailed, Conflict, Forbidden, NotFound, ValidationFailed
+from controller.services.views import UserView
+
+log = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MIN_PASSWORD_LENGTH: Final = 8
+DEFAULT_TOKEN_TTL: Final = timedelta(hours=12)
+
+# Actions a role may take: "any" on every record, "own" only on records the user authored.
+PERMISSIONS: Final[dict[str, dict[str, str]]] = {
+    "viewer": {"bulletin.read": "any", "device.read": "any", "plays.read": "any"},
+    "operator": {
+        "bulletin.read": "any",
+        "bulletin.create": "any",
+        "bulletin.submit": "own",
+        "bulletin.cancel": "own",
+        "device.read": "any",
+        "plays.read": "any",
+    },
+    "approver": {
+        "bulletin.read": "any",
+        "bulletin.approve": "any",
+        "bulletin.reject": "any",
+        "device.read": "any",
+        "plays.read": "any",
+    },
+}
+ACTIONS: Final[frozenset[str]] = frozenset(
+    {action for table in PERMISSIONS.values() for action in table}
+    | {"device.manage", "user.manage", "audit.read"}
+)
+
+
+def can(user: UserView, action: str, *, owner_id: int | None = None) -> bool:
+    """Whether `user` may take `action` (on a record authored by `owner_id`, where that matters)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; known: {', '.join(sorted(ACTIONS))}")
+    if not user.active:
+        return False
+    if user.role == "admin":
+        return True
+    scope = PERMISSIONS.get(user.role, {}).get(action)
+    if scope == "own":
+        return owner_id is None or owner_id == user.id
+    return scope == "any"
+
+
+def require(user: UserView, action: str, *, owner_id: int | None = None) -> None:
+    """Raise Forbidden unless `user` may take `action`."""
+    if not can(user, action, owner_id=owner_id):
+        own = " on a bulletin written by someone else" if owner_id not in (None, user.id) else ""
+        raise Forbidden(
+            f"user {user.username!r} with role {user.role!r} may not do {action!r}{own}; "
+            "ask an admin to change the role or to do it"
+        )
+
+
+def view_of(user: User) -> UserView:
+    """The read model of a user row."""
+    return UserView(
+        id=user.id, username=user.username, role=user.role, commune_id=user.commune_id, active=user.active
+    )
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when the username is unknown, so a wrong name costs as much as a wrong password."""
+    return hasher.hash("loaxa-no-such-user")
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    now: datetime,
+    *,
+    commune_id: str | None = None,
+    actor: str | None = None,
+) -> UserView:
+    """Create an active user with an argon2 password hash."""
+    if not _USERNAME.fullmatch(username):
+        raise ValidationFailed(
+            f"username {username!r} is not valid: use 2–64 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if role not in ROLES:
+        raise ValidationFailed(f"role {role!r} is not valid: choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    if commune_id is not None and session.get(Commune, commune_id) is None:
+        raise NotFound(f"commune {commune_id!r} does not exist; create it first or leave it empty")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists; pick another username")
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        commune_id=commune_id,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    write_audit(
+        session,
+        now,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        detail={"username": username, "role": role},
+    )
+    log.info("user created: %s (%s)", username, role)
+    return view_of(user)
+
+
+def get_user(session: Session, username: str) -> UserView:
+    """A user by username."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return view_of(user)
+
+
+def list_users(session: Session) -> list[UserView]:
+    """Every user, by username."""
+    return [view_of(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def set_user_active(
+    session: Session, username: str, active: bool, now: datetime, *, actor: str | None
+) -> UserView:
+    """Enable or disable a user; disabling also revokes the user's tokens."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    user.active = active
+    if not active:
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+            token.revoked = True
+    write_audit(
+        session,
+        now,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        entity="user",
+        entity_id=user.id,
+        detail={"username": username},
+    )
+    return view_of(user)
+
+
+def authenticate(session: Session, username: str, password: str) -> UserView:
+    """The active user with this username and password, or AuthenticationFailed."""
+    user = session.scalar(select(User).where(User.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _dummy_hash(_hasher), password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None or not user.active:
+        log.info("sign-in refused for %s", username)
+        raise AuthenticationFailed("wrong username or password, or the account is disabled")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return view_of(user)
+
+
+def issue_token(session: Session, user: UserView, now: datetime, ttl: timedelta = DEFAULT_TOKEN_TTL) -> str:
+    """A new bearer token for `user`, valid for `ttl`; only its sha256 is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_sha256=_hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + ttl,
+            revoked=False,
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str, now: datetime) -> UserView:
+    """The active user a valid (known, unexpired, unrevoked) token belongs to."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _hash_token(token)))
+    if row is None or row.revoked:
+        raise AuthenticationFailed("the token is unknown or revoked; sign in again")
+    if row.expires_at <= now:
+        raise AuthenticationFailed("the token has expired; sign in again")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise AuthenticationFailed("the account of this token is disabled")
+    return view_of(user)
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """Revoke a token (signing out); an unknown token is ignored."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _hash_token(token)))
+    if row is not None:
+        row.revoked = True
