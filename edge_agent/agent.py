@@ -1,0 +1,373 @@
+"""The edge agent daemon: one loop that ties the link, the gate, the schedule, playback and the outbox.
+
+Owns the order of things and the play in progress. Only the loop thread acts: paho's thread and the
+download worker hand their work over through the inbox, and the programme (plan, emergencies, progress,
+cache) is changed here only. It must not build topic strings, parse envelopes or speak SQL.
+"""
+
+import logging
+import os
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+import sdnotify
+
+from edge_agent.adapters import agent_version, make_amplifier, make_player
+from edge_agent.amplifier import Amplifier
+from edge_agent.clock import Clock, SystemClock
+from edge_agent.config import AgentConfig
+from edge_agent.downloader import Downloader, asset_path, evict
+from edge_agent.heartbeat import Heartbeats, Snapshot
+from edge_agent.intake import Intake
+from edge_agent.mqtt import Link
+from edge_agent.outbox import Outbox
+from edge_agent.playback import Playback, start_playback
+from edge_agent.player import Player, Track
+from edge_agent.programme import Programme
+from edge_agent.state import State
+from edge_agent.tone import write_tone
+from protocol import Asset, Command, PlanItem, Verifier, topics
+from protocol.signing import load_public_key_b64
+
+log = logging.getLogger(__name__)
+# The loop wakes at least this often even when nothing is due (clock jumps, watchdog).
+_MAX_SLEEP_S: Final = 5.0
+# Missing assets are asked for again this often (the downloader's cooldown spaces out failing ones).
+_FETCH_EVERY_S: Final = 10.0
+
+
+class Agent:
+    """The daemon. `run()` blocks until `stop()`; everything else is internal."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Clock | None = None,
+        player: Player | None = None,
+        amplifier: Amplifier | None = None,
+    ) -> None:
+        self.config = config
+        self.version = agent_version()
+        self.boot_id = uuid.uuid4().hex
+        self.started = threading.Event()
+        self._clock = clock or SystemClock()
+        self._born = self._clock.monotonic()
+        self._state = State(config.state_dir / "agent.sqlite3")
+        keys = [load_public_key_b64(key) for key in config.public_keys]
+        self._verifier = Verifier(keys, config.device_id)
+        self._intake = Intake(self._verifier, self._state)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._link = Link(
+            config,
+            self._clock,
+            boot_id=self.boot_id,
+            version=self.version,
+            next_bdseq=self._state.next_bdseq,
+            on_message=self._on_message,
+            on_change=self._wake.set,
+        )
+        self._outbox = Outbox(self._state, self._link, self._clock, self.boot_id)
+        self._downloader = Downloader(
+            config.cache_dir,
+            self._on_downloaded,
+            attempts=config.download_attempts,
+            backoff_s=config.download_backoff_s,
+        )
+        self._player = player or make_player(config, self._clock)
+        self._amplifier = amplifier or make_amplifier(config)
+        # sdnotify leaks its socket when NOTIFY_SOCKET is unset, so only create it under systemd.
+        self._notifier = sdnotify.SystemdNotifier() if os.environ.get("NOTIFY_SOCKET") else None
+        self._programme = Programme(self._state, config.cache_dir)
+        self._current: Playback | None = None
+        self._tones: list[Track] = []
+        self._fetch_pending = False
+        self._next_fetch = 0.0
+        self._heartbeats = Heartbeats(config, self._clock, boot_id=self.boot_id, version=self.version)
+
+    def stop(self) -> None:
+        """Ask the loop to stop (safe from signal handlers and other threads)."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def connected(self) -> bool:
+        """True while connected to the broker."""
+        return self._link.connected
+
+    @property
+    def duplicate_plans(self) -> int:
+        """Plans received again with the already accepted seq (the retained copy on reconnect)."""
+        return self._intake.duplicates
+
+    def rejections(self) -> dict[str, int]:
+        """Rejected downlink messages by reason, e.g. ``{"plan.bad_signature": 1}``."""
+        return self._intake.rejections()
+
+    def run(self) -> None:
+        """Run until `stop()`: connect, play on time, report; then shut down cleanly."""
+        self._programme.restore(self._verifier)
+        self._request_missing()
+        self._downloader.start()
+        self._link.start()
+        self._notify("READY=1")
+        self.started.set()
+        log.info("agent %s started for %s (boot %s)", self.version, self.config.device_id, self.boot_id)
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                self._drain()
+                timeout = self._tick()
+                self._clock.wait(self._wake, timeout)
+        finally:
+            self._shutdown()
+
+    def _on_message(self, channel: topics.DeviceChannel, payload: bytes) -> None:
+        handler = self._handle_plan if channel == "plan" else self._handle_command
+        self._inbox.put(lambda: handler(payload))
+        self._wake.set()
+
+    def _on_downloaded(self, asset: Asset, path: Path | None, reason: str | None) -> None:
+        self._inbox.put(lambda: self._handle_download(asset, path, reason))
+        self._wake.set()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                work = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                work()
+            except Exception:
+                # One bad message or download must not stop the loudspeaker: log and carry on.
+                log.exception("handling inbound work failed")
+
+    def _tick(self) -> float:
+        now = self._clock.now()
+        self._collect_playback()
+        playing = self._current
+        decision = self._programme.decide(now, None if playing is None else playing.item_id)
+        for skip in decision.skips:
+            self._programme.close(skip.item.item_id, skip.reason)
+            self._outbox.emit(
+                "skipped", item=skip.item, plan_version=self._plan_version(), reason=skip.reason
+            )
+        if self._fetch_pending or self._clock.monotonic() >= self._next_fetch:
+            self._fetch_pending = False
+            self._request_missing()
+        if decision.play is not None:
+            if playing is not None and decision.emergency and not playing.emergency:
+                self._interrupt("emergency")
+            if self._current is None:
+                self._start(decision.play, emergency=decision.emergency)
+        elif self._current is None and self._tones:
+            track = self._tones.pop(0)
+            self._outbox.emit("started", item_id=track.item_id, detail="test_tone")
+            self._current = start_playback(
+                self._player, self._amplifier, track, None, emergency=False, on_done=self._wake
+            )
+        self._maybe_heartbeat()
+        self._outbox.flush()
+        self._notify("WATCHDOG=1")
+        timeout = min(_MAX_SLEEP_S, self._heartbeats.seconds_to_next())
+        if decision.wake_at is not None:
+            timeout = min(timeout, (decision.wake_at - self._clock.now()).total_seconds())
+        return max(0.01, timeout)
+
+    def _start(self, item: PlanItem, *, emergency: bool) -> None:
+        path = asset_path(self.config.cache_dir, item.asset.sha256)
+        if not path.exists():
+            self._programme.asset_gone(item.asset.sha256)
+            self._outbox.emit("failed", item=item, plan_version=self._plan_version(), reason="asset_missing")
+            self._downloader.request(item.asset)
+            return
+        self._state.touch_asset(item.asset.sha256, self._clock.now())
+        volume = item.volume if item.volume is not None else self._volume()
+        track = Track(item.item_id, path, item.asset.duration_ms, volume)
+        self._outbox.emit(
+            "started", item=item, plan_version=self._plan_version(), detail="emergency" if emergency else None
+        )
+        self._current = start_playback(
+            self._player, self._amplifier, track, item, emergency=emergency, on_done=self._wake
+        )
+
+    def _interrupt(self, reason: str) -> None:
+        """Cut the current play short and wait for it to end (the outcome is reported by `_collect`)."""
+        current = self._current
+        if current is None:
+            return
+        current.reason = reason
+        current.cancel.set()
+        if not current.done.wait(10):
+            log.error("play of %s did not stop within 10 s", current.item_id)
+        self._collect_playback()
+
+    def _collect_playback(self) -> None:
+        current = self._current
+        if current is None or not current.done.is_set():
+            return
+        self._current = None
+        item, version = current.item, self._plan_version()
+        if item is None:
+            if current.outcome == "finished":
+                self._outbox.emit("finished", item_id=current.item_id, detail="test_tone")
+            else:
+                self._outbox.emit(
+                    "interrupted", item_id=current.item_id, reason=current.reason, detail="test_tone"
+                )
+            return
+        if current.outcome == "finished":
+            count = self._programme.record_play(item, self._clock.now())
+            detail = f"play {count.plays}/{count.repeat}"
+            self._outbox.emit("finished", item=item, plan_version=version, detail=detail)
+        elif current.outcome == "interrupted":
+            reason = current.reason or "stopped"
+            self._outbox.emit("interrupted", item=item, plan_version=version, reason=reason)
+            if reason in ("stopped", "cancelled"):
+                self._programme.close(item.item_id, reason)
+        else:
+            self._outbox.emit(
+                "failed", item=item, plan_version=version, reason=current.reason, detail=current.detail
+            )
+            self._programme.close(item.item_id, "failed")
+
+    def _handle_plan(self, payload: bytes) -> None:
+        accepted = self._intake.plan(payload)
+        if accepted is None:
+            return
+        self._programme.plan = accepted.body
+        self._outbox.emit("received", plan_version=accepted.body.version, detail=f"seq {accepted.seq}")
+        current = self._current
+        kept = {item.item_id for item in accepted.body.items}
+        if (
+            current is not None
+            and current.item is not None
+            and not current.emergency
+            and current.item_id not in kept
+        ):
+            self._interrupt("cancelled")
+        # Downloads are requested after the next tick has skipped what can no longer play.
+        self._downloader.forget_failures()
+        self._fetch_pending = True
+
+    def _handle_command(self, payload: bytes) -> None:
+        accepted = self._intake.command(payload)
+        if accepted is None:
+            return
+        command = accepted.command
+        if command.command == "play_now":
+            self._play_now(command)
+        elif command.command == "stop":
+            self._tones.clear()
+            self._interrupt("stopped")
+            for entry in list(self._programme.emergencies):
+                self._programme.close(entry.item.item_id, "stopped")
+                self._outbox.emit("skipped", item=entry.item, reason="stopped")
+        elif command.command == "set_volume" and command.volume is not None:
+            self._state.set_volume(command.volume)
+            applied = self._player.set_volume(command.volume)
+            log.info("volume set to %s (applied by the player: %s)", command.volume, applied)
+        elif command.command == "test_tone":
+            path = write_tone(
+                self.config.state_dir / "tone" / f"tone-{command.duration_s}s.wav", seconds=command.duration_s
+            )
+            self._tones.append(
+                Track(f"test-tone-{accepted.seq}", path, command.duration_s * 1000, self._volume())
+            )
+        elif command.command == "resync":
+            log.info("resync: republishing birth and fetching missing assets")
+            self._link.publish_birth()
+            self._downloader.forget_failures()
+            self._request_missing()
+
+    def _play_now(self, command: Command) -> None:
+        if command.item is None:  # Command.from_json refuses this already; keeps the type narrow
+            return
+        self._programme.add_emergency(command.item, command.repeat, float(command.gap_s))
+        self._outbox.emit("received", item=command.item, detail="play_now")
+        self._request_missing()
+
+    def _handle_download(self, asset: Asset, path: Path | None, reason: str | None) -> None:
+        if path is None:
+            self._outbox.emit(
+                "asset_failed", sha256=asset.sha256, plan_version=self._plan_version(), reason=reason
+            )
+            return
+        self._programme.asset_ready(asset, self._clock.now())
+        self._outbox.emit("asset_ready", sha256=asset.sha256, plan_version=self._plan_version())
+        keep = {item.asset.sha256 for item in self._programme.wanted_items()}
+        for sha in evict(
+            self.config.cache_dir, self._state.assets(), keep, self.config.cache_limit_mb * 2**20
+        ):
+            self._programme.asset_gone(sha)
+            log.info("evicted asset %s from the cache", sha[:12])
+
+    def _request_missing(self) -> None:
+        self._next_fetch = self._clock.monotonic() + _FETCH_EVERY_S
+        for asset in self._programme.missing_assets().values():
+            self._downloader.request(asset)
+
+    def _plan_version(self) -> int | None:
+        return self._programme.plan_version
+
+    def _volume(self) -> int:
+        plan = self._programme.plan
+        return self._state.volume(plan.volume if plan is not None else 80)
+
+    def _maybe_heartbeat(self) -> None:
+        if not self._heartbeats.due(self._link.connected):
+            return
+        snapshot = Snapshot(
+            plan_version=self._plan_version() or 0,
+            assets_missing=len(self._programme.missing_assets()),
+            amp_on=self._amplifier.is_on,
+            playing=None if self._current is None else self._current.item_id,
+            volume=self._volume(),
+            rejected=self.rejections(),
+        )
+        self._link.publish_heartbeat(self._heartbeats.payload(snapshot))
+
+    def _notify(self, state: str) -> None:
+        if self._notifier is not None:
+            self._notifier.notify(state)
+
+    def _shutdown(self) -> None:
+        log.info("agent stopping")
+        self._notify("STOPPING=1")
+        self._interrupt("shutdown")
+        self._drain()
+        self._outbox.flush()
+        deadline = self._clock.monotonic() + 2
+        while self._link.connected and self._outbox.flush() and self._clock.monotonic() < deadline:
+            self._clock.wait(self._wake, 0.05)
+            self._wake.clear()
+        self._downloader.stop()
+        self._link.stop()
+        self._amplifier.close()
+        self._state.close()
+        if self._notifier is not None and self._notifier.socket is not None:
+            self._notifier.socket.close()
+
+
+def run_agent(
+    config: AgentConfig,
+    *,
+    clock: Clock | None = None,
+    player: Player | None = None,
+    amplifier: Amplifier | None = None,
+) -> None:
+    """Run the agent until SIGTERM/SIGINT (from the main thread) or until its `stop()` is called."""
+    import signal
+
+    agent = Agent(config, clock=clock, player=player, amplifier=amplifier)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: agent.stop())
+    agent.run()

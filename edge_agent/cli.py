@@ -1,0 +1,39 @@
+"""`loaxa agent --config agent.toml`: parse arguments, set up logging, load the config, run the agent.
+
+Owns only the command line; the `loaxa` CLI module calls `main(argv)`.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge_agent.agent import run_agent
+from edge_agent.config import EXAMPLE, ConfigError, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the edge agent; returns the process exit code (2 for a bad config)."""
+    parser = argparse.ArgumentParser(
+        prog="loaxa agent",
+        description="Run the loaxa edge agent (Raspberry Pi loudspeaker cluster).",
+        epilog=f"example agent.toml:\n\n{EXAMPLE}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, required=True, metavar="PATH", help="the agent.toml file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # paho logs every packet at DEBUG; keep our own debug lines readable.
+    logging.getLogger("paho").setLevel(logging.INFO)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"loaxa agent: {exc}", file=sys.stderr)
+        return 2
+    run_agent(config)
+    return 0

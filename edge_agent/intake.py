@@ -1,0 +1,104 @@
+"""The gate for controller → device messages: signature, device, envelope type, anti-replay, body shape.
+
+Owns the acceptance rules of DESIGN §5 on the agent side and the per-reason rejection counters. A plan
+whose seq is below the last accepted one is `replayed`; an equal seq (the retained plan delivered again on
+reconnect) is a harmless duplicate; a command needs a seq strictly above the last accepted command.
+It must not act on what it accepts (agent.py does) and never raises on bad input.
+"""
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from edge_agent.state import State, Stream
+from protocol import Command, PlanBody, ProtocolError, Verifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AcceptedPlan:
+    """A verified, new plan."""
+
+    seq: int
+    body: PlanBody
+
+
+@dataclass(frozen=True)
+class AcceptedCommand:
+    """A verified, new command."""
+
+    seq: int
+    command: Command
+
+
+def read_plan(verifier: Verifier, payload: bytes) -> tuple[int, PlanBody]:
+    """Verify a plan envelope and read its body; raise ProtocolError with the reason."""
+    envelope = verifier.open(payload)
+    if envelope.type != "plan":
+        raise ProtocolError("wrong_type", f"envelope type {envelope.type!r} on the plan topic")
+    body = PlanBody.from_json(envelope.body)
+    try:
+        ZoneInfo(body.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ProtocolError("bad_field", f"plan timezone {body.timezone!r} is unknown") from exc
+    return envelope.seq, body
+
+
+class Intake:
+    """Checks incoming plans and commands and remembers accepted seqs in the state database."""
+
+    def __init__(self, verifier: Verifier, state: State) -> None:
+        self._verifier = verifier
+        self._state = state
+        self._lock = threading.Lock()
+        self._rejected: Counter[str] = Counter()
+        self.duplicates = 0
+
+    def rejections(self) -> dict[str, int]:
+        """Rejected messages so far, by reason (e.g. ``plan.bad_signature``)."""
+        with self._lock:
+            return dict(self._rejected)
+
+    def _reject(self, stream: Stream, exc: ProtocolError) -> None:
+        with self._lock:
+            self._rejected[f"{stream}.{exc.reason}"] += 1
+        log.warning("rejected %s message (%s): %s", stream, exc.reason, exc)
+
+    def plan(self, payload: bytes) -> AcceptedPlan | None:
+        """Accept and store a new plan, or return None (duplicate or rejected; rejections are counted)."""
+        try:
+            seq, body = read_plan(self._verifier, payload)
+            last = self._state.last_seq("plan")
+            if seq < last:
+                raise ProtocolError("replayed", f"plan seq {seq} is below the last accepted {last}")
+        except ProtocolError as exc:
+            self._reject("plan", exc)
+            return None
+        if seq == last:
+            with self._lock:
+                self.duplicates += 1
+            log.debug("plan seq %s already accepted (retained copy)", seq)
+            return None
+        self._state.save_plan(seq, body.version, payload)
+        log.info("accepted plan version %s (seq %s, %s items)", body.version, seq, len(body.items))
+        return AcceptedPlan(seq, body)
+
+    def command(self, payload: bytes) -> AcceptedCommand | None:
+        """Accept a new command, or return None (rejections are counted)."""
+        try:
+            envelope = self._verifier.open(payload)
+            if envelope.type != "cmd":
+                raise ProtocolError("wrong_type", f"envelope type {envelope.type!r} on the cmd topic")
+            last = self._state.last_seq("cmd")
+            if envelope.seq <= last:
+                raise ProtocolError("replayed", f"command seq {envelope.seq} is not above {last}")
+            command = Command.from_json(envelope.body)
+        except ProtocolError as exc:
+            self._reject("cmd", exc)
+            return None
+        self._state.accept_command(envelope.seq)
+        log.info("accepted command %s (seq %s)", command.command, envelope.seq)
+        return AcceptedCommand(envelope.seq, command)

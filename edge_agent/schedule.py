@@ -1,0 +1,178 @@
+"""What to play now: a pure function of the plan, the time, and what has been played (DESIGN §7).
+
+Owns the playing rules: windows in the plan's time zone, not_before / not_after, priority order, repeats,
+late starts while the window is open, skips. It must not read clocks, files or MQTT: `now` is an argument.
+"""
+
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from protocol import PlanBody, PlanItem, WindowSpec
+
+_RANK: Final = {"emergency": 0, "priority": 1, "normal": 2}
+_MAX_LOOKAHEAD_DAYS: Final = 31
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one item got: completed plays, when the last one finished, and why it is closed (if it is)."""
+
+    plays: int = 0
+    last_finished: datetime | None = None
+    closed: str | None = None
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """A `play_now` item: plays at once regardless of windows, `repeat` times with `gap_s` between."""
+
+    item: PlanItem
+    repeat: int
+    gap_s: float
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An item that will never play from this plan, and why (`window_closed`, `expired`, `no_window`)."""
+
+    item: PlanItem
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The item to start now (or None), whether it is an emergency, skips to report, and when to ask again."""
+
+    play: PlanItem | None
+    emergency: bool
+    skips: tuple[Skip, ...]
+    wake_at: datetime | None
+
+
+def _window_instances(
+    windows: Sequence[WindowSpec], tz: ZoneInfo, first: datetime, days: int
+) -> list[tuple[datetime, datetime]]:
+    day0 = first.astimezone(tz).date()
+    out = []
+    for offset in range(-1, days + 1):
+        day = day0 + timedelta(days=offset)
+        for spec in windows:
+            start = datetime.combine(day, time.fromisoformat(spec.start), tz)
+            end = datetime.combine(day, time.fromisoformat(spec.end), tz)
+            out.append((start, end))
+    return sorted(out)
+
+
+def play_span(plan: PlanBody, item: PlanItem) -> tuple[datetime, datetime] | None:
+    """When a normal/priority item may start: its window instance clipped to [planned_start, not_after)."""
+    named = tuple(w for w in plan.windows if w.name == item.window)
+    earliest = max(item.planned_start, item.not_before)
+    return _span(named or plan.windows, plan.timezone, earliest, item.not_after)
+
+
+# The loop asks about every item on each wake-up; a plan's spans do not change, so they are memoized.
+@lru_cache(maxsize=8192)
+def _span(
+    windows: tuple[WindowSpec, ...], timezone: str, earliest: datetime, not_after: datetime
+) -> tuple[datetime, datetime] | None:
+    days = min((not_after - earliest).days + 1, _MAX_LOOKAHEAD_DAYS)
+    for start, end in _window_instances(windows, ZoneInfo(timezone), earliest, days):
+        if end > earliest and start < not_after:
+            # In UTC: comparing aware datetimes across zones costs a utcoffset() call each time.
+            return max(start, earliest).astimezone(UTC), min(end, not_after).astimezone(UTC)
+    return None
+
+
+def _emergency_decision(
+    emergencies: Sequence[Emergency],
+    now: datetime,
+    progress: Mapping[str, Progress],
+    ready: Container[str],
+    playing: str | None,
+) -> tuple[PlanItem | None, list[Skip], list[datetime]]:
+    skips: list[Skip] = []
+    wakes: list[datetime] = []
+    for entry in emergencies:
+        state = progress.get(entry.item.item_id, Progress())
+        if state.closed or state.plays >= entry.repeat or entry.item.item_id == playing:
+            continue
+        if now >= entry.item.not_after:
+            skips.append(Skip(entry.item, "expired"))
+            continue
+        if entry.item.asset.sha256 not in ready:
+            continue
+        if state.last_finished is not None and now < state.last_finished + timedelta(seconds=entry.gap_s):
+            wakes.append(state.last_finished + timedelta(seconds=entry.gap_s))
+            continue
+        return entry.item, skips, wakes
+    return None, skips, wakes
+
+
+def _plan_candidates(
+    plan: PlanBody,
+    now: datetime,
+    progress: Mapping[str, Progress],
+    ready: Container[str],
+    playing: str | None,
+) -> tuple[list[PlanItem], list[Skip], list[datetime]]:
+    """Plan items that may start now (best first), items to skip, and moments when this may change."""
+    ranked: list[tuple[int, datetime, str, PlanItem]] = []
+    skips: list[Skip] = []
+    wakes: list[datetime] = []
+    for item in plan.items:
+        state = progress.get(item.item_id, Progress())
+        if state.closed or state.plays >= item.repeat or item.item_id == playing:
+            continue
+        if item.priority == "emergency":
+            span: tuple[datetime, datetime] | None = (
+                max(item.planned_start, item.not_before),
+                item.not_after,
+            )
+        else:
+            span = play_span(plan, item)
+        if now >= item.not_after:
+            skips.append(Skip(item, "expired"))
+        elif span is None:
+            skips.append(Skip(item, "no_window"))
+        elif now >= span[1]:
+            skips.append(Skip(item, "window_closed"))
+        else:
+            wakes.append(span[0] if now < span[0] else span[1])
+            if now >= span[0] and item.asset.sha256 in ready:
+                ranked.append((_RANK[item.priority], span[0], item.item_id, item))
+    ranked.sort(key=lambda entry: entry[:3])
+    return [entry[3] for entry in ranked], skips, wakes
+
+
+def decide(
+    plan: PlanBody | None,
+    emergencies: Sequence[Emergency],
+    now: datetime,
+    progress: Mapping[str, Progress],
+    *,
+    ready: Container[str],
+    playing: str | None = None,
+) -> Decision:
+    """Which item starts now, which items are skipped, and the next moment worth asking again.
+
+    `ready` holds the sha256 of every asset in the cache; `playing` is the item playing now (never skipped,
+    never started twice). An emergency is returned even while something else plays: the caller interrupts.
+    Between the repeats of an emergency nothing else starts: the programme resumes after the last one.
+    """
+    chosen, skips, gap_ends = _emergency_decision(emergencies, now, progress, ready, playing)
+    if chosen is not None:
+        return Decision(chosen, True, tuple(skips), None)
+    candidates, plan_skips, wakes = (
+        ([], [], []) if plan is None else _plan_candidates(plan, now, progress, ready, playing)
+    )
+    skips += plan_skips
+    wake_at = min([*gap_ends, *wakes], default=None)
+    if gap_ends or playing is not None:
+        candidates = [c for c in candidates if c.priority == "emergency"]
+    if candidates:
+        return Decision(candidates[0], candidates[0].priority == "emergency", tuple(skips), wake_at)
+    return Decision(None, False, tuple(skips), wake_at)

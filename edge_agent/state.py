@@ -1,0 +1,213 @@
+"""Durable local state in one SQLite file (WAL): plan, replay counters, assets, progress, event outbox.
+
+Owns the schema and every SQL statement of the agent. Each public method is one transaction, so a
+kill -9 leaves either the old or the new state. It must not talk MQTT, HTTP or the player.
+"""
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from edge_agent.schedule import Progress
+from protocol.timefmt import format_utc, parse_utc
+
+Stream = Literal["plan", "cmd"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS streams (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS plan (
+    id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, envelope BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS assets (
+    sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL, added_at TEXT NOT NULL, last_used TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS progress (
+    item_id TEXT PRIMARY KEY, plays INTEGER NOT NULL, last_finished TEXT, closed TEXT);
+CREATE TABLE IF NOT EXISTS emergencies (
+    item_id TEXT PRIMARY KEY, item TEXT NOT NULL, repeat INTEGER NOT NULL, gap_s REAL NOT NULL);
+"""
+# Sent events are kept a while for debugging, then pruned so the file stays small on an SD card.
+_KEEP_SENT_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class StoredEmergency:
+    """A `play_now` still to be played (kept across restarts)."""
+
+    item_json: dict[str, Any]
+    repeat: int
+    gap_s: float
+
+
+class State:
+    """The agent's SQLite store; thread-safe (one connection behind a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def next_bdseq(self) -> int:
+        """Increment and return the birth/death sequence (one per connection attempt)."""
+        with self._tx() as db:
+            value = int(self._get("bdseq") or "0") + 1
+            db.execute("INSERT OR REPLACE INTO kv VALUES ('bdseq', ?)", (str(value),))
+            return value
+
+    def volume(self, default: int) -> int:
+        """The last volume set by command, or `default`."""
+        with self._lock:
+            value = self._get("volume")
+        return default if value is None else int(value)
+
+    def set_volume(self, volume: int) -> None:
+        """Remember the volume set by command."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO kv VALUES ('volume', ?)", (str(volume),))
+
+    def last_seq(self, stream: Stream) -> int:
+        """The last accepted envelope seq on a stream (0 when none)."""
+        with self._lock:
+            row = self._db.execute("SELECT seq FROM streams WHERE name = ?", (stream,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def accept_command(self, seq: int) -> None:
+        """Record a command seq as accepted."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO streams VALUES ('cmd', ?)", (seq,))
+
+    def save_plan(self, seq: int, version: int, envelope: bytes) -> None:
+        """Store a newly accepted plan and its seq in one transaction."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO streams VALUES ('plan', ?)", (seq,))
+            db.execute("INSERT OR REPLACE INTO plan VALUES (1, ?, ?)", (version, envelope))
+
+    def plan_envelope(self) -> bytes | None:
+        """The raw signed envelope of the current plan, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT envelope FROM plan WHERE id = 1").fetchone()
+        return None if row is None else bytes(row[0])
+
+    def add_asset(self, sha256: str, size: int, now: datetime) -> None:
+        """Index an asset that is now in the cache."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO assets VALUES (?, ?, ?, ?)",
+                (sha256, size, format_utc(now), format_utc(now)),
+            )
+
+    def touch_asset(self, sha256: str, now: datetime) -> None:
+        """Mark an asset as used now (for least-recently-used eviction)."""
+        with self._tx() as db:
+            db.execute("UPDATE assets SET last_used = ? WHERE sha256 = ?", (format_utc(now), sha256))
+
+    def remove_asset(self, sha256: str) -> None:
+        """Forget an asset (its file is deleted by the caller)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM assets WHERE sha256 = ?", (sha256,))
+
+    def assets(self) -> list[tuple[str, int]]:
+        """Every indexed asset as (sha256, bytes), least recently used first."""
+        with self._lock:
+            rows = self._db.execute("SELECT sha256, bytes FROM assets ORDER BY last_used, sha256").fetchall()
+        return [(str(sha), int(size)) for sha, size in rows]
+
+    def add_event(self, build: Callable[[int], str]) -> int:
+        """Append an event to the outbox; `build(seq)` returns its JSON text. Returns the seq."""
+        with self._tx() as db:
+            cursor = db.execute("INSERT INTO outbox (body) VALUES ('')")
+            seq = int(cursor.lastrowid or 0)
+            db.execute("UPDATE outbox SET body = ? WHERE seq = ?", (build(seq), seq))
+            db.execute("DELETE FROM outbox WHERE sent = 1 AND seq < ?", (seq - _KEEP_SENT_EVENTS,))
+            return seq
+
+    def unsent_events(self, limit: int) -> list[tuple[int, str]]:
+        """The oldest events not yet acknowledged by the broker, in seq order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, body FROM outbox WHERE sent = 0 ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [(int(seq), str(body)) for seq, body in rows]
+
+    def mark_sent(self, seq: int) -> None:
+        """Mark an event acknowledged (PUBACK received)."""
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET sent = 1 WHERE seq = ?", (seq,))
+
+    def progress(self) -> dict[str, Progress]:
+        """Progress of every item seen so far, by item id."""
+        with self._lock:
+            rows = self._db.execute("SELECT item_id, plays, last_finished, closed FROM progress").fetchall()
+        return {
+            str(item): Progress(int(plays), None if last is None else parse_utc(last), closed)
+            for item, plays, last, closed in rows
+        }
+
+    def record_play(self, item_id: str, finished: datetime, *, done: bool) -> None:
+        """Count one completed play; close the item when it has played all its repeats."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO progress VALUES (?, 1, ?, ?) ON CONFLICT(item_id) DO UPDATE SET"
+                " plays = plays + 1, last_finished = excluded.last_finished, closed = excluded.closed",
+                (item_id, format_utc(finished), "done" if done else None),
+            )
+            if done:
+                db.execute("DELETE FROM emergencies WHERE item_id = ?", (item_id,))
+
+    def close_item(self, item_id: str, reason: str) -> None:
+        """Close an item without further plays (skipped, stopped, failed)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO progress VALUES (?, 0, NULL, ?) ON CONFLICT(item_id) DO UPDATE SET closed = ?",
+                (item_id, reason, reason),
+            )
+            db.execute("DELETE FROM emergencies WHERE item_id = ?", (item_id,))
+
+    def reset_progress(self, item_id: str) -> None:
+        """Forget an item's progress (a new `play_now` of the same item plays again)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM progress WHERE item_id = ?", (item_id,))
+
+    def add_emergency(self, item_json: dict[str, Any], repeat: int, gap_s: float) -> None:
+        """Keep a `play_now` until it has played (a restart does not lose it)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO emergencies VALUES (?, ?, ?, ?)",
+                (item_json["item_id"], json.dumps(item_json), repeat, gap_s),
+            )
+
+    def emergencies(self) -> list[StoredEmergency]:
+        """The `play_now` items not yet done, in the order they arrived."""
+        with self._lock:
+            rows = self._db.execute("SELECT item, repeat, gap_s FROM emergencies ORDER BY rowid").fetchall()
+        return [StoredEmergency(json.loads(item), int(repeat), float(gap)) for item, repeat, gap in rows]
