@@ -161,7 +161,7 @@ def run_simulation(settings: Settings, *, agents: int) -> None:
             device_id,
             str(credentials["password"]),
             str(credentials["broker_url"]),
-            tuple(str(k) for k in credentials.get("public_keys", [])),
+            tuple(str(k) for k in credentials["public_keys"]),
             settings.mqtt.heartbeat_interval_s,
         )
         configs.append(write_simulated_agent(root, bundle))

@@ -105,6 +105,7 @@ class Controller:
                 health=self.health,
                 store_recording=self.store_recording,
                 on_device_changed=self.device_changed,
+                signing_public_keys=(self.keys.public_key_b64,),
             )
         )
         self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
@@ -221,7 +222,7 @@ class Controller:
         """Sign and publish an operator's command to one device."""
         command = Command.from_json(dict(command_json))
         if not self.dispatcher.send_command(device_id, command):
-            raise RuntimeError(f"the broker did not take the {command.command} command for {device_id}")
+            raise ConnectionError(f"the broker did not take the {command.command} command for {device_id}")
 
     def device_changed(self, _device_id: str) -> None:
         """A device was provisioned: let the managed broker accept its credentials."""

@@ -67,7 +67,10 @@ def test_device_cannot_publish_as_another(broker: BrokerFixture, channel: topics
     seen: list[str] = []
     arrived = threading.Event()
     controller.on_message = lambda _c, _u, msg: (seen.append(msg.topic), arrived.set())
+    subscribed = threading.Event()
+    controller.on_subscribe = lambda *_: subscribed.set()
     controller.subscribe(topics.fleet_filter(channel), qos=1)
+    assert subscribed.wait(5), "no SUBACK"
     attacker, _ = _connect(broker, "tule-c01", "p1")
     attacker.publish(topics.device_topic("tule-c02", channel), b"{}", qos=1).wait_for_publish(5)
     attacker.publish(topics.device_topic("tule-c01", channel), b"{}", qos=1).wait_for_publish(5)

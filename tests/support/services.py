@@ -11,9 +11,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+
+
+def _connack_ok(client: mqtt.Client) -> bool:
+    """Run the client's loop until CONNACK; True when the broker accepted the login."""
+    result: list[bool] = []
+    client.on_connect = lambda _c, _u, _f, reason, _p: result.append(not reason.is_failure)
+    deadline = time.monotonic() + 2
+    while not result and time.monotonic() < deadline:
+        client.loop(timeout=0.05)
+    return bool(result and result[0])
 
 
 def free_port() -> int:
@@ -51,6 +63,25 @@ class BrokerFixture:
         self._accounts[username] = BrokerAccount(username, hash_password(password), role)  # type: ignore[arg-type]
         if self.managed.running():
             self.managed.reload(self._accounts.values())
+            self.wait_accepts(username, password)
+
+    def wait_accepts(self, username: str, password: str, timeout: float = 5.0) -> None:
+        """Wait until the broker has re-read its password file (SIGHUP is handled asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{username}")
+            client.username_pw_set(username, password)
+            try:
+                accepted = client.connect(self.host, self.port) == mqtt.MQTT_ERR_SUCCESS and _connack_ok(
+                    client
+                )
+            finally:
+                client.disconnect()
+            if accepted:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"broker did not accept {username} within {timeout} s of reloading")
+            time.sleep(0.05)
 
     def start(self) -> None:
         self.managed.start(self._accounts.values())

@@ -1,0 +1,110 @@
+"""`/api/v1/devices`: the device registry, provisioning, and one-off commands to a device.
+
+Owns the HTTP side of devices and role checks; the registry, passwords and uptime are
+controller.services.devices, and commands reach the broker only through the runtime's `send_command`.
+"""
+
+from apiflask import APIBlueprint
+
+from controller import services
+from web.api.errors import ApiError
+from web.api.schemas import (
+    AcceptedOut,
+    CommandIn,
+    CredentialsOut,
+    DeviceIn,
+    DeviceList,
+    DeviceOut,
+    ProvisionedOut,
+)
+from web.api.security import permit, token_auth
+from web.api.serialize import device_out
+from web.context import notify, web_context
+
+bp = APIBlueprint("devices", __name__, tag="devices")
+
+
+@bp.get("/devices")
+@bp.auth_required(token_auth)
+@bp.output(DeviceList)
+@bp.doc(summary="List devices with liveness and 24 h uptime")
+def list_all() -> DeviceList:
+    """Every device, by id."""
+    permit("device.read")
+    context = web_context()
+    with context.db.session() as session:
+        views = services.list_devices(session, context.clock())
+    return DeviceList(items=[device_out(view) for view in views])
+
+
+@bp.get("/devices/<device_id>")
+@bp.auth_required(token_auth)
+@bp.output(DeviceOut)
+@bp.doc(summary="One device with metrics and 7-day uptime", responses={404: "No such device"})
+def get_one(device_id: str) -> DeviceOut:
+    """A device with its latest heartbeat metrics."""
+    permit("device.read")
+    context = web_context()
+    with context.db.session() as session:
+        view = services.get_device(session, device_id, context.clock())
+    return device_out(view, detail=True)
+
+
+@bp.post("/devices")
+@bp.auth_required(token_auth)
+@bp.input(DeviceIn, arg_name="body")
+@bp.output(ProvisionedOut, status_code=201)
+@bp.doc(
+    summary="Provision a device (admin); the response holds its MQTT password, shown once",
+    responses={409: "Id taken"},
+)
+def provision(body: DeviceIn) -> ProvisionedOut:
+    """Register a device and return its MQTT credentials; only a hash of the password is kept."""
+    user = permit("device.manage")
+    context = web_context()
+    with context.db.session() as session:
+        provisioned = services.provision_device(
+            session,
+            body.id,
+            context.clock(),
+            name=body.name,
+            village_id=body.village,
+            speakers=body.speakers,
+            actor=user.username,
+        )
+    notify("on_device_changed", context.on_device_changed, provisioned.device.id)
+    settings = context.settings.mqtt
+    return ProvisionedOut(
+        device=device_out(provisioned.device, detail=True),
+        credentials=CredentialsOut(
+            username=provisioned.device.id,
+            password=provisioned.mqtt_password,
+            broker_url=settings.public_url or settings.url,
+            public_keys=list(context.signing_public_keys),
+        ),
+    )
+
+
+@bp.post("/devices/<device_id>/cmd")
+@bp.auth_required(token_auth)
+@bp.input(CommandIn, arg_name="body")
+@bp.output(AcceptedOut, status_code=202)
+@bp.doc(
+    summary="Send a command: stop, set_volume, test_tone, resync (admin)",
+    responses={404: "No such device", 503: "The broker did not take the command"},
+)
+def command(device_id: str, body: CommandIn) -> AcceptedOut:
+    """Hand a signed command to the broker for the device (delivered when it is connected)."""
+    permit("device.manage")
+    context = web_context()
+    with context.db.session() as session:
+        view = services.get_device(session, device_id, context.clock())
+    try:
+        context.send_command(view.id, body.model_dump(exclude_none=True))
+    except ConnectionError as exc:
+        raise ApiError(
+            503,
+            f"the {body.command} command for {view.id} did not reach the broker ({exc}); try again shortly",
+            "broker_unavailable",
+        ) from exc
+    return AcceptedOut(device=view.id, command=body.command)

@@ -1,0 +1,65 @@
+"""The Flask application factory: one APIFlask app with a blueprint per API area and the landing page.
+
+Owns assembling the app (config, error handlers, guards, blueprints, OpenAPI); it must not open sockets,
+start threads or touch MQTT: the runtime calls `create_app` and serves the result.
+"""
+
+from typing import Any
+
+from apiflask import APIFlask
+
+from web.api import assets, auth, bulletins, devices, errors, guards, health, plays, tts
+from web.context import WebContext, install
+from web.pages import pages
+
+API_PREFIX = "/api/v1"
+
+# Every error body has this shape (DESIGN §8); the OpenAPI documents it for each 4xx/5xx.
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {}}},
+            },
+        }
+    },
+}
+
+
+def create_app(services: WebContext) -> APIFlask:
+    """Build the web app around the runtime's context (database, settings, clock, hooks)."""
+    app = APIFlask(
+        __name__,
+        title="loaxa",
+        version="1",
+        spec_path=f"{API_PREFIX}/openapi.json",
+        docs_path=f"{API_PREFIX}/docs",
+    )
+    app.config.update(
+        HTTP_ERROR_SCHEMA=_ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=_ERROR_SCHEMA,
+        VALIDATION_ERROR_STATUS_CODE=422,
+        INFO={"description": "REST API of loaxa, a commune's smart loudspeaker system (DESIGN §8)."},
+    )
+    install(app.extensions, services)
+    errors.register(app)
+    guards.register(app)
+    for blueprint in (
+        auth.bp,
+        bulletins.bp,
+        devices.bp,
+        tts.bp,
+        plays.bp,
+        health.bp,
+        assets.bp,
+    ):
+        app.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    app.spec_processor(bulletins.document_upload)
+    app.register_blueprint(pages)
+    return app

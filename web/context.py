@@ -1,0 +1,86 @@
+"""What the controller runtime hands the web app: storage, settings, the clock and side-effect hooks.
+
+Owns the shape of that hand-over and the lookup of it inside a request. It must not create any of these
+things itself: the runtime (or a test) builds them and passes them to `web.create_app`.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import current_app
+
+from controller.assets import AssetStore
+from controller.config import Settings
+from controller.db import Database
+
+#: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
+RenderPreview = Callable[[str], tuple[str, str, str]]
+#: `send_command(device_id, command_json)`: sign and publish one command to the device; raise
+#: ConnectionError when the broker does not take it (the client gets a 503 and may retry).
+SendCommand = Callable[[str, Mapping[str, Any]], None]
+#: `on_bulletin_changed(bulletin_id)`: called after every committed bulletin state change.
+BulletinChanged = Callable[[int], None]
+#: `store_recording(data, language)` → sha256 of the loudness-normalized MP3, stored and registered as an
+#: asset (AssetStore + services.assets.register_asset), ready for `attach_audio`. Raises
+#: controller.tts.errors.RecordingRejected for audio that cannot be used.
+StoreRecording = Callable[[bytes, str], str]
+#: `on_device_changed(device_id)`: called after a device is provisioned (rewrite the broker's password file).
+DeviceChanged = Callable[[str], None]
+#: `health()` → e.g. {"db": "ok", "mqtt": "connected"}; merged into GET /api/v1/health.
+Health = Callable[[], Mapping[str, Any]]
+
+_EXTENSION = "loaxa"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """Everything the web layer needs from the runtime; hooks are plain callables so tests can record.
+
+    `store_recording` may be None while recorded audio is not wired: uploads then get a 501.
+    `on_device_changed` may be None when nothing needs to react to a new device.
+    """
+
+    db: Database
+    settings: Settings
+    clock: Callable[[], datetime]
+    assets: AssetStore
+    asset_url_secret: bytes
+    on_bulletin_changed: BulletinChanged
+    render_preview: RenderPreview
+    send_command: SendCommand
+    health: Health
+    store_recording: StoreRecording | None = None
+    on_device_changed: DeviceChanged | None = None
+    signing_public_keys: tuple[str, ...] = ()  # base64 Ed25519 keys agents verify plans with
+
+
+def web_context() -> WebContext:
+    """The context of the running app (inside a request or app context)."""
+    context: WebContext = current_app.extensions[_EXTENSION]
+    return context
+
+
+def install(app_extensions: dict[str, Any], context: WebContext) -> None:
+    """Attach the context to an app's extension registry."""
+    app_extensions[_EXTENSION] = context
+
+
+def notify(name: str, hook: Callable[[T], None] | None, argument: T) -> None:
+    """Tell the runtime about a committed change; a failing hook is logged, not reported to the client.
+
+    The change is in the database already, so an error answer would make the client retry a step that
+    was done; the runtime also re-plans on its own schedule, which repairs a missed notification.
+    """
+    if hook is None:
+        return
+    try:
+        hook(argument)
+    except Exception:
+        log.exception(
+            "runtime hook %s(%r) failed; the change is saved and will be planned later", name, argument
+        )
