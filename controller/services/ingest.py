@@ -14,7 +14,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from controller.db.models import Bulletin, Device, DeviceEvent, Play
+from controller.db.models import Bulletin, BulletinAudio, Delivery, Device, DeviceEvent, Play
 from controller.services.deliveries import advance_delivery, find_delivery
 from controller.services.devices import load_device
 from controller.services.uptime import COVERAGE_FACTOR, DEFAULT_INTERVAL, cut_coverage, extend_coverage
@@ -133,6 +133,9 @@ def record_event(session: Session, device_id: str, ev: Event, received_at: datet
     if not inserted:
         log.debug("duplicate event %s/%s ignored", device_id, ev.seq)
         return False
+    if ev.item_id is None and bulletin_id is None and ev.sha256 is not None:
+        _asset_event(session, device_id, ev, received_at)
+        return True
     delivery = find_delivery(session, device_id, item_id=ev.item_id, bulletin_id=bulletin_id)
     if bulletin_id is None and delivery is not None:
         bulletin_id = delivery.bulletin_id
@@ -152,6 +155,20 @@ def record_event(session: Session, device_id: str, ev: Event, received_at: datet
             reason=reason,
         )
     return True
+
+
+def _asset_event(session: Session, device_id: str, ev: Event, received_at: datetime) -> None:
+    """An asset is ready (or failed) on a device: every delivery there whose bulletin uses it moves on."""
+    deliveries = session.scalars(
+        select(Delivery)
+        .join(BulletinAudio, BulletinAudio.bulletin_id == Delivery.bulletin_id)
+        .where(Delivery.device_id == device_id, BulletinAudio.asset_sha256 == ev.sha256)
+    )
+    for delivery in deliveries:
+        advance_delivery(
+            session, delivery, received_at, state=_DELIVERY_STATE[ev.type], seq=ev.seq,
+            reason=ev.reason or (ev.type if ev.type == "asset_failed" else None),
+        )  # fmt: skip
 
 
 def _same_item(device_id: str, item_id: str | None) -> list[Any]:

@@ -204,3 +204,27 @@ def test_pruned_event_numbers(session: Session, world: World) -> None:
     assert prune_events(session, T0 + timedelta(days=1)) == 1
     assert record_event(session, "tl-c03", event(1, "received", T0, "x"), T0 + timedelta(days=31))
     assert not record_event(session, "tl-c03", event(2, "received", T0, "x"), T0 + timedelta(days=31))
+
+
+def test_asset_events_name_no_item_but_move_every_delivery_using_the_asset(
+    session: Session, world: World
+) -> None:
+    from controller.services import attach_audio, register_asset
+
+    bulletin_id = approved_bulletin(session, world)
+    sha = "c" * 64
+    register_asset(session, T0, sha256=sha, size=1000, duration_ms=2000)
+    attach_audio(session, bulletin_id, T0, language="vi", kind="tts", asset_sha256=sha)
+
+    def states() -> dict[str, tuple[str, str | None]]:
+        return {d.device_id: (d.state, d.reason) for d in get_bulletin(session, bulletin_id).deliveries}
+
+    failed = Event(seq=20, type="asset_failed", at=T0, boot_id=BOOT, sha256=sha, reason="network")
+    record_event(session, "tl-c01", failed, T0)
+    assert states()["tl-c01"] == ("failed", "network")
+    ready = Event(seq=21, type="asset_ready", at=T0, boot_id=BOOT, sha256=sha, plan_version=3)
+    record_event(session, "tl-c01", ready, T0)
+    assert states() == {"tl-c01": ("delivered", None), "tl-c02": ("planned", None)}
+    other = Event(seq=22, type="asset_ready", at=T0, boot_id=BOOT, sha256="d" * 64)
+    assert record_event(session, "tl-c02", other, T0)  # an asset no bulletin uses: logged, nothing moves
+    assert states()["tl-c02"] == ("planned", None)
