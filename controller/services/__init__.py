@@ -42,6 +42,7 @@ from controller.services.ingest import (
     prune_events,
     record_event,
     record_heartbeat,
+    record_heartbeats,
     record_status,
 )
 from controller.services.places import create_commune, create_village, list_villages
@@ -131,6 +132,7 @@ __all__ = [
     "prune_events",
     "record_event",
     "record_heartbeat",
+    "record_heartbeats",
     "record_status",
     "register_asset",
     "reject",

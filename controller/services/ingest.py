@@ -7,6 +7,7 @@ or commit (the caller's session does, once per batch).
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -17,7 +18,14 @@ from sqlalchemy.orm import Session
 from controller.db.models import Bulletin, BulletinAudio, Delivery, Device, DeviceEvent, Play
 from controller.services.deliveries import advance_delivery, find_delivery
 from controller.services.devices import load_device
-from controller.services.uptime import COVERAGE_FACTOR, DEFAULT_INTERVAL, cut_coverage, extend_coverage
+from controller.services.errors import NotFound
+from controller.services.uptime import (
+    COVERAGE_FACTOR,
+    DEFAULT_INTERVAL,
+    cut_coverage,
+    extend_spans,
+    latest_spans,
+)
 from protocol import Event, Heartbeat, Status
 
 log = logging.getLogger(__name__)
@@ -65,13 +73,38 @@ def record_heartbeat(
     interval: timedelta = DEFAULT_INTERVAL,
 ) -> None:
     """Store a heartbeat's metrics, mark the device online, and extend its uptime coverage."""
-    device = load_device(session, device_id)
-    extend_coverage(session, device_id, received_at, interval)
-    if device.last_seen is not None and received_at < device.last_seen:
-        return  # a straggler: the newer metrics stay
-    device.online, device.last_seen = True, received_at
-    device.metrics = hb.to_json()
-    device.boot_id, device.plan_version, device.agent_version = hb.boot_id, hb.plan_version, hb.agent_version
+    unknown = record_heartbeats(session, [(device_id, hb, received_at)], interval=interval)
+    if unknown:
+        raise NotFound(f"device {device_id!r} does not exist; provision it first")
+
+
+def record_heartbeats(
+    session: Session,
+    beats: Sequence[tuple[str, Heartbeat, datetime]],
+    *,
+    interval: timedelta = DEFAULT_INTERVAL,
+) -> set[str]:
+    """Store many heartbeats (in arrival order) with a few queries; returns the ids of unknown devices.
+
+    A province sends ~100 heartbeats a second, so this is the controller's hottest write path: devices
+    and their newest coverage spans are loaded in two queries and the changes flushed once.
+    """
+    ids = {device_id for device_id, _, _ in beats}
+    devices = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(ids)))}
+    latest = latest_spans(session, devices)
+    with session.no_autoflush:
+        for device_id, hb, received_at in beats:
+            device = devices.get(device_id)
+            if device is None:
+                continue
+            extend_spans(session, latest, device_id, received_at, interval)
+            if device.last_seen is not None and received_at < device.last_seen:
+                continue  # a straggler: the newer metrics stay
+            device.online, device.last_seen = True, received_at
+            device.metrics = hb.to_json()
+            device.boot_id, device.plan_version = hb.boot_id, hb.plan_version
+            device.agent_version = hb.agent_version
+    return ids - devices.keys()
 
 
 def mark_silent_devices_offline(

@@ -228,3 +228,18 @@ def test_asset_events_name_no_item_but_move_every_delivery_using_the_asset(
     other = Event(seq=22, type="asset_ready", at=T0, boot_id=BOOT, sha256="d" * 64)
     assert record_event(session, "tl-c02", other, T0)  # an asset no bulletin uses: logged, nothing moves
     assert states()["tl-c02"] == ("planned", None)
+
+
+def test_a_batch_of_heartbeats_matches_one_by_one(session: Session, world: World) -> None:
+    from controller.services import device_uptime, record_heartbeats
+
+    beats = [("tl-c01", heartbeat(n), T0 + timedelta(seconds=30 * n)) for n in range(10)]
+    beats += [("ghost", heartbeat(1), T0), ("tl-c02", heartbeat(1), T0)]
+    beats += [("tl-c01", heartbeat(99), T0 + timedelta(seconds=1))]  # a straggler: metrics stay newer
+    assert record_heartbeats(session, beats) == {"ghost"}
+    c01 = get_device(session, "tl-c01", T0 + timedelta(minutes=5))
+    assert c01.online and c01.last_seen == T0 + timedelta(seconds=270)
+    assert c01.metrics is not None and c01.metrics["seq"] == 9
+    report = device_uptime(session, "tl-c01", T0, T0 + timedelta(seconds=300))
+    assert report.fraction == 1.0  # 270 s + 75 s of coverage reaches past 300 s
+    assert get_device(session, "tl-c02", T0).online
