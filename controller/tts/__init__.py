@@ -1,8 +1,10 @@
 """Text to speech: Vietnamese bulletin text or an uploaded recording → a loudness-normalized MP3 asset.
 
-The public API is re-exported here; `normalize`, `engines`, `audio`, `lexicon` and `cache` are the steps.
+The public API is re-exported here; `normalize` (with `rules`, `rules_time`, `lexicon`), `engines` (with
+`piper_engine`), `audio`, `cache`, `render`, `recording`, `commune_lexicon` and `voices` are the steps.
 """
 
+from controller.tts.commune_lexicon import commune_lexicon
 from controller.tts.engines import EspeakNg, Gtts, Synthesizer, build_engines
 from controller.tts.errors import (
     AudioProcessingError,
@@ -14,7 +16,9 @@ from controller.tts.errors import (
 )
 from controller.tts.lexicon import Lexicon, LexiconError, load_lexicon
 from controller.tts.normalize import NormalizedText, normalize_text
-from controller.tts.render import RenderOptions, RenderResult, render_recording, render_text
+from controller.tts.piper_engine import Piper
+from controller.tts.recording import language_tag, render_recording
+from controller.tts.render import RenderOptions, RenderResult, render_text, rerender
 
 __all__ = [
     "AudioProcessingError",
@@ -25,6 +29,7 @@ __all__ = [
     "LexiconError",
     "NoEngineAvailable",
     "NormalizedText",
+    "Piper",
     "RecordingRejected",
     "RenderOptions",
     "RenderResult",
@@ -32,8 +37,11 @@ __all__ = [
     "TextRejected",
     "TtsError",
     "build_engines",
+    "commune_lexicon",
+    "language_tag",
     "load_lexicon",
     "normalize_text",
     "render_recording",
     "render_text",
+    "rerender",
 ]

@@ -1,7 +1,8 @@
-"""`loaxa tts "text" -o f.mp3`: render one text the way bulletins are rendered, for operators and demos.
+"""`loaxa tts "text" -o f.mp3` and `loaxa voices install NAME`, for operators and demos.
 
-Owns only the command's output (the file, the printed reading and engine, exit codes); it renders through
-`render_text` into the deployment's asset store, so a later bulletin with the same text is a cache hit.
+Owns only the commands' output (the file, the printed reading and engine, exit codes); it renders through
+`render_text` with the commune's dictionary into the deployment's asset store, so a later bulletin with
+the same text is a cache hit, and installs voices through `voices`.
 """
 
 import shutil
@@ -10,7 +11,9 @@ from pathlib import Path
 
 from controller.assets import AssetStore
 from controller.config import Settings
+from controller.tts.commune_lexicon import commune_lexicon
 from controller.tts.errors import NoEngineAvailable, TextRejected
+from controller.tts.lexicon import LexiconError
 from controller.tts.render import render_text
 
 
@@ -18,8 +21,8 @@ def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
     """Render `text` to the MP3 file `output`, print the reading and the engine; return the exit code."""
     store = AssetStore(settings.assets_dir)
     try:
-        result = render_text(text, settings.tts, store)
-    except TextRejected as error:
+        result = render_text(text, settings.tts, store, lexicon=commune_lexicon(settings.data_dir))
+    except (TextRejected, LexiconError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except NoEngineAvailable as error:
@@ -30,4 +33,19 @@ def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
     print(
         f"engine {result.engine} ({result.voice}), {result.duration_ms} ms, {result.bytes} bytes → {output}"
     )
+    return 0
+
+
+def install_voice_cli(settings: Settings, name: str, voices_dir: Path | None = None) -> int:
+    """`loaxa voices install NAME`: download and verify a Piper voice; print how to use it."""
+    from controller.tts.voices import UnknownVoice, VoiceInstallError, install_voice
+
+    target = voices_dir or settings.data_dir / "voices"
+    try:
+        model = install_voice(name, target)
+    except VoiceInstallError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, UnknownVoice) else 3
+    print(f"voice {name} installed and verified: {model}")
+    print(f"use it: LOAXA_TTS_PIPER_VOICE={model} LOAXA_TTS_ENGINES=gtts,piper,espeak-ng")
     return 0

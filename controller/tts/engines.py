@@ -1,9 +1,10 @@
 """Speech synthesizers behind one small port, and the chain that falls back between them (DESIGN §6 step 3).
 
-Owns running espeak-ng and calling Google TTS, with their timeouts; it must not touch files, the asset
-store or loudness (that is `render`'s job, which also walks the chain, so that it can look in its cache
-before asking each engine). A new engine (Piper) is one more class with `name`, `voice` and
-`synthesize`, and one more line in `build_engines`.
+Owns running espeak-ng and calling Google TTS, with their timeouts and retries, and building the chain
+from the config (Piper lives in `piper_engine`); it must not touch files, the asset store or loudness
+(that is `render`'s job, which also walks the chain, so that it can look in its cache before asking each
+engine). A new engine is one more class with `name`, `voice` and `synthesize`, and one more line in
+`build_engines`.
 """
 
 import io
@@ -11,14 +12,16 @@ import logging
 import socket
 import subprocess
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 from controller.config import TtsSettings
 from controller.tts.errors import EngineUnavailable
+from controller.tts.piper_engine import Piper
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +76,15 @@ class Gtts:
     """Google's online voice through gTTS, MP3 out; fails fast when Google cannot be reached.
 
     `timeout_s` bounds each HTTP request (connect, and each wait for data); gTTS sends one request per
-    ~100 characters, so a sentence takes at most requests × timeout × (1 + retries) when Google is slow.
+    ~100 characters, so a sentence takes at most requests × timeout × (1 + retries) plus the backoff
+    pauses (`backoff_s`, doubling) when Google is slow. Offline it fails within a second.
     """
 
     timeout_s: float = 4.0
     voice: str = "vi"
     host: str = "translate.google.com"
-    retries: int = 1
+    retries: int = 2
+    backoff_s: float = 0.5
     name: str = "gtts"
 
     def synthesize(self, sentence: str) -> bytes:
@@ -89,6 +94,8 @@ class Gtts:
         self._check_reachable()
         failure: Exception | None = None
         for attempt in range(1 + self.retries):
+            if attempt:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
             buffer = io.BytesIO()  # in memory: a failed request leaves no empty file behind
             try:
                 gTTS(sentence, lang=self.voice, lang_check=False, timeout=self.timeout_s).write_to_fp(buffer)
@@ -136,21 +143,33 @@ class Spoken:
 
 def build_engines(settings: TtsSettings) -> tuple[Synthesizer, ...]:
     """The engines named in `settings.engines`, in order; unknown names are skipped with a log."""
+    piper_voice = settings.piper_voice
     makers: dict[str, Callable[[], Synthesizer]] = {
         "gtts": lambda: Gtts(timeout_s=settings.gtts_timeout_s),
         "espeak-ng": lambda: EspeakNg(voice=settings.espeak_voice),
     }
+    if piper_voice is not None:
+        makers["piper"] = lambda: Piper(piper_voice)
     engines: list[Synthesizer] = []
     for name in settings.engines:
         if name in makers:
             engines.append(makers[name]())
+        elif name == "piper":
+            log.warning("tts engine piper has no voice file (set LOAXA_TTS_PIPER_VOICE); skipping it")
         else:
-            log.warning("tts engine %s is not available in this version; skipping it", name)
+            log.warning("tts engine %s is not known (gtts, piper, espeak-ng); skipping it", name)
     return tuple(engines)
 
 
 def speak_with(engine: Synthesizer, sentences: Sequence[str], workers: int = 4) -> Spoken:
-    """Synthesize all sentences with one engine, a few at a time; EngineUnavailable if any sentence fails."""
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sentences)))) as pool:
-        clips = tuple(pool.map(engine.synthesize, sentences))
+    """Synthesize all sentences with one engine, a few at a time; EngineUnavailable if any sentence fails.
+
+    The first failure cancels the sentences not yet started, so an engine that is down costs one attempt.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(sentences))), thread_name_prefix="tts")
+    futures: list[Future[bytes]] = [pool.submit(engine.synthesize, sentence) for sentence in sentences]
+    try:
+        clips = tuple(future.result() for future in futures)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return Spoken(engine.name, engine.voice, clips)

@@ -1,21 +1,38 @@
-"""The commune-editable dictionary of abbreviations and place names (a TOML file, DESIGN §6).
+"""The dictionary of abbreviations and place names read aloud in bulletins (TOML files, DESIGN §6).
 
-Owns loading the dictionary and replacing its keys in a text; it must not touch numbers, dates or any
-other reading rule (that is `normalize`'s job).
+Owns the file layout, checking entries, merging the packaged file with the commune's own (its entries
+win), the dictionary's version and replacing its keys in a text. It must not touch numbers, dates or any
+other reading rule (that is `rules`), nor write files (that is `commune_lexicon`).
 """
 
+import hashlib
+import json
 import re
 import tomllib
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 DEFAULT_LEXICON = Path(__file__).with_name("abbreviations.toml")
-_TABLES = ("abbreviations", "places")
+Kind = Literal["abbreviation", "place"]
+KINDS: dict[str, Kind] = {"abbreviations": "abbreviation", "places": "place"}  # TOML table → kind
+MAX_KEY_CHARS = 40
+MAX_READING_CHARS = 200
 
 
 class LexiconError(ValueError):
     """The dictionary file cannot be read or has entries of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dictionary line: the written form, how to read it, and its kind (abbreviation or place)."""
+
+    key: str
+    reading: str
+    kind: Kind = "abbreviation"
 
 
 @dataclass(frozen=True)
@@ -32,32 +49,62 @@ class Lexicon:
         pattern = rf"(?<![\w&])(?:{alternation})(?![\w&])" if keys else r"(?!x)x"
         object.__setattr__(self, "_pattern", re.compile(pattern))
 
+    @property
+    def version(self) -> str:
+        """A short digest of every entry: it changes with any edit, so renders can key their cache on it."""
+        canonical = json.dumps(sorted(self.entries.items()), ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
     def apply(self, text: str) -> str:
         """Replace every dictionary key in `text` by its reading."""
         return self._pattern.sub(lambda match: self.entries[match.group(0)], text)
 
 
-def load_lexicon(path: Path = DEFAULT_LEXICON, extra: Path | None = None) -> Lexicon:
-    """Load the packaged dictionary, then the commune's own file (its entries win)."""
-    entries = _read(path)
-    if extra is not None:
-        entries.update(_read(extra))
-    return Lexicon(entries)
+def check_entry(key: str, reading: str) -> list[str]:
+    """What is wrong with one entry, as sentences a person can act on (empty when it is fine)."""
+    problems = []
+    if not key.strip() or key != key.strip() or not any(ch.isalnum() for ch in key):
+        problems.append("the written form needs a letter or digit and no spaces at its ends")
+    if len(key) > MAX_KEY_CHARS:
+        problems.append(f"the written form has {len(key)} characters; the limit is {MAX_KEY_CHARS}")
+    if not any(ch.isalpha() for ch in reading):
+        problems.append("the reading is empty: write how the words are said, e.g. 'ủy ban nhân dân'")
+    if any(ch.isdigit() for ch in reading):
+        problems.append(f"the reading {reading!r} has digits: write numbers in words ('bốn gờ', not '4 gờ')")
+    if len(reading) > MAX_READING_CHARS:
+        problems.append(f"the reading has {len(reading)} characters; the limit is {MAX_READING_CHARS}")
+    if any(unicodedata.category(ch)[0] == "C" for ch in key + reading):
+        problems.append("remove line breaks and control characters")
+    return problems
 
 
-def _read(path: Path) -> dict[str, str]:
+def read_entries(path: Path) -> list[Entry]:
+    """Every entry of one dictionary file, checked; LexiconError names the file and the bad line."""
     try:
         with path.open("rb") as file:
             data = tomllib.load(file)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise LexiconError(f"cannot read the abbreviation dictionary {path}: {error}") from error
-    entries: dict[str, str] = {}
-    for table in _TABLES:
+    entries: list[Entry] = []
+    for table, kind in KINDS.items():
         section = data.get(table, {})
         if not isinstance(section, dict):
             raise LexiconError(f'{path}: [{table}] must be a table of "key" = "reading" lines')
         for key, value in section.items():
-            if not isinstance(value, str) or not value.strip() or not key.strip():
+            if not isinstance(value, str):
                 raise LexiconError(f"{path}: [{table}] {key!r} needs a non-empty reading in quotes")
-            entries[key] = value.strip()
+            problems = check_entry(key, value.strip())
+            if problems:
+                raise LexiconError(f"{path}: [{table}] {key!r}: {'; '.join(problems)}")
+            entries.append(Entry(key, value.strip(), kind))
     return entries
+
+
+def merge(*layers: Iterable[Entry]) -> Lexicon:
+    """One lexicon from layers of entries; a later layer's entry replaces an earlier one with its key."""
+    return Lexicon({entry.key: entry.reading for layer in layers for entry in layer})
+
+
+def load_lexicon(path: Path = DEFAULT_LEXICON, extra: Path | None = None) -> Lexicon:
+    """Load the packaged dictionary, then the commune's own file (its entries win)."""
+    return merge(read_entries(path), read_entries(extra) if extra is not None else ())

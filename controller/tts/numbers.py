@@ -107,3 +107,30 @@ def date(day: int | None, month: int | None, year: int | None, *, lead: bool = T
         parts.append(f"năm {cardinal(year)}")
     words = " ".join(parts)
     return words if lead else words.split(" ", 1)[1]
+
+
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def roman(text: str) -> int | None:
+    """The value of a well-formed Roman numeral up to 399 ("XIII" → 13), or None ("IIII", "IC", "VX")."""
+    if not text or any(ch not in _ROMAN_VALUES for ch in text):
+        return None
+    total = 0
+    for ch, following in zip(text, [*text[1:], ""], strict=True):
+        value = _ROMAN_VALUES[ch]
+        total += -value if following and _ROMAN_VALUES[following] > value else value
+    return total if 0 < total < 400 and _to_roman(total) == text else None
+
+
+def _to_roman(n: int) -> str:
+    parts = []
+    for value, symbol in ((100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V")):
+        count, n = divmod(n, value)
+        parts.append(symbol * count)
+    return "".join(parts) + ("IV" if n == 4 else "I" * n)
+
+
+def ordinal(n: int) -> str:
+    """Read a number after "thứ": 1 → "nhất", 4 → "tư", others as cardinals ("thứ hai", "thứ mười")."""
+    return {1: "nhất", 4: "tư"}.get(n, cardinal(n))

@@ -88,3 +88,24 @@ def test_build_engines_follows_config_order_and_skips_unknown() -> None:
     assert [engine.name for engine in engines] == ["espeak-ng", "gtts"]
     assert isinstance(engines[1], Gtts)
     assert engines[1].timeout_s == 2.5
+
+
+class CountingEspeak:
+    """The real espeak-ng with an unknown voice (fails every sentence), counting how often it is asked."""
+
+    name = "espeak-ng"
+    voice = "xx-nope"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def synthesize(self, sentence: str) -> bytes:
+        self.calls += 1
+        return EspeakNg(voice=self.voice).synthesize(sentence)
+
+
+def test_first_failing_sentence_cancels_the_rest() -> None:
+    engine = CountingEspeak()
+    with pytest.raises(EngineUnavailable, match="voice 'xx-nope'"):
+        speak_with(engine, [f"Câu số {n}." for n in range(40)], workers=2)
+    assert engine.calls < 10  # not 40: an engine that is down costs about one attempt per worker

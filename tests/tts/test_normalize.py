@@ -43,7 +43,7 @@ CASES = [
         "Đ/c Hùng, SĐT 0912 345 678.",
         "đồng chí Hùng, số điện thoại không chín một hai, ba bốn năm, sáu bảy tám.",
     ),
-    ("giá 25.000 đồng/kg", "giá hai mươi lăm nghìn đồng trên ki lô gam."),
+    ("giá 25.000 đồng/kg", "giá hai mươi lăm nghìn đồng một ki lô gam."),
     ("Có 12 người.", "Có mười hai người."),
     ("THÔNG BÁO KHẨN", "Thông Báo Khẩn."),
     ("Thôn Khấu Ly, Tà Chơ, YB.", "Thôn Khấu Ly, Tà Chơ, Yên Bái."),
@@ -114,3 +114,17 @@ def test_any_text_reads_or_is_rejected_clearly(text: str) -> None:
     assert first == normalize_text(text)  # deterministic
     assert first.sentences
     assert all(sentence.strip() == sentence and sentence for sentence in first.sentences)
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("Giấy phép lái xe hạng C.", "Giấy phép lái xe hạng C."),
+        ("Học kỳ I.", "Học kỳ một."),
+        ("Loại I và loại II.", "Loại một và loại hai."),
+        ("Gọi 114 hoặc nhà số 114.", "Gọi một một bốn hoặc nhà số một trăm mười bốn."),
+        ("Nam/nữ từ 18 tuổi, thôn / bản.", "Nam, nữ từ mười tám tuổi, thôn, bản."),
+    ],
+)
+def test_rules_leave_lookalikes_alone(text: str, read: str) -> None:
+    assert normalize_text(text).text == read

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from controller.assets import AssetStore
-from controller.tts import RecordingRejected, render_recording
+from controller.tts import RecordingRejected, language_tag, render_recording
 from controller.tts.audio import measure
 
 
@@ -23,14 +23,14 @@ def test_quiet_stereo_recording_is_normalized_like_speech(tmp_path: Path) -> Non
     source = "aevalsrc=0.01*sin(2*PI*440*t)*(1+sin(2*PI*3*t))|0.01*sin(2*PI*660*t):s=44100"
     wav = make_audio(tmp_path / "thai.wav", source, 4.0)
     store = AssetStore(tmp_path / "assets")
-    result = render_recording(wav, "tai", store)
+    result = render_recording(wav, "Thái", store)
     data = store.path(result.sha256).read_bytes()
     loudness = measure(data)
     assert -17.0 <= loudness.integrated_lufs <= -15.0
     assert loudness.true_peak_dbtp <= -1.5
-    assert (result.engine, result.voice, result.normalized_text) == ("recording", "tai", "")
+    assert (result.engine, result.voice, result.normalized_text) == ("recording", "thai", "")
     assert 3900 <= result.duration_ms <= 4200
-    assert render_recording(wav.read_bytes(), "tai", store).from_cache
+    assert render_recording(wav.read_bytes(), "thai", store).from_cache
 
 
 def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
@@ -48,3 +48,28 @@ def test_too_long_file_is_rejected(tmp_path: Path) -> None:
     mp3 = make_audio(tmp_path / "long.mp3", "sine=f=300:r=16000", 3.0)
     with pytest.raises(RecordingRejected, match="lasts 3 s; the limit is 2 s"):
         render_recording(mp3, "dao", AssetStore(tmp_path), max_duration_s=2)
+
+
+@pytest.mark.parametrize(
+    ("given", "tag"), [("vi", "vi"), ("Thái", "thai"), ("H'Mông", "mong"), (" Dao ", "dao"), ("hmn", "mong")]
+)
+def test_language_names_become_village_tags(given: str, tag: str) -> None:
+    assert language_tag(given) == tag
+
+
+@pytest.mark.parametrize("given", ["", "tiếng Thái", "x", "vi_VN"])
+def test_unusable_language_is_rejected(given: str) -> None:
+    with pytest.raises(RecordingRejected, match="such as vi, thai, mong, dao"):
+        language_tag(given)
+
+
+def test_too_short_file_is_rejected(tmp_path: Path) -> None:
+    wav = make_audio(tmp_path / "blip.wav", "sine=f=300:r=16000", 0.2)
+    with pytest.raises(RecordingRejected, match="lasts only 200 ms"):
+        render_recording(wav, "thai", AssetStore(tmp_path))
+
+
+def test_too_large_file_is_rejected_before_decoding(tmp_path: Path) -> None:
+    with pytest.raises(RecordingRejected, match=r"has 2\.0 MB; the limit is 1 MB"):
+        render_recording(b"\0" * 2_000_000, "thai", AssetStore(tmp_path), max_bytes=1_000_000)
+    assert not (tmp_path / "renders").exists()

@@ -17,6 +17,8 @@ from controller.tts import (
     render_text,
 )
 from controller.tts.audio import measure
+from controller.tts.commune_lexicon import commune_lexicon, replace_commune_entries
+from controller.tts.lexicon import Entry
 
 BULLETIN = (
     "UBND xã Tú Lệ thông báo: từ 5h30 đến 7h ngày 22/11/2026, trạm y tế xã tiêm phòng cho trẻ dưới 5 tuổi. "
@@ -115,3 +117,21 @@ def test_empty_text_is_rejected_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(TextRejected, match="empty"):
         render_text("  \n ", ESPEAK_ONLY, AssetStore(tmp_path))
     assert not (tmp_path / "renders").exists()
+
+
+def test_dictionary_edit_changes_the_reading_and_the_cache_key(tmp_path: Path) -> None:
+    store, data_dir = AssetStore(tmp_path / "assets"), tmp_path / "data"
+    plain = RenderOptions(intro_chime=False, outro_chime=False)
+    first = render_text("UBND xã.", ESPEAK_ONLY, store, options=plain, lexicon=commune_lexicon(data_dir))
+    assert first.normalized_text == "ủy ban nhân dân xã."
+    replace_commune_entries(data_dir, [Entry("UBND", "ủy ban")])
+    edited = render_text("UBND xã.", ESPEAK_ONLY, store, options=plain, lexicon=commune_lexicon(data_dir))
+    assert (edited.normalized_text, edited.from_cache) == ("ủy ban xã.", False)
+    assert edited.sha256 != first.sha256
+    # Any edit is a new dictionary version: even a reading the text does not use is a fresh render.
+    replace_commune_entries(data_dir, [Entry("UBND", "ủy ban"), Entry("TL", "Tú Lệ", "place")])
+    again = render_text("UBND xã.", ESPEAK_ONLY, store, options=plain, lexicon=commune_lexicon(data_dir))
+    assert not again.from_cache
+    assert render_text(
+        "UBND xã.", ESPEAK_ONLY, store, options=plain, lexicon=commune_lexicon(data_dir)
+    ).from_cache
