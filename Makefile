@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := mosquitto mosquitto-clients espeak-ng ffmpeg mpg123 alsa-utils postgresql python3-venv chromium
+APT_PACKAGES := mosquitto mosquitto-clients espeak-ng ffmpeg mpg123 alsa-utils postgresql python3-venv chromium shellcheck
 
 .PHONY: help demo test lint unit system-deps venv clean
 
@@ -15,7 +15,7 @@ help:
 
 system-deps:
 	@missing=""; \
-	for cmd in mosquitto espeak-ng ffmpeg mpg123 aplay chromium; do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	for cmd in mosquitto espeak-ng ffmpeg mpg123 aplay chromium shellcheck; do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \

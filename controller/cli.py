@@ -122,6 +122,51 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return check_config(_settings(args), args.files)
 
 
+def cmd_broker_certs(args: argparse.Namespace) -> int:
+    """Create the broker's CA (once) and a server certificate for its host names and IPs."""
+    from datetime import UTC, datetime
+
+    from controller import tls
+
+    settings = _settings(args)
+    files = tls.tls_files(settings.data_dir)
+    hosts = [*args.host, *tls.default_hosts([settings.mqtt.url, settings.mqtt.public_url or ""])]
+    cert = tls.generate(files, hosts, datetime.now(UTC))
+    print(f"server certificate for {', '.join(dict.fromkeys(hosts))}, valid until {cert.not_valid_after_utc}")
+    print(f"CA certificate for agents (public; copy it to every Pi): {files.ca_cert}")
+    print(f"enable the listener with LOAXA_MQTT_TLS_PORT=8883 and restart the controller ({files.directory})")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Stage the next plan-signing key, or make it the signer (docs/operations.md)."""
+    from controller import keys
+
+    directory = _settings(args).keys_dir
+    try:
+        ring = keys.stage_next_key(directory) if args.stage else keys.rotate_signing_key(directory)
+    except FileExistsError as exc:
+        raise CliError(str(exc)) from exc
+    listed = ", ".join(f'"{key}"' for key in ring.public_keys_b64)
+    print("staged the next signing key" if args.stage else f"the signer is now {ring.public_key_b64}")
+    print(f"agent.toml, [controller]: public_keys = [{listed}]")
+    return 0
+
+
+def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
+    """`broker certs` and `keys rotate`."""
+    broker = add("broker", lambda _a: 0, "managed broker commands")
+    broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
+    certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")
+    certs.set_defaults(func=cmd_broker_certs)
+    certs.add_argument("--host", action="append", default=[], help="broker name or IP agents use (repeat)")
+    keys = add("keys", lambda _a: 0, "signing key commands")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    rotate = keys_sub.add_parser("rotate", help="rotate the plan-signing key (see docs/operations.md)")
+    rotate.set_defaults(func=cmd_keys_rotate)
+    rotate.add_argument("--stage", action="store_true", help="only make and list the next key")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loaxa", description="Smart loudspeaker system for a commune.")
@@ -173,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     device_add.add_argument("--village", required=True, help="village id")
     device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
     device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+    _add_security_commands(add)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
     return parser

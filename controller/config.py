@@ -43,6 +43,13 @@ class MqttSettings(_Section):
     )
     public_url: str | None = Field(None, description="Broker URL written into agent bundles (default: url).")
     heartbeat_interval_s: int = Field(30, ge=1, description="Agents' heartbeat interval, for liveness.")
+    tls_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Managed mode: also listen with TLS on this port (files from `loaxa broker certs`).",
+    )
+    tls_host: str = Field("0.0.0.0", description="Managed mode: address of the TLS listener.")  # noqa: S104
 
 
 class TtsSettings(_Section):

@@ -6,21 +6,20 @@ cache) is changed here only. It must not build topic strings, parse envelopes or
 """
 
 import logging
-import os
 import queue
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-import sdnotify
-
 from edge_agent.adapters import agent_version, make_amplifier, make_player
-from edge_agent.amplifier import Amplifier
+from edge_agent.amplifier import Amplifier, warm_before
 from edge_agent.clock import Clock, SystemClock
+from edge_agent.clocksync import ClockCheck
 from edge_agent.config import AgentConfig
-from edge_agent.downloader import Downloader, asset_path, evict
+from edge_agent.downloader import Downloader, asset_path, evict, sweep
 from edge_agent.heartbeat import Heartbeats, Snapshot
 from edge_agent.intake import Intake
 from edge_agent.mqtt import Link
@@ -29,6 +28,7 @@ from edge_agent.playback import Playback, start_playback
 from edge_agent.player import Player, Track
 from edge_agent.programme import Programme
 from edge_agent.state import State
+from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
 from protocol import Asset, Command, PlanItem, Verifier, topics
 from protocol.signing import load_public_key_b64
@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 _MAX_SLEEP_S: Final = 5.0
 # Missing assets are asked for again this often (the downloader's cooldown spaces out failing ones).
 _FETCH_EVERY_S: Final = 10.0
+# The exit code when the MQTT client stopped reconnecting (systemd's Restart=always starts a fresh one).
+EXIT_MQTT_STUCK: Final = 3
 
 
 class Agent:
-    """The daemon. `run()` blocks until `stop()`; everything else is internal."""
+    """The daemon. `run()` blocks until `stop()` (or a liveness failure: see `exit_code`)."""
 
     def __init__(
         self,
@@ -58,6 +60,9 @@ class Agent:
         self._clock = clock or SystemClock()
         self._born = self._clock.monotonic()
         self._state = State(config.state_dir / "agent.sqlite3")
+        self._clock_check = ClockCheck(config.clock_source, self._state)
+        self._held_reported: set[str] = set()
+        self.exit_code = 0
         keys = [load_public_key_b64(key) for key in config.public_keys]
         self._verifier = Verifier(keys, config.device_id)
         self._intake = Intake(self._verifier, self._state)
@@ -82,8 +87,7 @@ class Agent:
         )
         self._player = player or make_player(config, self._clock)
         self._amplifier = amplifier or make_amplifier(config)
-        # sdnotify leaks its socket when NOTIFY_SOCKET is unset, so only create it under systemd.
-        self._notifier = sdnotify.SystemdNotifier() if os.environ.get("NOTIFY_SOCKET") else None
+        self._systemd = Systemd()
         self._programme = Programme(self._state, config.cache_dir)
         self._current: Playback | None = None
         self._tones: list[Track] = []
@@ -113,17 +117,27 @@ class Agent:
     def run(self) -> None:
         """Run until `stop()`: connect, play on time, report; then shut down cleanly."""
         self._programme.restore(self._verifier)
+        wanted = {item.asset.sha256 for item in self._programme.wanted_items()}
+        for path in sweep(self.config.cache_dir, {sha for sha, _ in self._state.assets()}, wanted):
+            log.info("removed %s from the cache: no plan needs it", path.name)
         self._request_missing()
         self._downloader.start()
         self._link.start()
-        self._notify("READY=1")
+        self._systemd.notify("READY=1")
         self.started.set()
         log.info("agent %s started for %s (boot %s)", self.version, self.config.device_id, self.boot_id)
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
                 self._drain()
-                timeout = self._tick()
+                try:
+                    timeout = self._tick()
+                except sqlite3.OperationalError as exc:
+                    # A full disk: nothing was half-written (one transaction per change); try again soon.
+                    log.error("cannot write the state database (%s); is the disk full?", exc)
+                    timeout = 1.0
+                # The loop is alive (also when the disk is full): systemd's watchdog is fed on every pass.
+                self._systemd.notify("WATCHDOG=1")
                 self._clock.wait(self._wake, timeout)
         finally:
             self._shutdown()
@@ -151,14 +165,19 @@ class Agent:
 
     def _tick(self) -> float:
         now = self._clock.now()
+        self._check_liveness()
         self._collect_playback()
         playing = self._current
-        decision = self._programme.decide(now, None if playing is None else playing.item_id)
+        clock_ok = self._clock_check.synced(now, self._clock.monotonic())
+        decision = self._programme.decide(
+            now, None if playing is None else playing.item_id, clock_ok=clock_ok
+        )
         for skip in decision.skips:
             self._programme.close(skip.item.item_id, skip.reason)
             self._outbox.emit(
                 "skipped", item=skip.item, plan_version=self._plan_version(), reason=skip.reason
             )
+        self._report_held(decision.held, clock_ok)
         if self._fetch_pending or self._clock.monotonic() >= self._next_fetch:
             self._fetch_pending = False
             self._request_missing()
@@ -173,13 +192,42 @@ class Agent:
             self._current = start_playback(
                 self._player, self._amplifier, track, None, emergency=False, on_done=self._wake
             )
+        warm_at = None
+        if self._current is None:
+            warm_at = warm_before(self._amplifier, decision.next_start, now, self.config.amplifier.warmup_s)
         self._maybe_heartbeat()
         self._outbox.flush()
-        self._notify("WATCHDOG=1")
         timeout = min(_MAX_SLEEP_S, self._heartbeats.seconds_to_next())
-        if decision.wake_at is not None:
-            timeout = min(timeout, (decision.wake_at - self._clock.now()).total_seconds())
+        for moment in (decision.wake_at, warm_at):
+            if moment is not None:
+                timeout = min(timeout, (moment - self._clock.now()).total_seconds())
         return max(0.01, timeout)
+
+    def _check_liveness(self) -> None:
+        if self._link.stuck():
+            log.error(
+                "MQTT client made no connection attempt for %s s; exiting so systemd restarts the agent",
+                self.config.mqtt.liveness_s,
+            )
+            self.exit_code = EXIT_MQTT_STUCK
+            self.stop()
+
+    def _report_held(self, held: tuple[PlanItem, ...], clock_ok: bool) -> None:
+        """Report each item held by an untrusted clock once per unsynchronised spell (it is not closed)."""
+        if clock_ok:
+            self._held_reported.clear()
+            return
+        for item in held:
+            if item.item_id not in self._held_reported:
+                self._held_reported.add(item.item_id)
+                detail = "held until the clock is synchronised"
+                self._outbox.emit(
+                    "skipped",
+                    item=item,
+                    plan_version=self._plan_version(),
+                    reason="clock_unsynced",
+                    detail=detail,
+                )
 
     def _start(self, item: PlanItem, *, emergency: bool) -> None:
         path = asset_path(self.config.cache_dir, item.asset.sha256)
@@ -188,15 +236,16 @@ class Agent:
             self._outbox.emit("failed", item=item, plan_version=self._plan_version(), reason="asset_missing")
             self._downloader.request(item.asset)
             return
-        self._state.touch_asset(item.asset.sha256, self._clock.now())
         volume = item.volume if item.volume is not None else self._volume()
         track = Track(item.item_id, path, item.asset.duration_ms, volume)
-        self._outbox.emit(
-            "started", item=item, plan_version=self._plan_version(), detail="emergency" if emergency else None
-        )
         self._current = start_playback(
             self._player, self._amplifier, track, item, emergency=emergency, on_done=self._wake
         )
+        # The durable writes (each an fsync) come after the start, so they never delay the audio.
+        self._outbox.emit(
+            "started", item=item, plan_version=self._plan_version(), detail="emergency" if emergency else None
+        )
+        self._state.touch_asset(item.asset.sha256, self._clock.now())
 
     def _interrupt(self, reason: str) -> None:
         """Cut the current play short and wait for it to end (the outcome is reported by `_collect`)."""
@@ -296,16 +345,20 @@ class Agent:
 
     def _handle_download(self, asset: Asset, path: Path | None, reason: str | None) -> None:
         if path is None:
+            if reason == "disk":
+                self._evict(limit_bytes=0)  # the disk is full: drop every asset no plan still needs
             self._outbox.emit(
                 "asset_failed", sha256=asset.sha256, plan_version=self._plan_version(), reason=reason
             )
             return
         self._programme.asset_ready(asset, self._clock.now())
         self._outbox.emit("asset_ready", sha256=asset.sha256, plan_version=self._plan_version())
+        self._evict(limit_bytes=self.config.cache_limit_mb * 2**20)
+
+    def _evict(self, *, limit_bytes: int) -> None:
+        """Delete cached assets that no open item needs, least recently used first, down to the limit."""
         keep = {item.asset.sha256 for item in self._programme.wanted_items()}
-        for sha in evict(
-            self.config.cache_dir, self._state.assets(), keep, self.config.cache_limit_mb * 2**20
-        ):
+        for sha in evict(self.config.cache_dir, self._state.assets(), keep, limit_bytes):
             self._programme.asset_gone(sha)
             log.info("evicted asset %s from the cache", sha[:12])
 
@@ -326,6 +379,7 @@ class Agent:
             return
         snapshot = Snapshot(
             plan_version=self._plan_version() or 0,
+            clock_synced=self._clock_check.synced(self._clock.now(), self._clock.monotonic()),
             assets_missing=len(self._programme.missing_assets()),
             amp_on=self._amplifier.is_on,
             playing=None if self._current is None else self._current.item_id,
@@ -334,13 +388,9 @@ class Agent:
         )
         self._link.publish_heartbeat(self._heartbeats.payload(snapshot))
 
-    def _notify(self, state: str) -> None:
-        if self._notifier is not None:
-            self._notifier.notify(state)
-
     def _shutdown(self) -> None:
         log.info("agent stopping")
-        self._notify("STOPPING=1")
+        self._systemd.notify("STOPPING=1")
         self._interrupt("shutdown")
         self._drain()
         self._outbox.flush()
@@ -352,22 +402,4 @@ class Agent:
         self._link.stop()
         self._amplifier.close()
         self._state.close()
-        if self._notifier is not None and self._notifier.socket is not None:
-            self._notifier.socket.close()
-
-
-def run_agent(
-    config: AgentConfig,
-    *,
-    clock: Clock | None = None,
-    player: Player | None = None,
-    amplifier: Amplifier | None = None,
-) -> None:
-    """Run the agent until SIGTERM/SIGINT (from the main thread) or until its `stop()` is called."""
-    import signal
-
-    agent = Agent(config, clock=clock, player=player, amplifier=amplifier)
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda _signum, _frame: agent.stop())
-    agent.run()
+        self._systemd.close()

@@ -1,10 +1,13 @@
 """The Amplifier port: the relay that powers the speaker amplifier, on before a play and off after.
 
-Owns the GPIO pin through gpiozero (tests use gpiozero's MockFactory). It must not decide when to play.
+Owns the GPIO pin through gpiozero (tests use gpiozero's MockFactory) and warming up ahead of a known
+start. It must not decide when to play.
 """
 
 import logging
 import threading
+import time
+from datetime import datetime, timedelta
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -19,7 +22,11 @@ class Amplifier(Protocol):
         ...
 
     def on(self, cancel: threading.Event) -> None:
-        """Power on and wait the warm-up time (cut short when `cancel` is set)."""
+        """Power on and wait what is left of the warm-up time (cut short when `cancel` is set)."""
+        ...
+
+    def prepare(self) -> None:
+        """Power on without waiting, so a play due within the warm-up time starts on time."""
         ...
 
     def off(self) -> None:
@@ -39,6 +46,9 @@ class NoAmplifier:
     def on(self, cancel: threading.Event) -> None:
         """Nothing to do."""
 
+    def prepare(self) -> None:
+        """Nothing to do."""
+
     def off(self) -> None:
         """Nothing to do."""
 
@@ -55,6 +65,7 @@ class GpioAmplifier:
         self._device = OutputDevice(pin, active_high=True, initial_value=False)
         self._warmup_s = warmup_s
         self._lock = threading.Lock()
+        self._warm_at = 0.0  # monotonic time when the amplifier is warm
 
     @property
     def is_on(self) -> bool:
@@ -62,13 +73,18 @@ class GpioAmplifier:
         return bool(self._device.value)
 
     def on(self, cancel: threading.Event) -> None:
-        """Energise the relay; wait the warm-up only when it was off."""
+        """Energise the relay and wait until it has been on for the warm-up time."""
+        self.prepare()
+        cancel.wait(max(0.0, self._warm_at - time.monotonic()))
+
+    def prepare(self) -> None:
+        """Energise the relay now (when off), starting the warm-up; do not wait."""
         with self._lock:
-            was_on = self.is_on
+            if self.is_on:
+                return
             self._device.on()
-        if not was_on:
-            log.info("amplifier on, warming up %.1f s", self._warmup_s)
-            cancel.wait(self._warmup_s)
+            self._warm_at = time.monotonic() + self._warmup_s
+        log.info("amplifier on, warming up %.1f s", self._warmup_s)
 
     def off(self) -> None:
         """Release the relay."""
@@ -81,3 +97,19 @@ class GpioAmplifier:
         """Release the relay and the pin."""
         self.off()
         self._device.close()
+
+
+def warm_before(
+    amplifier: Amplifier, next_start: datetime | None, now: datetime, warmup_s: float
+) -> datetime | None:
+    """While idle: power on `warmup_s` before the next start, off when none is due; return when to act next.
+
+    So a play starts on time instead of `warmup_s` late; the relay is not left on for nothing.
+    """
+    warm_at = None if next_start is None else next_start - timedelta(seconds=warmup_s)
+    if warm_at is not None and warm_at <= now:
+        amplifier.prepare()
+        return None
+    if amplifier.is_on:
+        amplifier.off()
+    return warm_at

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast
 from urllib.parse import urlsplit
 
+from edge_agent.clocksync import ClockSource
 from protocol.signing import load_public_key_b64
 
 Backend = Literal["file", "mpg123", "aplay", "ffplay"]
@@ -19,8 +20,9 @@ device_id = "tule-c01"
 heartbeat_interval_s = 30
 
 [mqtt]
-url = "mqtt://127.0.0.1:1883"
+url = "mqtt://127.0.0.1:1883"   # mqtts://host:8883 with ca_file for TLS
 password = "device-secret"
+# ca_file = "/etc/loaxa/ca.pem"
 
 [controller]
 public_keys = ["<base64 raw Ed25519 public key>"]
@@ -39,6 +41,9 @@ mixer_control = "Master"
 [amplifier]
 gpio_pin = 17             # leave out when there is no relay
 warmup_s = 2.0
+
+[clock]
+source = "ntp"            # ntp: trust the clock only when NTP synced it; system: the host keeps it
 """
 
 
@@ -55,6 +60,10 @@ class MqttConfig:
     username: str
     password: str = field(repr=False)
     keepalive_s: int = 30
+    tls: bool = False
+    ca_file: Path | None = None  # None with tls: the system's CA store
+    liveness_s: float = 600.0
+    reconnect_max_s: int = 120
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,7 @@ class AgentConfig:
     heartbeat_interval_s: float = 30.0
     download_attempts: int = 5
     download_backoff_s: float = 2.0
+    clock_source: ClockSource = "ntp"
 
 
 class _Section:
@@ -128,19 +138,18 @@ def _positive(value: float, key: str) -> float:
     return value
 
 
-def _parse_url(url: str) -> tuple[str, int]:
+def _parse_url(url: str) -> tuple[str, int, bool]:
     parts = urlsplit(url)
-    if parts.scheme != "mqtt":
-        raise ConfigError(
-            f"mqtt.url must look like mqtt://host:port (mqtts is not supported yet), got {url!r}"
-        )
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ConfigError(f"mqtt.url must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
     if not parts.hostname:
         raise ConfigError(f"mqtt.url has no host: {url!r}")
+    tls = parts.scheme == "mqtts"
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if tls else 1883)
     except ValueError as exc:
         raise ConfigError(f"mqtt.url has a bad port: {url!r}") from exc
-    return parts.hostname, port
+    return parts.hostname, port, tls
 
 
 def _keys(raw: object) -> tuple[str, ...]:
@@ -162,13 +171,31 @@ def parse_config(data: dict[str, Any], base: Path) -> AgentConfig:
     device_id = top.get("device_id", str)
     if not device_id or any(c in device_id for c in "/+#") or len(device_id) > 64:
         raise ConfigError(f"device_id must be 1–64 characters without / + #, got {device_id!r}")
-    mqtt, paths, player, amp = (
+    mqtt, paths, player, amp, clock = (
         top.table("mqtt"),
         top.table("paths"),
         top.table("player"),
         top.table("amplifier"),
+        top.table("clock"),
     )
-    host, port = _parse_url(mqtt.get("url", str))
+    host, port, tls = _parse_url(mqtt.get("url", str))
+    ca_file = mqtt.get("ca_file", str, None)
+    if ca_file is not None and not tls:
+        raise ConfigError(
+            f"mqtt.ca_file ({ca_file!r}) is only used with TLS: write the url as mqtts://host:8883"
+        )
+    liveness_s = _positive(float(mqtt.get("liveness_s", (int, float), 600.0)), "mqtt.liveness_s")
+    reconnect_max_s = int(_positive(mqtt.get("reconnect_max_s", int, 120), "mqtt.reconnect_max_s"))
+    if liveness_s <= reconnect_max_s:
+        raise ConfigError(
+            f"mqtt.liveness_s ({liveness_s}) must be above mqtt.reconnect_max_s ({reconnect_max_s}),"
+            " or the agent restarts while paho is still waiting to reconnect"
+        )
+    source = clock.get("source", str, "ntp")
+    if source not in ("ntp", "system"):
+        raise ConfigError(
+            f"clock.source must be 'ntp' (a Pi) or 'system' (a host keeps the clock), got {source!r}"
+        )
     username = mqtt.get("username", str, device_id)
     if username != device_id:
         raise ConfigError(f"mqtt.username must equal device_id ({device_id!r}), got {username!r}")
@@ -192,6 +219,10 @@ def parse_config(data: dict[str, Any], base: Path) -> AgentConfig:
             username=username,
             password=mqtt.get("password", str),
             keepalive_s=int(_positive(mqtt.get("keepalive_s", int, 30), "mqtt.keepalive_s")),
+            tls=tls,
+            ca_file=None if ca_file is None else base / ca_file,
+            liveness_s=liveness_s,
+            reconnect_max_s=reconnect_max_s,
         ),
         public_keys=_keys(top.table("controller").get("public_keys", (list, str))),
         state_dir=base / paths.get("state_dir", str),
@@ -211,6 +242,7 @@ def parse_config(data: dict[str, Any], base: Path) -> AgentConfig:
         download_backoff_s=_positive(
             float(top.get("download_backoff_s", (int, float), 2.0)), "download_backoff_s"
         ),
+        clock_source=cast(ClockSource, source),
     )
 
 

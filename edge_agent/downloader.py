@@ -4,6 +4,7 @@ Owns the cache directory layout (``cache/<sha256>.mp3`` and ``cache/partial/<sha
 download worker thread. It must not touch MQTT or the schedule; it reports each outcome through a callback.
 """
 
+import errno
 import hashlib
 import logging
 import os
@@ -88,7 +89,13 @@ def _receive(asset: Asset, part: Path, have: int, timeout: float) -> None:
         raise DownloadError(
             f"http_{exc.code}", f"HTTP {exc.code} for the asset", permanent=exc.code < 500
         ) from exc
-    except (urllib.error.URLError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # Give the space back at once: the state database and the event outbox need it more.
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                "disk", f"no space left for the asset ({asset.bytes} bytes): {exc}", permanent=True
+            ) from exc
         raise DownloadError("network", f"download interrupted: {exc}") from exc
 
 
@@ -218,4 +225,19 @@ def evict(cache_dir: Path, assets: list[tuple[str, int]], keep: set[str], limit_
         asset_path(cache_dir, sha).unlink(missing_ok=True)
         total -= size
         removed.append(sha)
+    return removed
+
+
+def sweep(cache_dir: Path, indexed: set[str], wanted: set[str]) -> list[Path]:
+    """Delete cache files left behind by a kill -9 or an old plan; return what was deleted.
+
+    Kept: assets that are indexed or wanted, and partial downloads of wanted assets (they resume).
+    """
+    removed = []
+    for path in [*cache_dir.glob("*.mp3"), *cache_dir.glob("partial/*.part")]:
+        sha = path.name.split(".", 1)[0]
+        keep = sha in wanted or (path.suffix == ".mp3" and sha in indexed)
+        if not keep:
+            path.unlink(missing_ok=True)
+            removed.append(path)
     return removed

@@ -19,6 +19,7 @@ class Snapshot:
     """The agent's own figures at the time of a heartbeat."""
 
     plan_version: int
+    clock_synced: bool
     assets_missing: int
     amp_on: bool
     playing: str | None
@@ -61,7 +62,7 @@ class Heartbeats:
             boot_id=self._boot_id,
             uptime_s=int(self._clock.monotonic() - self._born),
             sent_at=self._clock.now(),
-            clock_synced=metrics.clock_synced(),
+            clock_synced=snapshot.clock_synced,
             plan_version=snapshot.plan_version,
             assets_missing=snapshot.assets_missing,
             amp_on=snapshot.amp_on,

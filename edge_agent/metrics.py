@@ -5,8 +5,6 @@ Owns only measuring; it must not publish anything. Every reading is best effort:
 
 import logging
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +28,6 @@ def cpu_temp_c() -> float | None:
         if entries:
             return round(float(entries[0].current), 1)
     return None
-
-
-def clock_synced() -> bool:
-    """Whether NTP says the clock is synchronised; True when that cannot be asked (no timedatectl)."""
-    if shutil.which("timedatectl") is None:
-        return True
-    try:
-        result = subprocess.run(
-            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-            capture_output=True,
-            text=True,
-            timeout=3,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return True
-    answer = result.stdout.strip()
-    return answer != "no" if result.returncode == 0 else True
 
 
 def network() -> dict[str, Any]:

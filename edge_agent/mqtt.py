@@ -2,7 +2,8 @@
 
 Client id = username = device id, persistent session (clean_session False), last will set before every
 connection attempt with a fresh `bdseq`, birth and (re)subscriptions on every connect, exponential
-reconnect backoff. Topic strings come from protocol.topics. It must not parse plans or touch the player.
+reconnect backoff, TLS for mqtts:// URLs, and `stuck()`: the liveness check that tells the agent paho has
+stopped trying. Topic strings come from protocol.topics. It must not parse plans or touch the player.
 """
 
 import json
@@ -20,7 +21,6 @@ from protocol import Status, topics
 
 log = logging.getLogger(__name__)
 _RECONNECT_MIN_S: Final = 1
-_RECONNECT_MAX_S: Final = 120
 # The outgoing queue is bounded: the durable outbox, not paho's memory, is what survives a long outage.
 _MAX_QUEUED: Final = 500
 
@@ -52,6 +52,7 @@ class Link:
         self._bdseq = 0
         self._closing = False
         self._connected = threading.Event()
+        self._last_attempt = clock.monotonic()
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.device_id,
@@ -59,7 +60,10 @@ class Link:
             protocol=mqtt.MQTTv311,
         )
         self._client.username_pw_set(config.mqtt.username, config.mqtt.password)
-        self._client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
+        if config.mqtt.tls:
+            ca = None if config.mqtt.ca_file is None else str(config.mqtt.ca_file)
+            self._client.tls_set(ca_certs=ca)
+        self._client.reconnect_delay_set(_RECONNECT_MIN_S, config.mqtt.reconnect_max_s)
         self._client.max_queued_messages_set(_MAX_QUEUED)
         self._client.on_pre_connect = self._handle_pre_connect
         self._client.on_connect = self._handle_connect
@@ -75,6 +79,17 @@ class Link:
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected or `timeout` seconds pass."""
         return self._connected.wait(timeout)
+
+    def stuck(self) -> bool:
+        """True when disconnected and paho has made no connection attempt for `mqtt.liveness_s`.
+
+        paho's loop_start() thread is meant to reconnect forever, but it has been seen to stop for good
+        after long outages or when a callback raised (eclipse-paho/paho.mqtt.python#785, flyte/mqtt-io#21);
+        the agent then exits so systemd restarts it with a fresh client.
+        """
+        if self.connected or self._closing:
+            return False
+        return self._clock.monotonic() - self._last_attempt > self._config.liveness_s
 
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting with backoff."""
@@ -92,6 +107,9 @@ class Link:
         self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
+        # paho closes its wake-up socket pair only in __del__, which the garbage collector may run after
+        # the sockets' own finalizers (ResourceWarning); paho 2.2 has no public call for it.
+        self._client._reset_sockets()
 
     def publish_event(self, payload: bytes) -> mqtt.MQTTMessageInfo:
         """Publish one outbox event at QoS 1; `info.is_published()` turns True on PUBACK."""
@@ -124,6 +142,7 @@ class Link:
 
     def _handle_pre_connect(self, _client: mqtt.Client, _userdata: Any) -> None:
         # paho calls this before every connection attempt: each gets its own bdseq and matching will.
+        self._last_attempt = self._clock.monotonic()
         self._arm_will()
 
     def _handle_connect(
@@ -143,6 +162,7 @@ class Link:
     ) -> None:
         if self._connected.is_set() and not self._closing:
             log.warning("disconnected from the broker: %s", reason)
+        self._last_attempt = self._clock.monotonic()  # the liveness clock starts at the disconnect
         self._connected.clear()
         self._on_change()
 

@@ -143,10 +143,11 @@ class ProcessPlayer:
         return True
 
     def set_volume(self, volume: int) -> bool:
-        """Set the ALSA mixer control with amixer."""
+        """Set the ALSA mixer control with amixer, on the card of the configured device."""
+        card = _card_of(self._device)
         try:
             result = subprocess.run(
-                ["amixer", "-q", "sset", self._mixer_control, f"{volume}%"],
+                ["amixer", "-q", *(["-c", card] if card else []), "sset", self._mixer_control, f"{volume}%"],
                 capture_output=True,
                 timeout=5,
                 check=False,
@@ -160,6 +161,15 @@ class ProcessPlayer:
             )
             return False
         return True
+
+
+def _card_of(device: str) -> str | None:
+    """The ALSA card of a device like ``hw:Device,0`` or ``plughw:1``; None for ``default`` and others."""
+    kind, _, rest = device.partition(":")
+    if kind not in ("hw", "plughw") or not rest:
+        return None
+    card = rest.split(",", 1)[0]
+    return card.removeprefix("CARD=") or None
 
 
 def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:

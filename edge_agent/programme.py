@@ -61,9 +61,17 @@ class Programme:
         """The current plan's version, None before the first plan."""
         return None if self.plan is None else self.plan.version
 
-    def decide(self, now: datetime, playing: str | None) -> Decision:
+    def decide(self, now: datetime, playing: str | None, *, clock_ok: bool = True) -> Decision:
         """What to start now (schedule.decide over this view)."""
-        return decide(self.plan, self.emergencies, now, self.progress, ready=self.ready, playing=playing)
+        return decide(
+            self.plan,
+            self.emergencies,
+            now,
+            self.progress,
+            ready=self.ready,
+            playing=playing,
+            clock_ok=clock_ok,
+        )
 
     def close(self, item_id: str, reason: str) -> None:
         """Close an item for good (skipped, stopped, cancelled, failed)."""

@@ -45,12 +45,18 @@ class Skip:
 
 @dataclass(frozen=True)
 class Decision:
-    """The item to start now (or None), whether it is an emergency, skips to report, and when to ask again."""
+    """The item to start now (or None), whether it is an emergency, skips to report, and when to ask again.
+
+    `held` lists plan items that are due by the clock but were not started because the clock is not trusted;
+    `next_start` is the earliest moment a ready item may start later (the amplifier warms up before it).
+    """
 
     play: PlanItem | None
     emergency: bool
     skips: tuple[Skip, ...]
     wake_at: datetime | None
+    held: tuple[PlanItem, ...] = ()
+    next_start: datetime | None = None
 
 
 def _window_instances(
@@ -112,17 +118,31 @@ def _emergency_decision(
     return None, skips, wakes
 
 
+def _held_items(plan: PlanBody, now: datetime, progress: Mapping[str, Progress]) -> list[PlanItem]:
+    """Open plan items the (untrusted) clock says are due now: held, neither played nor closed."""
+    held = []
+    for item in plan.items:
+        state = progress.get(item.item_id, Progress())
+        if state.closed or state.plays >= item.repeat:
+            continue
+        span = (item.not_before, item.not_after) if item.priority == "emergency" else play_span(plan, item)
+        if span is not None and span[0] <= now < span[1]:
+            held.append(item)
+    return held
+
+
 def _plan_candidates(
     plan: PlanBody,
     now: datetime,
     progress: Mapping[str, Progress],
     ready: Container[str],
     playing: str | None,
-) -> tuple[list[PlanItem], list[Skip], list[datetime]]:
-    """Plan items that may start now (best first), items to skip, and moments when this may change."""
+) -> tuple[list[PlanItem], list[Skip], list[datetime], list[datetime]]:
+    """Plan items that may start now (best first), skips, wake-up moments, and later ready starts."""
     ranked: list[tuple[int, datetime, str, PlanItem]] = []
     skips: list[Skip] = []
     wakes: list[datetime] = []
+    starts: list[datetime] = []
     for item in plan.items:
         state = progress.get(item.item_id, Progress())
         if state.closed or state.plays >= item.repeat or item.item_id == playing:
@@ -142,10 +162,14 @@ def _plan_candidates(
             skips.append(Skip(item, "window_closed"))
         else:
             wakes.append(span[0] if now < span[0] else span[1])
-            if now >= span[0] and item.asset.sha256 in ready:
+            if item.asset.sha256 not in ready:
+                continue
+            if now >= span[0]:
                 ranked.append((_RANK[item.priority], span[0], item.item_id, item))
+            else:
+                starts.append(span[0])
     ranked.sort(key=lambda entry: entry[:3])
-    return [entry[3] for entry in ranked], skips, wakes
+    return [entry[3] for entry in ranked], skips, wakes, starts
 
 
 def decide(
@@ -156,23 +180,31 @@ def decide(
     *,
     ready: Container[str],
     playing: str | None = None,
+    clock_ok: bool = True,
 ) -> Decision:
     """Which item starts now, which items are skipped, and the next moment worth asking again.
 
     `ready` holds the sha256 of every asset in the cache; `playing` is the item playing now (never skipped,
     never started twice). An emergency is returned even while something else plays: the caller interrupts.
     Between the repeats of an emergency nothing else starts: the programme resumes after the last one.
+    With `clock_ok` False no plan item starts or is closed by time: the due ones come back as `held`;
+    `play_now` emergencies still play.
     """
     chosen, skips, gap_ends = _emergency_decision(emergencies, now, progress, ready, playing)
     if chosen is not None:
         return Decision(chosen, True, tuple(skips), None)
-    candidates, plan_skips, wakes = (
-        ([], [], []) if plan is None else _plan_candidates(plan, now, progress, ready, playing)
+    if not clock_ok:
+        held = () if plan is None else tuple(_held_items(plan, now, progress))
+        return Decision(None, False, tuple(skips), min(gap_ends, default=None), held)
+    candidates, plan_skips, wakes, starts = (
+        ([], [], [], []) if plan is None else _plan_candidates(plan, now, progress, ready, playing)
     )
     skips += plan_skips
     wake_at = min([*gap_ends, *wakes], default=None)
+    next_start = min([*gap_ends, *starts], default=None)
     if gap_ends or playing is not None:
         candidates = [c for c in candidates if c.priority == "emergency"]
     if candidates:
-        return Decision(candidates[0], candidates[0].priority == "emergency", tuple(skips), wake_at)
-    return Decision(None, False, tuple(skips), wake_at)
+        emergency = candidates[0].priority == "emergency"
+        return Decision(candidates[0], emergency, tuple(skips), wake_at, next_start=next_start)
+    return Decision(None, False, tuple(skips), wake_at, next_start=next_start)

@@ -84,6 +84,27 @@ class State:
             db.execute("INSERT OR REPLACE INTO kv VALUES ('bdseq', ?)", (str(value),))
             return value
 
+    def last_good_time(self) -> datetime | None:
+        """The last wall-clock time seen while the clock was trusted (a floor for the next boot)."""
+        with self._lock:
+            value = self._get("clock_good")
+        return None if value is None else parse_utc(value)
+
+    def set_last_good_time(self, now: datetime) -> None:
+        """Remember a trusted wall-clock time."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO kv VALUES ('clock_good', ?)", (format_utc(now),))
+
+    def synced_boot(self) -> str | None:
+        """The boot id in which NTP synchronisation was last seen."""
+        with self._lock:
+            return self._get("clock_synced_boot")
+
+    def set_synced_boot(self, boot: str) -> None:
+        """Remember the boot id in which NTP synchronisation was seen."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO kv VALUES ('clock_synced_boot', ?)", (boot,))
+
     def volume(self, default: int) -> int:
         """The last volume set by command, or `default`."""
         with self._lock:

@@ -78,3 +78,76 @@ def test_device_cannot_publish_as_another(broker: BrokerFixture, channel: topics
     attacker.loop_stop()
     controller.loop_stop()
     assert seen == [topics.device_topic("tule-c01", channel)]
+
+
+def _subscribed(client: mqtt.Client, topic_filters: list[str]) -> None:
+    done = threading.Event()
+    client.on_subscribe = lambda *_: done.set()
+    client.subscribe([(f, 1) for f in topic_filters])
+    assert done.wait(5), "no SUBACK"
+
+
+def _collect(client: mqtt.Client, sentinel: str) -> tuple[list[str], threading.Event]:
+    got: list[str] = []
+    seen = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        got.append(msg.topic)
+        if msg.topic == sentinel:
+            seen.set()
+
+    client.on_message = on_message
+    return got, seen
+
+
+def test_device_cannot_command_or_plan_another_nor_retain_its_own_plan(broker: BrokerFixture) -> None:
+    broker.add("tule-c01", "p1")
+    controller, _ = _connect(broker, BrokerFixture.CONTROLLER, "controller-secret")
+    sentinel = topics.device_topic("tule-c01", "status")
+    got, seen = _collect(controller, sentinel)
+    _subscribed(controller, [topics.fleet_filter("plan"), topics.fleet_filter("cmd"), sentinel])
+    attacker, _ = _connect(broker, "tule-c01", "p1")
+    for device, channel in [
+        ("tule-c02", "plan"),
+        ("tule-c02", "cmd"),
+        ("tule-c01", "plan"),
+        ("tule-c01", "cmd"),
+    ]:
+        attacker.publish(
+            topics.device_topic(device, channel), b'{"forged":true}', qos=1, retain=True
+        ).wait_for_publish(5)
+    # Same connection, QoS 1: the broker routes in order, so the sentinel comes after anything let through.
+    attacker.publish(sentinel, b"{}", qos=1).wait_for_publish(5)
+    assert seen.wait(5)
+    attacker.loop_stop()
+    controller.loop_stop()
+    assert got == [sentinel]
+    late, _ = _connect(broker, BrokerFixture.CONTROLLER, "controller-secret")
+    live = topics.device_topic("tule-c09", "plan")
+    retained, arrived = _collect(late, live)
+    _subscribed(late, [topics.fleet_filter("plan")])
+    # Retained messages are sent on subscribing, so they come before this live one.
+    late.publish(live, b"live", qos=1).wait_for_publish(5)
+    assert arrived.wait(5)
+    late.loop_stop()
+    assert retained == [live], "no retained plan may come from a device"
+
+
+def test_wildcard_subscriptions_leak_nothing_of_other_devices(broker: BrokerFixture) -> None:
+    broker.add("tule-c01", "p1")
+    broker.add("tule-c02", "p2")
+    spy, _ = _connect(broker, "tule-c01", "p1")
+    own_plan = topics.device_topic("tule-c01", "plan")
+    got, seen = _collect(spy, own_plan)
+    _subscribed(spy, ["#", f"{topics.PREFIX}/#", "$SYS/#"])
+    neighbour, _ = _connect(broker, "tule-c02", "p2")
+    neighbour.publish(topics.device_topic("tule-c02", "heartbeat"), b"{}", qos=1).wait_for_publish(5)
+    neighbour.publish(topics.device_topic("tule-c02", "events"), b"{}", qos=1).wait_for_publish(5)
+    controller, _ = _connect(broker, BrokerFixture.CONTROLLER, "controller-secret")
+    for channel in ("plan", "cmd"):
+        controller.publish(topics.device_topic("tule-c02", channel), b"secret", qos=1).wait_for_publish(5)
+    controller.publish(own_plan, b"mine", qos=1).wait_for_publish(5)
+    assert seen.wait(5)
+    for client in (spy, neighbour, controller):
+        client.loop_stop()
+    assert set(got) == {own_plan}

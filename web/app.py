@@ -8,9 +8,11 @@ from typing import Any
 
 from apiflask import APIFlask
 
-from web.api import assets, auth, bulletins, devices, errors, guards, health, plays, tts
+from web import headers
+from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, plays, tts
 from web.context import WebContext, install
 from web.pages import pages
+from web.ui import register as register_ui
 
 API_PREFIX = "/api/v1"
 
@@ -50,11 +52,13 @@ def create_app(services: WebContext) -> APIFlask:
     install(app.extensions, services)
     errors.register(app)
     guards.register(app)
+    headers.register(app)
     for blueprint in (
         auth.bp,
         bulletins.bp,
         devices.bp,
         tts.bp,
+        lexicon.bp,
         plays.bp,
         health.bp,
         assets.bp,
@@ -62,4 +66,5 @@ def create_app(services: WebContext) -> APIFlask:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.spec_processor(bulletins.document_upload)
     app.register_blueprint(pages)
+    register_ui(app, services)
     return app

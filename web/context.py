@@ -15,6 +15,7 @@ from flask import current_app
 from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database
+from controller.planning import PlanningResult
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -31,6 +32,8 @@ StoreRecording = Callable[[bytes, str], str]
 DeviceChanged = Callable[[str], None]
 #: `health()` → e.g. {"db": "ok", "mqtt": "connected"}; merged into GET /api/v1/health.
 Health = Callable[[], Mapping[str, Any]]
+#: `planning_preview()` → what the planner would do now (placements, deferrals), for the schedule pages.
+PlanningPreview = Callable[[], PlanningResult]
 
 _EXTENSION = "loaxa"
 T = TypeVar("T")
@@ -43,6 +46,7 @@ class WebContext:
 
     `store_recording` may be None while recorded audio is not wired: uploads then get a 501.
     `on_device_changed` may be None when nothing needs to react to a new device.
+    `planning_preview` may be None: the UI's schedule pages then say there is no plan to show.
     """
 
     db: Database
@@ -57,6 +61,7 @@ class WebContext:
     store_recording: StoreRecording | None = None
     on_device_changed: DeviceChanged | None = None
     signing_public_keys: tuple[str, ...] = ()  # base64 Ed25519 keys agents verify plans with
+    planning_preview: PlanningPreview | None = None
 
 
 def web_context() -> WebContext:

@@ -2,7 +2,8 @@
 
 Owns the broker child process and its files; knows nothing of the database (callers pass accounts).
 Devices may read only their own plan and commands and write only their own status, heartbeats and
-events (`%u` patterns); there is no anonymous access.
+events (`%u` patterns); there is no anonymous access. An optional second listener speaks TLS with the
+certificates of controller.tls (this module only points mosquitto at them).
 """
 
 import base64
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from controller.config import MqttSettings
+from controller.tls import TlsFiles, tls_files
 from protocol import topics
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,36 @@ def render_passwords(accounts: Iterable[BrokerAccount]) -> str:
     return "".join(f"{a.username}:{a.password_hash}\n" for a in accounts)
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """A TLS listener for devices on the network: where, and with which certificate files."""
+
+    port: int
+    files: TlsFiles
+    host: str = "0.0.0.0"  # noqa: S104 - agents reach the broker over the network
+
+    def config_lines(self) -> list[str]:
+        """The mosquitto.conf lines of this listener (TLS 1.2 or newer, password login as elsewhere)."""
+        if not self.files.complete():
+            raise FileNotFoundError(
+                f"TLS certificates are missing in {self.files.directory}: run `loaxa broker certs --host ...`"
+            )
+        return [
+            f"listener {self.port} {self.host}",
+            f"cafile {self.files.ca_cert}",
+            f"certfile {self.files.server_cert}",
+            f"keyfile {self.files.server_key}",
+            "tls_version tlsv1.2",
+        ]
+
+
+def tls_listener(mqtt: MqttSettings, data_dir: Path) -> TlsListener | None:
+    """The TLS listener the settings ask for (`LOAXA_MQTT_TLS_PORT`), with the files in data_dir/tls."""
+    if mqtt.tls_port is None:
+        return None
+    return TlsListener(mqtt.tls_port, tls_files(data_dir), host=mqtt.tls_host)
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write a file readable only by this user, atomically (the broker may read it at any moment)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -79,10 +112,13 @@ def _write_private(path: Path, text: str) -> None:
 class ManagedBroker:
     """A mosquitto 2 child process configured from loaxa's accounts."""
 
-    def __init__(self, workdir: Path, *, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(
+        self, workdir: Path, *, host: str = "127.0.0.1", port: int = 1883, tls: TlsListener | None = None
+    ) -> None:
         self.workdir = workdir
         self.host = host
         self.port = port
+        self.tls = tls
         self._process: subprocess.Popen[bytes] | None = None
         self.conf_path = workdir / "mosquitto.conf"
         self.passwd_path = workdir / "passwd"
@@ -122,6 +158,8 @@ class ManagedBroker:
             "log_type notice",
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
         ]
+        if self.tls is not None:
+            conf += self.tls.config_lines()
         _write_private(self.conf_path, "\n".join(conf) + "\n")
 
     def start(self, accounts: Iterable[BrokerAccount], *, timeout: float = 10.0) -> None:

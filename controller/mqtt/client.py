@@ -60,9 +60,11 @@ class MqttLink:
         clock: Callable[[], datetime],
         shared: bool = True,
         batch_max: int = 500,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self._host, self._port, tls = parse_broker_url(url)
         self._handler = handler
+        self._on_connected = on_connected
         self._clock = clock
         self._shared = shared
         self._batch_max = batch_max
@@ -142,6 +144,10 @@ class MqttLink:
         client.subscribe(subscriptions)
         self._connected.set()
         log.info("connected to broker %s:%s", self._host, self._port)
+        if self._on_connected is not None:
+            # A broker that restarted without its persistence file has lost the retained plans; the
+            # callback re-publishes them (agents ignore a plan whose seq they already hold).
+            self._on_connected()
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object

@@ -1,7 +1,10 @@
 """Uplink ingestion: decode, validate and store status, heartbeats and events (DESIGN §5).
 
 Owns the rejection counters: every malformed or foreign message is counted by reason and logged, never
-raised into paho's loop. Storage itself is `controller.services.ingest`; this module never builds SQL.
+raised into paho's loop. Each message is stored in its own savepoint, so one that the database refuses
+(or that trips a bug) costs only itself, not the rest of its batch. Values no column can hold (integers
+beyond 64 bits, NUL, lone surrogates) are refused before storage. Storage itself is
+`controller.services.ingest`; this module never builds SQL.
 """
 
 import logging
@@ -9,6 +12,9 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from controller.db import Database
 from controller.mqtt.client import Incoming
@@ -20,6 +26,33 @@ log = logging.getLogger(__name__)
 
 # Uplink messages are small; anything larger is a broken or hostile client.
 MAX_UPLINK_BYTES = 64 * 1024
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def check_values(data: Any) -> None:
+    """Refuse integers beyond 64 bits and text holding NUL or lone surrogates, anywhere in `data`."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, bool | float):
+            continue
+        elif isinstance(value, int) and value not in _INT_RANGE:
+            raise ProtocolError("bad_value", "an integer is beyond 64 bits")
+        elif isinstance(value, str) and ("\x00" in value or (not value.isascii() and _has_surrogate(value))):
+            raise ProtocolError("bad_value", f"text {value[:40]!r} holds NUL or a lone surrogate")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class Ingestor:
@@ -45,33 +78,47 @@ class Ingestor:
         with self._db.session() as session:
             for message in batch:
                 try:
-                    data = decode_json(message.payload, max_bytes=MAX_UPLINK_BYTES)
-                    if message.channel == "heartbeat":
-                        ingest.record_heartbeat(
-                            session,
-                            message.device_id,
-                            Heartbeat.from_json(data),
-                            message.received_at,
-                            interval=self._interval,
-                        )
-                    elif message.channel == "status":
-                        ingest.record_status(
-                            session, message.device_id, Status.from_json(data), message.received_at
-                        )
-                    else:
-                        event = Event.from_json(data)
-                        ingest.record_event(session, message.device_id, event, message.received_at)
-                        stored_events.append((message.device_id, event))
+                    with session.begin_nested():
+                        event = self._store(session, message)
+                        session.flush()
                 except ProtocolError as exc:
                     self._reject(message, exc.reason, str(exc))
                 except NotFound as exc:
                     self._reject(message, "unknown_device", str(exc))
+                except Exception as exc:
+                    # A message the database refuses, or a bug: count it, keep its traceback, go on.
+                    log.exception("storing %s from %s failed", message.channel, message.device_id)
+                    self._reject(message, "store_failed", f"{type(exc).__name__}: {exc}")
                 else:
+                    if event is not None:
+                        stored_events.append((message.device_id, event))
                     with self._lock:
                         self.accepted[message.channel] += 1
         if self._on_event is not None:
             for device_id, event in stored_events:
                 self._on_event(device_id, event)
+
+    def _store(self, session: Session, message: Incoming) -> Event | None:
+        """Decode, check and store one message; return it when it is an event."""
+        try:
+            data = decode_json(message.payload, max_bytes=MAX_UPLINK_BYTES)
+        except ProtocolError:
+            raise
+        except ValueError as exc:  # integers longer than Python converts (4300 digits)
+            raise ProtocolError("bad_json", f"payload is not usable JSON: {exc}") from exc
+        check_values(data)
+        if message.channel == "heartbeat":
+            heartbeat = Heartbeat.from_json(data)
+            ingest.record_heartbeat(
+                session, message.device_id, heartbeat, message.received_at, interval=self._interval
+            )
+            return None
+        if message.channel == "status":
+            ingest.record_status(session, message.device_id, Status.from_json(data), message.received_at)
+            return None
+        event = Event.from_json(data)
+        ingest.record_event(session, message.device_id, event, message.received_at)
+        return event
 
     def _reject(self, message: Incoming, reason: str, detail: str) -> None:
         with self._lock:

@@ -3,7 +3,11 @@
 import hashlib
 import http.server
 import json
+import os
+import signal
+import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +56,13 @@ class Audio:
     duration_ms: int
 
 
+def random_audio(path: Path, size: int, duration_ms: int) -> Audio:
+    """Random bytes standing in for audio: the file sink copies files and waits `duration_ms`."""
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return Audio(path, hashlib.sha256(data).hexdigest(), size, duration_ms)
+
+
 def make_mp3(path: Path, seconds: float, freq: int = 440) -> Audio:
     """A short real MP3 made with ffmpeg, with its true size, hash and duration."""
     subprocess.run(
@@ -85,6 +96,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append((self.path, self.headers.get("Range")))
+        self.server.connections += 1
         body = self.server.files.get(self.path.lstrip("/"))
         if body is None:
             self.send_error(404)
@@ -102,6 +114,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
+        stall = self.server.stall_after
+        if stall is not None and start < stall:
+            # Send part of the file, then hang like a dying 3G link until the test releases it.
+            self.wfile.write(body[start:stall])
+            self.wfile.flush()
+            self.server.release.wait(30)
+            start = stall
         self.wfile.write(body[start:])
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -115,7 +134,10 @@ class AssetServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, str | None]] = []
+        self.connections = 0
         self.honour_range = True
+        self.stall_after: int | None = None
+        self.release = threading.Event()
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/{name}"
@@ -134,6 +156,7 @@ def asset_server() -> Iterator[AssetServer]:
     try:
         yield server
     finally:
+        server.release.set()
         server.shutdown()
         server.server_close()
 
@@ -250,7 +273,15 @@ class Controller:
         self._client.loop_stop()
 
 
-def write_config(tmp: Path, broker: BrokerFixture, keys: list[str], extra: str = "") -> AgentConfig:
+def write_config(
+    tmp: Path,
+    broker: BrokerFixture,
+    keys: list[str],
+    extra: str = "",
+    *,
+    mqtt_extra: str = "",
+    url: str | None = None,
+) -> AgentConfig:
     """Write an agent.toml for the file sink and load it through the real config reader."""
     path = tmp / "agent.toml"
     path.write_text(
@@ -261,8 +292,10 @@ download_attempts = 2
 download_backoff_s = 0.2
 {extra}
 [mqtt]
-url = "{broker.url}"
+url = "{url or broker.url}"
 password = "{DEVICE_PASSWORD}"
+reconnect_max_s = 1
+{mqtt_extra}
 
 [controller]
 public_keys = {json.dumps(keys)}
@@ -275,6 +308,9 @@ cache_limit_mb = 50
 [player]
 backend = "file"
 output_dir = "played"
+
+[clock]
+source = "system"  # this machine's kernel may report no NTP sync; test_clock.py covers "ntp"
 """,
         encoding="utf-8",
     )
@@ -299,3 +335,43 @@ def plays(output_dir: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def spawn(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `loaxa agent --config ...` as a real process, as the loaxa CLI does (edge_agent.cli.main)."""
+    code = "import sys; from edge_agent.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "--config", str(config)],
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+def reap(*processes: subprocess.Popen[bytes] | None) -> None:
+    """Kill what is still running (a failed test must not leave agents behind)."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    """SIGTERM and wait; the agent must exit 0."""
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text[-2000:]
+    return text
+
+
+def assert_events_once_in_order(controller: Controller) -> list[dict]:
+    events = controller.unique_events()
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1)), "a gap or a reorder in events"
+    return events
+
+
+def assert_state_intact(state_dir: Path) -> None:
+    with sqlite3.connect(state_dir / "agent.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

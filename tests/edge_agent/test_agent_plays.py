@@ -101,3 +101,30 @@ def test_plays_in_window_with_amplifier_and_reports_in_order(  # noqa: PLR0917 -
     assert beat.boot_id == agent.boot_id and beat.agent_version == agent.version
     assert beat.mem_used_pct is not None and beat.disk_free_mb is not None and beat.net
     assert beat.plan_version in (0, 1)
+
+
+def test_the_amplifier_warms_up_before_the_planned_start(
+    tmp_path: Path, device_broker: BrokerFixture, keys: Keys, short_mp3: Audio, mock_pins: MockFactory
+) -> None:
+    warmup = 1.5
+    with asset_server() as server:
+        asset = server.add(short_mp3)
+        config = write_config(
+            tmp_path, device_broker, [keys.public_b64], f"[amplifier]\nwarmup_s = {warmup}\n"
+        )
+        opens = now_utc().replace(microsecond=0) + timedelta(seconds=4)
+        body = plan(1, [window("soon", opens, opens + timedelta(seconds=30))], [item("i-1", asset, opens)])
+        amplifier = GpioAmplifier(PIN, warmup_s=warmup)
+        player = AmpCheckingPlayer(tmp_path / "played", amplifier)
+        with running_agent(Agent(config, player=player, amplifier=amplifier)):
+            controller = Controller(device_broker)
+            try:
+                controller.publish("plan", keys.plan(1, body), retain=True)
+                wait_until(lambda: plays(tmp_path / "played"), timeout=20, what="the play")
+            finally:
+                controller.close()
+            wait_until(lambda: not mock_pins.pin(PIN).state, what="the relay off after the play")
+    late = parse_utc(plays(tmp_path / "played")[0]["started_at"]) - opens
+    assert late < timedelta(seconds=warmup), f"started {late} after the planned start: no warm-up ahead"
+    assert player.amp_during == [(True, True)]
+    mock_pins.pin(PIN).assert_states([False, True, False])

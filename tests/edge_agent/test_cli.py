@@ -1,8 +1,9 @@
 """`loaxa agent` as a real process: commands over MQTT, SIGTERM shuts down cleanly, memory stays small."""
 
+import shutil
 import signal
-import subprocess
-import sys
+import socket
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from tests.edge_agent.support import (
     now_utc,
     plan,
     plays,
+    reap,
+    spawn,
     wait_until,
     window,
     write_config,
@@ -26,17 +29,6 @@ from tests.edge_agent.support import (
 from tests.support.services import BrokerFixture
 
 RSS_LIMIT_MB = 50
-
-
-def spawn(config: Path) -> subprocess.Popen[bytes]:
-    """Start `loaxa agent --config ...` the way the loaxa CLI does: through edge_agent.cli.main."""
-    code = "import sys; from edge_agent.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, "--config", str(config)],
-        cwd=Path(__file__).parents[2],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def test_bad_config_exits_with_2(tmp_path: Path) -> None:
@@ -111,3 +103,26 @@ def test_kill_9_leaves_a_will_and_nothing_is_replayed(
         "started",
         "finished",
     ]
+
+
+def test_systemd_gets_ready_and_watchdog_notifications(
+    device_broker: BrokerFixture, controller: Controller, keys: Keys, tmp_path: Path
+) -> None:
+    write_config(tmp_path, device_broker, [keys.public_b64])
+    sockdir = Path(tempfile.mkdtemp(prefix="loaxa-notify-"))  # short: AF_UNIX paths are limited to 108
+    received: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(sockdir / "notify"))
+        sock.settimeout(10)
+        process = spawn(tmp_path / "agent.toml", env={"NOTIFY_SOCKET": str(sockdir / "notify")})
+        try:
+            while "WATCHDOG=1" not in received:
+                received.append(sock.recv(256).decode())
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=15)
+            while "STOPPING=1" not in received:
+                received.append(sock.recv(256).decode())
+        finally:
+            reap(process)
+            shutil.rmtree(sockdir, ignore_errors=True)
+    assert received[0] == "READY=1" and process.returncode == 0

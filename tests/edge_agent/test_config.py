@@ -49,6 +49,12 @@ def test_example_loads(tmp_path: Path) -> None:
         (('password = "device-secret"', 'password = "x"\nusername = "other"'), "must equal device_id"),
         (('password = "device-secret"', ""), "missing key 'mqtt.password'"),
         (("[mqtt]", "[mqtt"), "not valid TOML"),
+        (('# ca_file = "/etc/loaxa/ca.pem"', 'ca_file = "ca.pem"'), "only used with TLS"),
+        (
+            ('password = "device-secret"', 'password = "x"\nliveness_s = 60'),
+            "must be above mqtt.reconnect_max_s",
+        ),
+        (('source = "ntp"', 'source = "gps"'), "clock.source must be"),
     ],
 )
 def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -62,3 +68,11 @@ def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], message: st
 def test_missing_file_shows_an_example(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("does not exist; example")):
         load_config(tmp_path / "nope.toml")
+
+
+def test_tls_url_and_ca_file(tmp_path: Path) -> None:
+    text = good().replace('url = "mqtt://127.0.0.1:1883"', 'url = "mqtts://broker.example"')
+    text = text.replace('# ca_file = "/etc/loaxa/ca.pem"', 'ca_file = "ca.pem"')
+    mqtt = load_config(write(tmp_path, text)).mqtt
+    assert (mqtt.port, mqtt.tls, mqtt.ca_file) == (8883, True, tmp_path / "ca.pem")
+    assert load_config(write(tmp_path, good())).clock_source == "ntp"

@@ -4,12 +4,13 @@ import shutil
 import threading
 import time
 import wave
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge_agent.amplifier import GpioAmplifier
+from edge_agent.amplifier import GpioAmplifier, warm_before
 from edge_agent.clock import SystemClock
 from edge_agent.player import FileSinkPlayer, PlayerError, ProcessPlayer, Track
 from edge_agent.tone import RATE, write_tone
@@ -69,3 +70,42 @@ def test_relay_on_with_warmup_then_off(mock_pins: MockFactory) -> None:
     assert not amp.is_on and not pin.state
     amp.close()
     pin.assert_states([False, True, False])
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ("default", "-q sset PCM 55%"),
+        ("plughw:Device,0", "-q -c Device sset PCM 55%"),
+        ("hw:CARD=1", "-q -c 1 sset PCM 55%"),
+    ],
+)
+def test_volume_goes_to_the_alsa_mixer_of_the_device_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, device: str, expected: str
+) -> None:
+    # This machine has no sound card, so amixer itself is the hardware edge: a stand-in records its arguments.
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "amixer"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    player = ProcessPlayer("mpg123", device, "PCM")
+    assert player.set_volume(55) is True
+    assert calls.read_text().splitlines() == [expected]
+
+
+def test_volume_refused_by_the_mixer_is_reported_not_raised() -> None:
+    if shutil.which("amixer") is None:
+        pytest.skip("alsa-utils is not installed")
+    assert ProcessPlayer("mpg123", "hw:NoSuchCard", "PCM").set_volume(50) is False
+
+
+def test_warm_before_switches_on_ahead_and_off_when_nothing_is_due(mock_pins: MockFactory) -> None:
+    amp = GpioAmplifier(17, warmup_s=2.0)
+    start = datetime(2026, 11, 22, 5, tzinfo=UTC)
+    assert warm_before(amp, start, start - timedelta(seconds=5), 2.0) == start - timedelta(seconds=2)
+    assert not amp.is_on
+    assert warm_before(amp, start, start - timedelta(seconds=2), 2.0) is None and amp.is_on
+    assert warm_before(amp, None, start, 2.0) is None and not amp.is_on, "nothing due: off again"
+    amp.close()

@@ -36,6 +36,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     416: "range_not_satisfiable",
+    429: "too_many_requests",
     422: "validation_failed",
     500: "internal_error",
     501: "not_implemented",

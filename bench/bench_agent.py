@@ -1,0 +1,238 @@
+"""Edge agent benchmark: RSS and CPU of the real agent process while idle and while playing, and the
+playback start error against the planned start (p50, p99) over N plays with the file sink.
+
+Run: .venv/bin/python bench/bench_agent.py [--plays 60] [--idle-s 60]
+It starts a managed mosquitto on a free loopback port, an HTTP server for one MP3, and `loaxa agent` as a
+subprocess, then prints each figure next to its target (DESIGN §2 and issue 3). Never run by the tests.
+"""
+
+import argparse
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+import psutil
+from paho.mqtt.enums import CallbackAPIVersion
+
+from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+from protocol import Asset, PlanBody, PlanItem, Signer, WindowSpec, topics
+from protocol.signing import generate_private_key, public_key_b64
+from protocol.timefmt import parse_utc
+
+DEVICE = "bench-c01"
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TARGETS = {"rss_mb": 40.0, "idle_cpu_pct": 1.0, "start_error_p99_s": 0.5}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_mp3(path: Path, seconds: float) -> Asset:
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f=440:d={seconds}",
+            "-ac",
+            "1",
+            str(path),
+        ],
+        check=True,
+    )
+    data = path.read_bytes()
+    return Asset(hashlib.sha256(data).hexdigest(), len(data), int(seconds * 1000), "")
+
+
+def serve(directory: Path) -> http.server.ThreadingHTTPServer:
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(directory))  # noqa: E731
+    http.server.SimpleHTTPRequestHandler.log_message = lambda *_a: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def write_config(home: Path, broker_url: str, password: str, key: str) -> Path:
+    path = home / "agent.toml"
+    path.write_text(
+        f"""device_id = "{DEVICE}"
+heartbeat_interval_s = 30
+[mqtt]
+url = "{broker_url}"
+password = "{password}"
+[controller]
+public_keys = ["{key}"]
+[paths]
+state_dir = "state"
+cache_dir = "cache"
+[player]
+backend = "file"
+output_dir = "played"
+[clock]
+source = "system"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def sample(process: psutil.Process, seconds: float) -> tuple[float, float]:
+    """(peak RSS in MB, CPU % of one core) over `seconds`."""
+    start_cpu = sum(process.cpu_times()[:2])
+    start = time.monotonic()
+    peak = 0.0
+    while time.monotonic() - start < seconds:
+        peak = max(peak, process.memory_info().rss / 2**20)
+        time.sleep(0.5)
+    cpu = sum(process.cpu_times()[:2]) - start_cpu
+    return peak, 100 * cpu / (time.monotonic() - start)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def plays(home: Path) -> list[dict[str, Any]]:
+    log = home / "played" / "plays.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def plan_plays(signer: Signer, asset: Asset, count: int) -> tuple[bytes, dict[str, datetime], datetime]:
+    """A signed plan of `count` plays 2 s apart from 8 s from now; also each item's planned start."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = now + timedelta(seconds=8)
+    items = tuple(
+        PlanItem(
+            item_id=f"b-{n:03d}",
+            bulletin_id=1,
+            priority="normal",
+            asset=asset,
+            not_before=first - timedelta(minutes=1),
+            not_after=first + timedelta(minutes=30),
+            planned_start=first + timedelta(seconds=2 * n),
+            repeat=1,
+        )
+        for n in range(count)
+    )
+    end = first + timedelta(seconds=2 * count + 60)
+    local = [moment.astimezone(TZ).strftime("%H:%M:%S") for moment in (first, end)]
+    body = PlanBody(1, now, "Asia/Ho_Chi_Minh", (WindowSpec("bench", local[0], local[1]),), items)
+    envelope = signer.seal(kind="plan", device=DEVICE, seq=1, body=body.to_json(), issued_at=now)
+    return envelope, {item.item_id: item.planned_start for item in items}, first
+
+
+def measure(
+    args: argparse.Namespace, work: Path
+) -> tuple[list[tuple[str, float, float | None]], list[float]]:
+    """Run everything and return the figures (name, value, target) and the start errors."""
+    signer_key = generate_private_key()
+    password = secrets.token_urlsafe(16)
+    broker = ManagedBroker(work / "broker", port=free_port())
+    broker.start(
+        [
+            BrokerAccount("loaxa-controller", hash_password(password), "controller"),
+            BrokerAccount(DEVICE, hash_password(password), "device"),
+        ]
+    )
+    files = work / "files"
+    files.mkdir()
+    made = make_mp3(files / "a.mp3", 1.0)
+    (files / f"{made.sha256}.mp3").write_bytes((files / "a.mp3").read_bytes())
+    http_server = serve(files)
+    url = f"http://127.0.0.1:{http_server.server_address[1]}/{made.sha256}.mp3"
+    asset = Asset(made.sha256, made.bytes, made.duration_ms, url)
+    home = work / "agent"
+    home.mkdir()
+    config = write_config(home, broker.url, password, public_key_b64(signer_key.public_key()))
+    controller = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-controller")
+    controller.username_pw_set("loaxa-controller", password)
+    controller.connect(broker.host, broker.port)
+    controller.loop_start()
+    code = "import sys; from edge_agent.cli import main; sys.exit(main(sys.argv[1:]))"
+    agent = subprocess.Popen(
+        [sys.executable, "-c", code, "--config", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    process = psutil.Process(agent.pid)
+    try:
+        say(f"agent pid {agent.pid}; letting it settle 5 s")
+        time.sleep(5)
+        say(f"measuring the idle agent for {args.idle_s:.0f} s")
+        idle_rss, idle_cpu = sample(process, args.idle_s)
+        envelope, planned, first = plan_plays(Signer(signer_key), asset, args.plays)
+        controller.publish(
+            topics.device_topic(DEVICE, "plan"), envelope, qos=1, retain=True
+        ).wait_for_publish(5)
+        say(f"plan with {args.plays} plays, 2 s apart, from {first:%H:%M:%S} UTC; measuring while playing")
+        play_rss, play_cpu = sample(process, (first - datetime.now(UTC)).total_seconds() + 2 * args.plays)
+        deadline = time.monotonic() + 30
+        while len(plays(home)) < args.plays and time.monotonic() < deadline:
+            time.sleep(0.5)
+        errors = [(parse_utc(p["started_at"]) - planned[p["item_id"]]).total_seconds() for p in plays(home)]
+    finally:
+        agent.terminate()
+        agent.wait(20)
+        controller.loop_stop()
+        broker.stop()
+        http_server.shutdown()
+    p50, p99 = (statistics.median(errors), percentile(errors, 0.99)) if errors else (float("nan"),) * 2
+    return [
+        ("RSS idle (MB)", idle_rss, TARGETS["rss_mb"]),
+        ("RSS playing (MB)", play_rss, TARGETS["rss_mb"]),
+        ("CPU idle (% of one core)", idle_cpu, TARGETS["idle_cpu_pct"]),
+        ("CPU playing (% of one core)", play_cpu, None),
+        ("start error p50 (s)", p50, None),
+        ("start error p99 (s)", p99, TARGETS["start_error_p99_s"]),
+    ], errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--plays", type=int, default=60, help="plays to time (2 s apart)")
+    parser.add_argument("--idle-s", type=float, default=60.0, help="seconds to measure the idle agent")
+    args = parser.parse_args()
+    rows, errors = measure(args, Path(tempfile.mkdtemp(prefix="loaxa-bench-agent-")))
+    say(f"\n{'figure':32} {'measured':>10} {'target':>10}  ratio")
+    for name, value, target in rows:
+        ratio = f"{value / target:.2f}" if target else ""
+        shown = f"≤ {target:g}" if target else "-"
+        say(f"{name:32} {value:10.3f} {shown:>10}  {ratio}")
+    if len(errors) < args.plays:
+        say(f"only {len(errors)} of {args.plays} plays happened")
+        return 1
+    say(f"start errors over {len(errors)} plays: min {min(errors):.3f} s, max {max(errors):.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Every /api/v1 route is either public on purpose or needs a token and checks a role (role × endpoint)."""
+
+from typing import Any
+
+import pytest
+from flask import g
+from flask.testing import FlaskClient
+
+from tests.web.conftest import Runtime
+from web import create_app
+from web.context import WebContext
+
+ROLES = ("admin", "operator", "approver", "viewer")
+EVERYONE = frozenset(ROLES)
+WRITERS = frozenset({"admin", "operator"})
+APPROVERS = frozenset({"admin", "approver"})
+ADMINS = frozenset({"admin"})
+PUBLIC = {
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/token"),
+    ("GET", "/api/v1/assets/<sha256>"),  # the URL's signature is the permission
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/docs"),
+}
+BULLETIN = {"title": "Họp thôn", "text": "Mời bà con họp lúc 8 giờ.", "targets": {"all": True}}
+# (method, rule) → (path to call, JSON body, the permission `permit` checks, the roles that hold it)
+PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, frozenset[str]]] = {
+    ("GET", "/api/v1/bulletins"): ("/api/v1/bulletins", None, "bulletin.read", EVERYONE),
+    ("POST", "/api/v1/bulletins"): ("/api/v1/bulletins", BULLETIN, "bulletin.create", WRITERS),
+    ("GET", "/api/v1/bulletins/<int:bulletin_id>"): ("/api/v1/bulletins/9", None, "bulletin.read", EVERYONE),
+    ("GET", "/api/v1/bulletins/<int:bulletin_id>/audio"): (
+        "/api/v1/bulletins/999/audio", None, "bulletin.read", EVERYONE,
+    ),
+    ("POST", "/api/v1/bulletins/<int:bulletin_id>/submit"): (
+        "/api/v1/bulletins/999/submit", None, "bulletin.submit", WRITERS,
+    ),
+    ("POST", "/api/v1/bulletins/<int:bulletin_id>/approve"): (
+        "/api/v1/bulletins/999/approve", None, "bulletin.approve", APPROVERS,
+    ),
+    ("POST", "/api/v1/bulletins/<int:bulletin_id>/reject"): (
+        "/api/v1/bulletins/999/reject", {"reason": "sai"}, "bulletin.reject", APPROVERS,
+    ),
+    ("POST", "/api/v1/bulletins/<int:bulletin_id>/cancel"): (
+        "/api/v1/bulletins/999/cancel", None, "bulletin.cancel", WRITERS,
+    ),
+    ("GET", "/api/v1/devices"): ("/api/v1/devices", None, "device.read", EVERYONE),
+    ("GET", "/api/v1/devices/<device_id>"): ("/api/v1/devices/tule-c01", None, "device.read", EVERYONE),
+    ("POST", "/api/v1/devices"): (
+        "/api/v1/devices", {"id": "tule-c99", "name": "Cụm mới", "village": "ban-lim"}, "device.manage",
+        ADMINS,
+    ),
+    ("POST", "/api/v1/devices/<device_id>/cmd"): (
+        "/api/v1/devices/tule-c01/cmd", {"command": "stop"}, "device.manage", ADMINS,
+    ),
+    ("POST", "/api/v1/tts/preview"): (
+        "/api/v1/tts/preview", {"text": "xin chào"}, "bulletin.create", WRITERS,
+    ),
+    ("GET", "/api/v1/plays"): ("/api/v1/plays", None, "plays.read", EVERYONE),
+    ("PATCH", "/api/v1/bulletins/<int:bulletin_id>"): (
+        "/api/v1/bulletins/999", {"title": "Sửa"}, "bulletin.submit", WRITERS,
+    ),
+    # The dictionary checks the admin role itself (web.api.lexicon._admin), not through `permit`.
+    ("GET", "/api/v1/lexicon"): ("/api/v1/lexicon", None, None, ADMINS),
+    ("PUT", "/api/v1/lexicon"): ("/api/v1/lexicon", {"entries": [], "version": None}, None, ADMINS),
+    ("PUT", "/api/v1/lexicon/entries/<path:key>"): (
+        "/api/v1/lexicon/entries/UBND", {"reading": "uỷ ban nhân dân"}, None, ADMINS,
+    ),
+    ("DELETE", "/api/v1/lexicon/entries/<path:key>"): ("/api/v1/lexicon/entries/XYZ", None, None, ADMINS),
+}  # fmt: skip
+
+
+def test_every_api_route_is_classified(context: WebContext) -> None:
+    app = create_app(context)
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    unclassified = routes - PUBLIC - set(PROTECTED)
+    assert not unclassified, (
+        f"new API routes: add them to PUBLIC or PROTECTED with their role: {unclassified}"
+    )
+    assert not (PUBLIC | set(PROTECTED)) - routes, "the tables name routes the app no longer has"
+
+
+@pytest.mark.parametrize("route", sorted(PROTECTED), ids=lambda r: f"{r[0]} {r[1]}")
+def test_role_matrix(client: FlaskClient, runtime: Runtime, route: tuple[str, str]) -> None:
+    method, _rule = route
+    path, body, action, allowed = PROTECTED[route]
+    for headers in ({}, {"Authorization": "Bearer forged-token"}):
+        answer = client.open(path, method=method, json=body, headers=headers)
+        assert answer.status_code == 401, f"{method} {path} without a valid token"
+    for role in ROLES:
+        with client:
+            answer = client.open(path, method=method, json=body, headers=runtime.auth(role))
+            if action is not None:
+                assert g.get("loaxa_permission") == action, f"{method} {path} must check {action!r}"
+        if role in allowed:
+            assert answer.status_code not in (401, 403), f"{role} may {action}: {answer.json}"
+        else:
+            assert answer.status_code == 403, f"{role} may not {action} but got {answer.status_code}"
+            assert answer.json["error"]["code"] == "forbidden"

@@ -1,0 +1,32 @@
+"""The server-rendered Vietnamese UI for operators, approvers and admins (issue 6): one blueprint per area.
+
+Owns the HTML pages, their session login and CSRF, templates under web/templates/ui and web/static.
+Handlers call controller.services and the runtime's hooks in WebContext; they never use SQLAlchemy or
+MQTT directly, and never serve JSON (that is web.api).
+"""
+
+from flask import Flask
+
+from web.context import WebContext
+from web.ui import auth, bulletins, common, compose, devices, emergency, reports, schedule, session
+
+BLUEPRINTS = (
+    auth.bp,
+    bulletins.bp,
+    compose.bp,
+    schedule.bp,
+    devices.bp,
+    reports.bp,
+    emergency.bp,
+)
+
+
+def register(app: Flask, context: WebContext) -> None:
+    """Configure the session cookie and register every UI blueprint and template helper."""
+    session.configure(app, context)
+    common.install_helpers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+__all__ = ["BLUEPRINTS", "register"]

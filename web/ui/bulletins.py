@@ -1,0 +1,137 @@
+"""Bulletin pages: the list, one bulletin with its audio, deliveries and audit trail, and the approval queue.
+
+Owns the HTML side of reading bulletins and of the submit / approve / reject / cancel steps. Every rule
+(who may, from which status, no self-approval) is controller.services; after each committed step the
+runtime's `on_bulletin_changed` hook is told.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from controller import services
+from controller.services.errors import ServiceError
+from controller.services.views import BulletinView, UserView
+from web.context import notify, web_context
+from web.ui import common
+from web.ui.session import page, user
+
+bp = common.html_errors(Blueprint("ui_bulletins", __name__))
+
+
+def load(db: Session, bulletin_id: int, me: UserView) -> BulletinView:
+    """A bulletin of the user's commune (404 for another commune's)."""
+    view = services.get_bulletin(db, bulletin_id)
+    if me.commune_id is not None and view.commune_id not in (None, me.commune_id):
+        abort(404)
+    return view
+
+
+def audio_urls(view: BulletinView) -> list[tuple[str, str]]:
+    """(language, signed URL) of each audio version, in playing order."""
+    return [(a.language, common.audio_url(a.sha256)) for a in sorted(view.audio, key=lambda a: a.position)]
+
+
+@bp.get("/bulletins")
+@page("bulletin.read")
+def index() -> str:
+    """Bulletins of the commune, newest first, optionally of one status."""
+    me = user()
+    status = request.args.get("status") or None
+    if status not in (None, *common.STATUSES):
+        status = None
+    with web_context().db.session() as db:
+        items = services.list_bulletins(db, status=status, commune_id=me.commune_id, limit=200)
+    return render_template("ui/bulletins.html", items=items, status=status)
+
+
+@bp.get("/bulletins/<int:bulletin_id>")
+@page("bulletin.read")
+def detail(bulletin_id: int) -> str:
+    """One bulletin: text, audio, targets, deliveries and its audit trail."""
+    me = user()
+    with web_context().db.session() as db:
+        view = load(db, bulletin_id, me)
+        trail = services.list_audit(db, entity="bulletin", entity_id=bulletin_id)
+        village_names = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+    return render_template(
+        "ui/bulletin.html", b=view, audio=audio_urls(view), trail=trail, village_names=village_names
+    )
+
+
+@bp.get("/approvals")
+@page("bulletin.approve")
+def queue() -> str:
+    """Pending bulletins to read, hear, approve or reject, oldest first."""
+    me = user()
+    with web_context().db.session() as db:
+        pending = services.list_bulletins(db, status="pending", commune_id=me.commune_id, limit=200)
+    items = [(b, audio_urls(b)) for b in reversed(pending)]
+    return render_template("ui/queue.html", items=items)
+
+
+def _step(bulletin_id: int, step: str, done: str) -> Response:
+    """Run one state-machine step for the signed-in user, tell the runtime, go back where we came from."""
+    me = user()
+    context = web_context()
+    try:
+        with context.db.session() as db:
+            load(db, bulletin_id, me)
+            now = context.clock()
+            if step == "submit":
+                services.submit(db, bulletin_id, me, now)
+            elif step == "approve":
+                services.approve(db, bulletin_id, me, now)
+            elif step == "reject":
+                services.reject(db, bulletin_id, me, now, request.form.get("reason", ""))
+            else:
+                services.cancel(db, bulletin_id, me, now)
+    except ServiceError as exc:
+        common.flash_error(exc)
+    else:
+        notify("on_bulletin_changed", context.on_bulletin_changed, bulletin_id)
+        flash(done, "info")
+    back = request.form.get("back")
+    if back == "queue":
+        return redirect(url_for("ui_bulletins.queue"))
+    return redirect(url_for("ui_bulletins.detail", bulletin_id=bulletin_id))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/submit")
+@page("bulletin.submit")
+def submit(bulletin_id: int) -> Response:
+    """Draft → pending."""
+    return _step(bulletin_id, "submit", "Đã gửi bản tin đi duyệt.")
+
+
+@bp.post("/bulletins/<int:bulletin_id>/approve")
+@page("bulletin.approve")
+def approve(bulletin_id: int) -> Response:
+    """Pending → approved (never by its own author)."""
+    return _step(bulletin_id, "approve", "Đã duyệt bản tin; hệ thống sẽ xếp lịch phát.")
+
+
+@bp.post("/bulletins/<int:bulletin_id>/reject")
+@page("bulletin.reject")
+def reject(bulletin_id: int) -> Response:
+    """Pending → rejected, with the reason the author reads."""
+    return _step(bulletin_id, "reject", "Đã từ chối bản tin.")
+
+
+@bp.post("/bulletins/<int:bulletin_id>/cancel")
+@page("bulletin.cancel")
+def cancel(bulletin_id: int) -> Response:
+    """Draft, pending or approved → cancelled."""
+    return _step(bulletin_id, "cancel", "Đã hủy bản tin.")
+
+
+@bp.get("/bulletins/<int:bulletin_id>/listen")
+@page("bulletin.read")
+def listen(bulletin_id: int) -> Response:
+    """Hear a text bulletin before it is approved: render its reading (cached) and open the audio."""
+    me = user()
+    context = web_context()
+    with context.db.session() as db:
+        view = load(db, bulletin_id, me)
+    _normalized, sha256, _engine = context.render_preview(view.text)
+    return redirect(common.audio_url(sha256))

@@ -1,0 +1,97 @@
+"""The monthly report per cluster: airtime, bulletins played, plays and uptime over one local month.
+
+Owns the sums of the report. Reads plays, devices and uptime through controller.services; must not
+write anything.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Final
+
+from controller import services
+from controller.services.plays import MAX_PLAYS
+from controller.services.views import UserView
+from web.context import web_context
+from web.ui import common
+
+COLUMNS: Final = ("device", "name", "village", "airtime_s", "bulletins", "plays", "uptime")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One cluster's month."""
+
+    device_id: str
+    name: str
+    village: str
+    airtime_s: int
+    bulletins: int
+    plays: int
+    uptime: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """The month (YYYY-MM), its rows, and the totals."""
+
+    month: str
+    label: str
+    rows: list[Row]
+    airtime_s: int
+    bulletins: int
+
+
+def _month(value: str | None, today: date) -> date:
+    try:
+        first = date.fromisoformat(f"{value}-01") if value else today.replace(day=1)
+    except ValueError:
+        first = today.replace(day=1)
+    return first
+
+
+def build(month: str | None, me: UserView) -> Report:
+    """The report of `month` (YYYY-MM; default: this month) for the user's commune."""
+    context = web_context()
+    now = context.clock()
+    zone = common.schedule().timezone
+    first = _month(month, now.astimezone(zone).date())
+    following = (first + timedelta(days=32)).replace(day=1)
+    start, end = datetime.combine(first, time(), zone), datetime.combine(following, time(), zone)
+    rows: list[Row] = []
+    all_bulletins: set[int] = set()
+    with context.db.session() as db:
+        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+        devices = services.list_devices(db, now, commune_id=me.commune_id)
+        plays = services.list_plays(db, start=start, end=end, limit=MAX_PLAYS)
+        for device in devices:
+            mine = [p for p in plays if p.device_id == device.id and p.status == "finished"]
+            airtime = sum(
+                (
+                    (p.finished_at - p.started_at).total_seconds()
+                    for p in mine
+                    if p.started_at and p.finished_at
+                ),
+                0.0,
+            )
+            bulletins = {p.bulletin_id for p in mine if p.bulletin_id is not None}
+            all_bulletins |= bulletins
+            until = min(end, now)
+            uptime = services.device_uptime(db, device.id, start, until).fraction if until > start else None
+            rows.append(
+                Row(
+                    device.id,
+                    device.name,
+                    villages.get(device.village_id, ""),
+                    round(airtime),
+                    len(bulletins),
+                    len(mine),
+                    uptime,
+                )
+            )
+    return Report(
+        month=first.strftime("%Y-%m"),
+        label=f"tháng {first.month}/{first.year}",
+        rows=rows,
+        airtime_s=sum(r.airtime_s for r in rows),
+        bulletins=len(all_bulletins),
+    )

@@ -1,0 +1,127 @@
+"""Who is signed in to the HTML UI: the session cookie, its CSRF token and the role gate of each page.
+
+Owns the UI's session keys (`user`, `csrf`), the cookie flags and the CSRF check of every POST; passwords
+and permissions are controller.services.users. Must not serve pages itself (the blueprints do) and must
+not touch the bearer tokens of the REST API.
+"""
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Final, ParamSpec, TypeVar
+
+from flask import Flask, Request, abort, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response
+
+from controller import services
+from controller.services.errors import NotFound
+from controller.services.views import UserView
+from web.api.guards import accepts_uploads
+from web.context import WebContext, web_context
+
+SESSION_LIFETIME: Final = timedelta(hours=12)
+CSRF_FIELD: Final = "csrf_token"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The signed cookie session, marked Secure whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure on https requests (or when configured); plain http on a village LAN keeps working."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def configure(app: Flask, context: WebContext) -> None:
+    """Set the session secret (derived from the runtime's URL secret) and the cookie flags."""
+    app.config.update(
+        SECRET_KEY=hmac.new(context.asset_url_secret, b"loaxa web session", hashlib.sha256).digest(),
+        SESSION_COOKIE_NAME="loaxa_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )
+    app.session_interface = _SessionInterface()
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use (every form carries it)."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf(req: Request) -> None:
+    """Refuse (400) a POST whose form does not carry this session's CSRF token."""
+    expected = session.get("csrf")
+    sent = req.form.get(CSRF_FIELD, "")
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), sent.encode()):
+        abort(400, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy tải lại trang và thử lại.")
+
+
+def sign_in(user: UserView) -> None:
+    """Start a fresh session for `user` (a new CSRF token too, so a planted one is useless)."""
+    session.clear()
+    session.permanent = True
+    session["user"] = user.username
+    csrf_token()
+
+
+def sign_out() -> None:
+    """Forget the signed-in user."""
+    session.clear()
+
+
+def current_user() -> UserView | None:
+    """The signed-in, still active user of this request, or None."""
+    if "ui_user" in g:
+        user: UserView | None = g.ui_user
+        return user
+    username = session.get("user")
+    user = None
+    if isinstance(username, str):
+        context = web_context()
+        try:
+            with context.db.session() as db:
+                found = services.get_user(db, username)
+            user = found if found.active else None
+        except NotFound:
+            user = None
+    g.ui_user = user
+    return user
+
+
+def user() -> UserView:
+    """The signed-in user inside a view guarded by `page`."""
+    found = current_user()
+    if found is None:
+        abort(401)
+    return found
+
+
+def page(action: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """Guard a view: signed in (else to the login page), allowed `action`, and CSRF on POST."""
+
+    def wrap(view: Callable[P, R]) -> Callable[P, R | Response]:
+        @functools.wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+            found = current_user()
+            if found is None:
+                return redirect(url_for("ui_auth.login", next=request.full_path.rstrip("?")))
+            if request.method == "POST":
+                check_csrf(request)
+            if action is not None and not services.can(found, action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        # Forms post multipart/form-data: the API's body guard accepts it only on views marked so.
+        return accepts_uploads(guarded)
+
+    return wrap
