@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -73,46 +74,91 @@ class Ingestor:
         self.rejected: Counter[str] = Counter()
 
     def handle_batch(self, batch: list[Incoming]) -> None:
-        """Store a batch of messages; a bad message is counted and skipped, the rest still land."""
+        """Store a batch of messages in arrival order; a bad message is counted and skipped, the rest land.
+
+        Runs of heartbeats (most of the traffic) are stored together with a few queries; statuses and
+        events one by one, each in its own savepoint.
+        """
         stored_events: list[tuple[str, Event]] = []
         with self._db.session() as session:
+            beats: list[tuple[Incoming, Heartbeat]] = []
             for message in batch:
                 try:
-                    with session.begin_nested():
-                        event = self._store(session, message)
-                        session.flush()
+                    data = self._decode(message)
+                    if message.channel == "heartbeat":
+                        beats.append((message, Heartbeat.from_json(data)))
+                        continue
+                    self._store_heartbeats(session, beats)
+                    beats = []
+                    event = self._guarded(session, message, partial(self._store, session, message, data))
                 except ProtocolError as exc:
                     self._reject(message, exc.reason, str(exc))
-                except NotFound as exc:
-                    self._reject(message, "unknown_device", str(exc))
-                except Exception as exc:
-                    # A message the database refuses, or a bug: count it, keep its traceback, go on.
-                    log.exception("storing %s from %s failed", message.channel, message.device_id)
-                    self._reject(message, "store_failed", f"{type(exc).__name__}: {exc}")
-                else:
-                    if event is not None:
-                        stored_events.append((message.device_id, event))
-                    with self._lock:
-                        self.accepted[message.channel] += 1
+                    continue
+                if event is not None:
+                    stored_events.append((message.device_id, event))
+            self._store_heartbeats(session, beats)
         if self._on_event is not None:
             for device_id, event in stored_events:
                 self._on_event(device_id, event)
 
-    def _store(self, session: Session, message: Incoming) -> Event | None:
-        """Decode, check and store one message; return it when it is an event."""
-        try:
-            data = decode_json(message.payload, max_bytes=MAX_UPLINK_BYTES)
-        except ProtocolError:
-            raise
-        except ValueError as exc:  # integers longer than Python converts (4300 digits)
-            raise ProtocolError("bad_json", f"payload is not usable JSON: {exc}") from exc
+    @staticmethod
+    def _decode(message: Incoming) -> Any:
+        """The payload as checked JSON, or ProtocolError with the reason."""
+        data = decode_json(message.payload, max_bytes=MAX_UPLINK_BYTES)
         check_values(data)
-        if message.channel == "heartbeat":
-            heartbeat = Heartbeat.from_json(data)
-            ingest.record_heartbeat(
-                session, message.device_id, heartbeat, message.received_at, interval=self._interval
-            )
-            return None
+        return data
+
+    def _store_heartbeats(self, session: Session, beats: list[tuple[Incoming, Heartbeat]]) -> None:
+        """Store a run of heartbeats at once; if the database refuses the run, store them one by one."""
+        if not beats:
+            return
+        rows = [(m.device_id, hb, m.received_at) for m, hb in beats]
+        try:
+            with session.begin_nested():
+                unknown = ingest.record_heartbeats(session, rows, interval=self._interval)
+                session.flush()
+        except Exception:
+            log.exception("storing %d heartbeats together failed; storing them one by one", len(beats))
+            for message, heartbeat in beats:
+                self._guarded(session, message, partial(self._store_one, session, message, heartbeat))
+            return
+        for message, _ in beats:
+            if message.device_id in unknown:
+                self._reject(message, "unknown_device", f"device {message.device_id!r} is not provisioned")
+            else:
+                with self._lock:
+                    self.accepted["heartbeat"] += 1
+
+    def _store_one(self, session: Session, message: Incoming, heartbeat: Heartbeat) -> Event | None:
+        ingest.record_heartbeat(
+            session, message.device_id, heartbeat, message.received_at, interval=self._interval
+        )
+        return None
+
+    def _guarded(
+        self, session: Session, message: Incoming, store: Callable[[], Event | None]
+    ) -> Event | None:
+        """Run one message's storage in a savepoint; count it as accepted or rejected."""
+        try:
+            with session.begin_nested():
+                event = store()
+                session.flush()
+        except ProtocolError as exc:
+            self._reject(message, exc.reason, str(exc))
+        except NotFound as exc:
+            self._reject(message, "unknown_device", str(exc))
+        except Exception as exc:
+            # A message the database refuses, or a bug: count it, keep its traceback, go on.
+            log.exception("storing %s from %s failed", message.channel, message.device_id)
+            self._reject(message, "store_failed", f"{type(exc).__name__}: {exc}")
+        else:
+            with self._lock:
+                self.accepted[message.channel] += 1
+            return event
+        return None
+
+    def _store(self, session: Session, message: Incoming, data: Any) -> Event | None:
+        """Store one status or event; return it when it is an event."""
         if message.channel == "status":
             ingest.record_status(session, message.device_id, Status.from_json(data), message.received_at)
             return None
