@@ -49,7 +49,7 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
 }
 ACTIONS: Final[frozenset[str]] = frozenset(
     {action for table in PERMISSIONS.values() for action in table}
-    | {"device.manage", "user.manage", "audit.read"}
+    | {"device.manage", "user.manage", "audit.read", "lexicon.manage"}
 )
 
 
@@ -137,7 +137,7 @@ def create_user(
         entity_id=user.id,
         detail={"username": username, "role": role},
     )
-    log.info("user created: %s (%s)", username, role)
+    log.info("user created: %r (%s)", username, role)
     return view_of(user)
 
 
@@ -185,7 +185,7 @@ def authenticate(session: Session, username: str, password: str) -> UserView:
     except (VerificationError, InvalidHashError):
         user = None
     if user is None or not user.active:
-        log.info("sign-in refused for %s", username)
+        log.info("sign-in refused for %r", username)
         raise AuthenticationFailed("wrong username or password, or the account is disabled")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

@@ -135,3 +135,15 @@ def test_people_see_only_their_own_commune(client: FlaskClient, runtime: Runtime
     assert "Tin Tú Lệ" not in client.get("/bulletins").get_data(as_text=True)
     assert "0/0" in client.get("/devices").get_data(as_text=True)
     assert client.get("/devices/tule-c01").status_code == 404
+
+
+def test_the_html_login_shares_the_api_lockout(client: FlaskClient) -> None:
+    token = csrf(client)
+    wrong = {"csrf_token": token, "username": "approver", "password": "wrong-password"}
+    for _ in range(5):
+        assert client.post("/login", data=wrong, content_type="multipart/form-data").status_code == 401
+    right = {"csrf_token": token, "username": "approver", "password": PASSWORD}
+    answer = client.post("/login", data=right, content_type="multipart/form-data")
+    assert answer.status_code == 429 and "thử lại sau 15 phút" in answer.get_data(as_text=True)
+    api = client.post("/api/v1/auth/token", json={"username": "approver", "password": PASSWORD})
+    assert api.status_code == 429 and "Retry-After" in api.headers

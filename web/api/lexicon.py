@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from controller.tts.commune_lexicon import LexiconView, load_view, replace_commune_entries
 from controller.tts.lexicon import MAX_KEY_CHARS, MAX_READING_CHARS, Entry, Kind, LexiconError, check_entry
 from web.api.errors import ApiError
-from web.api.security import current_user, token_auth
+from web.api.security import permit, token_auth
 from web.context import web_context
 
 bp = APIBlueprint("lexicon", __name__, tag="lexicon")
@@ -83,14 +83,6 @@ class LexiconOut(BaseModel):
     entries: list[EntryOut]
 
 
-def _admin() -> None:
-    user = current_user()
-    if user.role != "admin":
-        raise ApiError(
-            403, f"user {user.username!r} with role {user.role!r} may not edit the dictionary; ask an admin"
-        )
-
-
 def _out(view: LexiconView) -> LexiconOut:
     packaged = {entry.key: entry for entry in view.packaged}
     commune = {entry.key: entry for entry in view.commune}
@@ -135,7 +127,7 @@ def _save(entries: list[Entry], base_version: str | None) -> LexiconOut:
 @bp.doc(summary="The dictionary in effect: packaged entries and the commune's own (admin)")
 def get_lexicon() -> LexiconOut:
     """Every entry with its source; the version changes with every edit."""
-    _admin()
+    permit("lexicon.manage")
     return _out(_view())
 
 
@@ -149,7 +141,7 @@ def get_lexicon() -> LexiconOut:
 )
 def put_lexicon(body: LexiconIn) -> LexiconOut:
     """Write the commune's whole list; packaged entries stay, and commune lines override them."""
-    _admin()
+    permit("lexicon.manage")
     return _save([Entry(e.key, e.reading.strip(), e.kind) for e in body.entries], body.version)
 
 
@@ -160,7 +152,7 @@ def put_lexicon(body: LexiconIn) -> LexiconOut:
 @bp.doc(summary="Add or change one commune entry (admin)", responses={422: "The entry is not valid"})
 def put_entry(key: str, body: ReadingIn) -> LexiconOut:
     """Set how `key` (URL-encoded, e.g. TT%26TT) is read, keeping the commune's other entries."""
-    _admin()
+    permit("lexicon.manage")
     problems = check_entry(key, body.reading.strip())
     if problems:
         raise ApiError(422, f"invalid entry {key!r}: {'; '.join(problems)}", fields={"reading": problems})
@@ -174,7 +166,7 @@ def put_entry(key: str, body: ReadingIn) -> LexiconOut:
 @bp.doc(summary="Remove one commune entry (admin)", responses={404: "The commune has no such entry"})
 def delete_entry(key: str) -> LexiconOut:
     """Drop the commune's line for `key`; a packaged reading of it applies again."""
-    _admin()
+    permit("lexicon.manage")
     commune = _view().commune
     if all(entry.key != key for entry in commune):
         raise ApiError(404, f"the commune's dictionary has no entry {key!r} (packaged entries stay)")

@@ -1,8 +1,10 @@
 """Signing in and out of the HTML UI, and the admins' user management page.
 
 Owns the login, logout and /users pages. Passwords, roles and deactivation are controller.services.users;
-rate limiting and security headers belong to the security engineer (issue 7), not here.
+sign-ins go through web.api.auth.sign_in, so the lockout and audit cover the browser too.
 """
+
+import math
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -10,6 +12,7 @@ from werkzeug.wrappers import Response
 from controller import services
 from controller.services.errors import AuthenticationFailed, ServiceError
 from controller.services.views import UserView
+from web.api.auth import SignInLocked, sign_in
 from web.api.guards import accepts_uploads
 from web.context import web_context
 from web.ui import common
@@ -38,10 +41,14 @@ def login_post() -> str | Response | tuple[str, int]:
     """Check the password; on success start a new session and go where the user was heading."""
     ui_session.check_csrf(request)
     username = request.form.get("username", "").strip().lower()
-    context = web_context()
     try:
-        with context.db.session() as db:
-            user = services.authenticate(db, username, request.form.get("password", ""))
+        # The same throttle and audit as the REST sign-in: a browser is no way around the lockout.
+        user, _ = sign_in(username, request.form.get("password", ""))
+    except SignInLocked as locked:
+        minutes = math.ceil(locked.retry_after_s / 60)
+        flash(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.", "error")
+        page = render_template("ui/login.html", next=request.form.get("next", ""), username=username)
+        return page, 429
     except AuthenticationFailed:
         flash("Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đã bị khóa.", "error")
         return render_template("ui/login.html", next=request.form.get("next", ""), username=username), 401
