@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEDULE = REPO_ROOT / "schedules" / "default.toml"
+DEFAULT_PIPER_VOICE = "vi_VN-vais1000-medium"
 
 
 class _Section(BaseModel):
@@ -56,7 +57,8 @@ class TtsSettings(_Section):
     """Text to speech (DESIGN §6)."""
 
     engines: tuple[str, ...] = Field(
-        ("gtts", "espeak-ng"), description="Engine chain in order of preference."
+        ("gtts", "piper", "espeak-ng"),
+        description="Engine chain in order of preference; piper is skipped while it has no voice file.",
     )
     gtts_timeout_s: float = Field(4.0, gt=0, description="Per-request timeout for Google TTS.")
     espeak_voice: str = Field("vi", description="espeak-ng voice.")
@@ -80,6 +82,14 @@ class Settings(_Section):
             raise ValueError(
                 "mqtt.mode=external needs LOAXA_MQTT_PASSWORD (the controller's broker password)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _find_piper_voice(self) -> "Settings":
+        """Use the voice `loaxa voices install` puts in data_dir/voices when none is configured."""
+        installed = self.data_dir / "voices" / f"{DEFAULT_PIPER_VOICE}.onnx"
+        if self.tts.piper_voice is None and installed.exists():
+            return self.model_copy(update={"tts": self.tts.model_copy(update={"piper_voice": installed})})
         return self
 
     @property

@@ -111,3 +111,15 @@ def test_invalid_settings_are_a_clear_error_not_a_traceback(tmp_path: Path) -> N
     )
     assert run.returncode == 2
     assert "http.port" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_an_installed_piper_voice_is_found_without_configuration(tmp_path: Path) -> None:
+    from controller.config import DEFAULT_PIPER_VOICE, load_settings
+
+    assert load_settings({"LOAXA_DATA_DIR": str(tmp_path)}).tts.piper_voice is None
+    voice = tmp_path / "voices" / f"{DEFAULT_PIPER_VOICE}.onnx"
+    voice.parent.mkdir()
+    voice.write_bytes(b"onnx")
+    settings = load_settings({"LOAXA_DATA_DIR": str(tmp_path)})
+    assert settings.tts.piper_voice == voice
+    assert settings.tts.engines == ("gtts", "piper", "espeak-ng")

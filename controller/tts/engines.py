@@ -155,7 +155,8 @@ def build_engines(settings: TtsSettings) -> tuple[Synthesizer, ...]:
         if name in makers:
             engines.append(makers[name]())
         elif name == "piper":
-            log.warning("tts engine piper has no voice file (set LOAXA_TTS_PIPER_VOICE); skipping it")
+            # The default chain names piper; until `loaxa voices install` has run it is simply not there.
+            log.debug("tts engine piper has no voice file (set LOAXA_TTS_PIPER_VOICE); skipping it")
         else:
             log.warning("tts engine %s is not known (gtts, piper, espeak-ng); skipping it", name)
     return tuple(engines)
