@@ -9,12 +9,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from controller import services
 from controller.bundle import AgentBundle
 from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.keys import load_or_create_keys
-from controller.planning import ScheduleError, load_schedule
+from controller.planning import ScheduleError, error_line, load_schedule_file
 
 
 def _database(settings: Settings) -> Database:
@@ -71,15 +73,43 @@ def add_device(
 
 
 def check_config(settings: Settings, files: list[Path]) -> int:
-    """Validate window files (the configured one by default); print each problem with its file."""
+    """Validate window files (the configured one by default); print each problem as file:line: problem."""
+    places = _known_places(settings)
     failures = 0
     for path in files or [settings.schedule]:
         try:
-            schedule = load_schedule(path)
+            schedule_file = load_schedule_file(path)
+            if places is not None:
+                schedule_file.check_places(*places)
         except ScheduleError as exc:
-            print(f"✗ {exc}", file=sys.stderr)
+            try:
+                line = error_line(path.read_text(encoding="utf-8"), exc)
+            except (OSError, UnicodeDecodeError):
+                line = None
+            where = f"{path}:{line}" if line else str(path)
+            print(f"✗ {where}: {str(exc).removeprefix(f'{path}: ')}", file=sys.stderr)
             failures += 1
             continue
+        schedule = schedule_file.default
         windows = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in schedule.windows)
-        print(f"✓ {path}: {schedule.timezone.key}; {windows}")
+        extra = f"; {len(schedule_file.overrides)} override(s)" if schedule_file.overrides else ""
+        blackout = f"; {len(schedule.blackout)} blackout date(s)" if schedule.blackout else ""
+        print(f"✓ {path}: {schedule.timezone.key}; {windows}{extra}{blackout}")
     return 1 if failures else 0
+
+
+def _known_places(settings: Settings) -> tuple[set[str], set[str]] | None:
+    """Village and cluster ids in the database, or None when there are none to check against."""
+    if settings.database_url is None and not (settings.data_dir / "loaxa.db").exists():
+        return None  # no database yet: nothing to check against, and check-config creates none
+    try:
+        with Database(settings.db_url).session() as session:
+            villages = {v.id for v in services.list_villages(session)}
+            clusters = {d.id for d in services.list_devices(session, datetime.now(UTC))}
+    except SQLAlchemyError as exc:
+        print(
+            f"loaxa: villages and clusters not checked: the database is not reachable ({exc})",
+            file=sys.stderr,
+        )
+        return None
+    return (villages, clusters) if villages else None

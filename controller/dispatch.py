@@ -1,17 +1,19 @@
 """From the database to the speakers: render approved speech, plan, sign and publish (DESIGN §4).
 
 Owns the glue between services, the planner, the asset store and the MQTT publisher: which bulletins
-and devices go into a planning run, when a plan is new enough to publish, and sending emergencies as
-`play_now` commands. It must not decide *where* items go (controller.planning does) nor touch SQL
-(controller.services does).
+and devices go into a planning run (with their schedule options, each device's windows, and the published
+items as pins so plans stay stable), when a bulletin is over, when a plan is new enough to publish,
+sending emergencies as `play_now` commands (with their repeats and gap), `stop` for a cancelled emergency,
+and keeping the latest result for village timelines. It must not decide *where* items go
+(controller.planning does) nor touch SQL (controller.services does).
 """
 
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final, Protocol, cast
 
 from sqlalchemy.orm import Session
@@ -23,16 +25,24 @@ from controller.config import TtsSettings
 from controller.db import Database
 from controller.planning import (
     AudioVersion,
+    BulletinSchedule,
+    Pin,
     PlannedBulletin,
     PlannedDevice,
     PlanningInputs,
+    PlanningResult,
     PlanningRules,
     Schedule,
+    ScheduleFile,
+    Timeline,
     plan,
+    schedule_from_options,
+    timeline,
 )
 from controller.tts.errors import TtsError
 from controller.tts.render import RenderResult, render_text
 from protocol import Asset, Command, PlanBody, PlanItem, Priority, Signer, topics
+from protocol.timefmt import parse_utc
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,21 @@ def _items_json(body: PlanBody | dict[str, object]) -> str:
     return json.dumps({k: data.get(k) for k in ("items", "windows", "timezone", "volume")}, sort_keys=True)
 
 
+def _over(options: BulletinSchedule, today: date, targets: set[str], states: Mapping[str, str]) -> bool:
+    """Whether a bulletin is done: its last day has passed, or every target has played it (or given up)."""
+    if options.recurring:
+        return options.last_day is not None and today > options.last_day
+    return bool(targets) and all(states.get(device) in _TERMINAL for device in targets)
+
+
+def _pins(session: Session, devices: set[str]) -> Iterator[Pin]:
+    """The items of the stored plans: the planner keeps them where they were published."""
+    for device_id in sorted(devices):
+        stored = services.current_plan(session, device_id)
+        for item in [] if stored is None else stored[1].get("items", []):
+            yield Pin(device_id, item["item_id"], parse_utc(item["planned_start"]))
+
+
 def register_render(session: Session, now: datetime, result: RenderResult, language: str) -> None:
     """Record a rendered or recorded asset in the database (the file is already in the store)."""
     services.register_asset(
@@ -86,7 +111,7 @@ class Dispatcher:
         db: Database,
         publisher: Publisher,
         signer: Signer,
-        schedule: Schedule,
+        schedule: Schedule | ScheduleFile,
         store: AssetStore,
         asset_base_url: str,
         url_secret: bytes,
@@ -98,7 +123,8 @@ class Dispatcher:
         self._db = db
         self._publisher = publisher
         self._signer = signer
-        self._schedule = schedule
+        self._schedules = schedule if isinstance(schedule, ScheduleFile) else ScheduleFile(schedule)
+        self._schedule = self._schedules.default
         self._store = store
         self._asset_base_url = asset_base_url
         self._url_secret = url_secret
@@ -107,6 +133,8 @@ class Dispatcher:
         self._clock = clock
         self._rules = rules or PlanningRules()
         self._lock = threading.Lock()
+        self.last_result: PlanningResult | None = None  # the latest planning run, for timelines
+        self._emergency_shape: dict[int, tuple[int, int]] = {}  # bulletin id → (repeat, gap_s) of play_now
 
     # -- speech ---------------------------------------------------------------------------------------
 
@@ -142,6 +170,7 @@ class Dispatcher:
                 services.expire_bulletins(session, now)
                 inputs, finished = self._inputs(session, now)
             result = plan(inputs, now)
+            self.last_result = result
             published: list[str] = []
             unchanged = 0
             for device_plan in result.devices:
@@ -166,6 +195,15 @@ class Dispatcher:
             )  # fmt: skip
         return report
 
+    def village_timeline(self, village_id: str, start: datetime, end: datetime) -> Timeline:
+        """The windows in [start, end) for a village's clusters, from the latest planning run."""
+        with self._db.session() as session:
+            devices = [
+                d.id for d in services.list_devices(session, self._clock()) if d.village_id == village_id
+            ]
+        result = self.last_result or plan(PlanningInputs((), (), self._rules), self._clock())
+        return timeline(result, self._schedules.for_device("", village_id), devices, start, end)
+
     def republish(self) -> int:
         """Publish every stored plan again (after the broker lost its retained messages)."""
         count = 0
@@ -187,26 +225,34 @@ class Dispatcher:
             PlannedDevice(
                 device_id=d.id,
                 languages=frozenset(villages[d.village_id].languages if d.village_id in villages else ()),
-                schedule=self._schedule,
+                schedule=self._schedules.for_device(d.id, d.village_id),
             )
             for d in devices
         )
         known = {d.id for d in devices}
         bulletins: list[PlannedBulletin] = []
         finished: list[int] = []
+        self._emergency_shape.clear()
+        today = now.astimezone(self._schedule.timezone).date()
         for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
             if not bulletin.audio or bulletin.approved_at is None:
                 continue  # still rendering: planned as soon as its speech is attached
+            options = schedule_from_options(
+                bulletin.schedule, bulletin.approved_at.astimezone(self._schedule.timezone).date()
+            )
             states = {d.device_id: d.state for d in bulletin.deliveries}
             targets = set(services.target_devices(session, bulletin)) & known
-            if targets and all(states.get(device) in _TERMINAL for device in targets):
+            if _over(options, today, targets, states):
                 services.finish(session, bulletin.id, now)
                 finished.append(bulletin.id)
                 continue
             # An emergency goes out once per device (its delivery row records the send); a window item
-            # stays in the plan until the device reports it played.
+            # stays in the plan until the device reports it played, a recurring one until its last day.
             if bulletin.priority == "emergency":
                 pending = {device for device in targets if device not in states}
+                self._emergency_shape[bulletin.id] = (options.emergency_repeat, options.emergency_gap_s)
+            elif options.recurring:
+                pending = targets
             else:
                 pending = {device for device in targets if states.get(device) != "played"}
             if not pending:
@@ -223,9 +269,12 @@ class Dispatcher:
                     device_ids=frozenset(pending),
                     versions=versions,
                     expires_at=bulletin.expires_at,
+                    schedule=options,
+                    revision=int(bulletin.schedule.get("revision", 0)),
                 )
             )
-        return PlanningInputs(tuple(bulletins), planned_devices, self._rules), finished
+        pins = tuple(_pins(session, known))
+        return PlanningInputs(tuple(bulletins), planned_devices, self._rules, pins), finished
 
     def _asset(self, session: Session, sha256: str, now: datetime) -> Asset:
         """The asset with a signed URL whose expiry is fixed for the day, so plans stay byte-stable."""
@@ -253,7 +302,9 @@ class Dispatcher:
         sent: list[str] = []
         for device_id, items in sorted(emergencies.items()):
             for item in items:
-                if self.send_command(device_id, Command(command="play_now", item=item)):
+                repeat, gap_s = self._emergency_shape.get(item.bulletin_id, (3, 5))
+                command = Command(command="play_now", item=item, repeat=repeat, gap_s=gap_s)
+                if self.send_command(device_id, command):
                     with self._db.session() as session:
                         services.plan_delivery(
                             session, now, bulletin_id=item.bulletin_id, device_id=device_id,
@@ -261,6 +312,30 @@ class Dispatcher:
                         )  # fmt: skip
                     sent.append(device_id)
         return sent
+
+    def stop_cancelled(self, bulletin_id: int) -> list[str]:
+        """Stop a cancelled emergency where it may still be playing or repeating; returns those devices.
+
+        Window items need no command: the new plan leaves them out and the agent cancels a playing item that
+        disappears from its plan. An emergency was sent as `play_now`, so each device that got it and is
+        not busy with another item is sent `stop` (its heartbeat names what plays).
+        """
+        with self._db.session() as session:
+            bulletin = services.get_bulletin(session, bulletin_id)
+            if bulletin.status != "cancelled" or bulletin.priority != "emergency":
+                return []
+            devices = {d.id: d for d in services.list_devices(session, self._clock())}
+            prefix = f"b{bulletin_id}"
+            targets = []
+            for delivery in bulletin.deliveries:
+                device = devices.get(delivery.device_id)
+                playing = None if device is None or not device.metrics else device.metrics.get("playing")
+                if playing is None or str(playing).split("-")[0].split(".")[0] == prefix:
+                    targets.append(delivery.device_id)
+        stopped = [d for d in sorted(targets) if self.send_command(d, Command(command="stop"))]
+        if stopped:
+            log.info("bulletin %s cancelled: stop sent to %s", bulletin_id, ", ".join(stopped))
+        return stopped
 
     def send_command(self, device_id: str, command: Command) -> bool:
         """Sign and send a command; its seq is the send time in ms, increasing across restarts."""

@@ -25,7 +25,7 @@ from controller.keys import KeyRing, load_or_create_keys
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
 from controller.mqtt.client import MqttLink, parse_broker_url
 from controller.mqtt.ingest import Ingestor
-from controller.planning import PlanningRules, Schedule, load_schedule
+from controller.planning import PlanningRules, Schedule, ScheduleFile, Timeline, load_schedule_file
 from controller.tts import RenderResult, render_recording, render_text
 from controller.webserver import WebServer
 from protocol import Command, Event, Signer
@@ -56,7 +56,8 @@ class Controller:
         upgrade(settings.db_url)
         self.db = Database(settings.db_url)
         self.keys: KeyRing = load_or_create_keys(settings.keys_dir)
-        self.schedule: Schedule = load_schedule(settings.schedule)
+        self.schedules: ScheduleFile = load_schedule_file(settings.schedule)
+        self.schedule: Schedule = self.schedules.default
         self.store = AssetStore(settings.assets_dir)
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
@@ -78,7 +79,7 @@ class Controller:
             db=self.db,
             publisher=self.link,
             signer=Signer(self.keys.signing_key),
-            schedule=self.schedule,
+            schedule=self.schedules,
             store=self.store,
             asset_base_url=settings.asset_base_url,
             url_secret=self.keys.url_secret,
@@ -152,18 +153,26 @@ class Controller:
         interval = self.interval.total_seconds()
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
-        # Plan again shortly before each window opens and just after it closes (what missed it rolls on).
-        zone = self.schedule.timezone
-        for window in self.schedule.windows:
-            for name, clock, shift in (("before", window.start, -600), ("after", window.end, 60)):
-                hours, minutes, seconds = (int(part) for part in clock.split(":"))
-                at = (hours * 3600 + minutes * 60 + seconds + shift) % 86400
-                self.jobs.add_job(
-                    self.request_replan,
-                    CronTrigger(hour=at // 3600, minute=at // 60 % 60, second=at % 60, timezone=zone),
-                    id=f"replan-{name}-{window.name}",
-                    coalesce=True,
-                )
+        # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
+        # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.
+        schedules = [self.schedules.default, *(o.schedule for o in self.schedules.overrides)]
+        moments = sorted(
+            {
+                (name, clock, shift, s.timezone.key)
+                for s in schedules
+                for window in s.windows
+                for name, clock, shift in (("before", window.start, -600), ("after", window.end, 60))
+            }
+        )
+        for name, clock, shift, zone in moments:
+            hours, minutes, seconds = (int(part) for part in clock.split(":"))
+            at = (hours * 3600 + minutes * 60 + seconds + shift) % 86400
+            self.jobs.add_job(
+                self.request_replan,
+                CronTrigger(hour=at // 3600, minute=at // 60 % 60, second=at % 60, timezone=zone),
+                id=f"replan-{name}-{clock}-{zone}",
+                coalesce=True,
+            )
 
     # -- work -----------------------------------------------------------------------------------------
 
@@ -188,8 +197,9 @@ class Controller:
     def _render_then_replan(self, bulletin_id: int) -> None:
         try:
             self.dispatcher.render(bulletin_id)
+            self.dispatcher.stop_cancelled(bulletin_id)
         except Exception:
-            log.exception("bulletin %s: rendering failed", bulletin_id)
+            log.exception("bulletin %s: rendering or stopping failed", bulletin_id)
         self.request_replan()
 
     def _on_event(self, device_id: str, event: Event) -> None:
@@ -223,6 +233,10 @@ class Controller:
         command = Command.from_json(dict(command_json))
         if not self.dispatcher.send_command(device_id, command):
             raise ConnectionError(f"the broker did not take the {command.command} command for {device_id}")
+
+    def village_timeline(self, village_id: str, start: datetime, end: datetime) -> Timeline:
+        """Each window occurrence in [start, end) of a village: placed and deferred bulletins (for the UI)."""
+        return self.dispatcher.village_timeline(village_id, start, end)
 
     def device_changed(self, _device_id: str) -> None:
         """A device was provisioned: let the managed broker accept its credentials."""

@@ -11,10 +11,24 @@ from controller.planning.model import (
     PlannedDevice,
     PlanningInputs,
     PlanningRules,
+)
+from controller.planning.options import (
+    SCHEDULE_MODES,
+    BulletinSchedule,
+    Pin,
     ScheduleMode,
+    schedule_from_options,
 )
 from controller.planning.planner import plan
 from controller.planning.result import DeferReason, Deferred, DevicePlan, Placement, PlanningResult
+from controller.planning.schedule_file import (
+    Override,
+    ScheduleFile,
+    error_line,
+    load_schedule_file,
+    parse_schedule_file,
+)
+from controller.planning.timeline import Timeline, WindowTimeline, timeline
 from controller.planning.windows import (
     Schedule,
     ScheduleError,
@@ -27,11 +41,15 @@ from controller.planning.windows import (
 )
 
 __all__ = [
+    "SCHEDULE_MODES",
     "VIETNAMESE",
     "AudioVersion",
+    "BulletinSchedule",
     "DeferReason",
     "Deferred",
     "DevicePlan",
+    "Override",
+    "Pin",
     "Placement",
     "PlannedBulletin",
     "PlannedDevice",
@@ -40,12 +58,20 @@ __all__ = [
     "PlanningRules",
     "Schedule",
     "ScheduleError",
+    "ScheduleFile",
     "ScheduleMode",
+    "Timeline",
     "WindowOccurrence",
+    "WindowTimeline",
     "current_or_next",
+    "error_line",
     "load_schedule",
+    "load_schedule_file",
     "occurrences",
     "parse_schedule",
+    "parse_schedule_file",
     "plan",
+    "schedule_from_options",
+    "timeline",
     "upcoming",
 ]

@@ -6,18 +6,17 @@ It must not read the database, the clock or the network: the caller builds these
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Final
 
+from controller.planning.options import BulletinSchedule, Pin
 from controller.planning.windows import Schedule
 from protocol import Asset, Priority
 from protocol.messages import PRIORITIES
 
 VIETNAMESE: Final = "vi"
 _LANGUAGE = re.compile(r"[a-z][a-z0-9_]{0,15}")
-ScheduleMode = Literal["next_window"]
-SCHEDULE_MODES: Final[tuple[ScheduleMode, ...]] = ("next_window",)
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,13 @@ class PlannedBulletin:
     device_ids: frozenset[str]
     versions: tuple[AudioVersion, ...]
     expires_at: datetime | None = None
-    mode: ScheduleMode = "next_window"
+    schedule: BulletinSchedule = field(default_factory=BulletinSchedule)
+    revision: int = 0  # raised each time an approved bulletin is edited: its items get new ids
 
     def __post_init__(self) -> None:
         where = f"bulletin {self.bulletin_id}"
-        if self.bulletin_id < 1 or self.priority not in PRIORITIES or self.mode not in SCHEDULE_MODES:
-            raise ValueError(f"{where}: bad id, priority {self.priority!r} or mode {self.mode!r}")
+        if self.bulletin_id < 1 or self.priority not in PRIORITIES or self.revision < 0:
+            raise ValueError(f"{where}: bad id, priority {self.priority!r} or revision {self.revision}")
         for moment in (self.approved_at, self.expires_at):
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"{where}: naive datetime {moment}; pass aware datetimes (UTC)")
@@ -102,11 +102,17 @@ class PlanningRules:
 
 @dataclass(frozen=True)
 class PlanningInputs:
-    """Everything the planner reads besides `now`; order does not matter, ids must be unique."""
+    """Everything the planner reads besides `now`; order does not matter, ids must be unique.
+
+    `pins` are the items of the plans already published: an item that is planned again in the same window
+    occurrence keeps its published start when it still fits and the window is open or opens within the
+    lead time, so replanning does not churn plans while agents play them.
+    """
 
     bulletins: tuple[PlannedBulletin, ...]
     devices: tuple[PlannedDevice, ...]
     rules: PlanningRules = PlanningRules()
+    pins: tuple[Pin, ...] = ()
 
     def __post_init__(self) -> None:
         for what, ids in (

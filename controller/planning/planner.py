@@ -1,14 +1,15 @@
 """The planner (DESIGN §7): a pure function from approved bulletins, devices and `now` to per-device plans.
 
-Owns the placement rules of `next_window`: window capacity, priority order, language versions back to back,
-expiry, roll-over to the next window, and emergency items for play_now. It must not do I/O, read the clock,
+Owns the placement rules: window capacity, priority order, language versions back to back, repeats,
+schedule options (dates, windows, start time), expiry, roll-over to the next window, keeping published
+items where they are, and emergency items for play_now. It must not do I/O, read the clock,
 sign or publish anything: the same inputs and `now` always give the same result, in the same order.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from zoneinfo import ZoneInfo
 
 from controller.planning.model import (
     AudioVersion,
@@ -28,7 +29,7 @@ _RANK = {"emergency": 0, "priority": 1, "normal": 2}
 class _Pending:
     bulletin: PlannedBulletin
     versions: tuple[AudioVersion, ...]
-    length: timedelta  # all versions back to back, with the gaps between them
+    length: timedelta  # every repeat of all versions back to back, with the gaps between them
 
 
 @dataclass
@@ -36,6 +37,7 @@ class _Device:
     """What the planner has decided so far for one device."""
 
     device: PlannedDevice
+    pins: Mapping[str, datetime]  # item id → its published planned_start
     items: list[PlanItem]
     emergencies: list[PlanItem]
     placements: list[Placement]
@@ -64,8 +66,16 @@ def plan(inputs: PlanningInputs, now: datetime) -> PlanningResult:
         ),
         key=lambda d: (d.device_id, d.bulletin_id),
     )
+    pins: dict[str, dict[str, datetime]] = {}
+    for pin in inputs.pins:
+        pins.setdefault(pin.device_id, {})[pin.item_id] = pin.planned_start
     states = [
-        _plan_device(d, [b for b in bulletins if d.device_id in b.device_ids], now, inputs.rules)
+        _plan_device(
+            _Device(d, pins.get(d.device_id, {}), [], [], [], []),
+            [b for b in bulletins if d.device_id in b.device_ids],
+            now,
+            inputs.rules,
+        )
         for d in devices
     ]
     return PlanningResult(
@@ -79,13 +89,14 @@ def plan(inputs: PlanningInputs, now: datetime) -> PlanningResult:
 
 
 def _plan_device(
-    device: PlannedDevice, bulletins: list[PlannedBulletin], now: datetime, rules: PlanningRules
+    state: _Device, bulletins: list[PlannedBulletin], now: datetime, rules: PlanningRules
 ) -> _Device:
-    state = _Device(device, [], [], [], [])
+    device = state.device
     pending = []
     for bulletin in bulletins:
         versions = bulletin.versions_for(device.languages)
-        length = sum((_duration(v) for v in versions), timedelta()) + rules.gap * (len(versions) - 1)
+        once = sum((_duration(v) for v in versions), timedelta()) + rules.gap * (len(versions) - 1)
+        length = once * bulletin.schedule.repeat + rules.gap * (bulletin.schedule.repeat - 1)
         if not versions:
             state.defer(bulletin, "no_version")
         elif bulletin.priority == "emergency":
@@ -95,55 +106,138 @@ def _plan_device(
         else:
             pending.append(_Pending(bulletin, versions, length))
     earliest = max(now + rules.lead, _second(device.busy_until or now, up=True))
-    for window in islice(_usable(upcoming(device.schedule, now), earliest), rules.horizon):
-        pending = _fill(state, window, max(window.start, earliest), pending, rules)
+    counted = 0
+    for window in upcoming(device.schedule, now):
+        if counted == rules.horizon:
+            break
+        # A window about to close keeps only what was already published in it (it may be playing).
+        room = max(window.start, earliest) < window.end
+        pending = _fill(
+            state, window, pending, now=now, earliest=earliest if room else window.end, rules=rules
+        )
+        counted += room
+    placed = {p.bulletin_id for p in state.placements}
     for left in pending:
-        state.defer(left.bulletin, "beyond_horizon")
+        if left.bulletin.bulletin_id not in placed:
+            state.defer(left.bulletin, "beyond_horizon")
+    state.items.sort(key=lambda i: (i.planned_start, i.item_id))
+    state.placements.sort(key=lambda p: (p.planned_start, p.bulletin_id))
     return state
 
 
-def _usable(windows: Iterator[WindowOccurrence], earliest: datetime) -> Iterable[WindowOccurrence]:
-    """Occurrences with some room after `earliest`; an open window about to close does not count."""
-    return (w for w in windows if max(w.start, earliest) < w.end)
-
-
 def _fill(
-    state: _Device, window: WindowOccurrence, cursor: datetime, pending: list[_Pending], rules: PlanningRules
+    state: _Device,
+    window: WindowOccurrence,
+    pending: list[_Pending],
+    *,
+    now: datetime,
+    earliest: datetime,
+    rules: PlanningRules,
 ) -> list[_Pending]:
-    """Place what fits in `window` in order (first fit) and return what rolls on to the next one."""
-    rolled = []
-    for entry in pending:
-        bulletin, end, expires_at = entry.bulletin, cursor + entry.length, _expiry(entry.bulletin)
+    """Place what may go in `window`: published items where they were, then the rest in order (first fit).
+
+    Returns what stays pending: entries rolling on, and recurring entries (they want later dates too).
+    """
+    busy: list[tuple[datetime, datetime]] = []
+    done: set[int] = set()
+    allowed = [e for e in pending if e.bulletin.schedule.allows(window.name, window.local_date)]
+    # Published items keep their place once the window is open or about to open (within the lead time):
+    # later the lead would move them on every replan. Before that, a fresh placement keeps priority order.
+    pinned = window.start < now + rules.lead
+    for entry in allowed if pinned else ():
+        start = state.pins.get(_item_ids(entry, window)[0])
+        if start is not None and _pin_fits(entry, window, start, busy, rules):
+            _place(state, entry, window, start, busy=busy, rules=rules)
+            done.add(entry.bulletin.bulletin_id)
+    dropped: set[int] = set()
+    for entry in allowed:
+        bulletin = entry.bulletin
+        lower = _lower_bound(entry, window, earliest, state.device.schedule.timezone)
+        if bulletin.bulletin_id in done or lower is None:
+            continue
+        start = _slot(busy, lower, entry.length, rules.gap)
+        end, expires_at = start + entry.length, _expiry(bulletin)
         if expires_at is not None and end > expires_at:
             state.defer(bulletin, "expired", window)  # every later place ends later still
+            dropped.add(bulletin.bulletin_id)
         elif end > window.end:
-            state.defer(bulletin, "window_full", window)
-            rolled.append(entry)
+            if earliest < window.end:
+                state.defer(bulletin, "window_full", window)
         else:
-            _place(state, entry, window, cursor, rules)
-            cursor = end + rules.gap
-    return rolled
+            _place(state, entry, window, start, busy=busy, rules=rules)
+            done.add(bulletin.bulletin_id)
+    return [
+        e
+        for e in pending
+        if e.bulletin.bulletin_id not in dropped
+        and (e.bulletin.bulletin_id not in done or e.bulletin.schedule.recurring)
+    ]
+
+
+def _lower_bound(
+    entry: _Pending, window: WindowOccurrence, earliest: datetime, zone: ZoneInfo
+) -> datetime | None:
+    """The earliest start in this occurrence, or None when its start time lies outside it."""
+    lower = max(window.start, earliest)
+    start_time = entry.bulletin.schedule.start_time
+    if start_time is None:
+        return lower
+    at = datetime.combine(window.local_date, start_time, tzinfo=zone).astimezone(UTC)
+    return max(lower, at) if window.start <= at < window.end else None
+
+
+def _slot(
+    busy: list[tuple[datetime, datetime]], lower: datetime, length: timedelta, gap: timedelta
+) -> datetime:
+    """The earliest start at or after `lower` that keeps `gap` to everything already placed."""
+    start = lower
+    for taken_start, taken_end in sorted(busy):
+        if start + length + gap <= taken_start:
+            break
+        start = max(start, taken_end + gap)
+    return start
+
+
+def _pin_fits(
+    entry: _Pending,
+    window: WindowOccurrence,
+    start: datetime,
+    busy: list[tuple[datetime, datetime]],
+    rules: PlanningRules,
+) -> bool:
+    end, expires_at = start + entry.length, _expiry(entry.bulletin)
+    if not window.start <= start or end > window.end or (expires_at is not None and end > expires_at):
+        return False
+    return all(end + rules.gap <= s or e + rules.gap <= start for s, e in busy)
+
+
+def _item_ids(entry: _Pending, window: WindowOccurrence) -> list[str]:
+    """Ids of the items of one placement: every version, then again for each repeat."""
+    return [
+        f"{_prefix(entry.bulletin)}-{window.key}-{v.language}" + (f"-{k + 1}" if k else "")
+        for k in range(entry.bulletin.schedule.repeat)
+        for v in entry.versions
+    ]
 
 
 def _place(
-    state: _Device, entry: _Pending, window: WindowOccurrence, start: datetime, rules: PlanningRules
+    state: _Device,
+    entry: _Pending,
+    window: WindowOccurrence,
+    start: datetime,
+    *,
+    busy: list[tuple[datetime, datetime]],
+    rules: PlanningRules,
 ) -> None:
     bulletin, expires_at = entry.bulletin, _expiry(entry.bulletin)
     not_after = window.end if expires_at is None else min(window.end, expires_at)
     items = []
     at = start
-    for version in entry.versions:
-        items.append(
-            _item(
-                bulletin,
-                version,
-                f"{window.key}-{version.language}",
-                start=at,
-                not_after=not_after,
-                window=window.name,
-            )
-        )
+    versions = entry.versions * bulletin.schedule.repeat
+    for item_id, version in zip(_item_ids(entry, window), versions, strict=True):
+        items.append(_item(bulletin, version, item_id, start=at, not_after=not_after, window=window.name))
         at += _duration(version) + rules.gap
+    busy.append((start, start + entry.length))
     state.items.extend(items)
     state.placements.append(
         Placement(
@@ -172,22 +266,34 @@ def _emergency(
         not_after = min(not_after, expires_at)
     # The agent plays them in this order on receipt, interrupting the window programme (DESIGN §7).
     state.emergencies.extend(
-        _item(bulletin, v, f"emergency-{v.language}", start=now, not_after=not_after, window=None)
+        _item(
+            bulletin,
+            v,
+            f"{_prefix(bulletin)}-emergency-{v.language}",
+            start=now,
+            not_after=not_after,
+            window=None,
+        )
         for v in versions
     )
+
+
+def _prefix(bulletin: PlannedBulletin) -> str:
+    """`b{id}`, and `.{revision}` once an approved bulletin was edited (an agent never replays an id)."""
+    return f"b{bulletin.bulletin_id}" + (f".{bulletin.revision}" if bulletin.revision else "")
 
 
 def _item(
     bulletin: PlannedBulletin,
     version: AudioVersion,
-    suffix: str,
+    item_id: str,
     *,
     start: datetime,
     not_after: datetime,
     window: str | None,
 ) -> PlanItem:
     return PlanItem(
-        item_id=f"b{bulletin.bulletin_id}-{suffix}",
+        item_id=item_id,
         bulletin_id=bulletin.bulletin_id,
         priority=bulletin.priority,
         asset=version.asset,

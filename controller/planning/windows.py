@@ -16,25 +16,36 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from protocol import WindowSpec
 
-# Later keys (per-village/cluster overrides, blackout dates) are refused until they are implemented:
-# a file that relies on a blackout date must fail loudly, not be read as if it had none.
-_TOP_KEYS = ("timezone", "window")
+# Unknown keys are refused: a file that relies on a key this version does not read must fail loudly.
+# `override` tables are read by controller.planning.schedule_file.
+_TOP_KEYS = ("timezone", "window", "blackout", "override")
 _WINDOW_KEYS = ("name", "start", "end")
 _CLOCK = re.compile(r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
 _NAME = re.compile(r"[\w-]{1,32}")
 
 
 class ScheduleError(ValueError):
-    """A schedule that cannot be used; the message names the file, the window and the problem."""
+    """A schedule that cannot be used; the message names the file, the window and the problem.
+
+    `needle` is text on the offending line of the file (a key or a value), or several texts found one
+    after the other (a window's name, then its key), so `loaxa check-config` can point at the line.
+    """
+
+    def __init__(self, message: str, needle: str | tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.needle = (needle,) if isinstance(needle, str) else needle
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """Daily broadcast windows in one time zone, sorted by start and never overlapping."""
+    """Daily windows in one time zone, sorted by start and never overlapping; none on blackout days."""
 
     timezone: ZoneInfo
     windows: tuple[WindowSpec, ...]
     source: str = field(default="", compare=False)
+    blackout: frozenset[date] = (
+        frozenset()
+    )  # local dates without any window (e.g. a national day of mourning)
 
     @property
     def longest(self) -> timedelta:
@@ -68,7 +79,7 @@ def load_schedule(path: Path) -> Schedule:
     except OSError as exc:
         raise ScheduleError(f"{path}: cannot read the schedule file ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScheduleError(f"{path}: not valid TOML: {exc}") from exc
+        raise ScheduleError(f"{path}: not valid TOML: {exc}") from exc  # tomllib names the line
     return parse_schedule(data, str(path))
 
 
@@ -86,15 +97,38 @@ def parse_schedule(data: Mapping[str, Any], source: str) -> Schedule:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ScheduleError(
-            f"{source}: window {repeated[0]!r} is defined more than once; give each a unique name"
+            f"{source}: window {repeated[0]!r} is defined more than once; give each a unique name",
+            repeated[0],
         )
     for before, after in pairwise(windows):
         if after.start < before.end:
             raise ScheduleError(
                 f"{source}: window {after.name!r} ({after.start}–{after.end}) overlaps window "
-                f"{before.name!r} ({before.start}–{before.end}); windows must not overlap"
+                f"{before.name!r} ({before.start}–{before.end}); windows must not overlap",
+                after.name,
             )
-    return Schedule(timezone=zone, windows=tuple(windows), source=source)
+    return Schedule(
+        timezone=zone, windows=tuple(windows), source=source, blackout=blackout_dates(data, source)
+    )
+
+
+def blackout_dates(data: Mapping[str, Any], source: str) -> frozenset[date]:
+    """The `blackout = ["YYYY-MM-DD", ...]` list of a schedule or override table."""
+    value = data.get("blackout", [])
+    if not isinstance(value, list):
+        raise ScheduleError(f'{source}: blackout must be a list of dates such as ["2026-09-02"]', "blackout")
+    days = set()
+    for entry in value:
+        if isinstance(entry, date) and not isinstance(entry, datetime):  # an unquoted TOML date
+            days.add(entry)
+            continue
+        try:
+            days.add(date.fromisoformat(str(entry)))
+        except ValueError:
+            raise ScheduleError(
+                f"{source}: blackout date {entry!r} is not a date YYYY-MM-DD", str(entry)
+            ) from None
+    return frozenset(days)
 
 
 def upcoming(schedule: Schedule, now: datetime) -> Iterator[WindowOccurrence]:
@@ -117,7 +151,7 @@ def _from(schedule: Schedule, now: datetime) -> Iterator[WindowOccurrence]:
     # Windows never cross midnight, so nothing from an earlier local day is still open.
     day = now.astimezone(schedule.timezone).date()
     while True:
-        for spec in schedule.windows:
+        for spec in () if day in schedule.blackout else schedule.windows:
             occurrence = _occurrence(schedule.timezone, spec, day)
             if occurrence is not None and occurrence.end > now:
                 yield occurrence
@@ -144,7 +178,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _zone(value: object, source: str) -> ZoneInfo:
     problem = ScheduleError(
-        f"{source}: unknown time zone {value!r}; use an IANA name such as 'Asia/Ho_Chi_Minh'"
+        f"{source}: unknown time zone {value!r}; use an IANA name such as 'Asia/Ho_Chi_Minh'", "timezone"
     )
     if not isinstance(value, str):
         raise problem
@@ -160,27 +194,34 @@ def _window(table: object, index: int, source: str) -> WindowSpec:
     name = table.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ScheduleError(
-            f"{source}: window #{index}: name must be 1–32 letters, digits, '_' or '-', got {name!r}"
+            f"{source}: window #{index}: name must be 1–32 letters, digits, '_' or '-', got {name!r}",
+            str(name) if name else "[[window]]",
         )
     where = f"{source}: window {name!r}"
     _refuse_unknown(table, _WINDOW_KEYS, where)
-    start, end = (_clock(table.get(key), key, where) for key in ("start", "end"))
+    start, end = (_clock(table.get(key), key, where, name) for key in ("start", "end"))
     if end <= start:
-        raise ScheduleError(f"{where}: end {end} is not after start {start} (windows cannot cross midnight)")
+        raise ScheduleError(
+            f"{where}: end {end} is not after start {start} (windows cannot cross midnight)", (name, "end")
+        )
     return WindowSpec(name=name, start=start, end=end)
 
 
-def _clock(value: object, key: str, where: str) -> str:
+def _clock(value: object, key: str, where: str, name: str) -> str:
     if value is None:
-        raise ScheduleError(f'{where}: missing key "{key}" (local time as "HH:MM" or "HH:MM:SS")')
+        raise ScheduleError(f'{where}: missing key "{key}" (local time as "HH:MM" or "HH:MM:SS")', name)
     if isinstance(value, time):  # an unquoted TOML local time such as 05:00:00
         value = value.isoformat()
     match = _CLOCK.fullmatch(value) if isinstance(value, str) else None
     if match and int(match[1]) < 24 and int(match[2]) < 60 and int(match[3] or 0) < 60:
         return f"{match[1]}:{match[2]}:{match[3] or '00'}"
-    raise ScheduleError(f'{where}: {key} {value!r} is not a time of day "HH:MM" or "HH:MM:SS"')
+    raise ScheduleError(
+        f'{where}: {key} {value!r} is not a time of day "HH:MM" or "HH:MM:SS"', (name, str(value))
+    )
 
 
 def _refuse_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in sorted(set(table) - set(known)):
-        raise ScheduleError(f"{where}: unknown key {key!r}; this version reads only {', '.join(known)}")
+        raise ScheduleError(
+            f"{where}: unknown key {key!r}; this version reads only {', '.join(known)}", str(key)
+        )

@@ -4,13 +4,15 @@ Owns input rules and their messages; must not change the database (it only reads
 """
 
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import PRIORITIES, Device, Village
+from controller.planning import SCHEDULE_MODES, Schedule
+from controller.planning.options import MAX_EMERGENCY_GAP_S, MAX_EMERGENCY_REPEAT, MAX_REPEAT
 from controller.services.errors import ValidationFailed
 
 MAX_TITLE: Final = 200
@@ -19,11 +21,19 @@ MAX_REASON: Final = 1000
 MAX_TARGETS: Final = 500
 MAX_DAILY_DAYS: Final = 31
 MAX_DATES: Final = 31
-SCHEDULE_MODES: Final = ("next_window", "dates", "daily")
+_COMMON_KEYS: Final = {
+    "mode",
+    "windows",
+    "start_time",
+    "repeat",
+    "expires_at",
+    "emergency_repeat",
+    "emergency_gap_s",
+}
 _SCHEDULE_KEYS: Final = {
-    "next_window": {"mode", "windows"},
-    "dates": {"mode", "dates", "windows"},
-    "daily": {"mode", "days", "start_date", "windows"},
+    "next_window": _COMMON_KEYS,
+    "dates": _COMMON_KEYS | {"dates"},
+    "daily": _COMMON_KEYS | {"days", "start_date", "weekdays"},
 }
 
 
@@ -100,13 +110,17 @@ def _iso_date(value: object, what: str) -> str:
         raise ValidationFailed(f"{what} must be a date YYYY-MM-DD, got {value!r:.40}") from None
 
 
-def check_schedule(value: object) -> dict[str, Any]:
-    """A schedule: next_window (default), given dates, or daily for N days; optional window names."""
+def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, Any]:
+    """Check schedule options (docs/scheduling.md); with the commune's `windows`, also names and times."""
     if value is None:
         return {"mode": "next_window"}
-    if not isinstance(value, dict) or value.get("mode") not in SCHEDULE_MODES:
+    if isinstance(
+        value, dict
+    ):  # the server keeps "revision" (see bulletin_edit); a copy sent back is ignored
+        value = {k: v for k, v in value.items() if k != "revision"}
+    if not isinstance(value, dict) or value.get("mode", "next_window") not in SCHEDULE_MODES:
         raise ValidationFailed(f"schedule.mode must be one of {', '.join(SCHEDULE_MODES)}, got {value!r:.80}")
-    mode = value["mode"]
+    mode = value.get("mode", "next_window")
     unknown = sorted(set(value) - _SCHEDULE_KEYS[mode])
     if unknown:
         raise ValidationFailed(
@@ -122,20 +136,114 @@ def check_schedule(value: object) -> dict[str, Any]:
             )
         out["dates"] = sorted({_iso_date(d, "schedule.dates[]") for d in dates})
     if mode == "daily":
-        days = value.get("days")
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAILY_DAYS:
-            raise ValidationFailed(
-                f"schedule.days must be a whole number 1–{MAX_DAILY_DAYS}, got {days!r:.40}"
-            )
-        out["days"] = days
-        if "start_date" in value:
-            out["start_date"] = _iso_date(value["start_date"], "schedule.start_date")
+        out.update(_daily(value))
     if "windows" in value:
-        windows = value["windows"]
-        if not isinstance(windows, list) or not windows or not all(isinstance(w, str) and w for w in windows):
-            raise ValidationFailed(
-                'schedule.windows must be a non-empty list of window names such as ["morning"], '
-                f"got {windows!r:.80}"
-            )
-        out["windows"] = sorted(set(windows))
+        out["windows"] = _window_names(value["windows"], windows)
+    if "start_time" in value:
+        out["start_time"] = _start_time(value["start_time"], out.get("windows"), windows)
+    out.update(_counts(value))
+    if value.get("expires_at") is not None:
+        out["expires_at"] = _moment(value["expires_at"], "schedule.expires_at").isoformat()
     return out
+
+
+def schedule_expiry(schedule: dict[str, Any]) -> datetime | None:
+    """The expiry a checked schedule carries, as an aware datetime (None: it does not expire)."""
+    return None if "expires_at" not in schedule else datetime.fromisoformat(schedule["expires_at"])
+
+
+def _counts(value: dict[str, Any]) -> dict[str, int]:
+    out = {}
+    for key, low, high in (
+        ("repeat", 1, MAX_REPEAT),
+        ("emergency_repeat", 1, MAX_EMERGENCY_REPEAT),
+        ("emergency_gap_s", 0, MAX_EMERGENCY_GAP_S),
+    ):
+        if key not in value:
+            continue
+        number = value[key]
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise ValidationFailed(f"schedule.{key} must be a whole number {low}–{high}, got {number!r:.40}")
+        out[key] = number
+    return out
+
+
+def _daily(value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    days = value.get("days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAILY_DAYS:
+        raise ValidationFailed(f"schedule.days must be a whole number 1–{MAX_DAILY_DAYS}, got {days!r:.40}")
+    out["days"] = days
+    if "start_date" in value:
+        out["start_date"] = _iso_date(value["start_date"], "schedule.start_date")
+    if "weekdays" in value:
+        weekdays = value["weekdays"]
+        if (
+            not isinstance(weekdays, list)
+            or not weekdays
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays)
+        ):
+            raise ValidationFailed(
+                f"schedule.weekdays must list days 0 (Monday) … 6 (Sunday), got {weekdays!r:.60}"
+            )
+        # Without a start date the span begins on the approval day, so the check waits for that.
+        if "start_date" in out:
+            first = date.fromisoformat(out["start_date"])
+            if not {(first + timedelta(days=n)).weekday() for n in range(days)} & set(weekdays):
+                raise ValidationFailed(
+                    f"schedule: none of weekdays {sorted(set(weekdays))} falls within the {days} day(s) "
+                    f"from {first}; add days or pick other weekdays"
+                )
+        out["weekdays"] = sorted(set(weekdays))
+    return out
+
+
+def _window_names(value: object, windows: Schedule | None) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
+        raise ValidationFailed(
+            "schedule.windows must be a non-empty list of window names such as ['morning'], "
+            f"got {value!r:.80}"
+        )
+    if windows is not None:
+        known = [w.name for w in windows.windows]
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValidationFailed(
+                f"schedule.windows: no window named {', '.join(unknown)}; the windows are {', '.join(known)}"
+            )
+    return sorted(set(value))
+
+
+def _start_time(value: object, names: list[str] | None, windows: Schedule | None) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        clock = time.fromisoformat(value).replace(microsecond=0)
+    except ValueError:
+        raise ValidationFailed(
+            f'schedule.start_time must be a local time "HH:MM", got {value!r:.40}'
+        ) from None
+    text = clock.isoformat()
+    if windows is not None:
+        chosen = [w for w in windows.windows if names is None or w.name in names]
+        if not any(w.start <= text < w.end for w in chosen):
+            spans = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in chosen)
+            raise ValidationFailed(
+                f"schedule.start_time {text[:5]} is outside the chosen windows ({spans}); "
+                "pick a time inside one"
+            )
+    return text
+
+
+def _moment(value: object, what: str) -> datetime:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ValidationFailed(
+            f'{what} must be a date and time with a zone, e.g. "2026-11-30T12:00:00+07:00", got {value!r:.40}'
+        )
+    return moment.astimezone(UTC)

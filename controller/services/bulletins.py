@@ -3,6 +3,10 @@
     draft ──submit──▶ pending ──approve──▶ approved ──finish──▶ done
                          └──────reject──▶ rejected      └──expire──▶ expired
     draft, pending, approved ──cancel──▶ cancelled
+    approved ──reopen (an edit, controller.services.bulletin_edit)──▶ pending
+
+An emergency under the two-person rule needs two different approvers: the first approval is recorded
+(approver_id, audit `bulletin.approve_first`) and the bulletin stays pending until the second.
 
 Nothing unapproved is ever played. Owns bulletin rows and their audit entries; must not plan, render or
 publish (callers react to the new status).
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Device, Village
+from controller.planning import Schedule
 from controller.services._bulletin_input import (
     MAX_REASON,
     MAX_TEXT,
@@ -24,6 +29,7 @@ from controller.services._bulletin_input import (
     check_schedule,
     check_targets,
     clean_text,
+    schedule_expiry,
 )
 from controller.services._bulletin_views import load_bulletin, view_bulletin, view_bulletins
 from controller.services.audit import write_audit
@@ -41,12 +47,13 @@ TRANSITIONS: Final[dict[str, tuple[frozenset[str], str]]] = {
     "approve": (frozenset({"pending"}), "approved"),
     "reject": (frozenset({"pending"}), "rejected"),
     "cancel": (frozenset({"draft", "pending", "approved"}), "cancelled"),
+    "reopen": (frozenset({"approved"}), "pending"),
     "finish": (frozenset({"approved"}), "done"),
     "expire": (frozenset({"approved"}), "expired"),
 }
 
 
-def _step(
+def take_step(
     session: Session,
     bulletin: Bulletin,
     step: str,
@@ -86,15 +93,21 @@ def submit(session: Session, bulletin_id: int, actor: UserView, now: datetime) -
             f"bulletin {bulletin_id}: its targets {bulletin.targets} reach no device; "
             "pick villages or clusters that have devices"
         )
-    _step(session, bulletin, "submit", now, actor=actor.username)
+    take_step(session, bulletin, "submit", now, actor=actor.username)
     bulletin.submitted_at = now
     return view_bulletin(session, bulletin)
 
 
 def approve(
-    session: Session, bulletin_id: int, actor: UserView, now: datetime, *, allow_self_approval: bool = False
+    session: Session,
+    bulletin_id: int,
+    actor: UserView,
+    now: datetime,
+    *,
+    allow_self_approval: bool = False,
+    two_person_emergency: bool = False,
 ) -> BulletinView:
-    """Approve a pending bulletin; its author may not approve it unless `allow_self_approval`."""
+    """Approve a pending bulletin (not by its author unless allowed); an emergency may need two approvers."""
     bulletin = load_bulletin(session, bulletin_id)
     require(actor, "bulletin.approve")
     if bulletin.author_id == actor.id and not allow_self_approval:
@@ -102,7 +115,21 @@ def approve(
             f"bulletin {bulletin_id} was written by {actor.username!r}, who may not approve it too; "
             "ask another approver"
         )
-    _step(session, bulletin, "approve", now, actor=actor.username)
+    if two_person_emergency and bulletin.priority == "emergency" and bulletin.status == "pending":
+        if bulletin.approver_id is None:
+            bulletin.approver_id, bulletin.updated_at = actor.id, now
+            write_audit(
+                session, now, actor=actor.username, action="bulletin.approve_first",
+                entity="bulletin", entity_id=bulletin.id, detail={"needs": "a second approver"},
+            )  # fmt: skip
+            log.info("bulletin %s: first approval by %s; waiting for a second", bulletin.id, actor.username)
+            return view_bulletin(session, bulletin)
+        if bulletin.approver_id == actor.id:
+            raise Forbidden(
+                f"emergency bulletin {bulletin_id} already has {actor.username!r}'s approval; "
+                "the two-person rule needs a second, different approver"
+            )
+    take_step(session, bulletin, "approve", now, actor=actor.username)
     bulletin.approver_id, bulletin.approved_at = actor.id, now
     return view_bulletin(session, bulletin)
 
@@ -112,7 +139,7 @@ def reject(session: Session, bulletin_id: int, actor: UserView, now: datetime, r
     bulletin = load_bulletin(session, bulletin_id)
     require(actor, "bulletin.reject")
     clean_reason = clean_text(reason, "the reason for rejecting", MAX_REASON)
-    _step(session, bulletin, "reject", now, actor=actor.username, detail={"reason": clean_reason})
+    take_step(session, bulletin, "reject", now, actor=actor.username, detail={"reason": clean_reason})
     bulletin.approver_id, bulletin.rejected_at, bulletin.reject_reason = actor.id, now, clean_reason
     return view_bulletin(session, bulletin)
 
@@ -126,7 +153,7 @@ def cancel(
     detail: dict[str, object] = (
         {} if reason is None else {"reason": clean_text(reason, "the reason", MAX_REASON)}
     )
-    _step(session, bulletin, "cancel", now, actor=actor.username, detail=detail)
+    take_step(session, bulletin, "cancel", now, actor=actor.username, detail=detail)
     bulletin.cancelled_at = now
     return view_bulletin(session, bulletin)
 
@@ -134,7 +161,7 @@ def cancel(
 def finish(session: Session, bulletin_id: int, now: datetime) -> BulletinView:
     """Mark an approved bulletin done (the system does this when its deliveries are over)."""
     bulletin = load_bulletin(session, bulletin_id)
-    _step(session, bulletin, "finish", now, actor=None)
+    take_step(session, bulletin, "finish", now, actor=None)
     bulletin.ended_at = now
     return view_bulletin(session, bulletin)
 
@@ -147,7 +174,7 @@ def expire_bulletins(session: Session, now: datetime) -> list[int]:
         .order_by(Bulletin.id)
     ).all()
     for bulletin in due:
-        _step(session, bulletin, "expire", now, actor=None)
+        take_step(session, bulletin, "expire", now, actor=None)
         bulletin.ended_at = now
     return [b.id for b in due]
 
@@ -163,11 +190,14 @@ def create_bulletin(
     targets: object,
     schedule: object = None,
     expires_at: datetime | None = None,
+    windows: Schedule | None = None,
 ) -> BulletinView:
-    """Create a draft bulletin in the author's commune after checking every field."""
+    """Create a draft bulletin after checking every field (schedule options against `windows` if given)."""
     require(actor, "bulletin.create")
     clean_title = clean_text(title, "the title", MAX_TITLE)
     clean_body = clean_text(text, "the text", MAX_TEXT)
+    clean_schedule = check_schedule(schedule, windows)
+    expires_at = expires_at or schedule_expiry(clean_schedule)
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed(
             f"expires_at {expires_at.isoformat()} is in the past; pick a later time or none"
@@ -179,7 +209,7 @@ def create_bulletin(
         priority=check_priority(priority),
         status="draft",
         targets=check_targets(session, targets, actor.commune_id),
-        schedule=check_schedule(schedule),
+        schedule=clean_schedule,
         author_id=actor.id,
         created_at=now,
         updated_at=now,

@@ -6,7 +6,7 @@ that was played stays played. Must not read MQTT messages or plans itself (inges
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Delivery
@@ -76,3 +76,8 @@ def advance_delivery(
     delivery.event_seq, delivery.updated_at = seq, now
     session.flush()
     return True
+
+
+def forget_deliveries(session: Session, bulletin_id: int) -> None:
+    """Drop a bulletin's deliveries (it was edited after approval: it is delivered afresh)."""
+    session.execute(delete(Delivery).where(Delivery.bulletin_id == bulletin_id))

@@ -1,6 +1,7 @@
 """Invariants of the planner on generated communes, schedules (DST zones too), bulletins and clocks."""
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from controller.planning import (
     AudioVersion,
+    BulletinSchedule,
+    Pin,
     PlannedBulletin,
     PlannedDevice,
     PlanningInputs,
@@ -70,10 +73,12 @@ def devices(draw: st.DrawFn, device_id: str, now: datetime) -> PlannedDevice:
         st.none()
         | st.integers(-60, 3 * 3600).map(lambda s: now.replace(microsecond=0) + timedelta(seconds=s))
     )
+    # Blackout days near `now` (occurrences() skips them, so the window checks cover them too).
+    blackout = draw(st.frozensets(st.integers(-1, 2).map(lambda n: now.date() + timedelta(days=n))))
     return PlannedDevice(
         device_id=device_id,
         languages=frozenset(draw(st.sets(st.sampled_from(LANGUAGES)))),
-        schedule=draw(schedules()),
+        schedule=replace(draw(schedules()), blackout=blackout),
         volume=draw(st.integers(0, 100)),
         busy_until=busy,
     )
@@ -117,7 +122,9 @@ def _items_start_and_end_inside_a_window_of_their_device(
     inputs: PlanningInputs, now: datetime, result: PlanningResult
 ) -> None:
     for device_plan in result.devices:
+        blackout = device_plan.device.schedule.blackout
         for item in device_plan.items:
+            assert item.planned_start.astimezone(device_plan.device.schedule.timezone).date() not in blackout
             end = item.planned_start + _length(item)
             assert item.priority != "emergency"
             assert now <= item.not_before == item.planned_start < end <= item.not_after
@@ -223,3 +230,52 @@ def test_planner_invariants(problem: tuple[PlanningInputs, PlanningInputs, datet
     _priority_before_normal_within_a_window(inputs, now, result)
     _every_bulletin_is_placed_once_or_deferred_and_overflow_truly_did_not_fit(inputs, now, result)
     _same_plan_in_any_order_and_valid_on_the_wire(inputs, now, result, shuffled)
+
+
+@st.composite
+def schedule_options(draw: st.DrawFn, now: datetime) -> BulletinSchedule:
+    today = now.date()
+    dates = draw(
+        st.none() | st.frozensets(st.integers(-1, 3).map(lambda n: today + timedelta(days=n)), max_size=3)
+    )
+    return BulletinSchedule(
+        dates=dates,
+        windows=draw(st.frozensets(st.sampled_from(("w0", "w1", "w2")), max_size=2)),
+        start_time=draw(st.none() | st.times().map(lambda t: t.replace(microsecond=0))),
+        repeat=draw(st.integers(1, 3)),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(problems(), st.data())
+def test_schedule_options_and_pins_keep_the_invariants(
+    problem: tuple[PlanningInputs, PlanningInputs, datetime], data: st.DataObject
+) -> None:
+    base, _, now = problem
+    options = {b.bulletin_id: data.draw(schedule_options(now)) for b in base.bulletins}
+    inputs = replace(
+        base, bulletins=tuple(replace(b, schedule=options[b.bulletin_id]) for b in base.bulletins)
+    )
+    first = plan(inputs, now)
+    _items_start_and_end_inside_a_window_of_their_device(inputs, now, first)
+    _items_on_one_device_never_overlap_and_keep_the_gap(inputs, now, first)
+    by_id = {b.bulletin_id: b for b in inputs.bulletins}
+    for placement in first.placements:
+        bulletin, window = by_id[placement.bulletin_id], placement.window
+        assert bulletin.schedule.allows(window.name, window.local_date)
+        zone = first.device(placement.device_id).device.schedule.timezone
+        if bulletin.schedule.start_time is not None:
+            assert placement.planned_start.astimezone(zone).time() >= bulletin.schedule.start_time
+        versions = bulletin.versions_for(first.device(placement.device_id).device.languages)
+        assert len(placement.item_ids) == len(versions) * bulletin.schedule.repeat
+    # Replanning later with the published items as pins keeps every placement whose window is still open
+    # (or opens within the lead time).
+    later = now + timedelta(seconds=data.draw(st.integers(0, 4 * 3600)))
+    pins = tuple(Pin(p.device.device_id, i.item_id, i.planned_start) for p in first.devices for i in p.items)
+    second = plan(replace(inputs, pins=pins), later)
+    _items_on_one_device_never_overlap_and_keep_the_gap(inputs, later, second)
+    kept = {(p.device_id, p.item_ids, p.planned_start) for p in second.placements}
+    for placement in first.placements:
+        if placement.window.end > second.now and placement.window.start < second.now + inputs.rules.lead:
+            assert (placement.device_id, placement.item_ids, placement.planned_start) in kept, placement
+    assert second == plan(replace(inputs, pins=tuple(reversed(pins))), later)

@@ -84,7 +84,7 @@ def test_windows_are_sorted_and_accept_seconds_and_toml_times(tmp_path: Path) ->
             _doc(MORNING, {**EVENING, "name": "morning"}),
             "test.toml: window 'morning' is defined more than once",
         ),
-        ({**_doc(MORNING), "blackout": ["2026-12-31"]}, "test.toml: unknown key 'blackout'"),
+        ({**_doc(MORNING), "holidays": ["2026-12-31"]}, "test.toml: unknown key 'holidays'"),
         (_doc({**MORNING, "village": "Bản Lìm"}), "test.toml: window 'morning': unknown key 'village'"),
         (_doc("05:00-07:30"), "test.toml: window #1 must be a [[window]] table"),
     ],

@@ -26,6 +26,7 @@ from controller.services import (
     submit,
     target_devices,
 )
+from controller.services.bulletin_edit import edit_bulletin
 from controller.services.bulletins import TRANSITIONS
 from tests.services.conftest import T0, World
 
@@ -77,6 +78,11 @@ def take(session: Session, world: World, step: str, bulletin_id: int) -> None:
         finish(session, bulletin_id, T0)
     elif step == "expire" and bulletin_id not in expire_bulletins(session, LATER):
         raise InvalidTransition("not expired")
+    elif step == "reopen":  # an edit reopens an approved bulletin; a draft or pending one keeps its status
+        before = get_bulletin(session, bulletin_id).status
+        edit_bulletin(session, bulletin_id, world.operator, T0, changes={"title": "Lịch mới"})
+        if before != "approved":
+            raise InvalidTransition(f"an edit leaves a {before} bulletin {before}")
 
 
 @pytest.mark.parametrize("step", sorted(TRANSITIONS))

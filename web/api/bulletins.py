@@ -1,4 +1,4 @@
-"""`/api/v1/bulletins`: write, submit, approve, reject and cancel bulletins, and fetch their audio.
+"""`/api/v1/bulletins`: write, edit, submit, approve, reject and cancel bulletins, and fetch their audio.
 
 Owns the HTTP side of bulletins: reading JSON or multipart bodies, role checks, and calling the runtime's
 `on_bulletin_changed` after each committed change. The state machine and every rule beyond the shape of a
@@ -11,10 +11,13 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller import services
+from controller.planning import Schedule, load_schedule
+from controller.services.bulletin_edit import edit_bulletin
 from controller.services.views import BulletinView
 from web.api.errors import abort
 from web.api.guards import accepts_uploads
 from web.api.schemas import (
+    BulletinEditIn,
     BulletinIn,
     BulletinList,
     BulletinOut,
@@ -68,6 +71,7 @@ def create() -> ChangedOut:
             priority=body.priority,
             targets=body.targets,
             schedule=body.schedule,
+            windows=_windows(),
         )
         if recording is not None and sha256 is not None:
             view = services.attach_audio(
@@ -79,6 +83,30 @@ def create() -> ChangedOut:
                 asset_sha256=sha256,
                 actor=user,
             )
+    return _changed(view)
+
+
+def _windows() -> Schedule:
+    """The commune's window file, to check window names and start times against."""
+    return load_schedule(web_context().settings.schedule)
+
+
+@bp.patch("/bulletins/<int:bulletin_id>")
+@bp.auth_required(token_auth)
+@bp.input(BulletinEditIn, arg_name="body")
+@bp.output(ChangedOut)
+@bp.doc(
+    summary="Edit title, text, targets or schedule; an approved bulletin goes back to pending",
+    responses={**_STEP_ERRORS, 422: "A field is not valid"},
+)
+def edit(bulletin_id: int, body: BulletinEditIn) -> ChangedOut:
+    """Change a draft, pending or approved bulletin (its author); approval is needed again."""
+    user = permit("bulletin.submit")
+    context = web_context()
+    with context.db.session() as session:
+        view = edit_bulletin(
+            session, bulletin_id, user, context.clock(), changes=body.model_dump(), windows=_windows()
+        )
     return _changed(view)
 
 

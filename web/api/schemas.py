@@ -40,6 +40,15 @@ class TokenOut(_Out):
     expires_at: datetime
 
 
+_SCHEDULE_DOC = (
+    '{"mode": "next_window"} (default), {"mode": "dates", "dates": ["YYYY-MM-DD", ...]}, or '
+    '{"mode": "daily", "days": N, "start_date": "YYYY-MM-DD", "weekdays": [0=Monday … 6]}; each may add '
+    '"windows": [names], "start_time": "HH:MM" (earliest start inside the window), "repeat": plays per '
+    'window (1–10), "expires_at": ISO date-time with zone, and for emergencies "emergency_repeat" (1–20) '
+    'and "emergency_gap_s" (0–600). See docs/scheduling.md.'
+)
+
+
 class BulletinIn(_In):
     """A new bulletin: text to speak (JSON), or recorded audio (multipart, with an `audio` file part).
 
@@ -54,9 +63,17 @@ class BulletinIn(_In):
     )
     schedule: dict[str, Any] | None = Field(
         None,
-        description='{"mode": "next_window"} (default), {"mode": "dates", "dates": [...]}, '
-        '{"mode": "daily", "days": N, "start_date": ...}; each may name "windows".',
+        description=_SCHEDULE_DOC,
     )
+
+
+class BulletinEditIn(_In):
+    """Changes to a draft, pending or approved bulletin; an approved one goes back to pending."""
+
+    title: str | None = Field(None, description="New title.")
+    text: str | None = Field(None, description="New text (speech is rendered again).")
+    targets: dict[str, Any] | None = Field(None, description="New targets, as in BulletinIn.")
+    schedule: dict[str, Any] | None = Field(None, description=_SCHEDULE_DOC)
 
 
 class RejectIn(_In):
