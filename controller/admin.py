@@ -59,7 +59,7 @@ def add_device(
         device_id=provisioned.device.id,
         mqtt_url=settings.mqtt.public_url or settings.mqtt.url,
         mqtt_password=provisioned.mqtt_password,
-        public_keys=(keys.public_key_b64,),
+        public_keys=keys.public_keys_b64,
     )
     if output is None:
         sys.stdout.write(bundle.toml())

@@ -40,6 +40,7 @@ from controller.planning import (
     timeline,
 )
 from controller.tts.errors import TtsError
+from controller.tts.lexicon import Lexicon
 from controller.tts.render import RenderResult, render_text
 from protocol import Asset, Command, PlanBody, PlanItem, Priority, Signer, topics
 from protocol.timefmt import parse_utc
@@ -119,6 +120,7 @@ class Dispatcher:
         tts: TtsSettings,
         clock: Callable[[], datetime],
         rules: PlanningRules | None = None,
+        lexicon: Callable[[], Lexicon] | None = None,
     ) -> None:
         self._db = db
         self._publisher = publisher
@@ -133,6 +135,10 @@ class Dispatcher:
         self._clock = clock
         self._rules = rules or PlanningRules()
         self._lock = threading.Lock()
+        # The commune's dictionary is read at each render, so an admin's edit counts from the next one.
+        self._lexicon: Callable[[], Lexicon | None] = lexicon or (lambda: None)
+        self._lock_commands = threading.Lock()
+        self._last_command_seq: dict[str, int] = {}
         self.last_result: PlanningResult | None = None  # the latest planning run, for timelines
         self._emergency_shape: dict[int, tuple[int, int]] = {}  # bulletin id → (repeat, gap_s) of play_now
 
@@ -147,7 +153,7 @@ class Dispatcher:
         if any(a.language == VIETNAMESE for a in bulletin.audio):
             return False
         try:
-            result = render_text(bulletin.text, self._tts, self._store)
+            result = render_text(bulletin.text, self._tts, self._store, lexicon=self._lexicon())
         except TtsError as exc:
             log.error("bulletin %s: speech could not be rendered: %s", bulletin_id, exc)
             return False
@@ -195,14 +201,17 @@ class Dispatcher:
             )  # fmt: skip
         return report
 
+    def preview(self) -> PlanningResult:
+        """The latest planning run, or an empty one before the first (for the UI's schedule view)."""
+        return self.last_result or plan(PlanningInputs((), (), self._rules), self._clock())
+
     def village_timeline(self, village_id: str, start: datetime, end: datetime) -> Timeline:
         """The windows in [start, end) for a village's clusters, from the latest planning run."""
         with self._db.session() as session:
             devices = [
                 d.id for d in services.list_devices(session, self._clock()) if d.village_id == village_id
             ]
-        result = self.last_result or plan(PlanningInputs((), (), self._rules), self._clock())
-        return timeline(result, self._schedules.for_device("", village_id), devices, start, end)
+        return timeline(self.preview(), self._schedules.for_device("", village_id), devices, start, end)
 
     def republish(self) -> int:
         """Publish every stored plan again (after the broker lost its retained messages)."""
@@ -338,9 +347,16 @@ class Dispatcher:
         return stopped
 
     def send_command(self, device_id: str, command: Command) -> bool:
-        """Sign and send a command; its seq is the send time in ms, increasing across restarts."""
+        """Sign and send a command; its seq is the send time in ms, and always above the last one sent.
+
+        The time makes it increase across restarts; the per-device floor keeps two commands in the same
+        millisecond (an emergency's language versions) or after a clock step back from being refused as
+        replays.
+        """
         issued = self._clock()
-        seq = int(issued.timestamp() * 1000)
+        with self._lock_commands:
+            seq = max(int(issued.timestamp() * 1000), self._last_command_seq.get(device_id, 0) + 1)
+            self._last_command_seq[device_id] = seq
         payload = self._signer.seal(
             kind="cmd", device=device_id, seq=seq, body=command.to_json(), issued_at=issued
         )

@@ -22,11 +22,18 @@ from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
 from controller.keys import KeyRing, load_or_create_keys
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
 from controller.mqtt.client import MqttLink, parse_broker_url
 from controller.mqtt.ingest import Ingestor
-from controller.planning import PlanningRules, Schedule, ScheduleFile, Timeline, load_schedule_file
-from controller.tts import RenderResult, render_recording, render_text
+from controller.planning import (
+    PlanningResult,
+    PlanningRules,
+    Schedule,
+    ScheduleFile,
+    Timeline,
+    load_schedule_file,
+)
+from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from controller.webserver import WebServer
 from protocol import Command, Event, Signer
 from web.app import create_app
@@ -64,7 +71,9 @@ class Controller:
         password = settings.mqtt.password or ""
         if settings.mqtt.mode == "managed":
             host, port, _tls = parse_broker_url(settings.mqtt.url)
-            self.broker = ManagedBroker(settings.broker_dir, host=host, port=port)
+            self.broker = ManagedBroker(
+                settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
+            )
             password = self.keys.broker_password
         self.ingestor = Ingestor(self.db, heartbeat_interval=self.interval, on_event=self._on_event)
         self.link = MqttLink(
@@ -73,6 +82,7 @@ class Controller:
             password=password,
             client_id=f"{settings.mqtt.username}-{uuid.uuid4().hex[:8]}",
             handler=self.ingestor.handle_batch,
+            on_connected=self._republish_on_connect,
             clock=clock,
         )
         self.dispatcher = Dispatcher(
@@ -87,10 +97,13 @@ class Controller:
             tts=settings.tts,
             clock=clock,
             rules=rules,
+            lexicon=lambda: commune_lexicon(settings.data_dir),
         )
         # One planner at a time (it publishes versioned plans); speech renders beside it.
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
-        self._renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
+        # One renderer: create, submit and approve each ask for speech; one after another, the second
+        # and third find the first's result in the render cache instead of synthesizing it again.
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._replan_queued = threading.Event()
         self.jobs = BackgroundScheduler(timezone=UTC)
         self.app = create_app(
@@ -106,7 +119,8 @@ class Controller:
                 health=self.health,
                 store_recording=self.store_recording,
                 on_device_changed=self.device_changed,
-                signing_public_keys=(self.keys.public_key_b64,),
+                signing_public_keys=self.keys.public_keys_b64,
+                planning_preview=self.planning_preview,
             )
         )
         self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
@@ -183,6 +197,19 @@ class Controller:
         self._replan_queued.set()
         return self._planner.submit(self._replan)
 
+    def _republish_on_connect(self) -> None:
+        """On every broker (re)connect, re-send the stored plans (a restarted broker may have lost them)."""
+        if not self._stopped.is_set():
+            self._planner.submit(self._republish)
+
+    def _republish(self) -> None:
+        try:
+            count = self.dispatcher.republish()
+        except Exception:
+            log.exception("re-publishing the stored plans failed; the next planning run sends what changed")
+            return
+        log.info("re-published %d stored plan(s) after connecting to the broker", count)
+
     def _replan(self) -> None:
         self._replan_queued.clear()
         try:
@@ -214,14 +241,15 @@ class Controller:
 
     def render_preview(self, text: str) -> tuple[str, str, str]:
         """Render text for an operator's preview and keep the asset (it is likely to be submitted)."""
-        result = render_text(text, self.settings.tts, self.store)
+        lexicon = commune_lexicon(self.settings.data_dir)
+        result = render_text(text, self.settings.tts, self.store, lexicon=lexicon)
         self._register(result, "vi")
         return result.normalized_text, result.sha256, result.engine
 
     def store_recording(self, data: bytes, language: str) -> str:
         """Normalize and store an uploaded recording; return its sha256."""
         result = render_recording(data, language, self.store)
-        self._register(result, language)
+        self._register(result, result.voice)  # the cleaned-up language tag ("Thái" → "thai")
         return result.sha256
 
     def _register(self, result: RenderResult, language: str) -> None:
@@ -233,6 +261,10 @@ class Controller:
         command = Command.from_json(dict(command_json))
         if not self.dispatcher.send_command(device_id, command):
             raise ConnectionError(f"the broker did not take the {command.command} command for {device_id}")
+
+    def planning_preview(self) -> PlanningResult:
+        """The latest planning run (the UI's schedule view draws it)."""
+        return self.dispatcher.preview()
 
     def village_timeline(self, village_id: str, start: datetime, end: datetime) -> Timeline:
         """Each window occurrence in [start, end) of a village: placed and deferred bulletins (for the UI)."""

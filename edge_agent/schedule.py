@@ -80,6 +80,13 @@ def play_span(plan: PlanBody, item: PlanItem) -> tuple[datetime, datetime] | Non
     return _span(named or plan.windows, plan.timezone, earliest, item.not_after)
 
 
+def ends_a_window(plan: PlanBody, item: PlanItem) -> bool:
+    """Whether the item's not_after is the end of one of its windows (local wall-clock time)."""
+    local_end = item.not_after.astimezone(ZoneInfo(plan.timezone)).strftime("%H:%M:%S")
+    named = tuple(w for w in plan.windows if w.name == item.window)
+    return any(w.end == local_end for w in named or plan.windows)
+
+
 # The loop asks about every item on each wake-up; a plan's spans do not change, so they are memoized.
 @lru_cache(maxsize=8192)
 def _span(
@@ -155,7 +162,10 @@ def _plan_candidates(
         else:
             span = play_span(plan, item)
         if now >= item.not_after:
-            skips.append(Skip(item, "expired"))
+            # The planner sets not_after to the window's end: then it is the window that closed, which
+            # is what an operator should read; only an expiry of its own is reported as one.
+            ends_window = item.priority != "emergency" and ends_a_window(plan, item)
+            skips.append(Skip(item, "window_closed" if ends_window else "expired"))
         elif span is None:
             skips.append(Skip(item, "no_window"))
         elif now >= span[1]:

@@ -64,6 +64,11 @@ def test_late_item_plays_while_window_open_and_is_skipped_after() -> None:
     assert [(s.item.item_id, s.reason) for s in closed.skips] == [("i", "window_closed")]
 
 
+def test_an_item_ending_with_its_window_is_skipped_as_window_closed() -> None:
+    item = mk("i", utc(10, 5), not_after=utc(12))  # what the planner sends: not_after = the window's end
+    assert [(s.item.item_id, s.reason) for s in run(body(item), utc(12, 1)).skips] == [("i", "window_closed")]
+
+
 def test_expired_item_is_skipped_with_expired() -> None:
     item = mk("i", utc(10, 5), not_after=utc(10, 30))
     assert run(body(item), utc(10, 29)).play == item

@@ -113,7 +113,6 @@ def test_devices_down_through_a_window_play_late_only_while_it_is_open(tmp_path:
         deployment.start_agent(missed)
         wait_for("the skip reported", lambda: _state(deployment, bulletin_id, missed) == "skipped", 20)
         skipped = delivery(deployment, bulletin_id, missed)
-        # A window item's not_after is its window's end, so the agent names the skip "expired".
-        assert skipped is not None and skipped.reason == "expired"
+        assert skipped is not None and skipped.reason == "window_closed"
         assert sink_log(homes[missed]) == []
         assert _state(deployment, bulletin_id, late) == "played"

@@ -105,6 +105,9 @@ class DeliveryOut(_Out):
     device: str
     state: str
     played_at: datetime | None
+    item_id: str | None
+    planned_start: datetime | None
+    reason: str | None  # why it was skipped or failed, as the agent said (e.g. window_closed)
 
 
 class BulletinOut(_Out):

@@ -51,7 +51,15 @@ def bulletin_out(view: BulletinView) -> BulletinOut:
         audio=audios[0] if audios else None,
         audios=audios,
         deliveries=[
-            DeliveryOut(device=d.device_id, state=d.state, played_at=d.played_at) for d in view.deliveries
+            DeliveryOut(
+                device=d.device_id,
+                state=d.state,
+                played_at=d.played_at,
+                item_id=d.item_id,
+                planned_start=d.planned_start,
+                reason=d.reason,
+            )
+            for d in view.deliveries
         ],
     )
 
