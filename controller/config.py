@@ -72,6 +72,10 @@ class Settings(_Section):
     database_url: str | None = Field(None, description="SQLAlchemy URL (default: SQLite in data_dir).")
     schedule: Path = Field(DEFAULT_SCHEDULE, description="Broadcast window file (LOAXA_SCHEDULE).")
     commune: str = Field("tule", description="Commune id of this deployment (device ids start with it).")
+    emergency_two_person: bool = Field(
+        False,
+        description="Emergencies need two different approvers before they play (LOAXA_EMERGENCY_TWO_PERSON).",
+    )
     http: HttpSettings = HttpSettings()
     mqtt: MqttSettings = MqttSettings()
     tts: TtsSettings = TtsSettings()
@@ -125,6 +129,7 @@ _SHORT_NAMES = {
     "LOAXA_DATA_DIR": (None, "data_dir"),
     "LOAXA_DATABASE_URL": (None, "database_url"),
     "LOAXA_COMMUNE": (None, "commune"),
+    "LOAXA_EMERGENCY_TWO_PERSON": (None, "emergency_two_person"),
 }
 _SECTIONS = ("http", "mqtt", "tts")
 

@@ -14,9 +14,11 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from controller import services
+from controller import services, tls
+from controller.bundle import AgentBundle
 from controller.cli import CliError
 from controller.config import Settings
 from controller.fleet import Fleet, simulated_bundle, write_simulated_agent
@@ -52,12 +54,23 @@ def demo_settings(settings: Settings) -> Settings:
             f"port {settings.http.port} on {settings.http.host} is in use; "
             "stop what uses it or choose another with LOAXA_PORT=8081 make demo"
         )
+    mqtt: dict[str, object] = {"url": f"mqtt://{host}:{port}", "mode": "managed"}
+    if settings.mqtt.tls_port is not None:
+        # The demo's agents are on this machine: the TLS listener need not face the network.
+        mqtt["tls_host"] = host
     return settings.model_copy(
-        update={
-            "data_dir": settings.data_dir / "demo",
-            "mqtt": settings.mqtt.model_copy(update={"url": f"mqtt://{host}:{port}", "mode": "managed"}),
-        }
+        update={"data_dir": settings.data_dir / "demo", "mqtt": settings.mqtt.model_copy(update=mqtt)}
     )
+
+
+def _agent_broker(settings: Settings) -> tuple[str, str | None]:
+    """The broker URL (and CA file) the demo's agents use: TLS when LOAXA_MQTT_TLS_PORT asks for it."""
+    if settings.mqtt.tls_port is None:
+        return settings.mqtt.url, None
+    files = tls.tls_files(settings.data_dir)
+    host = settings.mqtt.tls_host
+    tls.generate(files, [host, "localhost"], datetime.now(UTC))
+    return f"mqtts://{host}:{settings.mqtt.tls_port}", str(files.ca_cert)
 
 
 def _wait_for_signal() -> None:
@@ -74,22 +87,26 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
     print(f"[1/4] database and keys in {settings.data_dir}", flush=True)
+    agent_url, ca_file = _agent_broker(settings)
     controller = Controller(settings)
     with controller.db.session() as session:
         devices = sorted(services.seed_demo(session, datetime.now(UTC), password))[:agents]
     print(f"[2/4] demo commune seeded: Xã Tú Lệ, 9 villages, {len(devices)} clusters", flush=True)
     controller.start()
-    print(f"[3/4] controller and managed broker running ({settings.mqtt.url})", flush=True)
+    print(f"[3/4] controller and managed broker running (agents connect to {agent_url})", flush=True)
     root = settings.data_dir / "agents"
     configs = [
         write_simulated_agent(
             root,
-            simulated_bundle(
-                device,
-                demo_device_password(password, device),
-                settings.mqtt.url,
-                (controller.keys.public_key_b64,),
-                settings.mqtt.heartbeat_interval_s,
+            replace(
+                simulated_bundle(
+                    device,
+                    demo_device_password(password, device),
+                    agent_url,
+                    controller.keys.public_keys_b64,
+                    settings.mqtt.heartbeat_interval_s,
+                ),
+                ca_file=ca_file or AgentBundle.ca_file,
             ),
         )
         for device in devices

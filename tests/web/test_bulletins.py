@@ -320,3 +320,16 @@ def test_list_filters_by_status(client: FlaskClient, runtime: Runtime) -> None:
     typo = client.get("/api/v1/bulletins?status=aproved", headers=viewer)
     assert typo.status_code == 422
     assert "aproved" in typo.json["error"]["message"]
+
+
+def test_two_person_rule_for_emergencies_over_rest(context: WebContext, runtime: Runtime) -> None:
+    settings = context.settings.model_copy(update={"emergency_two_person": True})
+    client = create_app(replace(context, settings=settings)).test_client()
+    bulletin_id = _create(client, runtime, priority="emergency")
+    assert _step(client, runtime, bulletin_id, "submit", "operator").status_code == 200
+    first = _step(client, runtime, bulletin_id, "approve", "approver")
+    assert (first.status_code, first.json["status"]) == (200, "pending")  # waits for a second approver
+    again = _step(client, runtime, bulletin_id, "approve", "approver")
+    assert again.status_code == 403 and "second, different approver" in again.json["error"]["message"]
+    second = _step(client, runtime, bulletin_id, "approve", "approver2")
+    assert second.json["status"] == "approved"

@@ -164,7 +164,13 @@ def approve(bulletin_id: int) -> ChangedOut:
     user = permit("bulletin.approve")
     context = web_context()
     with context.db.session() as session:
-        view = services.approve(session, bulletin_id, user, context.clock())
+        view = services.approve(
+            session,
+            bulletin_id,
+            user,
+            context.clock(),
+            two_person_emergency=context.settings.emergency_two_person,
+        )
     return _changed(view)
 
 

@@ -81,7 +81,9 @@ def _step(bulletin_id: int, step: str, done: str) -> Response:
             if step == "submit":
                 services.submit(db, bulletin_id, me, now)
             elif step == "approve":
-                services.approve(db, bulletin_id, me, now)
+                services.approve(
+                    db, bulletin_id, me, now, two_person_emergency=context.settings.emergency_two_person
+                )
             elif step == "reject":
                 services.reject(db, bulletin_id, me, now, request.form.get("reason", ""))
             else:

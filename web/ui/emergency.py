@@ -73,10 +73,20 @@ def send() -> Response | tuple[str, int]:
                 targets=targets_of(form_data),
             )
             services.submit(db, view.id, me, now)
-            services.approve(db, view.id, me, now, allow_self_approval=True)
+            view = services.approve(
+                db,
+                view.id,
+                me,
+                now,
+                allow_self_approval=True,
+                two_person_emergency=context.settings.emergency_two_person,
+            )
     except ServiceError as exc:
         common.flash_error(exc)
         return render_template("ui/emergency.html", form=form_data, confirm=False, **_choices()), 422
     notify("on_bulletin_changed", context.on_bulletin_changed, view.id)
-    flash("Đã phát lệnh phát khẩn cấp. Các cụm loa sẽ phát ngay khi nhận được.", "info")
+    if view.status != "approved":  # the two-person rule: a second approver must confirm it
+        flash("Đã ghi nhận duyệt lần thứ nhất. Cần một người duyệt khác xác nhận trước khi phát.", "info")
+    else:
+        flash("Đã phát lệnh phát khẩn cấp. Các cụm loa sẽ phát ngay khi nhận được.", "info")
     return redirect(url_for("ui_bulletins.detail", bulletin_id=view.id))
