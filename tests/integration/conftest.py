@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,14 +157,14 @@ def e2e_settings(tmp_path: Path, window: Window) -> Settings:
     )
 
 
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    """The controller with the seeded demo commune and a window opening in 20 s (agents started by tests)."""
-    window = write_window(tmp_path, opens_in_s=20, length_s=45)
-    settings = e2e_settings(tmp_path, window)
-    controller = Controller(
-        settings, rules=PlanningRules(lead=timedelta(seconds=2), gap=timedelta(seconds=1))
-    )
+RULES = PlanningRules(lead=timedelta(seconds=2), gap=timedelta(seconds=1))
+
+
+@contextmanager
+def deployed(tmp_path: Path, opens_in_s: float, length_s: float) -> Iterator[Deployment]:
+    """The seeded demo commune whose only window opens `opens_in_s` from now (agents started by tests)."""
+    window = write_window(tmp_path, opens_in_s, length_s)
+    controller = Controller(e2e_settings(tmp_path, window), rules=RULES)
     with controller.db.session() as session:
         passwords = services.seed_demo(session, datetime.now(UTC), DEMO_PASSWORD)
     controller.start()
@@ -174,3 +175,10 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    """The controller with the seeded demo commune and a window opening in 20 s."""
+    with deployed(tmp_path, opens_in_s=20, length_s=45) as running:
+        yield running

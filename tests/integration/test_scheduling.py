@@ -7,21 +7,16 @@ the controller's render gives the same lengths), so the tests hold whatever the 
 
 import json
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from controller import services
 from controller.assets import AssetStore
-from controller.planning import PlanningRules
-from controller.runtime import Controller
 from controller.services.views import DeliveryView
 from controller.tts import render_text
-from tests.integration.conftest import DEMO_PASSWORD, Api, Deployment, e2e_settings, wait_for, write_window
+from tests.integration.conftest import Api, Deployment, deployed, e2e_settings, wait_for, write_window
 
-RULES = PlanningRules(lead=timedelta(seconds=2), gap=timedelta(seconds=1))
 AGENT = "tule-c01"
 TEXTS = (
     "Bản Lìm họp dân tối thứ sáu lúc 19 giờ.",
@@ -38,24 +33,6 @@ def speech_seconds(text: str) -> float:
     with tempfile.TemporaryDirectory() as scratch:
         settings = e2e_settings(Path(scratch), write_window(Path(scratch), 3600, 60))
         return render_text(text, settings.tts, AssetStore(Path(scratch) / "assets")).duration_ms / 1000
-
-
-@contextmanager
-def deployed(tmp_path: Path, opens_in_s: float, length_s: float) -> Iterator[Deployment]:
-    """The seeded demo commune whose only window opens `opens_in_s` from now (agents started by tests)."""
-    window = write_window(tmp_path, opens_in_s, length_s)
-    settings = e2e_settings(tmp_path, window)
-    controller = Controller(settings, rules=RULES)
-    with controller.db.session() as session:
-        passwords = services.seed_demo(session, datetime.now(UTC), DEMO_PASSWORD)
-    controller.start()
-    running = Deployment(
-        controller, Api(f"http://127.0.0.1:{controller.web.port}"), window, tmp_path, passwords
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def publish(

@@ -9,14 +9,12 @@ from pathlib import Path
 from controller import services
 from controller.runtime import Controller
 from edge_agent.downloader import asset_path
-from tests.integration.conftest import Deployment, wait_for
+from tests.integration.conftest import RULES, Deployment, deployed, wait_for
 from tests.integration.test_scheduling import (
     AGENT,
     NORMAL,
-    RULES,
     TEXTS,
     delivery,
-    deployed,
     plays,
     publish,
     sink_log,
