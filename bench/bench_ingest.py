@@ -130,10 +130,14 @@ def run(url: str, devices: int, messages: int, workdir: Path) -> dict[str, float
         link.start()
         raw = Counter(broker.port)
         publish_s = publish(broker.port, ids, messages)
-        deadline = time.monotonic() + 600
-        while (raw.count < messages or stored < raw.count) and time.monotonic() < deadline:
-            time.sleep(2)
-            print(f"raw subscriber {raw.count}/{messages}, controller stored {stored}/{messages}", flush=True)
+        # QoS 0: the broker may drop messages for a slow subscriber, so wait until both counts stand still.
+        last, still_since = (-1, -1), time.monotonic()
+        while time.monotonic() - still_since < 5:
+            time.sleep(1)
+            now_counts = (raw.count, stored)
+            if now_counts != last:
+                last, still_since = now_counts, time.monotonic()
+                print(f"raw subscriber {raw.count}/{messages}, controller handled {stored}", flush=True)
         link.wait_idle(60)
         raw.client.loop_stop()
         link.stop()
@@ -143,6 +147,7 @@ def run(url: str, devices: int, messages: int, workdir: Path) -> dict[str, float
     raw_rate = raw.count / max(raw.last - raw.first, 1e-9)
     stored_rate = accepted / max(stored_last - stored_first, 1e-9)
     return {
+        "published": messages,
         "published_per_s": messages / publish_s,
         "raw_received": raw.count,
         "raw_per_s": raw_rate,
@@ -167,12 +172,13 @@ def main() -> None:
             print(f"== {name}")
             results[name] = run(url, args.devices, args.messages, Path(tmp) / name)
     print()
-    print(f"{'backend':<11}{'published/s':>12}{'raw/s':>10}{'stored/s':>10}{'stored/raw':>11}  target")
+    header = f"{'backend':<11}{'published/s':>12}{'raw/s':>10}{'stored/s':>10}{'stored/raw':>11}{'stored':>9}"
+    print(f"{header}  target")
     for name, r in results.items():
         target = "≥ 50 % and ≥ 5,000/s" if name == "sqlite" else "≥ 50 %"
         print(
             f"{name:<11}{r['published_per_s']:>12,.0f}{r['raw_per_s']:>10,.0f}{r['stored_per_s']:>10,.0f}"
-            f"{r['ratio']:>10.0%}  {target}"
+            f"{r['ratio']:>10.0%}{r['stored']:>9,}  {target}"
         )
     print(json.dumps(results))
 

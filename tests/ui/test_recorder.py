@@ -1,0 +1,65 @@
+"""Recording a bulletin in the browser: Chromium's fake microphone through MediaRecorder, then the real
+loudness and encode path (ffmpeg) on what the browser recorded."""
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from controller import services
+from controller.dispatch import register_render
+from controller.tts import render_recording
+from tests.ui.conftest import CHROMIUM, CHROMIUM_FLAGS, serve, shot, sign_in
+from tests.web.conftest import NOW, PASSWORD, Runtime
+from web import WebContext
+
+
+@pytest.fixture(scope="module")
+def browser_with_microphone() -> Iterator[Browser]:
+    """Chromium with a fake audio device (a steady tone) that pages may use without asking."""
+    flags = [*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.browser
+def test_a_recording_made_in_the_browser_is_submitted_and_normalized(
+    browser_with_microphone: Browser, context: WebContext, runtime: Runtime
+) -> None:
+    stored: list[str] = []
+
+    def store_recording(data: bytes, language: str) -> str:
+        result = render_recording(data, language, runtime.store)  # the real ffmpeg path
+        with runtime.db.session() as session:
+            register_render(session, NOW, result, result.voice)
+        stored.append(result.voice)
+        return result.sha256
+
+    with serve(replace(context, store_recording=store_recording)) as live:
+        page = browser_with_microphone.new_context(
+            viewport={"width": 360, "height": 740}, locale="vi-VN", permissions=["microphone"]
+        ).new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, live.base, "operator", PASSWORD)
+        page.goto(f"{live.base}/compose")
+        page.get_by_label("Tiêu đề").fill("Thông báo bằng tiếng Thái")
+        page.get_by_label("Nội dung bản tin").fill("Bản ghi tiếng Thái về lịch tiêm phòng.")
+        page.get_by_role("button", name="● Ghi âm").click()
+        page.get_by_text("Đang ghi âm").wait_for()
+        page.wait_for_timeout(1500)  # the length of the recording, not a race with the clock
+        page.get_by_role("button", name="■ Dừng").click()
+        page.get_by_text("Đã ghi xong").wait_for()
+        page.get_by_label("Ngôn ngữ của bản ghi").select_option("thai")
+        shot(page, "phone-compose-recorded")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Gửi duyệt").click()
+        page.get_by_text("Đã gửi bản tin đi duyệt.").wait_for()
+        page.context.close()
+    assert stored == ["thai"]
+    with runtime.db.session() as session:
+        bulletin = services.list_bulletins(session)[0]
+    thai = [a for a in bulletin.audio if a.language == "thai"]
+    assert bulletin.status == "pending" and thai and thai[0].kind == "recorded" and thai[0].duration_ms > 500
