@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from controller import services
 from controller.dispatch import register_render
@@ -16,13 +16,15 @@ from web import WebContext
 
 
 @pytest.fixture(scope="module")
-def browser_with_microphone() -> Iterator[Browser]:
-    """Chromium with a fake audio device (a steady tone) that pages may use without asking."""
+def browser_with_microphone(browser: Browser) -> Iterator[Browser]:
+    """Chromium with a fake audio device (a steady tone) that pages may use without asking.
+
+    Launched through the session's Playwright (one sync Playwright per thread is all it allows).
+    """
     flags = [*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
-        yield chromium
-        chromium.close()
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=flags)
+    yield chromium
+    chromium.close()
 
 
 @pytest.mark.browser
