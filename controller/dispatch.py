@@ -208,19 +208,14 @@ class Dispatcher:
     def village_timeline(self, village_id: str, start: datetime, end: datetime) -> Timeline:
         """The windows in [start, end) for a village's clusters, from the latest planning run."""
         with self._db.session() as session:
-            devices = [
-                d.id for d in services.list_devices(session, self._clock()) if d.village_id == village_id
-            ]
+            devices = [d for d, village in services.device_villages(session).items() if village == village_id]
         return timeline(self.preview(), self._schedules.for_device("", village_id), devices, start, end)
 
     def republish(self) -> int:
         """Publish every stored plan again (after the broker lost its retained messages)."""
         count = 0
         with self._db.session() as session:
-            stored = [
-                (d.id, services.current_plan(session, d.id))
-                for d in services.list_devices(session, self._clock())
-            ]
+            stored = [(d, services.current_plan(session, d)) for d in services.device_villages(session)]
         for device_id, current in stored:
             if current is not None and self._publish_plan(device_id, PlanBody.from_json(current[1])):
                 count += 1
@@ -229,16 +224,16 @@ class Dispatcher:
     def _inputs(self, session: Session, now: datetime) -> tuple[PlanningInputs, list[int]]:
         """Gather the planner's inputs; finish bulletins that every target has played (or given up)."""
         villages = {v.id: v for v in services.list_villages(session)}
-        devices = services.list_devices(session, now)
+        devices = services.device_villages(session)
         planned_devices = tuple(
             PlannedDevice(
-                device_id=d.id,
-                languages=frozenset(villages[d.village_id].languages if d.village_id in villages else ()),
-                schedule=self._schedules.for_device(d.id, d.village_id),
+                device_id=device_id,
+                languages=frozenset(villages[village_id].languages if village_id in villages else ()),
+                schedule=self._schedules.for_device(device_id, village_id),
             )
-            for d in devices
+            for device_id, village_id in devices.items()
         )
-        known = {d.id for d in devices}
+        known = set(devices)
         bulletins: list[PlannedBulletin] = []
         finished: list[int] = []
         self._emergency_shape.clear()

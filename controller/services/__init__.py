@@ -23,6 +23,7 @@ from controller.services.bulletins import (
 from controller.services.deliveries import advance_delivery, plan_delivery
 from controller.services.devices import (
     broker_accounts,
+    device_villages,
     get_device,
     list_devices,
     provision_device,
@@ -111,6 +112,7 @@ __all__ = [
     "create_village",
     "current_plan",
     "device_uptime",
+    "device_villages",
     "expire_bulletins",
     "finish",
     "get_asset",

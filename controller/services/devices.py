@@ -131,6 +131,12 @@ def list_devices(
     return [_view(d, fractions[d.id]) for d in devices]
 
 
+def device_villages(session: Session) -> dict[str, str]:
+    """Device id → village id for every device, in id order (one query; no liveness or uptime)."""
+    rows = session.execute(select(Device.id, Device.village_id).order_by(Device.id))
+    return {device_id: village_id for device_id, village_id in rows}
+
+
 def broker_accounts(session: Session) -> list[BrokerAccount]:
     """The MQTT account of every device, for the managed broker's password file."""
     rows = session.execute(select(Device.id, Device.mqtt_password_hash).order_by(Device.id))

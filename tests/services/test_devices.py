@@ -87,3 +87,11 @@ def test_villages_keep_their_languages(session: Session, world: World) -> None:
     villages = {v.id: v for v in list_villages(session, "tl")}
     assert villages["lim"].name == "Bản Lìm"
     assert villages["cai"].languages == ("vi", "mong")
+
+
+def test_device_villages_names_every_device_once(session: Session, world: World) -> None:
+    from controller.services import device_villages
+
+    villages = device_villages(session)
+    assert list(villages) == sorted(villages)
+    assert villages["tl-c01"] == "lim" and set(villages.values()) <= {"lim", "cai", "empty"}
