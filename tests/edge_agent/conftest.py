@@ -1,14 +1,30 @@
 """Fixtures for the edge agent tests: a device account on the real broker, keys, short real MP3s."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from tests.edge_agent.support import DEVICE, DEVICE_PASSWORD, Audio, Controller, Keys, make_mp3
+from tests.edge_agent.support import (
+    DEVICE,
+    DEVICE_PASSWORD,
+    Audio,
+    Controller,
+    Keys,
+    make_mp3,
+    wait_past_local_midnight,
+)
 from tests.support.services import BrokerFixture
+
+
+@pytest.fixture(autouse=True)
+def _windows_inside_one_local_day() -> None:
+    """Plan windows are local clock times: the agent tests' windows (at most 1 min before and 5 min
+    after now) cannot straddle midnight, so a run that reaches it waits once until it is past."""
+    wait_past_local_midnight(timedelta(minutes=6))
 
 
 @pytest.fixture(scope="session")

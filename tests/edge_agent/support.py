@@ -166,7 +166,26 @@ def local_clock(moment: datetime) -> str:
 
 
 def window(name: str, start: datetime, end: datetime) -> WindowSpec:
+    """A plan window from two instants; windows are local clock times, so they may not cross midnight."""
+    if start.astimezone(TZ).date() != end.astimezone(TZ).date():
+        raise ValueError(f"test window {name!r} crosses local midnight: {start} .. {end}")
     return WindowSpec(name, local_clock(start), local_clock(end))
+
+
+def hours_away(hours: float, length: timedelta) -> datetime:
+    """An instant about `hours` from now whose window of `length` stays inside one local day."""
+    start = now_utc() + timedelta(hours=hours)
+    if start.astimezone(TZ).date() != (start + length).astimezone(TZ).date():
+        start += length + timedelta(minutes=1)  # just past local midnight: still hours away
+    return start
+
+
+def wait_past_local_midnight(margin: timedelta) -> None:
+    """Tests whose windows reach `margin` either side of now cannot run across midnight: wait it out."""
+    now = now_utc()
+    if (now - margin).astimezone(TZ).date() != (now + margin).astimezone(TZ).date():
+        midnight = (now + margin).astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        time.sleep(((midnight + margin) - now).total_seconds())
 
 
 def item(

@@ -10,6 +10,7 @@ from tests.edge_agent.support import (
     Controller,
     Keys,
     asset_server,
+    hours_away,
     item,
     now_utc,
     plan,
@@ -28,7 +29,7 @@ def test_bad_messages_are_counted_and_emergency_plays_outside_windows(
     with asset_server() as server:
         asset = server.add(short_mp3)
         config = write_config(tmp_path, device_broker, [keys.public_b64])
-        later = now_utc() + timedelta(hours=3)
+        later = hours_away(3, timedelta(minutes=30))
         # The only window is hours away: nothing in this test may play except the emergency.
         windows = [window("later", later, later + timedelta(minutes=30))]
         normal = item("n-1", asset, later, not_after=later + timedelta(minutes=20))

@@ -21,6 +21,7 @@ from tests.edge_agent.support import (
     assert_events_once_in_order,
     assert_state_intact,
     asset_server,
+    hours_away,
     item,
     now_utc,
     plan,
@@ -143,7 +144,7 @@ def test_bad_messages_on_every_topic_are_refused_by_the_process(
 ) -> None:
     write_config(tmp_path, device_broker, [keys.public_b64])
     forger = Keys()
-    later = now_utc() + timedelta(hours=3)
+    later = hours_away(3, timedelta(minutes=30))
     windows = [window("later", later, later + timedelta(minutes=30))]
     agent = None
     with asset_server() as server:
