@@ -51,6 +51,41 @@ class MqttSettings(_Section):
         description="Managed mode: also listen with TLS on this port (files from `loaxa broker certs`).",
     )
     tls_host: str = Field("0.0.0.0", description="Managed mode: address of the TLS listener.")  # noqa: S104
+    bridge_url: str | None = Field(
+        None,
+        description="A commune relay's bridge to the province broker, e.g. mqtts://mqtt.province:8883, "
+        "written by `loaxa broker accounts --relay` (docs/province.md); unset: no bridge.",
+    )
+    bridge_username: str | None = Field(None, description="The relay's account on the province broker.")
+    bridge_password: str | None = Field(None, description="The password of that account.")
+    bridge_name: str | None = Field(
+        None, description="Bridge connection name and client id on the province broker (default: username)."
+    )
+    bridge_cafile: Path | None = Field(
+        None, description="CA certificate of the province broker for mqtts:// (default: the system's CAs)."
+    )
+    bridge_protocol: Literal["mqttv311", "mqttv50"] = Field(
+        "mqttv311", description="MQTT version the bridge speaks to the province broker."
+    )
+    bridge_retry_max_s: int = Field(
+        30, ge=2, description="Longest wait between the bridge's reconnection attempts (jittered, from 1 s)."
+    )
+
+    @model_validator(mode="after")
+    def _check_bridge(self) -> "MqttSettings":
+        if self.bridge_url is None:
+            return self
+        if not self.bridge_url.startswith(("mqtt://", "mqtts://")):
+            raise ValueError(f"mqtt.bridge_url must look like mqtts://host:8883, got {self.bridge_url!r}")
+        if not (self.bridge_username and self.bridge_password):
+            raise ValueError(
+                "mqtt.bridge_url needs LOAXA_MQTT_BRIDGE_USERNAME and LOAXA_MQTT_BRIDGE_PASSWORD "
+                "(the relay's account on the province broker)"
+            )
+        # Each value becomes one line of mosquitto.conf.
+        if any(len(value.split()) != 1 for value in (self.bridge_username, self.bridge_password)):
+            raise ValueError("mqtt.bridge_username and bridge_password may not contain spaces or line breaks")
+        return self
 
 
 class TtsSettings(_Section):
@@ -63,6 +98,19 @@ class TtsSettings(_Section):
     gtts_timeout_s: float = Field(4.0, gt=0, description="Per-request timeout for Google TTS.")
     espeak_voice: str = Field("vi", description="espeak-ng voice.")
     piper_voice: Path | None = Field(None, description="Path of a Piper .onnx voice file.")
+
+
+class LeaderSettings(_Section):
+    """Which process runs the scheduler when several share one PostgreSQL (docs/operations.md)."""
+
+    name: str = Field(
+        "loaxa-scheduler",
+        description="Name the advisory lock key is derived from; the same in every process.",
+    )
+    retry_s: float = Field(
+        5.0, gt=0, description="How often a follower tries to become the leader (seconds)."
+    )
+    check_s: float = Field(2.0, gt=0, description="How often the leader checks that it still holds the lock.")
 
 
 class Settings(_Section):
@@ -79,6 +127,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()
     mqtt: MqttSettings = MqttSettings()
     tts: TtsSettings = TtsSettings()
+    leader: LeaderSettings = LeaderSettings()
 
     @model_validator(mode="after")
     def _check_urls(self) -> "Settings":
@@ -131,7 +180,7 @@ _SHORT_NAMES = {
     "LOAXA_COMMUNE": (None, "commune"),
     "LOAXA_EMERGENCY_TWO_PERSON": (None, "emergency_two_person"),
 }
-_SECTIONS = ("http", "mqtt", "tts")
+_SECTIONS = ("http", "mqtt", "tts", "leader")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

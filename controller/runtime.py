@@ -1,20 +1,29 @@
 """One controller process: database, keys, broker, MQTT link, dispatcher, jobs and the web server.
 
-Owns start-up order, the background workers and shutdown. The work itself lives elsewhere: storage in
-controller.services, planning in controller.planning, publishing in controller.dispatch, HTTP in web/.
+Owns start-up order, the background workers, shutdown, and what this process does as scheduler leader or
+follower. The work itself lives elsewhere: storage in controller.services, planning in controller.planning,
+publishing in controller.dispatch, HTTP in web/, the election in controller.leader.
+
+Several processes may share one PostgreSQL and one external broker. Every one serves the web and API,
+ingests its share of the MQTT uplink and sends operators' commands. Only the leader runs the jobs and the
+planner (which publishes plans and emergencies); a follower that changed something asks the leader to
+re-plan. A newly elected leader plans and re-publishes the stored plans at once, so nothing a dead leader
+planned or was asked for is lost.
 """
 
 import logging
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.orm import Session
 
 from controller import services
 from controller.assets import AssetStore
@@ -22,6 +31,7 @@ from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
 from controller.keys import KeyRing, load_or_create_keys
+from controller.leader import leadership_for
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
 from controller.mqtt.client import MqttLink, parse_broker_url
 from controller.mqtt.ingest import Ingestor
@@ -85,9 +95,12 @@ class Controller:
             on_connected=self._republish_on_connect,
             clock=clock,
         )
+        # What the planner thread publishes (plans, emergencies) is refused once this process is no longer
+        # the leader; operators' commands from the web threads go out from any process.
+        self._fence = _LeaderFence(self.link, lambda: self.leadership.is_leader)
         self.dispatcher = Dispatcher(
-            db=self.db,
-            publisher=self.link,
+            db=_FencedDatabase(self.db, self._fence),
+            publisher=self._fence,
             signer=Signer(self.keys.signing_key),
             schedule=self.schedules,
             store=self.store,
@@ -105,6 +118,18 @@ class Controller:
         # and third find the first's result in the render cache instead of synthesizing it again.
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._replan_queued = threading.Event()
+        # A follower's re-plan requests go to the leader one at a time; a burst of events coalesces too.
+        self._signaller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replan-signal")
+        self._signal_queued = threading.Event()
+        self.leadership = leadership_for(
+            settings.db_url,
+            name=settings.leader.name,
+            retry_s=settings.leader.retry_s,
+            check_s=settings.leader.check_s,
+            on_elected=self._on_elected,
+            on_demoted=self._on_demoted,
+            on_replan_requested=self.request_replan,
+        )
         self.jobs = BackgroundScheduler(timezone=UTC)
         self.app = create_app(
             WebContext(
@@ -129,26 +154,29 @@ class Controller:
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the broker (managed mode), the MQTT link, the jobs and the web server; then plan."""
+        """Start the broker (managed mode), the MQTT link and the web server; seek leadership, which plans."""
         if self.broker is not None:
             self.broker.start(self.broker_accounts())
         self.link.start()
         self._schedule_jobs()
-        self.jobs.start()
+        self.jobs.start(paused=True)  # resumed while this process is the leader
         self.web.start()
-        self.request_replan()
+        self.leadership.start()  # a lone process is elected here, and its election plans at once
         log.info(
-            "controller ready: web http://%s:%s, broker %s, schedule %s",
-            self.settings.http.host, self.web.port, self.settings.mqtt.url, self.schedule.source,
+            "controller ready (%s): web http://%s:%s, broker %s, schedule %s",
+            self.leadership.role, self.settings.http.host, self.web.port, self.settings.mqtt.url,
+            self.schedule.source,
         )  # fmt: skip
 
     def stop(self) -> None:
-        """Stop everything in the reverse order."""
+        """Stop everything in the reverse order; leadership is given up once nothing plans any more."""
         self._stopped.set()
         self.web.stop()
         self.jobs.shutdown(wait=False)
         self._renderer.shutdown(wait=True, cancel_futures=True)
         self._planner.shutdown(wait=True, cancel_futures=True)
+        self._signaller.shutdown(wait=True, cancel_futures=True)
+        self.leadership.stop()
         self.link.stop()
         if self.broker is not None:
             self.broker.stop()
@@ -188,34 +216,86 @@ class Controller:
                 coalesce=True,
             )
 
+    # -- leadership -----------------------------------------------------------------------------------
+
+    def _on_elected(self) -> None:
+        """Now the leader: run the jobs, plan at once and re-send the stored plans.
+
+        The planning run picks up whatever changed while no process led (followers' requests went
+        nowhere); the re-publish sends plans a dead leader saved but may not have published. Both are
+        idempotent: versions come from the database, and agents ignore a plan whose seq they hold.
+        """
+        if self._stopped.is_set():
+            return
+        self.jobs.resume()
+        self.request_replan()
+        self._planner.submit(self._republish, "after being elected scheduler leader")
+
+    def _on_demoted(self, reason: str) -> None:
+        """No longer the leader: stop the jobs (the fence already refuses the planner's publishes)."""
+        if not self._stopped.is_set():
+            self.jobs.pause()
+        log.warning("scheduler jobs paused until this process leads again (%s)", reason)
+
     # -- work -----------------------------------------------------------------------------------------
 
     def request_replan(self) -> Future[None] | None:
-        """Queue a planning run unless one is already waiting (bursts of changes coalesce into one)."""
-        if self._stopped.is_set() or self._replan_queued.is_set():
+        """Queue a planning run here if leader (bursts coalesce into one), else ask the leader for one."""
+        if self._stopped.is_set():
+            return None
+        if not self.leadership.is_leader:
+            self._signal_leader()
+            return None
+        if self._replan_queued.is_set():
             return None
         self._replan_queued.set()
         return self._planner.submit(self._replan)
 
+    def _signal_leader(self) -> None:
+        if self._signal_queued.is_set():
+            return
+        self._signal_queued.set()
+        self._signaller.submit(self._send_signal)
+
+    def _send_signal(self) -> None:
+        self._signal_queued.clear()
+        try:
+            self.leadership.signal_leader()
+        except Exception as exc:  # the leader's safety-net job (or the next election) plans it anyway
+            log.warning("could not ask the scheduler leader to re-plan: %s: %s", type(exc).__name__, exc)
+
     def _republish_on_connect(self) -> None:
         """On every broker (re)connect, re-send the stored plans (a restarted broker may have lost them)."""
-        if not self._stopped.is_set():
-            self._planner.submit(self._republish)
+        if not self._stopped.is_set() and self.leadership.is_leader:
+            self._planner.submit(self._republish, "after connecting to the broker")
 
-    def _republish(self) -> None:
-        try:
-            count = self.dispatcher.republish()
-        except Exception:
-            log.exception("re-publishing the stored plans failed; the next planning run sends what changed")
+    def _republish(self, why: str) -> None:
+        if not self.leadership.is_leader:
             return
-        log.info("re-published %d stored plan(s) after connecting to the broker", count)
+        with self._fence.planning():
+            try:
+                count = self.dispatcher.republish()
+            except LeadershipLost as exc:
+                log.warning("re-publishing stopped: %s", exc)
+                return
+            except Exception:
+                log.exception(
+                    "re-publishing the stored plans failed; the next planning run sends what changed"
+                )
+                return
+        log.info("re-published %d stored plan(s) %s", count, why)
 
     def _replan(self) -> None:
         self._replan_queued.clear()
-        try:
-            self.dispatcher.replan()
-        except Exception:
-            log.exception("planning run failed; the next change or the safety-net job retries it")
+        if not self.leadership.is_leader:
+            return  # demoted while queued: the new leader plans
+        with self._fence.planning():
+            try:
+                self.dispatcher.replan()
+            except LeadershipLost as exc:
+                log.warning("planning run stopped: %s", exc)
+            except Exception:
+                log.exception("planning run failed; the next change or the safety-net job retries it")
 
     def bulletin_changed(self, bulletin_id: int) -> None:
         """A bulletin was created, submitted, approved, cancelled …: render its speech if needed, re-plan."""
@@ -234,6 +314,8 @@ class Controller:
             self.request_replan()
 
     def _mark_silent(self) -> None:
+        if not self.leadership.is_leader:
+            return
         with self.db.session() as session:
             services.mark_silent_devices_offline(session, self.clock(), self.interval)
 
@@ -295,6 +377,67 @@ class Controller:
         return {
             "db": db_state,
             "mqtt": "connected" if self.link.connected else "disconnected",
+            "role": self.leadership.role,
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,
         }
+
+
+class LeadershipLost(RuntimeError):
+    """A planning run found that this process is no longer the scheduler leader."""
+
+
+class _LeaderFence:
+    """The dispatcher's publisher: the MQTT link, except that planner publishes need leadership.
+
+    Fencing: a leader that lost its lock (a dead database connection) may still be in the middle of a
+    planning run; from the moment `is_leader` turns false, what that run would publish is refused, so two
+    processes never publish plans or emergencies side by side, and the run's next database session is
+    refused too (see _FencedDatabase), so it stores no more plan versions. Publishes outside a planning
+    run (an operator's command from the web layer) pass in any process.
+    """
+
+    def __init__(self, link: MqttLink, is_leader: Callable[[], bool]) -> None:
+        self._link = link
+        self._is_leader = is_leader
+        self._local = threading.local()
+
+    @contextmanager
+    def planning(self) -> Iterator[None]:
+        """Mark the current thread's publishes as the planner's until the block ends."""
+        self._local.planning = True
+        try:
+            yield
+        finally:
+            self._local.planning = False
+
+    def check(self) -> None:
+        """Raise LeadershipLost if the current thread is planning and this process no longer leads."""
+        if getattr(self._local, "planning", False) and not self._is_leader():
+            raise LeadershipLost("this process is no longer the scheduler leader")
+
+    def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, timeout: float | None = 5.0
+    ) -> bool:
+        """Publish through the link, unless this is the planner's and the process no longer leads."""
+        if getattr(self._local, "planning", False) and not self._is_leader():
+            log.warning("not publishing to %s: this process is no longer the scheduler leader", topic)
+            return False
+        return self._link.publish(topic, payload, retain=retain, timeout=timeout)
+
+
+class _FencedDatabase(Database):
+    """The dispatcher's view of the database: the same engine, but a demoted planner gets no session."""
+
+    def __init__(self, db: Database, fence: _LeaderFence) -> None:
+        # Not Database.__init__: that would open a second engine and pool; this one shares the process's.
+        self.engine = db.engine
+        self.sessions = db.sessions
+        self._fence = fence
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session of the shared engine, unless a planning run lost leadership (LeadershipLost)."""
+        self._fence.check()
+        with super().session() as session:
+            yield session
