@@ -138,6 +138,55 @@ def cmd_broker_certs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broker_accounts(args: argparse.Namespace) -> int:
+    """Write the password file and ACL of the registry's accounts for a broker loaxa does not run."""
+    from controller import services
+    from controller.db import Database, upgrade
+    from controller.mqtt import broker
+    from controller.mqtt.client import parse_broker_url
+
+    settings = _settings(args)
+    out: Path = args.out
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    with Database(settings.db_url).session() as session:
+        devices = services.broker_accounts(session)
+    if args.relay:
+        # A commune relay: only that commune's devices, and a complete mosquitto.conf with the bridge.
+        relayed = [a for a in devices if a.username.startswith(f"{args.relay}-")]
+        host, port, _tls = parse_broker_url(settings.mqtt.url)
+        relay = broker.ManagedBroker(
+            out,
+            host=host,
+            port=port,
+            tls=broker.tls_listener(settings.mqtt, settings.data_dir),
+            bridge=broker.bridge(settings.mqtt),
+        )
+        relay.write_files(relayed)
+        print(f"{len(relayed)} device account(s) of {args.relay}; run: mosquitto -c {relay.conf_path}")
+        if relay.bridge is None:
+            print("no bridge: set LOAXA_MQTT_BRIDGE_URL, _USERNAME and _PASSWORD to reach the province")
+        return 0
+    if not settings.mqtt.password:
+        raise CliError("set LOAXA_MQTT_PASSWORD: the controller's password on this broker")
+    accounts = [
+        broker.BrokerAccount(
+            settings.mqtt.username, broker.hash_password(settings.mqtt.password), "controller"
+        ),
+        *devices,
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    for commune in args.bridge:
+        account, secret = broker.bridge_account(out, commune, (a.username for a in devices))
+        accounts.append(account)
+        print(f"relay account {account.username} ({len(account.devices)} devices), password in {secret}")
+    passwd, acl = broker.write_account_files(out, accounts)
+    print(
+        f"{len(accounts)} account(s): password_file {passwd}, acl_file {acl}; then reload the broker (SIGHUP)"
+    )
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     """Stage the next plan-signing key, or make it the signer (docs/operations.md)."""
     from controller import keys
@@ -154,12 +203,31 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """`broker certs` and `keys rotate`."""
+    """`broker certs`, `broker accounts` and `keys rotate`."""
     broker = add("broker", lambda _a: 0, "managed broker commands")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")
     certs.set_defaults(func=cmd_broker_certs)
     certs.add_argument("--host", action="append", default=[], help="broker name or IP agents use (repeat)")
+    accounts = broker_sub.add_parser(
+        "accounts",
+        help="write passwd and acl for your own broker, or a commune relay's files (docs/province.md)",
+    )
+    accounts.set_defaults(func=cmd_broker_accounts)
+    accounts.add_argument(
+        "--out", type=Path, required=True, help="directory for passwd, acl (and mosquitto.conf)"
+    )
+    which = accounts.add_mutually_exclusive_group()
+    which.add_argument(
+        "--bridge",
+        action="append",
+        default=[],
+        metavar="COMMUNE",
+        help="add the account of a commune's relay",
+    )
+    which.add_argument(
+        "--relay", metavar="COMMUNE", help="write a commune relay broker bridged to the province"
+    )
     keys = add("keys", lambda _a: 0, "signing key commands")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     rotate = keys_sub.add_parser("rotate", help="rotate the plan-signing key (see docs/operations.md)")

@@ -3,7 +3,9 @@
 Owns the broker child process and its files; knows nothing of the database (callers pass accounts).
 Devices may read only their own plan and commands and write only their own status, heartbeats and
 events (`%u` patterns); there is no anonymous access. An optional second listener speaks TLS with the
-certificates of controller.tls (this module only points mosquitto at them).
+certificates of controller.tls (this module only points mosquitto at them). The same files serve an
+operator's own mosquitto (`loaxa broker accounts`), and a commune relay broker adds a bridge to the
+province broker: device uplink out, plans and commands in (docs/province.md).
 """
 
 import base64
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from controller.config import MqttSettings
+from controller.mqtt.client import parse_broker_url
 from controller.tls import TlsFiles, tls_files
 from protocol import topics
 
@@ -46,19 +49,31 @@ def new_password() -> str:
 
 @dataclass(frozen=True)
 class BrokerAccount:
-    """One MQTT login: the controller (all loaxa topics) or a device (its own topics only)."""
+    """One MQTT login: the controller, a device, or a commune relay's bridge (its devices' topics)."""
 
     username: str
     password_hash: str
-    role: Literal["controller", "device"]
+    role: Literal["controller", "device", "bridge"]
+    devices: tuple[str, ...] = ()
 
 
 def render_acl(accounts: Iterable[BrokerAccount]) -> str:
-    """The ACL file: full access for controller accounts, `%u` patterns for everyone else."""
+    """The ACL file: all loaxa topics for controllers, per-device lines for bridges, `%u` patterns."""
     lines = ["# Written by loaxa from its device registry; edits here are overwritten.", ""]
     for account in accounts:
         if account.role == "controller":
             lines += [f"user {account.username}", f"topic readwrite {topics.PREFIX}/#", ""]
+        elif account.role == "bridge":
+            # A relay carries exactly what its devices may: their plans and commands in, their uplink
+            # out, so a compromised commune box cannot speak for another commune's devices.
+            lines += [
+                f"user {account.username}",
+                f"topic write $SYS/broker/connection/{account.username}/state",
+            ]
+            for device in account.devices:
+                lines += [f"topic read {topics.device_topic(device, c)}" for c in topics.DOWNLINK_CHANNELS]
+                lines += [f"topic write {topics.device_topic(device, c)}" for c in topics.UPLINK_CHANNELS]
+            lines.append("")
     lines.append("# Every device: its own plan and commands in, its own uplink out.")
     lines += [f"pattern read {topics.device_topic('%u', channel)}" for channel in topics.DOWNLINK_CHANNELS]
     lines += [f"pattern write {topics.device_topic('%u', channel)}" for channel in topics.UPLINK_CHANNELS]
@@ -100,6 +115,104 @@ def tls_listener(mqtt: MqttSettings, data_dir: Path) -> TlsListener | None:
     return TlsListener(mqtt.tls_port, tls_files(data_dir), host=mqtt.tls_host)
 
 
+@dataclass(frozen=True)
+class Bridge:
+    """A commune relay's bridge to the province broker: device uplink out, plans and commands in."""
+
+    url: str
+    username: str
+    password: str
+    name: str
+    cafile: Path | None = None
+    protocol: Literal["mqttv311", "mqttv50"] = "mqttv311"
+    retry_max_s: int = 30
+
+    def config_lines(self) -> list[str]:
+        """The mosquitto.conf `connection` section of this bridge."""
+        host, port, tls = parse_broker_url(self.url)
+        lines = [
+            f"connection {self.name}",
+            f"address {host}:{port}",
+            f"remote_clientid {self.name}",
+            f"remote_username {self.username}",
+            f"remote_password {self.password}",
+            f"bridge_protocol_version {self.protocol}",
+            # The province keeps the bridge's subscriptions and queues plans and commands while the link
+            # is down; this broker keeps the outgoing queue of device uplink (persisted, QoS 1).
+            "cleansession false",
+            "local_cleansession false",
+            # Tells a mosquitto on the other side that this is a bridge, so retained plans stay retained
+            # here (an agent that restarts during an outage still finds its plan).
+            "try_private true",
+            "keepalive_interval 30",
+            # Jittered back-off, so a province broker restart does not bring every relay back at once.
+            f"restart_timeout 1 {self.retry_max_s}",
+            "notifications true",
+        ]
+        if tls:
+            lines.append(f"bridge_cafile {self.cafile}" if self.cafile else "bridge_capath /etc/ssl/certs")
+        lines += [f"topic {topics.fleet_filter(c)} in 1" for c in topics.DOWNLINK_CHANNELS]
+        # Heartbeats are QoS 0 on purpose: a stale one is worth nothing once the link is back.
+        lines += [
+            f"topic {topics.fleet_filter(c)} out {0 if c == 'heartbeat' else 1}"
+            for c in topics.UPLINK_CHANNELS
+        ]
+        return lines
+
+
+def bridge(mqtt: MqttSettings) -> Bridge | None:
+    """The bridge the settings ask for (`LOAXA_MQTT_BRIDGE_URL` and its account), or None."""
+    if mqtt.bridge_url is None or mqtt.bridge_username is None or mqtt.bridge_password is None:
+        return None
+    return Bridge(
+        url=mqtt.bridge_url,
+        username=mqtt.bridge_username,
+        password=mqtt.bridge_password,
+        name=mqtt.bridge_name or mqtt.bridge_username,
+        cafile=mqtt.bridge_cafile,
+        protocol=mqtt.bridge_protocol,
+        retry_max_s=mqtt.bridge_retry_max_s,
+    )
+
+
+def bridge_username(commune: str) -> str:
+    """The province broker account of a commune's relay, e.g. `bridge-tule`."""
+    return f"bridge-{commune}"
+
+
+def bridge_account(directory: Path, commune: str, device_ids: Iterable[str]) -> tuple[BrokerAccount, Path]:
+    """A relay's account for the province broker, over the commune's devices (ids `{commune}-...`).
+
+    Its password is made once and kept in `directory/bridge-{commune}.password` (0600), so writing the
+    files again after adding devices does not break the relay's login; returns the account and that file.
+    """
+    username = bridge_username(commune)
+    secret = directory / f"{username}.password"
+    if not secret.exists():
+        _write_private(secret, new_password() + "\n")
+    password = secret.read_text(encoding="utf-8").strip()
+    devices = tuple(d for d in device_ids if d.startswith(f"{commune}-"))
+    return BrokerAccount(username, hash_password(password), "bridge", devices), secret
+
+
+def write_account_files(directory: Path, accounts: Iterable[BrokerAccount]) -> tuple[Path, Path]:
+    """Write `passwd` and `acl` for an operator's own mosquitto; returns their paths.
+
+    A file written before keeps the group and mode the operator gave it (e.g. `mosquitto`, 0640), so the
+    broker, which reads them as its own user after a reload, can still read the new ones.
+    """
+    accounts = list(accounts)
+    directory.mkdir(parents=True, exist_ok=True)
+    passwd, acl = directory / "passwd", directory / "acl"
+    for path, text in ((passwd, render_passwords(accounts)), (acl, render_acl(accounts))):
+        before = path.stat() if path.exists() else None
+        _write_private(path, text)
+        if before is not None:
+            os.chown(path, -1, before.st_gid)
+            path.chmod(before.st_mode & 0o777)
+    return passwd, acl
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write a file readable only by this user, atomically (the broker may read it at any moment)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -113,12 +226,19 @@ class ManagedBroker:
     """A mosquitto 2 child process configured from loaxa's accounts."""
 
     def __init__(
-        self, workdir: Path, *, host: str = "127.0.0.1", port: int = 1883, tls: TlsListener | None = None
+        self,
+        workdir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        tls: TlsListener | None = None,
+        bridge: Bridge | None = None,
     ) -> None:
         self.workdir = workdir
         self.host = host
         self.port = port
         self.tls = tls
+        self.bridge = bridge
         self._process: subprocess.Popen[bytes] | None = None
         self.conf_path = workdir / "mosquitto.conf"
         self.passwd_path = workdir / "passwd"
@@ -150,7 +270,9 @@ class ManagedBroker:
             "persistence true",
             f"persistence_location {self.workdir / 'data'}/",
             "autosave_interval 60",
-            "max_queued_messages 1000",
+            # A relay holds a commune's events for the province while the link is down (a day of
+            # plays is a few hundred); the same limit also bounds each device's queued downlink.
+            f"max_queued_messages {20000 if self.bridge else 1000}",
             "message_size_limit 2097152",
             "log_dest stderr",
             "log_type error",
@@ -160,6 +282,8 @@ class ManagedBroker:
         ]
         if self.tls is not None:
             conf += self.tls.config_lines()
+        if self.bridge is not None:
+            conf += self.bridge.config_lines()  # last: every line after `connection` belongs to it
         _write_private(self.conf_path, "\n".join(conf) + "\n")
 
     def start(self, accounts: Iterable[BrokerAccount], *, timeout: float = 10.0) -> None:
