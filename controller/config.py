@@ -39,6 +39,11 @@ class MqttSettings(_Section):
     mode: Literal["managed", "external"] = Field("managed", description="Run our own mosquitto or use one.")
     url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL; for managed mode the listen address.")
     username: str = Field("loaxa-controller", description="The controller's MQTT user.")
+    client_id: str | None = Field(
+        None,
+        description="MQTT client id, stable across restarts so the broker keeps the controller's session "
+        "(default: user, host name and a hash of data_dir and HTTP port); unique per process.",
+    )
     password: str | None = Field(
         None, description="External mode: the controller's password (managed: generated)."
     )

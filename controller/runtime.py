@@ -11,10 +11,11 @@ re-plan. A newly elected leader plans and re-publishes the stored plans at once,
 planned or was asked for is lost.
 """
 
+import hashlib
 import logging
 import signal
+import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -57,6 +58,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def default_client_id(settings: Settings) -> str:
+    """A client id that stays the same across restarts of this process and differs between processes.
+
+    The same id on restart lets the broker hand back the session and the messages it kept meanwhile;
+    two processes on one host differ in data_dir or HTTP port.
+    """
+    place = f"{settings.data_dir.resolve()}:{settings.http.port}".encode()
+    return (
+        f"{settings.mqtt.username}-{socket.gethostname()}-{hashlib.blake2s(place, digest_size=4).hexdigest()}"
+    )
+
+
 class Controller:
     """The central service of one deployment."""
 
@@ -90,7 +103,7 @@ class Controller:
             url=settings.mqtt.url,
             username=settings.mqtt.username,
             password=password,
-            client_id=f"{settings.mqtt.username}-{uuid.uuid4().hex[:8]}",
+            client_id=settings.mqtt.client_id or default_client_id(settings),
             handler=self.ingestor.handle_batch,
             on_connected=self._republish_on_connect,
             clock=clock,

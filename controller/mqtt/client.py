@@ -4,6 +4,11 @@ It connects with the controller's credentials, re-subscribes to the uplink chann
 several controller workers split the load) on every connect, and hands each message with its receive
 time to a queue drained by a worker thread, so slow database writes never stall paho's network loop.
 Publishing plans and commands goes through here too. It knows no database and no message contents.
+
+Nothing a device sent at QoS 1 (status, events) is lost to a controller crash or restart: the session is
+persistent under a stable client id, so the broker keeps what arrives while the controller is away, and a
+message is acknowledged only after the handler has stored it, so one received but not yet stored when the
+process dies is sent again when it comes back.
 """
 
 import logging
@@ -36,6 +41,19 @@ class Incoming:
 
 Handler = Callable[[list[Incoming]], None]
 
+# A failing batch (the database is unreachable) is retried after these pauses, then left unacknowledged:
+# the broker sends it again on the next connection.
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+@dataclass(frozen=True)
+class _Received:
+    """A queued message and what acknowledging it takes (mid and QoS of its PUBLISH packet)."""
+
+    incoming: Incoming
+    mid: int
+    qos: int
+
 
 def parse_broker_url(url: str) -> tuple[str, int, bool]:
     """Split `mqtt://host:port` or `mqtts://host:port` into (host, port, tls)."""
@@ -59,8 +77,10 @@ class MqttLink:
         handler: Handler,
         clock: Callable[[], datetime],
         shared: bool = True,
+        persistent: bool = True,
         batch_max: int = 500,
         on_connected: Callable[[], None] | None = None,
+        retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
     ) -> None:
         self._host, self._port, tls = parse_broker_url(url)
         self._handler = handler
@@ -68,12 +88,20 @@ class MqttLink:
         self._clock = clock
         self._shared = shared
         self._batch_max = batch_max
-        self._queue: queue.Queue[Incoming | None] = queue.Queue()
+        self._retry_delays_s = retry_delays_s
+        self._queue: queue.Queue[_Received | None] = queue.Queue()
+        self._stopping = threading.Event()
         self._connected = threading.Event()
         self._worker: threading.Thread | None = None
         self.handler_errors = 0
+        # persistent: the broker keeps the session (subscriptions, QoS 1 messages) while we are away;
+        # manual_ack: a PUBACK goes out only once the handler has stored the message.
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=True
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=not persistent,
+            manual_ack=True,
         )
         self._client.username_pw_set(username, password)
         if tls:
@@ -99,12 +127,13 @@ class MqttLink:
             log.warning("broker %s:%s not reachable yet; retrying in the background", self._host, self._port)
 
     def stop(self) -> None:
-        """Disconnect, then let the worker finish what was already received."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        """Let the worker store and acknowledge what was already received, then disconnect."""
+        self._stopping.set()
         self._queue.put(None)
         if self._worker is not None:
             self._worker.join(timeout=10)
+        self._client.disconnect()
+        self._client.loop_stop()
 
     def publish(
         self, topic: str, payload: bytes, *, retain: bool = False, timeout: float | None = 5.0
@@ -159,8 +188,10 @@ class MqttLink:
         parsed = topics.parse_device_topic(message.topic)
         if parsed is None or parsed[1] not in topics.UPLINK_CHANNELS:
             log.warning("ignored message on unexpected topic %s", message.topic)
+            self._client.ack(message.mid, message.qos)
             return
-        self._queue.put(Incoming(parsed[0], parsed[1], bytes(message.payload), self._clock()))
+        incoming = Incoming(parsed[0], parsed[1], bytes(message.payload), self._clock())
+        self._queue.put(_Received(incoming, message.mid, message.qos))
 
     def _drain(self) -> None:
         while True:
@@ -180,12 +211,32 @@ class MqttLink:
                     break
                 batch.append(more)
             try:
-                self._handler(batch)
-            except Exception:
-                # A bug in one batch must not stop ingestion for the whole fleet; it is logged with
-                # its traceback and counted in health.
-                self.handler_errors += 1
-                log.exception("ingest handler failed on a batch of %d messages", len(batch))
+                if self._handle(batch):
+                    for received in batch:
+                        self._client.ack(received.mid, received.qos)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    def _handle(self, batch: list[_Received]) -> bool:
+        """Run the handler on a batch, retrying while it fails; True once it has stored the batch."""
+        incoming = [received.incoming for received in batch]
+        for attempt, pause in enumerate((*self._retry_delays_s, None), start=1):
+            try:
+                self._handler(incoming)
+            except Exception:
+                # Counted in health and logged with its traceback; ingestion of the fleet goes on.
+                self.handler_errors += 1
+                log.exception(
+                    "ingest handler failed on a batch of %d messages (attempt %d)", len(batch), attempt
+                )
+                if pause is None or self._stopping.wait(pause):
+                    break
+            else:
+                return True
+        # Not acknowledged: the broker holds QoS 1 messages for this session and sends them again when
+        # the controller reconnects (QoS 0 heartbeats are gone; the next one arrives within 30 s).
+        log.error(
+            "gave up on a batch of %d messages; QoS 1 ones come back on the next connection", len(batch)
+        )
+        return False

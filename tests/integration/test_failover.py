@@ -4,7 +4,8 @@ Real parts throughout: a PostgreSQL database, an external mosquitto, two control
 own HTTP ports, and three agent processes. The bulletin is approved on the follower, so its re-plan
 request must reach the leader by NOTIFY; then the leader is killed with SIGKILL before the window opens.
 The survivor must become the leader, the agents must play the bulletin exactly once inside the window,
-and the play events, all sent after the kill, must reach the survivor's as-run log. Two more tests run
+and the play events, all sent after the kill, must reach the as-run log; the killed process comes back
+as systemd restarts it, under the same MQTT client id, and follows. Two more tests run
 controllers in this process to look inside: a new leader does not send again an emergency the old one
 sent, and a leader whose lock connection dies stops planning at once and asks the new leader instead.
 """
@@ -78,6 +79,7 @@ class Cluster:
     env: dict[str, str]
     controllers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     apis: dict[str, Api] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start_controller(self, name: str, port: int) -> Api:
@@ -90,6 +92,7 @@ class Cluster:
                 stderr=subprocess.STDOUT,
             )
         self.apis[name] = Api(f"http://127.0.0.1:{port}")
+        self.ports[name] = port
         return self.apis[name]
 
     def start_agent(self, bundle: AgentBundle) -> Path:
@@ -251,6 +254,11 @@ def test_the_follower_takes_over_when_the_leader_is_killed_and_nothing_is_lost_o
     assert health(leader) is None
     wait_for("controller b leading", lambda: role(follower) == "leader", timeout=TAKEOVER_S)
     assert "this process is now the scheduler leader" in running.log("b")
+    # systemd restarts the killed process (Restart=always) with the same settings, so the same MQTT client
+    # id: the broker hands it what it kept for its session (shared-subscription messages routed to it while
+    # it was dead), and it finds a leader and follows.
+    restarted = running.start_controller("a", running.ports["a"])
+    wait_for("controller a back, following", lambda: role(restarted) == "follower", timeout=20)
 
     def finished() -> list[dict[str, Any]] | None:
         _, body = follower.call("GET", f"/plays?bulletin={bulletin_id}", user="operator")
@@ -258,7 +266,7 @@ def test_the_follower_takes_over_when_the_leader_is_killed_and_nothing_is_lost_o
         return body["items"] if len(done) == len(CLUSTERS) else None
 
     until_end = (window.end - datetime.now(UTC)).total_seconds() + 10
-    played = wait_for("a finished play on every agent, ingested by b", finished, timeout=until_end)
+    played = wait_for("a finished play on every agent, ingested", finished, timeout=until_end)
 
     # Exactly once per agent, inside the window, every event sent after the leader died.
     assert sorted(p["device"] for p in played) == CLUSTERS, played
