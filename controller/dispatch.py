@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 VIETNAMESE: Final = "vi"
 _MAX_BULLETINS: Final = 500  # approved, unfinished bulletins of one commune: dozens in practice
 _TERMINAL: Final = frozenset({"played", "skipped", "failed"})
+# Changed plans are stored, published and marked this many devices at a time (see replan).
+_PUBLISH_BATCH: Final = 100
 
 
 class Publisher(Protocol):
@@ -88,6 +90,7 @@ def _over(options: BulletinSchedule, today: date, targets: set[str], states: Map
 
 def _pins(session: Session, devices: set[str]) -> Iterator[Pin]:
     """The items of the stored plans: the planner keeps them where they were published."""
+    _held = services.load_plans(session, devices)  # held while the generator runs: no query per device
     for device_id in sorted(devices):
         stored = services.current_plan(session, device_id)
         for item in [] if stored is None else stored[1].get("items", []):
@@ -179,19 +182,31 @@ class Dispatcher:
             self.last_result = result
             published: list[str] = []
             unchanged = 0
-            for device_plan in result.devices:
-                device_id = device_plan.device.device_id
+            devices = list(result.devices)
+            # In batches: store the batch's changed plans in one transaction, publish them, then mark
+            # them published in another. Per device that was three sessions and two fsynced commits,
+            # and agents waited for every device planned before them (issue 8: bench_dispatch.py).
+            for first in range(0, len(devices), _PUBLISH_BATCH):
+                changed: list[tuple[str, PlanBody]] = []
+                batch = devices[first : first + _PUBLISH_BATCH]
                 with self._db.session() as session:
-                    stored = services.current_plan(session, device_id)
-                    if stored is not None and _items_json(stored[1]) == _items_json(
-                        device_plan.plan_body(stored[0], now)
-                    ):
-                        unchanged += 1
-                        continue
-                    body = device_plan.plan_body(services.next_plan_version(session, device_id), now)
-                    services.save_plan(session, device_id, body, now)
-                if self._publish_plan(device_id, body):
-                    published.append(device_id)
+                    _held = services.load_plans(session, (d.device.device_id for d in batch))
+                    for device_plan in batch:
+                        device_id = device_plan.device.device_id
+                        stored = services.current_plan(session, device_id)
+                        if stored is not None and _items_json(stored[1]) == _items_json(
+                            device_plan.plan_body(stored[0], now)
+                        ):
+                            unchanged += 1
+                            continue
+                        body = device_plan.plan_body(services.next_plan_version(session, device_id), now)
+                        services.save_plan(session, device_id, body, now)
+                        changed.append((device_id, body))
+                sent_plans = [
+                    (device_id, body) for device_id, body in changed if self._send_plan(device_id, body)
+                ]
+                self._mark_published(sent_plans)
+                published += [device_id for device_id, _ in sent_plans]
             sent = self._send_emergencies(result.emergencies, now)
         report = ReplanReport(tuple(published), unchanged, tuple(sent), len(result.deferred), tuple(finished))
         if published or sent or finished:
@@ -288,6 +303,13 @@ class Dispatcher:
         return Asset(sha256=sha256, bytes=record.bytes, duration_ms=record.duration_ms, url=url)
 
     def _publish_plan(self, device_id: str, body: PlanBody) -> bool:
+        if not self._send_plan(device_id, body):
+            return False
+        self._mark_published([(device_id, body)])
+        return True
+
+    def _send_plan(self, device_id: str, body: PlanBody) -> bool:
+        """Sign and publish one plan; True when the broker acknowledged it."""
         payload = self._signer.seal(
             kind="plan", device=device_id, seq=body.version, body=body.to_json(), issued_at=self._clock()
         )
@@ -298,9 +320,16 @@ class Dispatcher:
                 device_id,
             )
             return False
-        with self._db.session() as session:
-            services.mark_plan_published(session, device_id, body.version, self._clock())
         return True
+
+    def _mark_published(self, plans: list[tuple[str, PlanBody]]) -> None:
+        """Note in one transaction that these plans went out to the broker."""
+        if not plans:
+            return
+        with self._db.session() as session:
+            _held = services.load_plans(session, (device_id for device_id, _ in plans))
+            for device_id, body in plans:
+                services.mark_plan_published(session, device_id, body.version, self._clock())
 
     def _send_emergencies(self, emergencies: Mapping[str, tuple[PlanItem, ...]], now: datetime) -> list[str]:
         sent: list[str] = []

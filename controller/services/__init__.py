@@ -47,7 +47,13 @@ from controller.services.ingest import (
     record_status,
 )
 from controller.services.places import create_commune, create_village, list_villages
-from controller.services.plans import current_plan, mark_plan_published, next_plan_version, save_plan
+from controller.services.plans import (
+    current_plan,
+    load_plans,
+    mark_plan_published,
+    next_plan_version,
+    save_plan,
+)
 from controller.services.plays import list_plays
 from controller.services.seed import seed_demo
 from controller.services.uptime import device_uptime
@@ -126,6 +132,7 @@ __all__ = [
     "list_plays",
     "list_users",
     "list_villages",
+    "load_plans",
     "mark_plan_published",
     "mark_silent_devices_offline",
     "next_plan_version",

@@ -3,16 +3,32 @@
 Owns plans rows; must not compute plans (controller.planning does) or publish them (the MQTT side does).
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Bulletin, Plan
+from controller.db.models import Bulletin, Device, Plan
 from controller.services.deliveries import plan_delivery
 from controller.services.devices import load_device
 from controller.services.errors import Conflict
 from protocol import PlanBody
+
+
+def load_plans(session: Session, device_ids: Iterable[str]) -> list[object]:
+    """Load these devices and their plans in two queries, for the plan functions below to find.
+
+    The session's identity map holds rows weakly: they stay (and `current_plan`, `next_plan_version`,
+    `save_plan` and `mark_plan_published` need no query of their own) only while the caller keeps the
+    returned list. One planning run touches every device, so this saves ~4 queries per device.
+    """
+    ids = list(device_ids)
+    return [
+        *session.scalars(select(Device).where(Device.id.in_(ids))),
+        *session.scalars(select(Plan).where(Plan.device_id.in_(ids))),
+    ]
 
 
 def current_plan(session: Session, device_id: str) -> tuple[int, dict[str, Any]] | None:
