@@ -28,6 +28,18 @@ log = logging.getLogger(__name__)
 # Uplink messages are small; anything larger is a broken or hostile client.
 MAX_UPLINK_BYTES = 64 * 1024
 _INT_RANGE = range(-(2**63), 2**63)
+# What check_values refuses can only come from two byte patterns: JSON text reaches NUL or a lone
+# surrogate only through a \u escape (strict JSON refuses raw control characters, and UTF-8 decoding
+# refuses encoded surrogates), and an integer beyond 64 bits is written with at least 19 digits. A
+# payload with neither (every heartbeat of our agents) needs no walk over its values, which cost a
+# fifth of the time per heartbeat. Digits are found by mapping each to "0" and looking for 19 in a row.
+_ALL_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def _may_hold_bad_value(payload: bytes) -> bool:
+    """False when `payload` certainly holds no value check_values would refuse."""
+    return b"\\u" in payload or _NINETEEN_DIGITS in payload.translate(_ALL_DIGITS_TO_ZERO)
 
 
 def check_values(data: Any) -> None:
@@ -105,7 +117,8 @@ class Ingestor:
     def _decode(message: Incoming) -> Any:
         """The payload as checked JSON, or ProtocolError with the reason."""
         data = decode_json(message.payload, max_bytes=MAX_UPLINK_BYTES)
-        check_values(data)
+        if _may_hold_bad_value(message.payload):
+            check_values(data)
         return data
 
     def _store_heartbeats(self, session: Session, beats: list[tuple[Incoming, Heartbeat]]) -> None:
@@ -122,12 +135,13 @@ class Ingestor:
             for message, heartbeat in beats:
                 self._guarded(session, message, partial(self._store_one, session, message, heartbeat))
             return
+        stored = len(beats)
         for message, _ in beats:
             if message.device_id in unknown:
                 self._reject(message, "unknown_device", f"device {message.device_id!r} is not provisioned")
-            else:
-                with self._lock:
-                    self.accepted["heartbeat"] += 1
+                stored -= 1
+        with self._lock:
+            self.accepted["heartbeat"] += stored
 
     def _store_one(self, session: Session, message: Incoming, heartbeat: Heartbeat) -> Event | None:
         ingest.record_heartbeat(
