@@ -6,9 +6,9 @@ broker (controller.mqtt.broker takes the accounts this module lists).
 
 import logging
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Village
@@ -33,7 +33,7 @@ def load_device(session: Session, device_id: str) -> Device:
     return device
 
 
-def _view(device: Device, fractions: tuple[float, ...]) -> DeviceView:
+def _view(device: Device | Row[Any], fractions: tuple[float, ...]) -> DeviceView:
     return DeviceView(
         id=device.id,
         name=device.name,
@@ -120,14 +120,21 @@ def get_device(session: Session, device_id: str, now: datetime) -> DeviceView:
 def list_devices(
     session: Session, now: datetime, *, village_id: str | None = None, commune_id: str | None = None
 ) -> list[DeviceView]:
-    """Devices by id with liveness and uptime, optionally of one village or commune."""
-    query = select(Device).order_by(Device.id)
+    """Devices by id with liveness, last metrics and uptime, optionally of one village or commune.
+
+    Two queries whatever the number of devices: the rows (metrics are kept on them) and their coverage.
+    """
+    ids = select(Device.id)
     if village_id is not None:
-        query = query.where(Device.village_id == village_id)
+        ids = ids.where(Device.village_id == village_id)
     if commune_id is not None:
-        query = query.join(Village).where(Village.commune_id == commune_id)
-    devices = list(session.scalars(query))
-    fractions = uptime_fractions(session, [d.id for d in devices], now, UPTIME_PERIODS)
+        ids = ids.join(Village).where(Village.commune_id == commune_id)
+    # Plain rows, not ORM objects: read-only here, and cheaper to load for a province's 3,000 devices.
+    devices = session.execute(
+        select(*Device.__table__.columns).where(Device.id.in_(ids)).order_by(Device.id)
+    ).all()
+    created = {d.id: d.created_at for d in devices}
+    fractions = uptime_fractions(session, list(created), now, UPTIME_PERIODS, created=created, among=ids)
     return [_view(d, fractions[d.id]) for d in devices]
 
 

@@ -7,11 +7,11 @@ sum over a handful of rows. Owns device_coverage; must not change device status 
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceCoverage
@@ -101,19 +101,45 @@ def _fraction(spans: Sequence[tuple[datetime, datetime]], start: datetime, end: 
     return covered / (end - start)
 
 
+def _merged_fraction(merged: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
+    """`_fraction` for spans already merged (sorted, disjoint): clipping them is enough.
+
+    Timedeltas add exactly, so the result is the very same float, without sorting again per period.
+    """
+    covered = timedelta()
+    for lo, hi in merged:
+        if hi <= start:
+            continue
+        if lo >= end:
+            break
+        covered += min(hi, end) - max(lo, start)
+    return covered / (end - start)
+
+
 def _spans(
-    session: Session, device_ids: Sequence[str], start: datetime, end: datetime
+    session: Session,
+    device_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    among: Select[str] | None = None,
 ) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each device's spans overlapping [start, end]; `among` selects the same ids in SQL.
+
+    A province lists 3,000 devices: as a subquery they cost one bound parameter instead of 3,000, whose
+    rendering was the largest single cost of listing them on PostgreSQL.
+    """
     rows = session.execute(
         select(DeviceCoverage.device_id, DeviceCoverage.start_at, DeviceCoverage.end_at).where(
-            DeviceCoverage.device_id.in_(device_ids),
+            DeviceCoverage.device_id.in_(device_ids if among is None else among),
             DeviceCoverage.end_at > start,
             DeviceCoverage.start_at < end,
         )
     )
     out: dict[str, list[tuple[datetime, datetime]]] = {device_id: [] for device_id in device_ids}
     for device_id, span_start, span_end in rows:
-        out[device_id].append((span_start, span_end))
+        # A device provisioned since the caller listed them is not asked about (READ COMMITTED).
+        if device_id in out:
+            out[device_id].append((span_start, span_end))
     return out
 
 
@@ -138,21 +164,60 @@ def device_uptime(session: Session, device_id: str, start: datetime, end: dateti
 
 
 def uptime_fractions(
-    session: Session, device_ids: Sequence[str], now: datetime, periods: Sequence[timedelta]
+    session: Session,
+    device_ids: Sequence[str],
+    now: datetime,
+    periods: Sequence[timedelta],
+    *,
+    created: Mapping[str, datetime] | None = None,
+    among: Select[str] | None = None,
 ) -> dict[str, tuple[float, ...]]:
-    """For each device, the uptime fraction over each of `periods` ending at `now` (one query for all)."""
+    """For each device, the uptime fraction over each of `periods` ending at `now` (one query for all).
+
+    `created` (device id → provisioning time) saves a second query when the caller has the rows already;
+    `among`, a query of exactly `device_ids`, keeps a long id list out of the SQL.
+    """
     if not device_ids:
         return {}
     longest = max(periods)
-    spans = _spans(session, device_ids, now - longest, now)
+    spans = _spans(session, device_ids, now - longest, now, among)
     # A device provisioned an hour ago is judged on that hour, not on a day it did not exist.
-    rows = session.execute(select(Device.id, Device.created_at).where(Device.id.in_(device_ids)))
-    created = {device_id: created_at for device_id, created_at in rows}
+    if created is None:
+        rows = session.execute(select(Device.id, Device.created_at).where(Device.id.in_(device_ids)))
+        created = {device_id: created_at for device_id, created_at in rows}
     out: dict[str, tuple[float, ...]] = {}
     for device_id, device_spans in spans.items():
+        merged = _merge(device_spans, now - longest, now)
         fractions = []
         for period in periods:
             start = max(now - period, created.get(device_id, now - period))
-            fractions.append(_fraction(device_spans, start, now) if start < now else 0.0)
+            fractions.append(_merged_fraction(merged, start, now) if start < now else 0.0)
         out[device_id] = tuple(fractions)
+    return out
+
+
+def window_uptime(
+    session: Session, device_ids: Sequence[str], windows: Iterable[tuple[datetime, datetime]], now: datetime
+) -> dict[str, float | None]:
+    """For each device, the share of the windows' time up to `now` its heartbeats covered (one query for all).
+
+    None for a device when no window time has passed yet. The same figure as summing `device_uptime` over
+    each window, weighted by the window's length, without one query per device and window.
+    """
+    clipped = [(start, min(end, now)) for start, end in windows]
+    clipped = [(start, end) for start, end in clipped if end > start]
+    if not device_ids:
+        return {}
+    if not clipped:
+        return {device_id: None for device_id in device_ids}
+    first, last = min(start for start, _ in clipped), max(end for _, end in clipped)
+    spans = _spans(session, device_ids, first, last)
+    total = sum((end - start for start, end in clipped), timedelta())
+    out: dict[str, float | None] = {}
+    for device_id, device_spans in spans.items():
+        merged = _merge(device_spans, first, last)
+        covered = timedelta()
+        for start, end in clipped:
+            covered += (end - start) * _merged_fraction(merged, start, end)
+        out[device_id] = covered / total
     return out

@@ -5,6 +5,8 @@ Owns the HTML side of reading bulletins and of the submit / approve / reject / c
 runtime's `on_bulletin_changed` hook is told.
 """
 
+from typing import Final
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -17,6 +19,7 @@ from web.ui import common
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_bulletins", __name__))
+PAGE_SIZE: Final = 50
 
 
 def load(db: Session, bulletin_id: int, me: UserView) -> BulletinView:
@@ -35,14 +38,24 @@ def audio_urls(view: BulletinView) -> list[tuple[str, str]]:
 @bp.get("/bulletins")
 @page("bulletin.read")
 def index() -> str:
-    """Bulletins of the commune, newest first, optionally of one status."""
+    """Bulletins of the commune, newest first, optionally of one status, a page at a time."""
     me = user()
     status = request.args.get("status") or None
     if status not in (None, *common.STATUSES):
         status = None
+    number = max(request.args.get("trang", 1, type=int), 1)
     with web_context().db.session() as db:
-        items = services.list_bulletins(db, status=status, commune_id=me.commune_id, limit=200)
-    return render_template("ui/bulletins.html", items=items, status=status)
+        # One more than a page tells whether a next page exists without counting every bulletin.
+        items = services.list_bulletins(
+            db, status=status, commune_id=me.commune_id, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE
+        )
+    return render_template(
+        "ui/bulletins.html",
+        items=items[:PAGE_SIZE],
+        status=status,
+        page_number=number,
+        has_next=len(items) > PAGE_SIZE,
+    )
 
 
 @bp.get("/bulletins/<int:bulletin_id>")

@@ -1,16 +1,20 @@
-"""The devices dashboard, one device's page with its heartbeat timeline, and commands to a device.
+"""The devices dashboard (paged, by village), one device's page with its heartbeat timeline, and commands.
 
 Owns the HTML side of devices. The registry and uptime are controller.services; commands reach the
 broker only through the runtime's `send_command` hook.
 """
 
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from controller import services
+from controller.planning import occurrences
+from controller.services.uptime import window_uptime
+from controller.services.views import DeviceView
 from web.context import web_context
 from web.ui import common, health
 from web.ui.session import page, user
@@ -18,28 +22,108 @@ from web.ui.session import page, user
 bp = common.html_errors(Blueprint("ui_devices", __name__))
 
 COMMANDS = {"test_tone": "Phát tiếng thử", "set_volume": "Đặt âm lượng", "stop": "Dừng phát"}
+STATES: Final = {"offline": "Ngoại tuyến", "online": "Trực tuyến", "alert": "Có cảnh báo"}
+PAGE_SIZE: Final = 24  # cards a phone scrolls through comfortably; the filters reach the rest
+MAX_ALERTS: Final = 20
+
+
+@dataclass(frozen=True)
+class VillageHealth:
+    """How a village's clusters are doing, for the summary and the village filter."""
+
+    id: str
+    name: str
+    total: int
+    online: int
+    uptime_24h: float
+
+
+def summarize(views: list[DeviceView], villages: dict[str, str]) -> list[VillageHealth]:
+    """Per village with clusters: online count and mean 24 h uptime, by village name."""
+    by_village: dict[str, list[DeviceView]] = {}
+    for view in views:
+        by_village.setdefault(view.village_id, []).append(view)
+    return sorted(
+        (
+            VillageHealth(
+                id=village_id,
+                name=villages.get(village_id, village_id),
+                total=len(members),
+                online=sum(1 for v in members if v.online),
+                uptime_24h=sum(v.uptime_24h for v in members) / len(members),
+            )
+            for village_id, members in by_village.items()
+        ),
+        key=lambda v: (v.name, v.id),
+    )
+
+
+def _filtered(
+    views: list[DeviceView], village: str | None, state: str | None, now: datetime, minutes: int
+) -> list[DeviceView]:
+    """The devices of one village and / or one state (online, offline, with an alert)."""
+    if village is not None:
+        views = [v for v in views if v.village_id == village]
+    if state == "online":
+        return [v for v in views if v.online]
+    if state == "offline":
+        return [v for v in views if not v.online]
+    if state == "alert":
+        alerted = {v.id for v, _ in health.alerts(views, now, minutes)}
+        return [v for v in views if v.id in alerted]
+    return views
 
 
 @bp.get("/devices")
 @page("device.read")
 def dashboard() -> str:
-    """Every cluster of the commune: online, last seen, uptime bars, window availability, metrics, alerts."""
+    """The clusters: totals, a summary per village, alerts, then one page of cards with uptime bars.
+
+    A province has thousands of clusters, so the cards are paged and can be filtered by village and state;
+    every figure comes from a fixed number of queries whatever the number of devices.
+    """
     me = user()
     context = web_context()
     now = context.clock()
     minutes = request.args.get("phut", type=int) or health.OFFLINE_ALERT_MINUTES
+    village = request.args.get("thon") or None
+    state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
     with context.db.session() as db:
         views = services.list_devices(db, now, commune_id=me.commune_id)
         villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
-        rows = [(v, health.metrics(v), health.window_availability(db, v.id, now)) for v in views]
-    online = sum(1 for v in views if v.online)
+        if village not in villages:
+            village = None
+        shown = _filtered(views, village, state, now, minutes)
+        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        number = min(max(request.args.get("trang", 1, type=int), 1), pages)
+        cards = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
+        availability = window_uptime(db, [v.id for v in cards], windows, now)
+    alerts = health.alerts(shown, now, minutes)
+    filters = {
+        "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
+        "thon": village,
+        "trang_thai": state,
+    }
     return render_template(
         "ui/devices.html",
-        rows=rows,
+        rows=[(v, health.metrics(v), availability[v.id]) for v in cards],
         villages=villages,
-        alerts=health.alerts(views, now, minutes),
+        summary=summarize(views, villages),
+        alerts=alerts[:MAX_ALERTS],
+        more_alerts=len(alerts) - MAX_ALERTS,
         minutes=minutes,
-        online=online,
+        online=sum(1 for v in views if v.online),
+        total=len(views),
+        uptime_24h=sum(v.uptime_24h for v in views) / len(views) if views else None,
+        uptime_7d=sum(v.uptime_7d for v in views) / len(views) if views else None,
+        shown=len(shown),
+        village=village,
+        state=state,
+        states=STATES,
+        page_number=number,
+        pages=pages,
+        filters={k: v for k, v in filters.items() if v is not None},
     )
 
 
