@@ -116,8 +116,9 @@ def record_heartbeats(
     a broker restart thousands), so it skips the ORM unit of work, which cost two thirds of the time per
     heartbeat: two SELECTs load the devices' `last_seen` and their newest coverage spans, the rules of
     DESIGN §5 run in memory, and three executemany statements write the result (devices, extended spans,
-    new spans). The rules are those of `uptime.extend_spans` and of a straggler keeping the newer metrics;
-    tests/services/test_ingest_bulk.py checks both paths give the same rows.
+    new spans). A heartbeat inside the newest span extends it, a later one opens a new span, and a
+    straggler never overwrites newer metrics; tests/services/test_ingest_bulk.py checks this against the
+    ORM version it replaced.
     """
     if not beats:
         return set()
@@ -147,7 +148,7 @@ def record_heartbeats(
             if received_at + covers > span.end_at:
                 span.end_at, span.changed = received_at + covers, True
         else:
-            # As in uptime.extend_spans: older than the newest span, so its own span is already closed.
+            # Older than the newest span, so its own span is already closed.
             log.debug("late heartbeat from %s at %s ignored for coverage", device_id, received_at)
         seen = last_seen[device_id]
         if seen is not None and received_at < seen:
@@ -161,7 +162,7 @@ def record_heartbeats(
 
 
 def _newest_spans(connection: Connection, device_ids: Iterable[str]) -> dict[str, _Span]:
-    """The newest coverage span of each device that has one, in one query (as `uptime.latest_spans`)."""
+    """The newest coverage span of each device that has one, in one query."""
     newest = (
         select(_COVERAGE.c.device_id, func.max(_COVERAGE.c.end_at).label("end_at"))
         .where(_COVERAGE.c.device_id.in_(list(device_ids)))

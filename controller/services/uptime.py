@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceCoverage
@@ -22,50 +22,6 @@ log = logging.getLogger(__name__)
 
 COVERAGE_FACTOR: Final = 2.5
 DEFAULT_INTERVAL: Final = timedelta(seconds=30)
-
-
-def coverage_of(received_at: datetime, interval: timedelta = DEFAULT_INTERVAL) -> datetime:
-    """The end of the span covered by a heartbeat received at `received_at`."""
-    return received_at + interval * COVERAGE_FACTOR
-
-
-def latest_spans(session: Session, device_ids: Iterable[str]) -> dict[str, DeviceCoverage]:
-    """The newest coverage span of each device that has one (one query for all)."""
-    ids = list(device_ids)
-    newest = (
-        select(DeviceCoverage.device_id, func.max(DeviceCoverage.end_at).label("end_at"))
-        .where(DeviceCoverage.device_id.in_(ids))
-        .group_by(DeviceCoverage.device_id)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(DeviceCoverage).join(
-            newest,
-            (DeviceCoverage.device_id == newest.c.device_id) & (DeviceCoverage.end_at == newest.c.end_at),
-        )
-    )
-    return {span.device_id: span for span in rows}
-
-
-def extend_spans(
-    session: Session,
-    latest: dict[str, DeviceCoverage],
-    device_id: str,
-    received_at: datetime,
-    interval: timedelta,
-) -> None:
-    """Extend `latest[device_id]` with a heartbeat received at `received_at`, or open a new span."""
-    end = coverage_of(received_at, interval)
-    span = latest.get(device_id)
-    if span is None or received_at > span.end_at:
-        latest[device_id] = DeviceCoverage(device_id=device_id, start_at=received_at, end_at=end)
-        session.add(latest[device_id])
-    elif received_at >= span.start_at:
-        span.end_at = max(span.end_at, end)
-    else:
-        # Heartbeats are QoS 0 and processed in arrival order; one older than the newest span can only be
-        # a straggler from a slow worker, and the span it belongs to is already closed.
-        log.debug("late heartbeat from %s at %s ignored for coverage", device_id, received_at)
 
 
 def cut_coverage(session: Session, device_id: str, at: datetime) -> None:

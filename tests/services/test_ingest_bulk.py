@@ -1,22 +1,22 @@
 """Heartbeats stored in bulk (Core statements) give the same rows as one by one, and as the ORM rules.
 
 `record_heartbeats` writes devices and coverage spans with executemany statements instead of the ORM
-unit of work (issue 8). The reference below is the ORM version it replaced, written with the rules that
-`controller.services.uptime` owns, so any difference in liveness, metrics or coverage shows up here.
+unit of work (issue 8). The reference below is the ORM version it replaced, kept here as the oracle with
+the coverage rules of DESIGN §5, so any difference in liveness, metrics or coverage shows up here.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceCoverage
 from controller.services import record_heartbeat, record_heartbeats, record_status
-from controller.services.uptime import extend_spans, latest_spans
+from controller.services.uptime import COVERAGE_FACTOR
 from protocol import Heartbeat, Status
 from tests.services.conftest import T0, World
 
@@ -31,6 +31,42 @@ def heartbeat(seq: int) -> Heartbeat:
         plan_version=seq % 5, assets_missing=0, amp_on=seq % 2 == 0, agent_version=f"0.{seq % 4}",
         cpu_temp_c=40 + seq / 10, net={"type": "4g", "rssi": -70 - seq % 9},
     )  # fmt: skip
+
+
+def latest_spans(session: Session, device_ids: Iterable[str]) -> dict[str, DeviceCoverage]:
+    """The newest coverage span of each device that has one (one query for all)."""
+    ids = list(device_ids)
+    newest = (
+        select(DeviceCoverage.device_id, func.max(DeviceCoverage.end_at).label("end_at"))
+        .where(DeviceCoverage.device_id.in_(ids))
+        .group_by(DeviceCoverage.device_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(DeviceCoverage).join(
+            newest,
+            (DeviceCoverage.device_id == newest.c.device_id) & (DeviceCoverage.end_at == newest.c.end_at),
+        )
+    )
+    return {span.device_id: span for span in rows}
+
+
+def extend_spans(
+    session: Session,
+    latest: dict[str, DeviceCoverage],
+    device_id: str,
+    received_at: datetime,
+    interval: timedelta,
+) -> None:
+    """Extend `latest[device_id]` with a heartbeat received at `received_at`, or open a new span."""
+    end = received_at + interval * COVERAGE_FACTOR
+    span = latest.get(device_id)
+    if span is None or received_at > span.end_at:
+        latest[device_id] = DeviceCoverage(device_id=device_id, start_at=received_at, end_at=end)
+        session.add(latest[device_id])
+    elif received_at >= span.start_at:
+        span.end_at = max(span.end_at, end)
+    # else: a straggler older than the newest span, whose own span is already closed
 
 
 def orm_reference(session: Session, beats: Beats) -> set[str]:
