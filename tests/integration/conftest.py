@@ -104,12 +104,13 @@ class Deployment:
     passwords: dict[str, str]
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start_agent(self, device_id: str) -> Path:
-        """Start a real agent process for a seeded device; returns its home directory."""
+    def start_agent(self, device_id: str, mqtt_url: str | None = None) -> Path:
+        """Start a real agent process for a seeded device (on the controller's broker unless `mqtt_url`
+        names another, such as a commune relay); returns its home directory."""
         home = self.root / "agents" / device_id
         AgentBundle(
             device_id=device_id,
-            mqtt_url=self.controller.settings.mqtt.url,
+            mqtt_url=mqtt_url or self.controller.settings.mqtt.url,
             mqtt_password=self.passwords[device_id],
             public_keys=(self.controller.keys.public_key_b64,),
             backend="file",

@@ -13,7 +13,6 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,6 @@ from typing import Any
 import pytest
 
 from controller import services
-from controller.bundle import AgentBundle
 from controller.cli import main as loaxa
 from controller.config import load_settings
 from controller.runtime import Controller
@@ -158,29 +156,6 @@ def operator_conf(directory: Path, port: int) -> Path:
     return conf
 
 
-def start_agent(deployment: Deployment, device_id: str, mqtt_url: str) -> Path:
-    """A real agent process connected to `mqtt_url` (the province broker or the commune relay)."""
-    home = deployment.root / "agents" / device_id
-    AgentBundle(
-        device_id=device_id,
-        mqtt_url=mqtt_url,
-        mqtt_password=deployment.passwords[device_id],
-        public_keys=(deployment.controller.keys.public_key_b64,),
-        backend="file",
-        output_dir="played",
-        state_dir="state",
-        cache_dir="cache",
-        heartbeat_interval_s=HEARTBEAT_S,
-    ).write(home / "agent.toml")
-    with (home / "agent.log").open("ab") as log:
-        deployment.agents[device_id] = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "agent", "--config", str(home / "agent.toml")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return home
-
-
 def _local_plays(home: Path) -> list[dict[str, Any]]:
     path = home / "played" / "plays.jsonl"
     if not path.exists():
@@ -239,8 +214,8 @@ def test_province_controller_on_an_external_broker_reaches_agents_through_a_comm
 
 def _play_through_the_relay(deployment: Deployment, link: Link, relay_port: int) -> None:
     api = deployment.api
-    start_agent(deployment, DIRECT, deployment.controller.settings.mqtt.url)
-    relayed_home = start_agent(deployment, RELAYED, f"mqtt://127.0.0.1:{relay_port}")
+    deployment.start_agent(DIRECT)
+    relayed_home = deployment.start_agent(RELAYED, f"mqtt://127.0.0.1:{relay_port}")
     # The relayed agent's birth and heartbeats cross the bridge (out).
     wait_for("both agents online", lambda: all(deployment.device(d)["online"] for d in (DIRECT, RELAYED)), 20)
 
