@@ -56,7 +56,7 @@ from controller.services.plans import (
 )
 from controller.services.plays import list_plays
 from controller.services.seed import seed_demo
-from controller.services.uptime import device_uptime
+from controller.services.uptime import device_uptime, window_uptime
 from controller.services.users import (
     authenticate,
     can,
@@ -154,5 +154,6 @@ __all__ = [
     "submit",
     "target_devices",
     "user_for_token",
+    "window_uptime",
     "write_audit",
 ]

@@ -155,25 +155,32 @@ def uptime_fractions(
 def window_uptime(
     session: Session, device_ids: Sequence[str], windows: Iterable[tuple[datetime, datetime]], now: datetime
 ) -> dict[str, float | None]:
-    """For each device, the share of the windows' time up to `now` its heartbeats covered (one query for all).
+    """For each device, the share of the windows' time up to `now` its heartbeats covered (two queries).
 
-    None for a device when no window time has passed yet. The same figure as summing `device_uptime` over
-    each window, weighted by the window's length, without one query per device and window.
+    Only window time since the device was provisioned counts, as for uptime over 24 h and 7 d: a cluster
+    added today is not blamed for last week's windows. None for a device with no such window time yet.
     """
     clipped = [(start, min(end, now)) for start, end in windows]
     clipped = [(start, end) for start, end in clipped if end > start]
     if not device_ids:
         return {}
     if not clipped:
-        return {device_id: None for device_id in device_ids}
+        return dict.fromkeys(device_ids)
+    provisioned = select(Device.id, Device.created_at).where(Device.id.in_(device_ids))
+    created: dict[str, datetime] = {device_id: at for device_id, at in session.execute(provisioned)}
     first, last = min(start for start, _ in clipped), max(end for _, end in clipped)
     spans = _spans(session, device_ids, first, last)
-    total = sum((end - start for start, end in clipped), timedelta())
     out: dict[str, float | None] = {}
     for device_id, device_spans in spans.items():
+        since = created.get(device_id, first)
+        lived = [(max(start, since), end) for start, end in clipped if end > since]
+        total = sum((end - start for start, end in lived), timedelta())
+        if not total:
+            out[device_id] = None
+            continue
         merged = _merge(device_spans, first, last)
-        covered = timedelta()
-        for start, end in clipped:
-            covered += (end - start) * _merged_fraction(merged, start, end)
+        covered = sum(
+            ((end - start) * _merged_fraction(merged, start, end) for start, end in lived), timedelta()
+        )
         out[device_id] = covered / total
     return out

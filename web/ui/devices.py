@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 
 from controller import services
 from controller.planning import occurrences
-from controller.services.uptime import window_uptime
 from controller.services.views import DeviceView
 from web.context import web_context
 from web.ui import common, health
@@ -98,7 +97,7 @@ def dashboard() -> str:
         number = min(max(request.args.get("trang", 1, type=int), 1), pages)
         cards = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
-        availability = window_uptime(db, [v.id for v in cards], windows, now)
+        availability = services.window_uptime(db, [v.id for v in cards], windows, now)
     alerts = health.alerts(shown, now, minutes)
     filters = {
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,

@@ -49,15 +49,8 @@ def metrics(view: DeviceView) -> Metrics:
 
 def window_availability(db: Session, device_id: str, now: datetime) -> float | None:
     """The share of the last 7 days' window time the device was up (None before any window)."""
-    covered, total = timedelta(), timedelta()
-    for window in occurrences(common.schedule(), now - WEEK, now):
-        start, end = window.start, min(window.end, now)
-        if end <= start:
-            continue
-        report = services.device_uptime(db, device_id, start, end)
-        covered += (end - start) * report.fraction
-        total += end - start
-    return covered / total if total else None
+    windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - WEEK, now)]
+    return services.window_uptime(db, [device_id], windows, now)[device_id]
 
 
 def heartbeat_bar(db: Session, device_id: str, now: datetime, period: timedelta) -> list[Segment]:
