@@ -21,7 +21,13 @@ from controller import services, tls
 from controller.bundle import AgentBundle
 from controller.cli import CliError
 from controller.config import Settings
-from controller.fleet import Fleet, simulated_bundle, write_simulated_agent
+from controller.fleet import (
+    AGENTS_PER_PROCESS,
+    Fleet,
+    FleetProcesses,
+    simulated_bundle,
+    write_simulated_agent,
+)
 from controller.mqtt.client import parse_broker_url
 from controller.runtime import Controller
 from controller.services.seed import USERS, demo_device_password
@@ -183,9 +189,23 @@ def run_simulation(settings: Settings, *, agents: int) -> None:
         )
         configs.append(write_simulated_agent(root, bundle))
         print(f"\rprovisioned {number}/{agents}", end="", file=sys.stderr, flush=True)
-    fleet = Fleet(configs)
-    fleet.start(lambda n, total: print(f"\rstarted {n}/{total} agents", end="", file=sys.stderr, flush=True))
-    print(f"\n{fleet.connected()} of {agents} agents connected; Ctrl+C stops them", file=sys.stderr)
+
+    def started(n: int, total: int) -> None:
+        print(f"\rstarted {n}/{total} agents", end="", file=sys.stderr, flush=True)
+
+    fleet: Fleet | FleetProcesses
+    if agents <= AGENTS_PER_PROCESS:
+        fleet = Fleet(configs)
+        fleet.start(started)
+        print(f"\n{fleet.connected()} of {agents} agents connected; Ctrl+C stops them", file=sys.stderr)
+    else:
+        fleet = FleetProcesses([root / c.device_id / "agent.toml" for c in configs])
+        fleet.start(started)
+        print(
+            f"\n{agents} agents in {len(fleet.processes)} processes of at most {AGENTS_PER_PROCESS}; "
+            "the controller's devices page shows them online; Ctrl+C stops them",
+            file=sys.stderr,
+        )
     try:
         _wait_for_signal()
     finally:

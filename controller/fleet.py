@@ -2,11 +2,19 @@
 
 Each agent has its own MQTT connection, credentials, state database and cache, and plays into a file
 sink. Used by `loaxa demo` and `loaxa simulate`. Owns only starting and stopping them.
+
+One process holds at most `AGENTS_PER_PROCESS` agents: paho waits on its sockets with select(), which
+fails for file descriptors from 1024 (FD_SETSIZE) whatever the process's limit, and each agent holds
+about six (MQTT socket, paho's wake-up pair, its state database with WAL and shm). Larger fleets run in
+several processes of this module (`python -m controller.fleet AGENT.TOML ...`).
 """
 
 import logging
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from controller.bundle import AgentBundle
@@ -69,3 +77,73 @@ class Fleet:
             agent.stop()
         for thread in self._threads:
             thread.join(timeout=10)
+
+
+AGENTS_PER_PROCESS = 100
+
+
+class FleetProcesses:
+    """A large fleet as child processes of at most `per_process` agents each (see the module docstring)."""
+
+    def __init__(self, configs: Sequence[Path], per_process: int = AGENTS_PER_PROCESS) -> None:
+        if not 1 <= per_process <= AGENTS_PER_PROCESS:
+            raise ValueError(f"per_process must be 1..{AGENTS_PER_PROCESS}, got {per_process}")
+        self.groups = [list(configs[n : n + per_process]) for n in range(0, len(configs), per_process)]
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Start one child per group, reporting (agents started, total) as each child comes up."""
+        total = sum(len(group) for group in self.groups)
+        started = 0
+        for group in self.groups:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "controller.fleet", *map(str, group)], stdout=subprocess.PIPE
+            )
+            self.processes.append(child)
+            # The child prints "started N" once its agents run; nothing means it died (its stderr says why).
+            if child.stdout is None or not child.stdout.readline():
+                self.stop()
+                raise RuntimeError(f"a fleet process for {len(group)} agents exited with {child.wait()}")
+            started += len(group)
+            if progress is not None:
+                progress(started, total)
+
+    def running(self) -> int:
+        """How many child processes are still alive."""
+        return sum(child.poll() is None for child in self.processes)
+
+    def stop(self) -> None:
+        """SIGTERM every child (each stops its agents, which announce themselves offline) and wait."""
+        for child in self.processes:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.processes:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                log.warning("fleet process %s did not stop within 30 s; killing it", child.pid)
+                child.kill()
+                child.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the agents of the given agent.toml files until SIGTERM (one child of FleetProcesses)."""
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not 1 <= len(paths) <= AGENTS_PER_PROCESS:
+        print(
+            f"usage: python -m controller.fleet AGENT.TOML ... (1 to {AGENTS_PER_PROCESS})", file=sys.stderr
+        )
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    fleet = Fleet(load_config(Path(path)) for path in paths)
+    fleet.start()
+    print(f"started {len(paths)}", flush=True)
+    stop.wait()
+    fleet.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
