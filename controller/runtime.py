@@ -16,21 +16,20 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.orm import Session
 
 from controller import services
 from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
+from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
@@ -64,10 +63,8 @@ def default_client_id(settings: Settings) -> str:
     The same id on restart lets the broker hand back the session and the messages it kept meanwhile;
     two processes on one host differ in data_dir or HTTP port.
     """
-    place = f"{settings.data_dir.resolve()}:{settings.http.port}".encode()
-    return (
-        f"{settings.mqtt.username}-{socket.gethostname()}-{hashlib.blake2s(place, digest_size=4).hexdigest()}"
-    )
+    place = hashlib.blake2s(f"{settings.data_dir.resolve()}:{settings.http.port}".encode(), digest_size=4)
+    return f"{settings.mqtt.username}-{socket.gethostname()}-{place.hexdigest()}"
 
 
 class Controller:
@@ -110,9 +107,9 @@ class Controller:
         )
         # What the planner thread publishes (plans, emergencies) is refused once this process is no longer
         # the leader; operators' commands from the web threads go out from any process.
-        self._fence = _LeaderFence(self.link, lambda: self.leadership.is_leader)
+        self._fence = LeaderFence(self.link, lambda: self.leadership.is_leader)
         self.dispatcher = Dispatcher(
-            db=_FencedDatabase(self.db, self._fence),
+            db=FencedDatabase(self.db, self._fence),
             publisher=self._fence,
             signer=Signer(self.keys.signing_key),
             schedule=self.schedules,
@@ -394,63 +391,3 @@ class Controller:
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,
         }
-
-
-class LeadershipLost(RuntimeError):
-    """A planning run found that this process is no longer the scheduler leader."""
-
-
-class _LeaderFence:
-    """The dispatcher's publisher: the MQTT link, except that planner publishes need leadership.
-
-    Fencing: a leader that lost its lock (a dead database connection) may still be in the middle of a
-    planning run; from the moment `is_leader` turns false, what that run would publish is refused, so two
-    processes never publish plans or emergencies side by side, and the run's next database session is
-    refused too (see _FencedDatabase), so it stores no more plan versions. Publishes outside a planning
-    run (an operator's command from the web layer) pass in any process.
-    """
-
-    def __init__(self, link: MqttLink, is_leader: Callable[[], bool]) -> None:
-        self._link = link
-        self._is_leader = is_leader
-        self._local = threading.local()
-
-    @contextmanager
-    def planning(self) -> Iterator[None]:
-        """Mark the current thread's publishes as the planner's until the block ends."""
-        self._local.planning = True
-        try:
-            yield
-        finally:
-            self._local.planning = False
-
-    def check(self) -> None:
-        """Raise LeadershipLost if the current thread is planning and this process no longer leads."""
-        if getattr(self._local, "planning", False) and not self._is_leader():
-            raise LeadershipLost("this process is no longer the scheduler leader")
-
-    def publish(
-        self, topic: str, payload: bytes, *, retain: bool = False, timeout: float | None = 5.0
-    ) -> bool:
-        """Publish through the link, unless this is the planner's and the process no longer leads."""
-        if getattr(self._local, "planning", False) and not self._is_leader():
-            log.warning("not publishing to %s: this process is no longer the scheduler leader", topic)
-            return False
-        return self._link.publish(topic, payload, retain=retain, timeout=timeout)
-
-
-class _FencedDatabase(Database):
-    """The dispatcher's view of the database: the same engine, but a demoted planner gets no session."""
-
-    def __init__(self, db: Database, fence: _LeaderFence) -> None:
-        # Not Database.__init__: that would open a second engine and pool; this one shares the process's.
-        self.engine = db.engine
-        self.sessions = db.sessions
-        self._fence = fence
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session of the shared engine, unless a planning run lost leadership (LeadershipLost)."""
-        self._fence.check()
-        with super().session() as session:
-            yield session

@@ -32,9 +32,10 @@ from controller import services
 from controller.bundle import AgentBundle
 from controller.config import load_settings
 from controller.db import Database, upgrade
+from controller.fencing import LeadershipLost
 from controller.keys import load_or_create_keys
 from controller.leader import PostgresLeadership
-from controller.runtime import Controller, LeadershipLost
+from controller.runtime import Controller
 from edge_agent.downloader import asset_path
 from protocol import topics
 from protocol.timefmt import parse_utc
