@@ -7,7 +7,6 @@ subprocess, then prints each figure next to its target (DESIGN §2 and issue 3).
 """
 
 import argparse
-import hashlib
 import http.server
 import json
 import os
@@ -28,10 +27,13 @@ import paho.mqtt.client as mqtt
 import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.edge_agent.support
+
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
 from protocol import Asset, PlanBody, PlanItem, Signer, WindowSpec, topics
 from protocol.signing import generate_private_key, public_key_b64
 from protocol.timefmt import parse_utc
+from tests.edge_agent.support import make_mp3
 
 DEVICE = "bench-c01"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -47,27 +49,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def make_mp3(path: Path, seconds: float) -> Asset:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=f=440:d={seconds}",
-            "-ac",
-            "1",
-            str(path),
-        ],
-        check=True,
-    )
-    data = path.read_bytes()
-    return Asset(hashlib.sha256(data).hexdigest(), len(data), int(seconds * 1000), "")
 
 
 def serve(directory: Path) -> http.server.ThreadingHTTPServer:
@@ -167,7 +148,7 @@ def measure(
     (files / f"{made.sha256}.mp3").write_bytes((files / "a.mp3").read_bytes())
     http_server = serve(files)
     url = f"http://127.0.0.1:{http_server.server_address[1]}/{made.sha256}.mp3"
-    asset = Asset(made.sha256, made.bytes, made.duration_ms, url)
+    asset = Asset(made.sha256, made.size, made.duration_ms, url)
     home = work / "agent"
     home.mkdir()
     config = write_config(home, broker.url, password, public_key_b64(signer_key.public_key()))
