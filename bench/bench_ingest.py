@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,6 +43,7 @@ from controller.db import Database, upgrade
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
 from controller.mqtt.client import Incoming, MqttLink
 from controller.mqtt.ingest import Ingestor
+from controller.mqtt.ingest_process import IngestProcess
 from protocol import Heartbeat, canonical_json, topics
 from tests.support.services import free_port, running_postgres
 
@@ -167,8 +169,21 @@ def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any
         parties.stored[n],
         parties.cpu[n],
     )
-    db = Database(url)
-    ingestor = Ingestor(db, heartbeat_interval=timedelta(seconds=30))
+    interval = timedelta(seconds=30)
+    ingestor: Ingestor | IngestProcess
+    if parties.ingest_process:
+        ingestor = IngestProcess(url, heartbeat_interval=interval)
+        ingestor.start()
+    else:
+        ingestor = Ingestor(Database(url), heartbeat_interval=interval)
+
+    def cpu_seconds() -> float:
+        """This process's CPU time, and its ingest child's."""
+        child = ingestor.pid if isinstance(ingestor, IngestProcess) else None
+        if child is None:
+            return time.process_time()
+        times = psutil.Process(child).cpu_times()
+        return time.process_time() + times.user + times.system
 
     def clock() -> datetime:
         # MqttLink stamps every uplink message it receives with the clock: counting calls counts receipts.
@@ -179,7 +194,7 @@ def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any
         ingestor.handle_batch(batch)
         stored.value = ingestor.counters()["accepted"].get("heartbeat", 0)
         handled.value += len(batch)
-        cpu.value = time.process_time()
+        cpu.value = cpu_seconds()
 
     link = MqttLink(
         url=broker_url, username=CONTROLLER, password=SECRET, client_id=f"bench-w{n}", handler=handle,
@@ -190,7 +205,8 @@ def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any
     parties.stop.wait()
     link.wait_idle(60)
     link.stop()
-    db.dispose()
+    if isinstance(ingestor, IngestProcess):
+        ingestor.stop()
 
 
 # --- the coordinator ------------------------------------------------------------------------------------
@@ -209,6 +225,7 @@ class Parties:
     stored: list[Count]
     raw_cpu: Any  # seconds of CPU each process had used when it last counted
     cpu: list[Any]
+    ingest_process: bool  # each controller stores in a child process (LOAXA_MQTT_INGEST_PROCESS)
 
     def sample(self) -> tuple[float, int, int, int, int, float, float]:
         """(time, published, raw received, controller received, controller stored, raw CPU s, controller
@@ -277,7 +294,15 @@ def step(parties: Parties, rate: int, warmup: float, window: float, drain_s: flo
 
 
 def run(
-    url: str, devices: int, rates: list[int], workdir: Path, *, workers: int, warmup: float, window: float
+    url: str,
+    devices: int,
+    rates: list[int],
+    workdir: Path,
+    *,
+    workers: int,
+    warmup: float,
+    window: float,
+    in_child: bool,
 ) -> list[dict[str, float]]:
     upgrade(url)
     db = Database(url)
@@ -295,6 +320,7 @@ def run(
         stored=[counter() for _ in range(workers)],
         raw_cpu=SPAWN.Value("d", 0.0, lock=False),
         cpu=[SPAWN.Value("d", 0.0, lock=False) for _ in range(workers)],
+        ingest_process=in_child,
     )
     processes: list[Any] = []
     try:
@@ -361,6 +387,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each window")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured per step")
     parser.add_argument("--workers", type=int, default=1, help="controller processes (shared subscription)")
+    parser.add_argument(
+        "--ingest-process", action="store_true", help="store in a child process (LOAXA_MQTT_INGEST_PROCESS)"
+    )
     parser.add_argument("--postgres", action="store_true", help="also run against a throw-away PostgreSQL")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -373,7 +402,7 @@ def main() -> None:
             print(f"== {name}, {args.workers} controller worker(s)")
             results[name] = run(
                 url, args.devices, rates, Path(tmp) / name,
-                workers=args.workers, warmup=args.warmup, window=args.window,
+                workers=args.workers, warmup=args.warmup, window=args.window, in_child=args.ingest_process,
             )  # fmt: skip
     summaries = {}
     for name, steps in results.items():

@@ -49,6 +49,11 @@ class MqttSettings(_Section):
     )
     public_url: str | None = Field(None, description="Broker URL written into agent bundles (default: url).")
     heartbeat_interval_s: int = Field(30, ge=1, description="Agents' heartbeat interval, for liveness.")
+    ingest_process: bool = Field(
+        False,
+        description="Store uplink messages in a child process, so receiving and storing each get a core: "
+        "for thousands of clusters (docs/province.md); a commune does not need it.",
+    )
     tls_port: int | None = Field(
         None,
         ge=1,

@@ -35,6 +35,7 @@ from controller.leader import leadership_for
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
 from controller.mqtt.client import MqttLink, parse_broker_url
 from controller.mqtt.ingest import Ingestor
+from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import (
     PlanningResult,
     PlanningRules,
@@ -95,7 +96,11 @@ class Controller:
                 settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
             )
             password = self.keys.broker_password
-        self.ingestor = Ingestor(self.db, heartbeat_interval=self.interval, on_event=self._on_event)
+        self.ingestor: Ingestor | IngestProcess = (
+            IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
+            if settings.mqtt.ingest_process
+            else Ingestor(self.db, heartbeat_interval=self.interval, on_event=self._on_event)
+        )
         self.link = MqttLink(
             url=settings.mqtt.url,
             username=settings.mqtt.username,
@@ -167,6 +172,7 @@ class Controller:
         """Start the broker (managed mode), the MQTT link and the web server; seek leadership, which plans."""
         if self.broker is not None:
             self.broker.start(self.broker_accounts())
+        self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
         self.jobs.start(paused=True)  # resumed while this process is the leader
@@ -188,6 +194,7 @@ class Controller:
         self._signaller.shutdown(wait=True, cancel_futures=True)
         self.leadership.stop()
         self.link.stop()
+        self.ingestor.stop()
         if self.broker is not None:
             self.broker.stop()
         self.db.engine.dispose()
@@ -390,4 +397,5 @@ class Controller:
             "role": self.leadership.role,
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,
+            "ingest_backlog": self.link.backlog,
         }

@@ -2,8 +2,13 @@
 
 It connects with the controller's credentials, re-subscribes to the uplink channels (shared groups, so
 several controller workers split the load) on every connect, and hands each message with its receive
-time to a queue drained by a worker thread, so slow database writes never stall paho's network loop.
-Publishing plans and commands goes through here too. It knows no database and no message contents.
+time to a backlog drained in batches by a worker thread, so database writes do not hold up paho's network
+loop. Publishing plans and commands goes through here too. It knows no database and no message contents.
+
+The backlog is bounded. When storage falls behind for longer than the backlog lasts, paho's thread waits
+for room instead of reading on, so TCP pushes back on the broker, which holds the QoS 1 messages for us and
+drops heartbeats (QoS 0) past its own queue limit: memory stays bounded, and the core goes to storing
+rather than to receiving what could not be stored.
 
 Nothing a device sent at QoS 1 (status, events) is lost to a controller crash or restart: the session is
 persistent under a stable client id, so the broker keeps what arrives while the controller is away, and a
@@ -12,12 +17,11 @@ process dies is sent again when it comes back.
 """
 
 import logging
-import queue
 import threading
-import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -29,8 +33,7 @@ from protocol import topics
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(NamedTuple):
     """One uplink message as received: who sent it, on which channel, when we got it."""
 
     device_id: str
@@ -44,11 +47,12 @@ Handler = Callable[[list[Incoming]], None]
 # A failing batch (the database is unreachable) is retried after these pauses, then left unacknowledged:
 # the broker sends it again on the next connection.
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+# Messages received and not yet stored, at most: a few seconds of a province's heartbeats at full speed.
+MAX_BACKLOG = 20_000
 
 
-@dataclass(frozen=True)
-class _Received:
-    """A queued message and what acknowledging it takes (mid and QoS of its PUBLISH packet)."""
+class _Received(NamedTuple):
+    """A message in the backlog and what acknowledging it takes (mid and QoS of its PUBLISH packet)."""
 
     incoming: Incoming
     mid: int
@@ -79,6 +83,7 @@ class MqttLink:
         shared: bool = True,
         persistent: bool = True,
         batch_max: int = 500,
+        max_backlog: int = MAX_BACKLOG,
         on_connected: Callable[[], None] | None = None,
         retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
     ) -> None:
@@ -88,12 +93,16 @@ class MqttLink:
         self._clock = clock
         self._shared = shared
         self._batch_max = batch_max
+        self._max_backlog = max(max_backlog, batch_max)
         self._retry_delays_s = retry_delays_s
-        self._queue: queue.Queue[_Received | None] = queue.Queue()
+        self._backlog: deque[_Received] = deque()
+        self._unfinished = 0  # received and not yet handled: the backlog plus the batch being stored
+        self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._worker: threading.Thread | None = None
         self.handler_errors = 0
+        self.backlog_full = 0  # how often paho's thread has had to wait for room
         # persistent: the broker keeps the session (subscriptions, QoS 1 messages) while we are away;
         # manual_ack: a PUBACK goes out only once the handler has stored the message.
         self._client = mqtt.Client(
@@ -126,10 +135,16 @@ class MqttLink:
         if wait_s and not self._connected.wait(wait_s):
             log.warning("broker %s:%s not reachable yet; retrying in the background", self._host, self._port)
 
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet stored."""
+        return self._unfinished
+
     def stop(self) -> None:
         """Let the worker store and acknowledge what was already received, then disconnect."""
         self._stopping.set()
-        self._queue.put(None)
+        with self._changed:
+            self._changed.notify_all()
         if self._worker is not None:
             self._worker.join(timeout=10)
         self._client.disconnect()
@@ -153,12 +168,8 @@ class MqttLink:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every received message has been handled (for orderly shutdown and tests)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._queue.unfinished_tasks == 0:
-                return True
-            time.sleep(0.01)
-        return False
+        with self._changed:
+            return self._changed.wait_for(lambda: self._unfinished == 0, timeout)
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _props: object
@@ -190,33 +201,40 @@ class MqttLink:
             log.warning("ignored message on unexpected topic %s", message.topic)
             self._client.ack(message.mid, message.qos)
             return
-        incoming = Incoming(parsed[0], parsed[1], bytes(message.payload), self._clock())
-        self._queue.put(_Received(incoming, message.mid, message.qos))
+        received = _Received(
+            Incoming(parsed[0], parsed[1], bytes(message.payload), self._clock()), message.mid, message.qos
+        )
+        with self._changed:
+            if len(self._backlog) >= self._max_backlog:
+                self._wait_for_room()
+            self._backlog.append(received)
+            self._unfinished += 1
+            if len(self._backlog) == 1:
+                self._changed.notify_all()
+
+    def _wait_for_room(self) -> None:
+        """Block paho's thread (holding `_changed`) until the worker has taken a batch off the backlog."""
+        self.backlog_full += 1
+        log.warning("ingest backlog full (%d messages): reading from the broker pauses", len(self._backlog))
+        while len(self._backlog) >= self._max_backlog and not self._stopping.is_set():
+            self._changed.wait(1.0)
 
     def _drain(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                self._queue.task_done()
-                return
-            batch = [first]
-            while len(batch) < self._batch_max:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    self._queue.task_done()
-                    break
-                batch.append(more)
+            with self._changed:
+                self._changed.wait_for(lambda: self._backlog or self._stopping.is_set())
+                if not self._backlog:
+                    return  # stopping, and everything received has been handled
+                batch = [self._backlog.popleft() for _ in range(min(len(self._backlog), self._batch_max))]
+                self._changed.notify_all()  # room for paho's thread, if it waits
             try:
                 if self._handle(batch):
                     for received in batch:
                         self._client.ack(received.mid, received.qos)
             finally:
-                for _ in batch:
-                    self._queue.task_done()
+                with self._changed:
+                    self._unfinished -= len(batch)
+                    self._changed.notify_all()
 
     def _handle(self, batch: list[_Received]) -> bool:
         """Run the handler on a batch, retrying while it fails; True once it has stored the batch."""

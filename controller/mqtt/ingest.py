@@ -85,6 +85,12 @@ class Ingestor:
         self.accepted: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
 
+    def start(self) -> None:
+        """Nothing to start: batches are stored on the calling thread (IngestProcess starts a child)."""
+
+    def stop(self) -> None:
+        """Nothing to stop (IngestProcess has a child to stop)."""
+
     def handle_batch(self, batch: list[Incoming]) -> None:
         """Store a batch of messages in arrival order; a bad message is counted and skipped, the rest land.
 

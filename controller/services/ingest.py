@@ -7,16 +7,29 @@ fields, ingested events and the as-run log, and writes heartbeat coverage by the
 caller's session does, once per batch).
 """
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from controller.db.bulk import BulkWrite
 from controller.db.models import (
     Bulletin,
     BulletinAudio,
@@ -50,13 +63,14 @@ _PLAY_END: Final = {"finished", "interrupted", "failed"}
 # Core tables (typed as such for the statements below) of the two mapped classes.
 _DEVICES = Device.metadata.tables[Device.__tablename__]
 _COVERAGE = DeviceCoverage.metadata.tables[DeviceCoverage.__tablename__]
-_UPDATE_DEVICE = (
-    update(_DEVICES)
-    .where(_DEVICES.c.id == bindparam("_id"))
-    .values(online=True)  # last_seen, metrics, boot_id, plan_version, agent_version come from the rows
+# The three writes of a batch, each one executemany that skips SQLAlchemy's per-row work (db/bulk.py).
+_UPDATE_DEVICE = BulkWrite(
+    update(_DEVICES).where(_DEVICES.c.id == bindparam("_id")).values(online=true()),
+    ("_id", "last_seen", "metrics", "boot_id", "plan_version", "agent_version"),
+    preencoded=("metrics",),
 )
-_EXTEND_SPAN = update(_COVERAGE).where(_COVERAGE.c.id == bindparam("_id"))
-_OPEN_SPAN = insert(_COVERAGE)
+_EXTEND_SPAN = BulkWrite(update(_COVERAGE).where(_COVERAGE.c.id == bindparam("_id")), ("_id", "end_at"))
+_OPEN_SPAN = BulkWrite(insert(_COVERAGE).inline(), ("device_id", "start_at", "end_at"))
 
 
 @dataclass(slots=True)
@@ -185,28 +199,20 @@ def _write(
     opened: list[tuple[str, _Span]],
 ) -> None:
     """Write a batch's outcome: one executemany each for devices, grown spans and new spans."""
-    if newest:
-        connection.execute(
-            _UPDATE_DEVICE,
-            [
-                {
-                    "_id": device_id,
-                    "last_seen": received_at,
-                    "metrics": hb.to_json(),
-                    "boot_id": hb.boot_id,
-                    "plan_version": hb.plan_version,
-                    "agent_version": hb.agent_version,
-                }
-                for device_id, (hb, received_at) in newest.items()
-            ],
-        )
-    if grown:
-        connection.execute(_EXTEND_SPAN, [{"_id": span.id, "end_at": span.end_at} for span in grown])
-    if opened:
-        connection.execute(
-            _OPEN_SPAN,
-            [{"device_id": d, "start_at": s.start_at, "end_at": s.end_at} for d, s in opened],
-        )
+    _UPDATE_DEVICE.execute(
+        connection,
+        [
+            (device_id, received_at, _metrics_text(hb), hb.boot_id, hb.plan_version, hb.agent_version)
+            for device_id, (hb, received_at) in newest.items()
+        ],
+    )
+    _EXTEND_SPAN.execute(connection, [(span.id, span.end_at) for span in grown])
+    _OPEN_SPAN.execute(connection, [(device_id, s.start_at, s.end_at) for device_id, s in opened])
+
+
+def _metrics_text(hb: Heartbeat) -> str:
+    """A heartbeat as the JSON text of the metrics column."""
+    return json.dumps(hb.to_json(), separators=(",", ":"), ensure_ascii=False)
 
 
 def _expire_loaded(session: Session, device_ids: Iterable[str], span_ids: set[int | None]) -> None:

@@ -125,3 +125,46 @@ def test_a_handler_that_recovers_within_its_retries_stores_the_batch_once(broker
         send_events(broker, b'{"n": 2}')
         wait_until(lambda: after.payloads, what="the new event")
     assert after.payloads == [b'{"n": 2}'], "acknowledged once stored: the broker does not send it again"
+
+
+class Gate(Recorder):
+    """A handler stuck until `open` is set (the database is slow), recording what it stores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = threading.Event()
+        self.heartbeats = 0
+
+    def __call__(self, batch: list[Incoming]) -> None:
+        self.open.wait(30)
+        self.heartbeats += sum(m.channel == "heartbeat" for m in batch)
+        super().__call__(batch)
+
+
+@pytest.mark.timeout(60)
+def test_a_full_backlog_pauses_reading_and_loses_no_qos1_message(broker: BrokerFixture) -> None:
+    stuck = Gate()
+    with link(broker, stuck, batch_max=5, max_backlog=10) as running:
+        wait_until(lambda: running.connected, what="the connection")
+        broker.add(DEVICE, "device-secret")
+        device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=DEVICE)
+        device.username_pw_set(DEVICE, "device-secret")
+        device.connect(broker.host, broker.port)
+        device.loop_start()
+        try:
+            for _ in range(100):
+                device.publish(topics.device_topic(DEVICE, "heartbeat"), b"{}", qos=0)
+            events = topics.device_topic(DEVICE, "events")
+            sent = [device.publish(events, b"%d" % n, qos=1) for n in range(30)]
+            for info in sent:
+                info.wait_for_publish(5)
+            wait_until(lambda: running.backlog_full > 0, what="paho's thread waiting for room")
+            assert running.backlog <= 10 + 5, "the backlog plus the batch being stored, at most"
+            stuck.open.set()
+            wait_until(lambda: len(stuck.payloads) == 30, what="every event once the handler catches up")
+        finally:
+            device.disconnect()
+            device.loop_stop()
+        assert running.wait_idle(5)
+    assert stuck.payloads == [b"%d" % n for n in range(30)]
+    assert stuck.heartbeats <= 100  # heartbeats past the broker's queue limit may be dropped
