@@ -19,12 +19,21 @@ from tests.edge_agent.support import (
 )
 from tests.support.services import BrokerFixture
 
+HERE = Path(__file__).resolve().parent
 
-@pytest.fixture(autouse=True)
-def _windows_inside_one_local_day() -> None:
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     """Plan windows are local clock times: the agent tests' windows (at most 1 min before and 5 min
-    after now) cannot straddle midnight, so a run that reaches it waits once until it is past."""
-    wait_past_local_midnight(timedelta(minutes=6))
+    after now) cannot straddle midnight, so a run that reaches it waits once until it is past.
+
+    The wait happens before pytest-timeout starts a test's clock (this wrapper runs outside its own), so
+    the minutes around midnight do not count against a test's timeout. pytest calls this hook for every
+    test of the run, not only for those under this directory.
+    """
+    if HERE in item.path.parents:
+        wait_past_local_midnight(timedelta(minutes=6))
+    yield
 
 
 @pytest.fixture(scope="session")
