@@ -7,6 +7,8 @@ from typing import Any
 from protocol.errors import ProtocolError
 from protocol.timefmt import parse_utc
 
+_MISSING: Any = object()
+
 
 class Fields:
     """Reads typed fields out of one JSON object and refuses fields it does not know."""
@@ -16,16 +18,18 @@ class Fields:
             raise ProtocolError("bad_shape", f"{what} must be a JSON object, got {type(data).__name__}")
         self._data: Mapping[str, Any] = data
         self._what = what
-        self._seen: set[str] = set()
-        self._allow_extra = allow_extra
+        # The fields asked about, for done(); not needed when unknown fields are allowed.
+        self._seen: set[str] | None = None if allow_extra else set()
 
     def _get(self, key: str, default: object, required: bool) -> Any:
-        self._seen.add(key)
-        if key not in self._data:
+        if self._seen is not None:
+            self._seen.add(key)
+        value = self._data.get(key, _MISSING)
+        if value is _MISSING:
             if required:
                 raise ProtocolError("bad_field", f"{self._what}: missing field {key!r}")
             return default
-        return self._data[key]
+        return value
 
     def _fail(self, key: str, expected: str, value: object) -> ProtocolError:
         return ProtocolError("bad_field", f"{self._what}.{key}: expected {expected}, got {value!r:.80}")
@@ -107,7 +111,7 @@ class Fields:
 
     def done(self) -> None:
         """Refuse fields this reader was not asked about (extra="forbid")."""
-        if self._allow_extra:
+        if self._seen is None:
             return
         unknown = sorted(set(self._data) - self._seen)
         if unknown:

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -35,6 +36,7 @@ _INT_RANGE = range(-(2**63), 2**63)
 # fifth of the time per heartbeat. Digits are found by mapping each to "0" and looking for 19 in a row.
 _ALL_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 _NINETEEN_DIGITS = b"0" * 19
+_HEARTBEAT_FIELDS = frozenset(field.name for field in fields(Heartbeat))
 
 
 def _may_hold_bad_value(payload: bytes) -> bool:
@@ -99,12 +101,14 @@ class Ingestor:
         """
         stored_events: list[tuple[str, Event]] = []
         with self._db.session() as session:
-            beats: list[tuple[Incoming, Heartbeat]] = []
+            beats: list[tuple[Incoming, Heartbeat, str | None]] = []
             for message in batch:
                 try:
                     data = self._decode(message)
                     if message.channel == "heartbeat":
-                        beats.append((message, Heartbeat.from_json(data)))
+                        # A payload of known fields only is stored as it came (see record_heartbeats).
+                        text = message.payload.decode() if data.keys() <= _HEARTBEAT_FIELDS else None
+                        beats.append((message, Heartbeat.from_json(data), text))
                         continue
                     self._store_heartbeats(session, beats)
                     beats = []
@@ -127,22 +131,25 @@ class Ingestor:
             check_values(data)
         return data
 
-    def _store_heartbeats(self, session: Session, beats: list[tuple[Incoming, Heartbeat]]) -> None:
+    def _store_heartbeats(
+        self, session: Session, beats: list[tuple[Incoming, Heartbeat, str | None]]
+    ) -> None:
         """Store a run of heartbeats at once; if the database refuses the run, store them one by one."""
         if not beats:
             return
-        rows = [(m.device_id, hb, m.received_at) for m, hb in beats]
+        rows = [(m.device_id, hb, m.received_at) for m, hb, _ in beats]
+        texts = [text for _, _, text in beats]
         try:
             with session.begin_nested():
-                unknown = ingest.record_heartbeats(session, rows, interval=self._interval)
+                unknown = ingest.record_heartbeats(session, rows, interval=self._interval, as_received=texts)
                 session.flush()
         except Exception:
             log.exception("storing %d heartbeats together failed; storing them one by one", len(beats))
-            for message, heartbeat in beats:
+            for message, heartbeat, _ in beats:
                 self._guarded(session, message, partial(self._store_one, session, message, heartbeat))
             return
         stored = len(beats)
-        for message, _ in beats:
+        for message, _, _ in beats:
             if message.device_id in unknown:
                 self._reject(message, "unknown_device", f"device {message.device_id!r} is not provisioned")
                 stored -= 1

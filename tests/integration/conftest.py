@@ -146,7 +146,7 @@ class Deployment:
         self.controller.stop()
 
 
-def e2e_settings(tmp_path: Path, window: Window) -> Settings:
+def e2e_settings(tmp_path: Path, window: Window, **overrides: Any) -> Settings:
     return load_settings(
         {},
         data_dir=tmp_path / "controller",
@@ -155,6 +155,7 @@ def e2e_settings(tmp_path: Path, window: Window) -> Settings:
         mqtt__url=f"mqtt://127.0.0.1:{free_port()}",
         mqtt__heartbeat_interval_s=HEARTBEAT_S,
         tts__engines=("espeak-ng",),
+        **overrides,
     )
 
 
@@ -162,10 +163,11 @@ RULES = PlanningRules(lead=timedelta(seconds=2), gap=timedelta(seconds=1))
 
 
 @contextmanager
-def deployed(tmp_path: Path, opens_in_s: float, length_s: float) -> Iterator[Deployment]:
-    """The seeded demo commune whose only window opens `opens_in_s` from now (agents started by tests)."""
+def deployed(tmp_path: Path, opens_in_s: float, length_s: float, **settings: Any) -> Iterator[Deployment]:
+    """The seeded demo commune whose only window opens `opens_in_s` from now (agents started by tests);
+    `settings` override the test settings (e.g. mqtt__ingest_process=True)."""
     window = write_window(tmp_path, opens_in_s, length_s)
-    controller = Controller(e2e_settings(tmp_path, window), rules=RULES)
+    controller = Controller(e2e_settings(tmp_path, window, **settings), rules=RULES)
     with controller.db.session() as session:
         passwords = services.seed_demo(session, datetime.now(UTC), DEMO_PASSWORD)
     controller.start()

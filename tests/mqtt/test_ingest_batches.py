@@ -46,3 +46,21 @@ def test_a_will_between_heartbeats_is_applied_in_order(runtime: Runtime) -> None
     assert not c01.online  # the will came last for c01
     assert c02.online and c02.last_seen == NOW + timedelta(seconds=30)
     assert c02.metrics is not None and c02.metrics["seq"] == 2
+
+
+def test_metrics_hold_what_the_heartbeat_reader_knows_and_nothing_else(runtime: Runtime) -> None:
+    ingestor = Ingestor(runtime.db, heartbeat_interval=timedelta(seconds=30))
+    plain = json.loads(heartbeat(1)) | {"cpu_temp_c": 51, "net": {"type": "4g", "signal_dbm": -79}}
+    newer_agent = json.loads(heartbeat(1)) | {"fan_rpm": 1200, "cpu_temp_c": 48}  # a field we do not know
+    ingestor.handle_batch(
+        [
+            message("tule-c01", "heartbeat", json.dumps(plain).encode(), 1),
+            message("tule-c02", "heartbeat", json.dumps(newer_agent).encode(), 1),
+        ]
+    )
+    with runtime.db.session() as session:
+        c01 = services.get_device(session, "tule-c01", NOW + timedelta(seconds=5))
+        c02 = services.get_device(session, "tule-c02", NOW + timedelta(seconds=5))
+    assert c01.metrics == plain  # stored as it came
+    assert c02.metrics is not None and "fan_rpm" not in c02.metrics  # written back from the reader's model
+    assert c02.metrics["cpu_temp_c"] == 48.0 and c02.metrics["boot_id"] == "b1"
