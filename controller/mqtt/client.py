@@ -18,6 +18,7 @@ process dies is sent again when it comes back.
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -49,6 +50,7 @@ Handler = Callable[[list[Incoming]], None]
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # Messages received and not yet stored, at most: a few seconds of a province's heartbeats at full speed.
 MAX_BACKLOG = 20_000
+FULL_LOG_EVERY_S = 60.0
 
 
 class _Received(NamedTuple):
@@ -103,6 +105,7 @@ class MqttLink:
         self._worker: threading.Thread | None = None
         self.handler_errors = 0
         self.backlog_full = 0  # how often paho's thread has had to wait for room
+        self._full_logged_at = -FULL_LOG_EVERY_S
         # persistent: the broker keeps the session (subscriptions, QoS 1 messages) while we are away;
         # manual_ack: a PUBACK goes out only once the handler has stored the message.
         self._client = mqtt.Client(
@@ -215,7 +218,14 @@ class MqttLink:
     def _wait_for_room(self) -> None:
         """Block paho's thread (holding `_changed`) until the worker has taken a batch off the backlog."""
         self.backlog_full += 1
-        log.warning("ingest backlog full (%d messages): reading from the broker pauses", len(self._backlog))
+        now = time.monotonic()
+        if now - self._full_logged_at > FULL_LOG_EVERY_S:  # once a minute while overloaded, not per batch
+            self._full_logged_at = now
+            log.warning(
+                "ingest backlog full (%d messages, %d times so far): reading from the broker pauses",
+                len(self._backlog),
+                self.backlog_full,
+            )
         while len(self._backlog) >= self._max_backlog and not self._stopping.is_set():
             self._changed.wait(1.0)
 

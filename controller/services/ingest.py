@@ -47,9 +47,10 @@ from protocol import Event, Heartbeat, Status
 
 log = logging.getLogger(__name__)
 
-# Event type → delivery state it leads to (None: keep the state, note the reason).
+# Event type → delivery state it leads to (None: keep the state, note the reason). `received` (a command
+# or plan arrived) does not mean the agent holds the audio; only `asset_ready` does.
 _DELIVERY_STATE: Final[dict[str, str | None]] = {
-    "received": "delivered",
+    "received": None,
     "asset_ready": "delivered",
     "asset_failed": "failed",
     "skipped": "skipped",

@@ -147,7 +147,9 @@ def test_delivery_moves_with_events(session: Session, world: World) -> None:
         d = next(d for d in get_bulletin(session, bulletin_id).deliveries if d.device_id == "tl-c02")
         return d.state, d.reason
 
-    record_event(session, "tl-c02", event(10, "received", T0, item), T0)
+    record_event(session, "tl-c02", event(9, "received", T0, item), T0)
+    assert state() == ("planned", None)  # received is not held: the audio may still be downloading
+    record_event(session, "tl-c02", event(10, "asset_ready", T0, item), T0)
     assert state() == ("delivered", None)
     record_event(session, "tl-c02", event(12, "skipped", T0, item, reason="window_closed"), T0)
     assert state() == ("skipped", "window_closed")
