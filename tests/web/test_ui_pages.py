@@ -3,7 +3,9 @@
 import dataclasses
 from datetime import datetime, timedelta
 
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from controller import services
 from controller.planning import (
@@ -171,3 +173,29 @@ def test_monthly_report_page_and_csv(client: FlaskClient, runtime: Runtime) -> N
     assert lines[1].startswith("tule-c01,Cụm loa 01 – Bản Lìm,Bản Lìm,120,1,1,")
     with client.get("/static/ui.css") as css:
         assert "@media print" in css.get_data(as_text=True)
+
+
+def test_monthly_uptime_counts_from_provisioning_in_batch_queries(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    # The demo clusters were provisioned at NOW; an hour later c01 has been up for its first 30 minutes.
+    _heartbeats(runtime, "tule-c01", NOW, 29)
+    runtime.now = NOW + timedelta(hours=1)
+    sign_in(client, "viewer")
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.db.engine, "before_cursor_execute", record)
+    try:
+        lines = client.get("/reports.csv?month=2026-11").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", record)
+    uptime = {line.split(",")[0]: line.rsplit(",", 1)[1] for line in lines[1:]}
+    assert float(uptime["tule-c01"]) == pytest.approx(0.5, abs=0.01)  # 30 min of 60, not of a month
+    assert float(uptime["tule-c02"]) == 0.0
+    coverage_queries = [s for s in statements if "device_coverage" in s]
+    # One for the device list's 24 h / 7 d uptime, one for the month's, whatever the number of clusters
+    # (it was one per cluster).
+    assert len(coverage_queries) == 2, coverage_queries

@@ -4,13 +4,14 @@ Owns the sums of the report. Reads plays, devices and uptime through controller.
 write anything.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from controller import services
 from controller.services.plays import MAX_PLAYS
-from controller.services.views import UserView
+from controller.services.views import PlayView, UserView
 from web.context import web_context
 from web.ui import common
 
@@ -63,8 +64,15 @@ def build(month: str | None, me: UserView) -> Report:
         villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
         devices = services.list_devices(db, now, commune_id=me.commune_id)
         plays = services.list_plays(db, start=start, end=end, limit=MAX_PLAYS)
+        finished: dict[str, list[PlayView]] = defaultdict(list)
+        for play in plays:
+            if play.status == "finished":
+                finished[play.device_id].append(play)
+        # One batch query for every cluster; a cluster provisioned during the month counts from then.
+        until = min(end, now)
+        uptimes = services.window_uptime(db, [d.id for d in devices], [(start, until)], now)
         for device in devices:
-            mine = [p for p in plays if p.device_id == device.id and p.status == "finished"]
+            mine = finished[device.id]
             airtime = sum(
                 (
                     (p.finished_at - p.started_at).total_seconds()
@@ -75,8 +83,7 @@ def build(month: str | None, me: UserView) -> Report:
             )
             bulletins = {p.bulletin_id for p in mine if p.bulletin_id is not None}
             all_bulletins |= bulletins
-            until = min(end, now)
-            uptime = services.device_uptime(db, device.id, start, until).fraction if until > start else None
+            uptime = uptimes.get(device.id)
             rows.append(
                 Row(
                     device.id,
