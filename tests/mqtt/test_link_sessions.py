@@ -57,19 +57,26 @@ def link(broker: BrokerFixture, handler: Recorder, **kw: object) -> Iterator[Mqt
         running.stop()
 
 
-def send_events(broker: BrokerFixture, *payloads: bytes) -> None:
-    """Publish events as the device at QoS 1 and wait for the broker's PUBACKs."""
+@contextmanager
+def device_client(broker: BrokerFixture) -> Iterator[mqtt.Client]:
+    """A connected paho client with the device's account, as an agent's link."""
     broker.add(DEVICE, "device-secret")
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=DEVICE)
     device.username_pw_set(DEVICE, "device-secret")
     device.connect(broker.host, broker.port)
     device.loop_start()
     try:
-        for payload in payloads:
-            device.publish(topics.device_topic(DEVICE, "events"), payload, qos=1).wait_for_publish(5)
+        yield device
     finally:
         device.disconnect()
         device.loop_stop()
+
+
+def send_events(broker: BrokerFixture, *payloads: bytes) -> None:
+    """Publish events as the device at QoS 1 and wait for the broker's PUBACKs."""
+    with device_client(broker) as device:
+        for payload in payloads:
+            device.publish(topics.device_topic(DEVICE, "events"), payload, qos=1).wait_for_publish(5)
 
 
 @pytest.mark.timeout(60)
@@ -146,12 +153,7 @@ def test_a_full_backlog_pauses_reading_and_loses_no_qos1_message(broker: BrokerF
     stuck = Gate()
     with link(broker, stuck, batch_max=5, max_backlog=10) as running:
         wait_until(lambda: running.connected, what="the connection")
-        broker.add(DEVICE, "device-secret")
-        device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=DEVICE)
-        device.username_pw_set(DEVICE, "device-secret")
-        device.connect(broker.host, broker.port)
-        device.loop_start()
-        try:
+        with device_client(broker) as device:
             for _ in range(100):
                 device.publish(topics.device_topic(DEVICE, "heartbeat"), b"{}", qos=0)
             events = topics.device_topic(DEVICE, "events")
@@ -162,9 +164,6 @@ def test_a_full_backlog_pauses_reading_and_loses_no_qos1_message(broker: BrokerF
             assert running.backlog <= 10 + 5, "the backlog plus the batch being stored, at most"
             stuck.open.set()
             wait_until(lambda: len(stuck.payloads) == 30, what="every event once the handler catches up")
-        finally:
-            device.disconnect()
-            device.loop_stop()
         assert running.wait_idle(5)
     assert stuck.payloads == [b"%d" % n for n in range(30)]
     assert stuck.heartbeats <= 100  # heartbeats past the broker's queue limit may be dropped
