@@ -7,14 +7,15 @@ Every party runs in its own process, so none of them measures another's share of
   next to no CPU, which the 2-core machines we measure on need for the broker and the two subscribers;
 - a plain paho subscriber that only counts: the raw receive rate on the same broker;
 - the controller: the real MqttLink + Ingestor (the production code path) storing every heartbeat
-  (liveness, metrics, uptime coverage) in SQLite or PostgreSQL; `--workers 2` runs two such processes
-  in the shared subscription group, as the design allows.
+  (liveness, metrics, uptime coverage) in SQLite or PostgreSQL, on a thread of its own process or in a
+  child process (`--ingest process`, LOAXA_MQTT_INGEST_PROCESS=true); `--workers 2` runs two such
+  controllers in the shared subscription group, as the design allows.
 
 Each step is measured over a steady window after a warm-up; between steps the controller drains its
 backlog. The rates of each step and the ratio stored/raw are printed side by side. Target (issue 8): the
 controller keeps ≥ 50 % of the raw rate and ≥ 5,000 heartbeats/s on SQLite.
 
-    .venv/bin/python bench/bench_ingest.py --devices 3000 --rates 2500,5000,7500,10000 [--postgres]
+    .venv/bin/python bench/bench_ingest.py --devices 3000 [--postgres] [--ingest thread,process]
 """
 
 import argparse
@@ -35,6 +36,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psutil
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -354,8 +356,17 @@ def run(
         broker.stop()
 
 
+def reset_postgres(url: str) -> None:
+    """Empty the throw-away database for the next run (it migrates and provisions again)."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def report(name: str, steps: list[dict[str, float]], target: str) -> dict[str, float]:
-    """Print one backend's steps and its verdict; return the summary."""
+    """Print one run's steps and both readings of the target; return the summary."""
     print(f"\n{name}")
     print(
         f"{'offered/s':>10}{'published/s':>12}{'raw/s':>9}{'received/s':>11}{'stored/s':>9}{'stored/raw':>11}"
@@ -367,12 +378,29 @@ def report(name: str, steps: list[dict[str, float]], target: str) -> dict[str, f
             f"{s['received_per_s']:>11,.0f}{s['stored_per_s']:>9,.0f}{s['ratio']:>10.0%}"
             f"{s['raw_cpu_us']:>11.0f}{s['stored_cpu_us']:>11.0f}{s['controller_cpu']:>8.0%}"
         )
+    # Reading 1: at one offered rate, the controller stores at least half of what the raw subscriber
+    # receives at the same time; the best such step.
+    kept = [s for s in steps if s["ratio"] >= 0.5]
+    same = max(kept, key=lambda s: s["stored_per_s"]) if kept else None
+    # Reading 2 (stricter): the controller's best step against the raw subscriber's best step.
     best = max(steps, key=lambda s: s["stored_per_s"])
     raw = max(s["raw_per_s"] for s in steps)
-    summary = {"stored_per_s": best["stored_per_s"], "raw_per_s": raw, "ratio": best["stored_per_s"] / raw}
+    summary = {
+        "stored_per_s": best["stored_per_s"],
+        "raw_per_s": raw,
+        "ratio": best["stored_per_s"] / raw,
+        "kept_half_stored_per_s": same["stored_per_s"] if same else 0.0,
+    }
+    if same:
+        print(
+            f"same step: stored {same['stored_per_s']:,.0f}/s = {same['ratio']:.0%} of the raw"
+            f" {same['raw_per_s']:,.0f}/s (at {same['offered_per_s']:,}/s offered)   target {target}"
+        )
+    else:
+        print(f"same step: no step kept 50 % of the raw rate   target {target}")
     print(
-        f"best sustained: stored {summary['stored_per_s']:,.0f}/s (at {best['offered_per_s']:,}/s offered) vs"
-        f" the raw subscriber's best {raw:,.0f}/s: {summary['ratio']:.0%}   target {target}"
+        f"best vs best: stored {best['stored_per_s']:,.0f}/s (at {best['offered_per_s']:,}/s offered) vs"
+        f" the raw subscriber's best {raw:,.0f}/s: {summary['ratio']:.0%}"
     )
     top = steps[-1]
     if top["raw_per_s"] > 0.95 * top["offered_per_s"]:
@@ -383,31 +411,42 @@ def report(name: str, steps: list[dict[str, float]], target: str) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=3000)
-    parser.add_argument("--rates", default="2500,5000,7500,10000", help="offered heartbeats/s per step")
+    parser.add_argument("--rates", default="4000,8000,12000,16000", help="offered heartbeats/s per step")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each window")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured per step")
     parser.add_argument("--workers", type=int, default=1, help="controller processes (shared subscription)")
     parser.add_argument(
-        "--ingest-process", action="store_true", help="store in a child process (LOAXA_MQTT_INGEST_PROCESS)"
+        "--ingest",
+        default="thread,process",
+        help="where each controller stores: thread (in its own process), process (a child process, "
+        "LOAXA_MQTT_INGEST_PROCESS=true), or both, one run each",
     )
     parser.add_argument("--postgres", action="store_true", help="also run against a throw-away PostgreSQL")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
+    modes = args.ingest.split(",")
+    if not set(modes) <= {"thread", "process"}:
+        parser.error(f"--ingest takes thread, process or both, not {args.ingest!r}")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="loaxa-bench-") as tmp, ExitStack() as stack:
-        backends = {"sqlite": f"sqlite:///{tmp}/bench.db"}
+        backends = {"sqlite": f"sqlite:///{tmp}/{{}}.db"}
         if args.postgres:
             backends["postgresql"] = stack.enter_context(running_postgres())
-        for name, url in backends.items():
-            print(f"== {name}, {args.workers} controller worker(s)")
-            results[name] = run(
-                url, args.devices, rates, Path(tmp) / name,
-                workers=args.workers, warmup=args.warmup, window=args.window, in_child=args.ingest_process,
-            )  # fmt: skip
+        for backend, url in backends.items():
+            for mode in modes:
+                name = f"{backend}, {args.workers} worker(s), storing in a {mode}"
+                print(f"== {name}")
+                results[name] = run(
+                    url.format(mode), args.devices, rates, Path(tmp) / f"{backend}-{mode}",
+                    workers=args.workers, warmup=args.warmup, window=args.window,
+                    in_child=mode == "process",
+                )  # fmt: skip
+                if backend == "postgresql" and mode != modes[-1]:
+                    reset_postgres(url)
     summaries = {}
     for name, steps in results.items():
-        target = "≥ 50 % and ≥ 5,000/s" if name == "sqlite" else "≥ 50 %"
-        summaries[name] = report(f"{name} ({args.workers} worker(s))", steps, target)
+        target = "≥ 50 % and ≥ 5,000/s" if name.startswith("sqlite") else "≥ 50 %"
+        summaries[name] = report(name, steps, target)
     print(json.dumps({"steps": results, "summary": summaries}))
 
 
