@@ -398,4 +398,5 @@ class Controller:
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
+            "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
         }

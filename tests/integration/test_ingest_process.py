@@ -45,4 +45,4 @@ def test_liveness_and_wills_land_through_a_killed_ingest_process(deployment: Dep
     health = deployment.controller.health()
     assert health["ingest"]["accepted"]["heartbeat"] >= 2
     assert health["ingest"]["accepted"]["status"] >= 2  # birth and will
-    assert health["ingest_backlog"] == 0
+    assert health["ingest_backlog"] == 0 and health["ingest_children_lost"] == 1
