@@ -106,9 +106,10 @@ class Ingestor:
                 try:
                     data = self._decode(message)
                     if message.channel == "heartbeat":
+                        heartbeat = Heartbeat.from_json(data)  # refuses anything but a valid object
                         # A payload of known fields only is stored as it came (see record_heartbeats).
                         text = message.payload.decode() if data.keys() <= _HEARTBEAT_FIELDS else None
-                        beats.append((message, Heartbeat.from_json(data), text))
+                        beats.append((message, heartbeat, text))
                         continue
                     self._store_heartbeats(session, beats)
                     beats = []

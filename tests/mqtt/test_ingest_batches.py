@@ -64,3 +64,15 @@ def test_metrics_hold_what_the_heartbeat_reader_knows_and_nothing_else(runtime: 
     assert c01.metrics == plain  # stored as it came
     assert c02.metrics is not None and "fan_rpm" not in c02.metrics  # written back from the reader's model
     assert c02.metrics["cpu_temp_c"] == 48.0 and c02.metrics["boot_id"] == "b1"
+
+
+def test_a_heartbeat_that_is_not_an_object_is_rejected_not_raised(runtime: Runtime) -> None:
+    ingestor = Ingestor(runtime.db, heartbeat_interval=timedelta(seconds=30))
+    ingestor.handle_batch(
+        [
+            message("tule-c01", "heartbeat", b"5", 1),
+            message("tule-c01", "heartbeat", b'["seq", 1]', 1),
+            message("tule-c02", "heartbeat", heartbeat(1), 1),
+        ]
+    )
+    assert ingestor.counters() == {"accepted": {"heartbeat": 1}, "rejected": {"bad_shape": 2}}
