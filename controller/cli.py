@@ -58,7 +58,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Run N simulated agents against a running controller."""
     from controller.demo import run_simulation
 
-    run_simulation(_settings(args), agents=args.agents)
+    run_simulation(_settings(args), agents=args.agents, per_process=args.per_process)
     return 0
 
 
@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the demo data of the last run")
     simulate = add("simulate", cmd_simulate, "run N simulated agents against a running controller")
     simulate.add_argument("--agents", type=int, required=True, help="how many agents")
+    simulate.add_argument(
+        "--per-process", type=int, default=100, help="agents per process, at most 100 (default 100)"
+    )
     agent = add("agent", cmd_agent, "run the edge agent")
     agent.add_argument("--config", type=Path, required=True, help="agent.toml")
     tts = add("tts", cmd_tts, "render text to speech")

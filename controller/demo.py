@@ -158,10 +158,17 @@ def _api(base: str, path: str, body: dict[str, object], token: str | None = None
         raise CliError(f"cannot reach the controller at {base}: {exc.reason}; is it running?") from exc
 
 
-def run_simulation(settings: Settings, *, agents: int) -> None:
-    """Provision `agents` simulated clusters on a running controller (REST, as admin) and run them."""
+def run_simulation(settings: Settings, *, agents: int, per_process: int = AGENTS_PER_PROCESS) -> None:
+    """Provision `agents` simulated clusters on a running controller (REST, as admin) and run them.
+
+    At most `per_process` agents run in one process; more start fleet processes.
+    """
     if agents < 1:
         raise CliError("--agents must be at least 1")
+    if not 1 <= per_process <= AGENTS_PER_PROCESS:
+        raise CliError(
+            f"--per-process must be 1..{AGENTS_PER_PROCESS} (paho's select() limit), got {per_process}"
+        )
     base = os.environ.get("LOAXA_URL", f"http://{settings.http.host}:{settings.http.port}")
     username = os.environ.get("LOAXA_ADMIN_USER", "admin")
     password = os.environ.get(
@@ -194,15 +201,15 @@ def run_simulation(settings: Settings, *, agents: int) -> None:
         print(f"\rstarted {n}/{total} agents", end="", file=sys.stderr, flush=True)
 
     fleet: Fleet | FleetProcesses
-    if agents <= AGENTS_PER_PROCESS:
+    if agents <= per_process:
         fleet = Fleet(configs)
         fleet.start(started)
         print(f"\n{fleet.connected()} of {agents} agents connected; Ctrl+C stops them", file=sys.stderr)
     else:
-        fleet = FleetProcesses([root / c.device_id / "agent.toml" for c in configs])
+        fleet = FleetProcesses([root / c.device_id / "agent.toml" for c in configs], per_process)
         fleet.start(started)
         print(
-            f"\n{agents} agents in {len(fleet.processes)} processes of at most {AGENTS_PER_PROCESS}; "
+            f"\n{agents} agents in {len(fleet.processes)} processes of at most {per_process}; "
             "the controller's devices page shows them online; Ctrl+C stops them",
             file=sys.stderr,
         )
