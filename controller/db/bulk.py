@@ -22,8 +22,8 @@ Processor = Callable[[Any], Any]
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    order: tuple[int, ...]  # for each driver parameter, its index in the caller's row
-    processors: tuple[Processor | None, ...]  # per driver parameter
+    # For each driver parameter: its index in the caller's row and the bind processor to apply (or None).
+    steps: tuple[tuple[int, Processor | None], ...]
     named: tuple[str, ...] | None  # the driver's parameter names, or None for positional drivers
 
 
@@ -42,9 +42,8 @@ class BulkWrite:
         if not rows:
             return
         compiled = self._compiled.get(connection.dialect.name) or self._compile(connection)
-        steps = tuple(zip(compiled.order, compiled.processors, strict=True))
         values = [
-            tuple(row[index] if process is None else process(row[index]) for index, process in steps)
+            tuple(row[index] if process is None else process(row[index]) for index, process in compiled.steps)
             for row in rows
         ]
         names = compiled.named
@@ -64,11 +63,13 @@ class BulkWrite:
             raise ValueError(f"statement has parameters {sorted(unknown)} not among {self._params}")
         result = _Compiled(
             sql=compiled.string,
-            order=tuple(self._params.index(name) for name in names),
-            processors=tuple(
-                None
-                if name in self._preencoded
-                else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            steps=tuple(
+                (
+                    self._params.index(name),
+                    None
+                    if name in self._preencoded
+                    else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+                )
                 for name in names
             ),
             named=None if positional else tuple(compiled.escaped_bind_names.get(n, n) for n in names),
