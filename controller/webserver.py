@@ -8,8 +8,9 @@ import logging
 import threading
 
 from flask import Flask
-from waitress import create_server
+from waitress import create_server, wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer
+from waitress.trigger import trigger
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,16 @@ class WebServer:
         log.info("web server listening on port %s", self.port)
 
     def stop(self) -> None:
-        """Stop accepting connections and finish the worker threads."""
-        self._server.close()
-        self._server.task_dispatcher.shutdown()
+        """Let the requests in flight finish, then close every connection and stop serving."""
+        self._server.task_dispatcher.shutdown()  # waits for the handler threads, at most 5 s
+        server = self._server
+        sockets = server.map if isinstance(server, MultiSocketServer) else server._map
+        if not self._thread.is_alive():
+            wasyncore.close_all(sockets)
+            return
+        # Closing sockets from this thread while the server thread waits on them in select() makes that
+        # select fail (EBADF) there, and leaves open connections unclosed. A thunk handed to waitress's
+        # trigger runs on the server thread, between two selects; with its map empty, the loop ends.
+        wake = next(d for d in list(sockets.values()) if isinstance(d, trigger))
+        wake.pull_trigger(lambda: wasyncore.close_all(sockets))
         self._thread.join(timeout=5)
