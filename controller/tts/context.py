@@ -1,0 +1,62 @@
+"""The words around a number that decide how it is read: counted things, places, fractions, calls.
+
+Owns those word lists and the small look-behind/look-ahead helpers on a regex match that `rules` and
+`rules_time` share ("10/12 thôn" counts villages, "1/2 số hộ" is a fraction, "gọi ngay 114" is a call).
+Pure functions on strings: it reads nothing aloud itself.
+"""
+
+import re
+
+# Things a bulletin counts: "10/12 thôn" is ten of twelve villages, "115 hộ" a hundred and fifteen homes.
+COUNT_NOUNS = (
+    "thôn|bản|xóm|tổ|khu|làng|xã|phường|hộ|hộ dân|người|nhân khẩu|tiêu chí|chỉ tiêu|trường|lớp|học sinh|"
+    "cháu|trẻ|hồ sơ|đơn vị|công trình|cơ sở|điểm|cụm|trạm|loa|nhà|gia đình|thửa|mẫu|ca|trường hợp|lượt|"
+    "con|cây|chiếc|cái|km|ha|tấn|đồng|triệu|nghìn|tỷ|năm|tháng|ngày|tuổi|phút|giờ|lần|liều|suất|xe|"
+    "hội viên|đảng viên|thành viên|cán bộ|lao động|doanh nghiệp|hợp tác xã|dự án|nội dung|mô hình"
+)
+_COUNTED = re.compile(rf"\s*(?:{COUNT_NOUNS})(?!\w)(?:\s+(?P<next>\w))?")
+# Words before "a/b" (or after it) that make it a part of a whole: "khoảng 1/2 số hộ", "chiếm 2/3".
+_FRACTION_BEFORE = re.compile(
+    r"(?:khoảng|hơn|gần|chiếm|còn|chỉ|non|quá|bằng|tới|ít nhất|tối đa|giảm|tăng|mất|thiệt hại)\s*$",
+    re.IGNORECASE,
+)
+_FRACTION_AFTER = re.compile(r"\s*(?:số|diện tích|dân số|tổng|kinh phí|sản lượng|lượng|giá trị)(?!\w)")
+# What precedes a number that is dialled, not counted: "gọi ngay 114", "đường dây nóng: 1022".
+_CALLED = re.compile(
+    r"(?:gọi|gọi ngay|gọi điện|gọi đến|gọi tới|tổng đài|đường dây nóng|hotline|số điện thoại|điện thoại|"
+    r"liên hệ|số khẩn cấp)(?:\s+[^\W\d]+){0,3}?\s*:?\s*(?:số\s*)?$",
+    re.IGNORECASE,
+)
+# Where 111..115 are house, room or plot numbers or kilometre posts, not the emergency lines.
+_ADDRESSED = re.compile(r"(?:nhà số|số nhà|phòng|km|lô|tổ|ki ốt|kiốt|căn|thửa)\s*$", re.IGNORECASE)
+
+
+def before(match: re.Match[str], span: int = 40) -> str:
+    """The text just before the match (at most `span` characters)."""
+    return match.string[max(0, match.start() - span) : match.start()]
+
+
+def after(match: re.Match[str]) -> str:
+    """The text after the match."""
+    return match.string[match.end() :]
+
+
+def counted_after(match: re.Match[str]) -> bool:
+    """A counted noun follows, and not as the start of a name ("10/12 thôn", not "25/11 thôn Khấu Ly")."""
+    counted = _COUNTED.match(after(match))
+    return counted is not None and not (counted.group("next") or "").isupper()
+
+
+def fraction_context(match: re.Match[str]) -> bool:
+    """Whether "a/b" is a part of a whole: a word like "khoảng" before it, or "số hộ" after it."""
+    return bool(_FRACTION_BEFORE.search(before(match)) or _FRACTION_AFTER.match(after(match)))
+
+
+def dialled(match: re.Match[str]) -> bool:
+    """The number is introduced as one to call ("gọi ngay", "tổng đài", "đường dây nóng:")."""
+    return bool(_CALLED.search(before(match)))
+
+
+def addressed(match: re.Match[str]) -> bool:
+    """The number is a house, room, plot or kilometre number ("nhà số 114", "km 112")."""
+    return bool(_ADDRESSED.search(before(match)))
