@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.config import DEFAULT_PIPER_VOICE, TtsSettings
+
 log = logging.getLogger(__name__)
 
 # rhasspy/piper-voices on Hugging Face, pinned to one revision so the checksums below stay true.
@@ -175,3 +177,32 @@ def _check_config(path: Path) -> None:
             "Tệp cấu hình không có phoneme_id_map nên không phải cấu hình giọng Piper; tệp đã bị bỏ. "
             "Hãy chép đúng tệp .onnx.json đi kèm giọng đọc."
         )
+
+
+def espeak_warning(settings: TtsSettings, latest_engine: str | None) -> str | None:
+    """What the devices page tells the admin when bulletins are read by espeak-ng (else None).
+
+    Either the chain has nothing better (no Google voice configured, no Piper voice installed), or the
+    newest bulletin was read by it (offline, or the better voice failed).
+    """
+    piper = settings.piper_voice
+    better = [
+        n for n in settings.engines if n == "gtts" or (n == "piper" and piper is not None and piper.is_file())
+    ]
+    if better and latest_engine != "espeak-ng":
+        return None
+    install = (
+        f"Cài giọng Piper tiếng Việt từ USB (chép tệp {DEFAULT_PIPER_VOICE}.onnx và .onnx.json trên một "
+        f"máy có mạng): loaxa voices install {DEFAULT_PIPER_VOICE} --from /media/usb, rồi khởi động lại "
+        "bộ điều khiển."
+    )
+    if not better:
+        return f"Xã chỉ có giọng đọc dự phòng espeak-ng, người nghe khó hiểu. {install}"
+    if "piper" in better:
+        reason = "Giọng Piper đã cài nhưng không đọc được: xem nhật ký của bộ điều khiển."
+    else:
+        reason = f"Giọng Google cần mạng; khi mất mạng xã chỉ còn espeak-ng. {install}"
+    return (
+        "Bản tin gần nhất được đọc bằng giọng dự phòng espeak-ng, người nghe khó hiểu. "
+        f"{reason} Khi có giọng tốt hơn, các bản tin chưa phát được đọc lại tự động."
+    )
