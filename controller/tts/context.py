@@ -8,16 +8,17 @@ Pure functions on strings: it reads nothing aloud itself.
 import re
 
 # Things a bulletin counts: "10/12 thôn" is ten of twelve villages, "115 hộ" a hundred and fifteen homes.
+# No words of time: "hạn 10/12 năm nay" is a date.
 COUNT_NOUNS = (
     "thôn|bản|xóm|tổ|khu|làng|xã|phường|hộ|hộ dân|người|nhân khẩu|tiêu chí|chỉ tiêu|trường|lớp|học sinh|"
     "cháu|trẻ|hồ sơ|đơn vị|công trình|cơ sở|điểm|cụm|trạm|loa|nhà|gia đình|thửa|mẫu|ca|trường hợp|lượt|"
-    "con|cây|chiếc|cái|km|ha|tấn|đồng|triệu|nghìn|tỷ|năm|tháng|ngày|tuổi|phút|giờ|lần|liều|suất|xe|"
+    "con|cây|chiếc|cái|km|ha|tấn|đồng|triệu|nghìn|tỷ|lần|liều|suất|xe|"
     "hội viên|đảng viên|thành viên|cán bộ|lao động|doanh nghiệp|hợp tác xã|dự án|nội dung|mô hình"
 )
 _COUNTED = re.compile(rf"\s*(?:{COUNT_NOUNS})(?!\w)(?:\s+(?P<next>\w))?")
 # Words before "a/b" (or after it) that make it a part of a whole: "khoảng 1/2 số hộ", "chiếm 2/3".
 _FRACTION_BEFORE = re.compile(
-    r"(?:khoảng|hơn|gần|chiếm|còn|chỉ|non|quá|bằng|tới|ít nhất|tối đa|giảm|tăng|mất|thiệt hại)\s*$",
+    r"(?:khoảng|hơn|gần|chiếm|còn|chỉ|non|quá|bằng|ít nhất|tối đa|giảm|tăng|mất|thiệt hại)\s*$",
     re.IGNORECASE,
 )
 _FRACTION_AFTER = re.compile(r"\s*(?:số|diện tích|dân số|tổng|kinh phí|sản lượng|lượng|giá trị)(?!\w)")
@@ -31,6 +32,10 @@ _CALLED = re.compile(
 _ADDRESSED = re.compile(r"(?:nhà số|số nhà|phòng|km|lô|tổ|ki ốt|kiốt|căn|thửa)\s*$", re.IGNORECASE)
 
 
+# Words after which "a/b" is a date whatever follows: "sáng 10/12 thôn tổ chức họp".
+_DATED = re.compile(r"(?<!\w)(?:sáng|chiều|tối|trưa|đêm|hôm|từ|đến|tới|trước|sau|hạn|hết|vào|lúc)\s*$", re.I)
+
+
 def before(match: re.Match[str], span: int = 40) -> str:
     """The text just before the match (at most `span` characters)."""
     return match.string[max(0, match.start() - span) : match.start()]
@@ -42,7 +47,7 @@ def after(match: re.Match[str]) -> str:
 
 
 def counted_after(match: re.Match[str]) -> bool:
-    """A counted noun follows, and not as the start of a name ("10/12 thôn", not "25/11 thôn Khấu Ly")."""
+    """A counted noun follows, not as the start of a name ("10/12 thôn", not "25/11 thôn Khấu Ly")."""
     counted = _COUNTED.match(after(match))
     return counted is not None and not (counted.group("next") or "").isupper()
 
@@ -60,3 +65,8 @@ def dialled(match: re.Match[str]) -> bool:
 def addressed(match: re.Match[str]) -> bool:
     """The number is a house, room, plot or kilometre number ("nhà số 114", "km 112")."""
     return bool(_ADDRESSED.search(before(match)))
+
+
+def dated(match: re.Match[str]) -> bool:
+    """A word of time comes just before ("sáng 10/12", "hạn 1/2"): "a/b" is a date."""
+    return bool(_DATED.search(before(match)))

@@ -31,8 +31,8 @@ _RATIO = re.compile(_LEFT + r"(?P<a>" + _NUM + r")\s*/\s*(?P<b>" + _NUM + r")" +
 _DOCUMENT_SERIES = re.compile(_LEFT + r"(?P<n>\d{1,5})/(?=[^\W\d_])")
 _HOTLINE = re.compile(r"(?<![\w.,])(?P<a>1[89]00)[ .]?(?P<b>\d{3,4})(?:[ .](?P<c>\d{2,4}))?(?![\w]|[.,]\d)")
 # 111 trẻ em, 112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu; 1022 and 1080 are province hotlines.
-_SHORT_NUMBER = re.compile(r"(?<![\w.,])(?P<n>11[1-5]|1022|1080)(?![\w/]|[.,]\d)")
-_DIALLED = re.compile(r"(?<![\w.,/])(?P<n>[1-9]\d{2,4})(?![\w/%]|[.,]\d)")
+_SHORT_NUMBER = re.compile(r"(?<![\w.,-])(?P<n>11[1-5]|1022|1080)(?![\w/%]|[.,]\d|\s*[-–—]\s*\d)")
+_DIALLED = re.compile(r"(?<![\w.,/-])(?P<n>[1-9]\d{2,4})(?![\w/%]|[.,]\d|\s*[-–—]\s*\d)")
 _MINUS = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=\())[-−–](?=\d[\d.,]*\s*(?:°|độ(?!\w)))")
 # "mm/24h", "mm/24 giờ": an amount over a span of time.
 _OVER_HOURS = re.compile(r"(?<=[^\W\d_])\s*/\s*(?P<n>\d{1,3})\s*(?:h|giờ)(?!\w)")
@@ -45,7 +45,6 @@ _ROMAN = re.compile(
     r"vùng|cấp|hạng|loại|nhóm|kỳ|tiểu khu|khu vực))\s+(?P<r>[IVXLC]+)(?:/(?P<y>\d{4}))?(?![\w/])"
 )
 _ORDINAL = re.compile(r"(?<!\w)(?P<key>[Tt]hứ)\s+(?P<n>\d{1,2})" + _RIGHT)
-_QUOC_LO = re.compile(r"(?<!\w)QL\.?\s?(?P<n>\d{1,3})(?P<suffix>[A-Z]?)(?!\w)")
 _UNITS = {
     "km²": "ki lô mét vuông",
     "km2": "ki lô mét vuông",
@@ -152,10 +151,6 @@ def _ordinal(match: re.Match[str]) -> str:
     return f"{match.group('key')} {numbers.ordinal(int(match.group('n')))}"
 
 
-def _quoc_lo(match: re.Match[str]) -> str:
-    return " ".join(filter(None, ("quốc lộ", numbers.cardinal(int(match.group("n"))), match.group("suffix"))))
-
-
 def _unit(match: re.Match[str]) -> str:
     """Read "12ha" as "12 héc ta": a space after the digits keeps the number readable on its own."""
     glued = match.string[match.start() - 1 : match.start()].isdigit()
@@ -168,7 +163,6 @@ def _per(match: re.Match[str]) -> str:
 
 
 _RULES: tuple[tuple[re.Pattern[str], Reader], ...] = (
-    (_QUOC_LO, _quoc_lo),
     (_ROMAN, _roman),
     (_ORDINAL, _ordinal),
     (_HOTLINE, _hotline),

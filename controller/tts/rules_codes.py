@@ -110,7 +110,7 @@ _ADDRESS = re.compile(
 # "ĐT.174", "QL32", "QL.4D", "ĐH 12": provincial, national, district and commune roads.
 _ROADS = {"QL": "quốc lộ", "ĐT": "đường tỉnh", "TL": "tỉnh lộ", "ĐH": "đường huyện", "ĐX": "đường xã"}
 _ROAD = re.compile(
-    r"(?<![\w.])(?P<kind>QL|ĐT|TL|ĐH|ĐX)(?:\.\s?|\s?)(?P<n>[1-9]\d{0,3})(?P<suffix>[A-Z]?)(?![\w.,]\d|\w)"
+    r"(?<![\w.])(?P<kind>QL|ĐT|TL|ĐH|ĐX)(?:\.\s?|\s?)(?P<n>[1-9]\d{0,3})(?P<suffix>[A-Z]?)(?![\w.,]\d|[\w/:])"
 )
 
 
