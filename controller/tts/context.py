@@ -36,6 +36,10 @@ _ADDRESSED = re.compile(r"(?:nhà số|số nhà|phòng|km|lô|tổ|ki ốt|ki�
 _DATED = re.compile(r"(?<!\w)(?:sáng|chiều|tối|trưa|đêm|hôm|từ|đến|tới|trước|sau|hạn|hết|vào|lúc)\s*$", re.I)
 
 
+# "hoạt động 24/7": hours a day over days a week, not the 24th of July.
+_ROUND_THE_CLOCK = re.compile(r"(?:hoạt động|trực|phục vụ|mở cửa|làm việc|liên tục|tiếp nhận)\s*$", re.I)
+
+
 def before(match: re.Match[str], span: int = 40) -> str:
     """The text just before the match (at most `span` characters)."""
     return match.string[max(0, match.start() - span) : match.start()]
@@ -70,3 +74,8 @@ def addressed(match: re.Match[str]) -> bool:
 def dated(match: re.Match[str]) -> bool:
     """A word of time comes just before ("sáng 10/12", "hạn 1/2"): "a/b" is a date."""
     return bool(_DATED.search(before(match)))
+
+
+def round_the_clock(match: re.Match[str]) -> bool:
+    """Whether "24/7" follows "hoạt động", "trực", "phục vụ" …: a service's hours, not a date."""
+    return match.group(0).replace(" ", "") == "24/7" and bool(_ROUND_THE_CLOCK.search(before(match)))

@@ -7,8 +7,10 @@ not read numbers elsewhere (that is `rules`) nor load dictionaries (it is given 
 
 Vietnamese words in a domain are written without tones or spaces ("dichvucong"); they are split into the
 words we know (a small packaged list plus every reading of the commune's dictionary, so a commune that
-adds "Tú Lệ" also gets "tule.yenbai.gov.vn" right) and read with their tones. A label that is not made of
-known words is read as a whole if it is a known web word ("gov", "vn"), else letter by letter.
+adds "Tú Lệ" also gets "tule.yenbai.gov.vn" right) and read with their tones. Where a part is no known
+word but is still made of Vietnamese syllables ("vanphong"), those are read without tones, which a
+listener still recognizes; a web word ("gov", "vn", "zalo") has its fixed reading; anything else is read
+letter by letter.
 """
 
 import re
@@ -53,6 +55,27 @@ _WEB_PHRASES = (
     "tỉnh",
     "huyện",
     "xã",
+    "văn phòng",
+    "hành chính",
+    "hành chính công",
+    "một cửa",
+    "tiếp dân",
+    "hỗ trợ",
+    "liên hệ",
+    "trung tâm",
+    "bưu điện",
+    "nước sạch",
+    "kiểm lâm",
+    "biên phòng",
+    "quân sự",
+    "nông dân",
+    "phụ nữ",
+    "thanh niên",
+    "cựu chiến binh",
+    "khí tượng",
+    "thủy văn",
+    "cảnh báo",
+    "thiên tai",
     "hà nội",
     "yên bái",
     "lào cai",
@@ -91,6 +114,11 @@ _WEB_WORDS = {
     "email": "i meo",
     "mail": "meo",
     "ubnd": "ủy ban nhân dân",
+    "zalo": "da lô",
+    "facebook": "phây búc",
+    "youtube": "du túp",
+    "http": "hát tê tê pê",
+    "https": "hát tê tê pê ét",
 }
 # "E" in capitals: g2p-hamster reads a lone lowercase "e" as the slang for "em".
 _LETTERS = {
@@ -110,7 +138,11 @@ _ADDRESS = re.compile(
 # "ĐT.174", "QL32", "QL.4D", "ĐH 12": provincial, national, district and commune roads.
 _ROADS = {"QL": "quốc lộ", "ĐT": "đường tỉnh", "TL": "tỉnh lộ", "ĐH": "đường huyện", "ĐX": "đường xã"}
 _ROAD = re.compile(
-    r"(?<![\w.])(?P<kind>QL|ĐT|TL|ĐH|ĐX)(?:\.\s?|\s?)(?P<n>[1-9]\d{0,3})(?P<suffix>[A-Z]?)(?![\w.,]\d|[\w/:])"
+    r"(?<![\w.])(?P<kind>QL|ĐT|TL|ĐH|ĐX)(?:\.\s?|\s?)(?P<n>\d{1,4})(?P<suffix>[A-Z]?)(?![\w.,]\d|[\w/:]|\s\d)"
+)
+# A toneless Vietnamese syllable as domains write it: onset, one to three vowels, coda.
+_SYLLABLE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?"
 )
 
 
@@ -122,6 +154,8 @@ def read_codes(text: str, known_words: Iterable[str] = ()) -> str:
 
 
 def _road(match: re.Match[str]) -> str:
+    if int(match.group("n")) == 0:
+        return match.group(0)
     number = numbers.cardinal(int(match.group("n")))
     return " ".join(filter(None, (_ROADS[match.group("kind")], number, match.group("suffix"))))
 
@@ -154,16 +188,27 @@ def _label(label: str, vocabulary: dict[str, str]) -> str:
 
 
 def _split(label: str, vocabulary: dict[str, str]) -> list[str] | None:
-    """The fewest known words that spell `label` exactly ("dichvucong" → dịch vụ công), or None."""
-    best: list[list[str] | None] = [[]] + [None] * len(label)
+    """Known words (cost 1 each) and else toneless syllables (cost 2) that spell `label`, fewest first.
+
+    "dichvucong" → dịch vụ công, "vanphong" → van phong; None when the label is neither.
+    """
+    best: list[tuple[int, list[str]] | None] = [(0, [])] + [None] * len(label)
     for end in range(1, len(label) + 1):
         for start in range(max(0, end - 24), end):
-            head, piece = best[start], vocabulary.get(label[start:end])
-            if head is not None and piece is not None:
-                candidate = [*head, piece]
-                if best[end] is None or len(candidate) < len(best[end] or ()):
-                    best[end] = candidate
-    return best[len(label)]
+            head, written = best[start], label[start:end]
+            if head is None:
+                continue
+            if written in vocabulary:
+                piece, cost = vocabulary[written], 1
+            elif _SYLLABLE.fullmatch(written):
+                piece, cost = written, 2
+            else:
+                continue
+            current = best[end]
+            if current is None or head[0] + cost < current[0]:
+                best[end] = (head[0] + cost, [*head[1], piece])
+    found = best[len(label)]
+    return None if found is None else found[1]
 
 
 def fold(text: str) -> str:

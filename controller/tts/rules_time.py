@@ -96,6 +96,8 @@ def _date_range(match: re.Match[str]) -> str | None:
 def _day_month(match: re.Match[str]) -> str | None:
     """Read "25/11" as a date, unless it counts ("10/12 thôn") or is a part of a whole ("1/2 số hộ")."""
     first, second = int(match.group("d")), int(match.group("m"))
+    if context.round_the_clock(match):
+        return f"{numbers.cardinal(first)} trên {numbers.cardinal(second)}"
     if not _said_before(match, "ngày") and not _said_before(match, "mùng") and not context.dated(match):
         if first < second <= 10 and context.fraction_context(match):
             return f"{numbers.cardinal(first)} phần {numbers.cardinal(second)}"
