@@ -33,7 +33,12 @@ _HOTLINE = re.compile(r"(?<![\w.,])(?P<a>1[89]00)[ .]?(?P<b>\d{3,4})(?:[ .](?P<c
 # 111 trẻ em, 112 cứu nạn, 113 công an, 114 cứu hỏa, 115 cấp cứu; 1022 and 1080 are province hotlines.
 _SHORT_NUMBER = re.compile(r"(?<![\w.,-])(?P<n>11[1-5]|1022|1080)(?![\w/%]|[.,]\d|\s*[-–—]\s*\d)")
 _DIALLED = re.compile(r"(?<![\w.,/-])(?P<n>[1-9]\d{2,4})(?![\w/%]|[.,]\d|\s*[-–—]\s*\d)")
-_MINUS = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=\())[-−–](?=\d[\d.,]*\s*(?:°|độ(?!\w)))")
+# "-1°C", "-3 - -1 độ C": a minus before a temperature, or before the first end of a range of them.
+_TEMPERATURE = r"\d[\d.,]*\s*(?:°|độ(?!\w))"
+_MINUS = re.compile(
+    r"(?:(?<=\s)|(?<=^)|(?<=\())[-−–](?=" + _TEMPERATURE + r"|\d[\d.,]*\s*[-–—]\s*[-−–]?" + _TEMPERATURE + ")"
+)
+_TO_MINUS = re.compile(r"(?<=\d)\s*[-–—]\s*(?=âm \d)")
 # "mm/24h", "mm/24 giờ": an amount over a span of time.
 _OVER_HOURS = re.compile(r"(?<=[^\W\d_])\s*/\s*(?P<n>\d{1,3})\s*(?:h|giờ)(?!\w)")
 # "Khu 3/Thôn 5", "tổ 2/khu 4": two levels of an address, read with a pause.
@@ -62,6 +67,7 @@ _UNITS = {
     "°C": "độ xê",
     "°": "độ",
     "đ": "đồng",
+    "kWh": "ki lô oát giờ",
 }
 _UNIT = re.compile(
     r"(?:(?<=\d)|(?<=\d )|(?<=/))(?P<u>"
@@ -71,7 +77,8 @@ _UNIT = re.compile(
 # What follows a "per" slash ("đồng/tháng" → "đồng một tháng"): measures and counted things.
 _PER_WORDS = (
     "người|hộ|khẩu|tháng|năm|ngày|tuần|giờ|h|con|cây|suất|lượt|buổi|ca|lần|bao|chiếc|cái|tấn|tạ|"
-    "yến|lít|sào|ki lô gam|ki lô mét|mét|héc ta|mét vuông|mét khối|học sinh|cháu|em|hũ|liều|s|giây|phút"
+    "yến|lít|sào|ki lô gam|ki lô mét|mét|héc ta|mét vuông|mét khối|học sinh|cháu|em|hũ|liều|s|giây|phút|"
+    "đợt|ki lô oát giờ"
 )
 _PER_READINGS = {"h": "giờ", "s": "giây"}
 _PER = re.compile(r"(?<=[^\W\d_])\s*/\s*(?P<w>" + _PER_WORDS + r")(?!\w)")
@@ -169,6 +176,7 @@ _RULES: tuple[tuple[re.Pattern[str], Reader], ...] = (
     (_SHORT_NUMBER, _short_number),
     (_DIALLED, _dialled),
     (_MINUS, lambda _match: "âm "),
+    (_TO_MINUS, lambda _match: " đến "),
     (_OVER_HOURS, _over_hours),
     *TIME_RULES,
     (_PLACE_SLASH, lambda _match: ", "),

@@ -224,4 +224,6 @@ def _vocabulary(extra: tuple[str, ...]) -> dict[str, str]:
         key = fold(phrase)
         if len(key) >= 2 and not any(ch.isdigit() for ch in key):
             vocabulary.setdefault(key, phrase.lower())
+    for written, reading in _WEB_WORDS.items():  # "ubndxatule" → ủy ban nhân dân xã tú lệ
+        vocabulary.setdefault(written, reading)
     return vocabulary

@@ -24,7 +24,7 @@ _DAY_RANGE = re.compile(
     _LEFT + r"(?P<d1>\d{1,2})" + _DASH + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})(?:/(?P<y>\d{4}))?" + _RIGHT
 )
 _DATE = r"(?P<d{n}>\d{{1,2}})/(?P<m{n}>\d{{1,2}})(?:/(?P<y{n}>\d{{4}}))?"
-_DATE_RANGE = re.compile(_LEFT + _DATE.format(n=1) + _DASH + _DATE.format(n=2) + _RIGHT)
+_DATE_RANGE = re.compile(_LEFT + _DATE.format(n=1) + _DASH + r"(?:ngày\s+)?" + _DATE.format(n=2) + _RIGHT)
 _FULL_DATE = re.compile(_LEFT + r"(?P<d>\d{1,2})([/-])(?P<m>\d{1,2})\2(?P<y>\d{4})" + _RIGHT)
 _MONTH_YEAR = re.compile(_LEFT + r"(?P<m>\d{1,2})/(?P<y>\d{4})" + _RIGHT)
 _DAY_MONTH = re.compile(_LEFT + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})" + _RIGHT)
