@@ -13,7 +13,8 @@ COUNT_NOUNS = (
     "thôn|bản|xóm|tổ|khu|làng|xã|phường|hộ|hộ dân|người|nhân khẩu|tiêu chí|chỉ tiêu|trường|lớp|học sinh|"
     "cháu|trẻ|hồ sơ|đơn vị|công trình|cơ sở|điểm|cụm|trạm|loa|nhà|gia đình|thửa|mẫu|ca|trường hợp|lượt|"
     "con|cây|chiếc|cái|km|ha|tấn|đồng|triệu|nghìn|tỷ|lần|liều|suất|xe|"
-    "hội viên|đảng viên|thành viên|cán bộ|lao động|doanh nghiệp|hợp tác xã|dự án|nội dung|mô hình"
+    "hội viên|đảng viên|thành viên|cán bộ|lao động|doanh nghiệp|hợp tác xã|dự án|nội dung|mô hình|"
+    "bệnh nhân|học viên|thí sinh|giáo viên|công nhân|em|cụ|phòng|căn|ngôi|bao|thùng|lít|kg|mét|m"
 )
 _COUNTED = re.compile(rf"\s*(?:{COUNT_NOUNS})(?!\w)(?:\s+(?P<next>\w))?")
 # Words before "a/b" (or after it) that make it a part of a whole: "khoảng 1/2 số hộ", "chiếm 2/3".
