@@ -12,8 +12,9 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCHEDULE = REPO_ROOT / "schedules" / "default.toml"
+import schedules
+
+DEFAULT_SCHEDULE = schedules.DEFAULT
 DEFAULT_PIPER_VOICE = "vi_VN-vais1000-medium"
 
 

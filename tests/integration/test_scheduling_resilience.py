@@ -7,8 +7,8 @@ from functools import partial
 from pathlib import Path
 
 from controller import services
-from controller.runtime import Controller
 from edge_agent.downloader import asset_path
+from loaxa.runtime import Controller
 from tests.integration.conftest import RULES, Deployment, deployed, wait_for
 from tests.integration.test_scheduling import (
     AGENT,

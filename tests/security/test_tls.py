@@ -14,9 +14,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from controller import tls
-from controller.cli import main
 from controller.config import load_settings
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, TlsListener, hash_password, tls_listener
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker, TlsListener, tls_listener
+from loaxa.cli import main
 from tests.support.services import free_port
 
 NOW = datetime.now(UTC)

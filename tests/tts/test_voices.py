@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
 from controller.tts.voices import CATALOGUE, VoiceFile, VoiceInstallError, install_voice
+from loaxa.cli import main
 
 MODEL = b"pretend onnx weights " * 1000
 CONFIG = {"audio": {"sample_rate": 22050}, "espeak": {"voice": "vi"}, "phoneme_id_map": {"_": [0]}}

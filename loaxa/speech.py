@@ -6,7 +6,6 @@ the same text is a cache hit, and installs voices through `voices`.
 """
 
 import shutil
-import sys
 from pathlib import Path
 
 from controller.assets import AssetStore
@@ -15,6 +14,7 @@ from controller.tts.commune_lexicon import commune_lexicon
 from controller.tts.errors import NoEngineAvailable, TextRejected
 from controller.tts.lexicon import LexiconError
 from controller.tts.render import render_text
+from loaxa.errors import UNAVAILABLE, USAGE, CliError
 
 
 def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
@@ -23,11 +23,9 @@ def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
     try:
         result = render_text(text, settings.tts, store, lexicon=commune_lexicon(settings.data_dir))
     except (TextRejected, LexiconError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise CliError(str(error)) from error
     except NoEngineAvailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+        raise CliError(str(error), exit_code=UNAVAILABLE) from error
     shutil.copyfile(store.path(result.sha256), output)
     print(result.normalized_text)
     print(
@@ -44,8 +42,9 @@ def install_voice_cli(settings: Settings, name: str, voices_dir: Path | None = N
     try:
         model = install_voice(name, target)
     except VoiceInstallError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2 if isinstance(error, UnknownVoice) else 3
+        raise CliError(
+            str(error), exit_code=USAGE if isinstance(error, UnknownVoice) else UNAVAILABLE
+        ) from error
     print(f"voice {name} installed and verified: {model}")
     print(f"use it: LOAXA_TTS_PIPER_VOICE={model} LOAXA_TTS_ENGINES=gtts,piper,espeak-ng")
     return 0

@@ -32,7 +32,8 @@ from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker, tls_listener
 from controller.mqtt.client import MqttLink, parse_broker_url
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
@@ -45,10 +46,10 @@ from controller.planning import (
     load_schedule_file,
 )
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
-from controller.webserver import WebServer
 from protocol import Command, Event, Signer
 from web.app import create_app
 from web.context import WebContext
+from web.server import WebServer
 
 log = logging.getLogger(__name__)
 
