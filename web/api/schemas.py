@@ -67,6 +67,16 @@ class BulletinIn(_In):
     )
 
 
+class EmergencyIn(_In):
+    """An emergency to put on air at once (one person; a second approver under the two-person rule)."""
+
+    title: str = Field(description="Short title, shown in lists.")
+    text: str = Field(description="What to read out, at once, on every target.")
+    targets: dict[str, Any] = Field(
+        description='Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [device ids]}.'
+    )
+
+
 class BulletinEditIn(_In):
     """Changes to a draft, pending or approved bulletin; an approved one goes back to pending."""
 
