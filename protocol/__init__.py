@@ -13,10 +13,12 @@ from protocol.messages import (
     PlanBody,
     PlanItem,
     Priority,
+    SourcedItem,
     Status,
     WindowSpec,
 )
 from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
+from protocol.sources import StreamSource, UnknownSource
 from protocol.timefmt import format_utc, parse_utc
 
 __all__ = [
@@ -30,7 +32,10 @@ __all__ = [
     "Priority",
     "ProtocolError",
     "Signer",
+    "SourcedItem",
     "Status",
+    "StreamSource",
+    "UnknownSource",
     "Verifier",
     "WindowSpec",
     "canonical_json",

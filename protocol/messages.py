@@ -11,6 +11,7 @@ from typing import Any, Final, Literal, cast
 
 from protocol._fields import Fields
 from protocol.errors import ProtocolError
+from protocol.sources import StreamSource, UnknownSource, read_source
 from protocol.timefmt import format_utc
 
 Priority = Literal["normal", "priority", "emergency"]
@@ -147,6 +148,58 @@ class PlanItem:
         }
 
 
+@dataclass(frozen=True)
+class SourcedItem:
+    """A plan item whose sound is not a file: a relayed station, a live session, or an unknown kind.
+
+    It is placed like any item (window, priority, times); an agent that cannot play its source skips it
+    with reason `unsupported_source` and goes on with the rest of the plan.
+    """
+
+    item_id: str
+    bulletin_id: int
+    priority: Priority
+    source: StreamSource | UnknownSource
+    not_before: datetime
+    not_after: datetime
+    planned_start: datetime
+    window: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this item."""
+        return {
+            "item_id": self.item_id,
+            "bulletin_id": self.bulletin_id,
+            "priority": self.priority,
+            "source": self.source.to_json(),
+            "not_before": format_utc(self.not_before),
+            "not_after": format_utc(self.not_after),
+            "planned_start": format_utc(self.planned_start),
+            "window": self.window,
+        }
+
+
+def read_item(data: object) -> "PlanItem | SourcedItem":
+    """Read a plan item of any source: `file` (the default) as a PlanItem, any other as a SourcedItem."""
+    f = Fields(data, "item", allow_extra=True)
+    source = read_source(f.raw("source"))
+    if source is None:
+        return PlanItem.from_json(data)
+    item = SourcedItem(
+        item_id=f.text("item_id", max_len=128),
+        bulletin_id=f.integer("bulletin_id", minimum=1),
+        priority=cast(Priority, f.choice("priority", PRIORITIES)),
+        source=source,
+        not_before=f.time("not_before"),
+        not_after=f.time("not_after"),
+        planned_start=f.time("planned_start"),
+        window=f.opt_str("window", max_len=64),
+    )
+    if item.not_after <= item.not_before:
+        raise ProtocolError("bad_field", f"item {item.item_id}: not_after is not after not_before")
+    return item
+
+
 def _volume(value: object) -> int | None:
     if value is None:
         return None
@@ -171,18 +224,21 @@ class PlanBody:
     windows: tuple[WindowSpec, ...]
     items: tuple[PlanItem, ...]
     volume: int = 80
+    sourced: tuple[SourcedItem, ...] = ()
 
     @classmethod
     def from_json(cls, data: object) -> "PlanBody":
         """Read and check a plan body."""
         f = Fields(data, "plan", allow_extra=True)
+        items = [read_item(i) for i in f.array("items", max_items=MAX_PLAN_ITEMS)]
         body = cls(
             version=f.integer("version", minimum=1),
             generated_at=f.time("generated_at"),
             timezone=f.text("timezone", max_len=64),
             windows=tuple(WindowSpec.from_json(w) for w in f.array("windows", max_items=48)),
-            items=tuple(PlanItem.from_json(i) for i in f.array("items", max_items=MAX_PLAN_ITEMS)),
+            items=tuple(i for i in items if isinstance(i, PlanItem)),
             volume=_plan_volume(f.raw("volume")),
+            sourced=tuple(i for i in items if isinstance(i, SourcedItem)),
         )
         f.done()
         return body
@@ -194,7 +250,7 @@ class PlanBody:
             "generated_at": format_utc(self.generated_at),
             "timezone": self.timezone,
             "windows": [w.to_json() for w in self.windows],
-            "items": [i.to_json() for i in self.items],
+            "items": [*(i.to_json() for i in self.items), *(i.to_json() for i in self.sourced)],
             "volume": self.volume,
         }
 
