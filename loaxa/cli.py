@@ -142,7 +142,7 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
     from controller.db import Database, upgrade
     from controller.mqtt import accounts as mqtt_accounts
     from controller.mqtt import broker
-    from controller.mqtt.client import parse_broker_url
+    from protocol.broker_url import parse_broker_url
 
     settings = _settings(args)
     out: Path = args.out

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from controller import services, tls
 from controller.bundle import AgentBundle
 from controller.config import Settings
-from controller.mqtt.client import parse_broker_url
 from controller.services.seed import USERS, demo_device_password
 from loaxa.errors import CliError
 from loaxa.fleet import (
@@ -31,6 +30,7 @@ from loaxa.fleet import (
     write_simulated_agent,
 )
 from loaxa.runtime import Controller
+from protocol.broker_url import parse_broker_url
 
 DEFAULT_DEMO_PASSWORD = "loaxa-demo"  # noqa: S105  # the documented demo default, printed at start
 

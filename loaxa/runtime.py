@@ -34,7 +34,7 @@ from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker, tls_listener
-from controller.mqtt.client import MqttLink, parse_broker_url
+from controller.mqtt.client import MqttLink
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import (
@@ -47,6 +47,7 @@ from controller.planning import (
 )
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from protocol import Command, Event, Signer
+from protocol.broker_url import parse_broker_url
 from web.app import create_app
 from web.context import WebContext
 from web.server import WebServer

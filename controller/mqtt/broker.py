@@ -22,9 +22,9 @@ from typing import Literal
 
 from controller.config import MqttSettings
 from controller.mqtt.accounts import BrokerAccount, render_acl, render_passwords, write_private
-from controller.mqtt.client import parse_broker_url
 from controller.tls import TlsFiles, tls_files
 from protocol import topics
+from protocol.broker_url import parse_broker_url
 
 log = logging.getLogger(__name__)
 

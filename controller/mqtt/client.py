@@ -23,13 +23,13 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol import topics
+from protocol.broker_url import parse_broker_url
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,6 @@ class _Received(NamedTuple):
     incoming: Incoming
     mid: int
     qos: int
-
-
-def parse_broker_url(url: str) -> tuple[str, int, bool]:
-    """Split `mqtt://host:port` or `mqtts://host:port` into (host, port, tls)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
-    tls = parts.scheme == "mqtts"
-    return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
 class MqttLink:
