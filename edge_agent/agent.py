@@ -85,9 +85,10 @@ class Agent:
             self._on_downloaded,
             attempts=config.download_attempts,
             backoff_s=config.download_backoff_s,
+            clock=self._clock,
         )
         self._player = player or make_player(config, self._clock)
-        self._amplifier = amplifier or make_amplifier(config)
+        self._amplifier = amplifier or make_amplifier(config, self._clock)
         self._systemd = Systemd()
         self._programme = Programme(self._state, config.cache_dir)
         self._current: Playback | None = None

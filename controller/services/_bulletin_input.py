@@ -10,10 +10,12 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import PRIORITIES, Device, Village
+from controller.db.models import Device, Village
 from controller.planning import SCHEDULE_MODES, Schedule
 from controller.planning.options import MAX_EMERGENCY_GAP_S, MAX_EMERGENCY_REPEAT, MAX_REPEAT
 from controller.services.errors import ValidationFailed
+from protocol import Priority
+from protocol.messages import PRIORITIES
 
 MAX_TITLE: Final = 200
 MAX_TEXT: Final = 5000  # about seven minutes of speech
@@ -51,11 +53,12 @@ def clean_text(value: object, what: str, max_len: int) -> str:
     return text
 
 
-def check_priority(value: object) -> str:
+def check_priority(value: object) -> Priority:
     """One of normal, priority, emergency."""
-    if value not in PRIORITIES:
-        raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
-    return str(value)
+    for priority in PRIORITIES:
+        if value == priority:
+            return priority
+    raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
 
 
 def _id_list(value: object, key: str) -> list[str]:

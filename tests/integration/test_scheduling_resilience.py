@@ -26,7 +26,7 @@ from tests.integration.test_scheduling import (
 def _plan_version(deployment: Deployment, device_id: str) -> int | None:
     with deployment.controller.db.session() as session:
         stored = services.current_plan(session, device_id)
-    return None if stored is None else stored[0]
+    return None if stored is None else stored.version
 
 
 def _state(deployment: Deployment, bulletin_id: int, device_id: str) -> str | None:

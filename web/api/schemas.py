@@ -11,10 +11,10 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from controller.db.models import BULLETIN_STATUSES
+from protocol import Priority
 
 #: The `responses` argument of APIFlask's `doc()`, for entries that carry a content type.
 ResponsesDoc = dict[int | str, dict[str, str | dict[str, dict[str, Any]]]]
-Priority = Literal["normal", "priority", "emergency"]
 CommandName = Literal["stop", "set_volume", "test_tone", "resync"]
 
 
