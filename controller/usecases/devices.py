@@ -9,7 +9,7 @@ from datetime import datetime
 
 from controller import services
 from controller.db import Database
-from controller.services.devices import ProvisionedDevice
+from controller.services.views import ProvisionedDevice
 from controller.usecases._announce import Announcer
 
 

@@ -131,7 +131,7 @@ class Deployment:
     def device(self, device_id: str) -> dict[str, Any]:
         status, body = self.api.call("GET", f"/devices/{device_id}", user="admin")
         assert status == 200, body
-        return body  # type: ignore[no-any-return]
+        return body
 
     def stop(self) -> None:
         for process in self.agents.values():

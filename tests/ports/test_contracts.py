@@ -42,7 +42,7 @@ def player(request: pytest.FixtureRequest, tmp_path: Path) -> Player:
     if request.param == "file-sink":
         return FileSinkPlayer(tmp_path / "played", SystemClock())
     backend = request.param.split("-")[0]
-    return ProcessPlayer(backend, "null", "Master")  # type: ignore[arg-type]
+    return ProcessPlayer("ffplay" if backend == "ffplay" else "mpg123", "null", "Master")
 
 
 def test_player_plays_a_track_to_its_end(player: Player, short_mp3: Audio) -> None:
@@ -177,7 +177,7 @@ def _reader(broker: BrokerFixture, seen: list[tuple[str, bytes, bool]]) -> mqtt.
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="contract-reader")
     client.username_pw_set("contract-reader", "reader-secret")
     subscribed = threading.Event()
-    client.on_message = lambda _c, _u, m: seen.append((m.topic, m.payload, bool(m.retain)))
+    client.on_message = lambda _c, _u, m: seen.append((m.topic, bytes(m.payload), bool(m.retain)))
     client.on_subscribe = lambda *_a: subscribed.set()
     client.on_connect = lambda c, *_a: c.subscribe("loaxa/v1/#", qos=1)
     client.connect(broker.host, broker.port)

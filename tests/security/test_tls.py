@@ -45,7 +45,12 @@ def _connect_tls(broker: ManagedBroker, ca: Path, password: str = DEVICE_PASSWOR
     client.tls_set(ca_certs=str(ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
     done = threading.Event()
     result: list[ReasonCode] = []
-    client.on_connect = lambda _c, _u, _f, rc, _p: (result.append(rc), done.set())
+
+    def on_connect(_c: object, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        result.append(rc)
+        done.set()
+
+    client.on_connect = on_connect
     client.connect("127.0.0.1", broker.tls.port)
     client.loop_start()
     try:
