@@ -5,18 +5,8 @@ Raspberry Pi with only the `edge` extra: stdlib, cryptography, nothing else.
 """
 
 from protocol.errors import ProtocolError
-from protocol.messages import (
-    Asset,
-    Command,
-    Event,
-    Heartbeat,
-    PlanBody,
-    PlanItem,
-    Priority,
-    SourcedItem,
-    Status,
-    WindowSpec,
-)
+from protocol.messages import Command, Event, Heartbeat, Status
+from protocol.plan import Asset, PlanBody, PlanItem, Priority, SourcedItem, WindowSpec
 from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
 from protocol.sources import StreamSource, UnknownSource
 from protocol.timefmt import format_utc, parse_utc

@@ -15,7 +15,7 @@ from controller.planning import SCHEDULE_MODES, Schedule
 from controller.planning.options import MAX_EMERGENCY_GAP_S, MAX_EMERGENCY_REPEAT, MAX_REPEAT
 from controller.services.errors import ValidationFailed
 from protocol import Priority
-from protocol.messages import PRIORITIES
+from protocol.plan import PRIORITIES
 
 MAX_TITLE: Final = 200
 MAX_TEXT: Final = 5000  # about seven minutes of speech

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db.models.base import Base, check_in
-from protocol.messages import PRIORITIES
+from protocol.plan import PRIORITIES
 
 BULLETIN_STATUSES: tuple[str, ...] = (
     "draft",
