@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Final, Protocol, cast
 
 from sqlalchemy.orm import Session
@@ -29,13 +30,16 @@ from controller.planning import (
     Pin,
     PlannedBulletin,
     PlannedDevice,
+    PlanningFailure,
     PlanningInputs,
     PlanningResult,
     PlanningRules,
     Schedule,
     ScheduleFile,
     Timeline,
+    guarded,
     plan,
+    plan_isolated,
     schedule_from_options,
     timeline,
 )
@@ -73,6 +77,7 @@ class ReplanReport:
     emergencies_sent: tuple[str, ...]
     deferred: int
     finished: tuple[int, ...]
+    failed: tuple[int, ...] = ()  # bulletins left out of the run (see Dispatcher.planning_failures)
 
 
 def _items_json(body: PlanBody | dict[str, object]) -> str:
@@ -143,6 +148,8 @@ class Dispatcher:
         self._lock_commands = threading.Lock()
         self._last_command_seq: dict[str, int] = {}
         self.last_result: PlanningResult | None = None  # the latest planning run, for timelines
+        self.planning_failures: tuple[PlanningFailure, ...] = ()  # bulletins the latest run left out
+        self._input_failures: list[PlanningFailure] = []
         self._emergency_shape: dict[int, tuple[int, int]] = {}  # bulletin id → (repeat, gap_s) of play_now
 
     # -- speech ---------------------------------------------------------------------------------------
@@ -178,8 +185,9 @@ class Dispatcher:
             with self._db.session() as session:
                 services.expire_bulletins(session, now)
                 inputs, finished = self._inputs(session, now)
-            result = plan(inputs, now)
+            result, failed = plan_isolated(inputs, now)
             self.last_result = result
+            self.planning_failures = (*self._input_failures, *failed)
             published: list[str] = []
             unchanged = 0
             devices = list(result.devices)
@@ -208,7 +216,10 @@ class Dispatcher:
                 self._mark_published(sent_plans)
                 published += [device_id for device_id, _ in sent_plans]
             sent = self._send_emergencies(result.emergencies, now)
-        report = ReplanReport(tuple(published), unchanged, tuple(sent), len(result.deferred), tuple(finished))
+        failures = tuple(f.bulletin_id for f in self.planning_failures)
+        report = ReplanReport(
+            tuple(published), unchanged, tuple(sent), len(result.deferred), tuple(finished), failures
+        )
         if published or sent or finished:
             log.info(
                 "planned: %d plan(s) published, %d unchanged, %d emergency command(s), %d deferred, done %s",
@@ -252,13 +263,16 @@ class Dispatcher:
         bulletins: list[PlannedBulletin] = []
         finished: list[int] = []
         self._emergency_shape.clear()
+        self._input_failures = []
         today = now.astimezone(self._schedule.timezone).date()
         for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
             if not bulletin.audio or bulletin.approved_at is None:
                 continue  # still rendering: planned as soon as its speech is attached
-            options = schedule_from_options(
-                bulletin.schedule, bulletin.approved_at.astimezone(self._schedule.timezone).date()
-            )
+            first_day = bulletin.approved_at.astimezone(self._schedule.timezone).date()
+            read = partial(schedule_from_options, bulletin.schedule, first_day)
+            options = guarded(bulletin.id, self._input_failures, read)
+            if options is None:
+                continue  # left out with its reason; every other bulletin is still planned
             states = {d.device_id: d.state for d in bulletin.deliveries}
             targets = set(services.target_devices(session, bulletin)) & known
             if _over(options, today, targets, states):

@@ -43,6 +43,7 @@ from controller.planning import (
     ScheduleFile,
     Timeline,
     load_schedule_file,
+    planning_health,
 )
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from controller.webserver import WebServer
@@ -136,6 +137,7 @@ class Controller:
         # A follower's re-plan requests go to the leader one at a time; a burst of events coalesces too.
         self._signaller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replan-signal")
         self._signal_queued = threading.Event()
+        self._planning_error: str | None = None  # why the latest planning run failed, for health
         self.leadership = leadership_for(
             settings.db_url,
             name=settings.leader.name,
@@ -309,9 +311,11 @@ class Controller:
         with self._fence.planning():
             try:
                 self.dispatcher.replan()
+                self._planning_error = None
             except LeadershipLost as exc:
                 log.warning("planning run stopped: %s", exc)
-            except Exception:
+            except Exception as exc:
+                self._planning_error = f"{type(exc).__name__}: {exc}"[:300]
                 log.exception("planning run failed; the next change or the safety-net job retries it")
 
     def bulletin_changed(self, bulletin_id: int) -> None:
@@ -399,4 +403,5 @@ class Controller:
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
+            "planning": planning_health(self._planning_error, self.dispatcher.planning_failures),
         }
