@@ -6,6 +6,8 @@ Raspberry Pi with only the `edge` extra: stdlib, cryptography, nothing else.
 
 from protocol.errors import ProtocolError
 from protocol.messages import (
+    MAX_PLAN_WINDOWS,
+    MAX_URL,
     Asset,
     Command,
     Event,
@@ -15,11 +17,14 @@ from protocol.messages import (
     Priority,
     Status,
     WindowSpec,
+    check_plan_windows,
 )
 from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
 from protocol.timefmt import format_utc, parse_utc
 
 __all__ = [
+    "MAX_PLAN_WINDOWS",
+    "MAX_URL",
     "Asset",
     "Command",
     "Envelope",
@@ -34,6 +39,7 @@ __all__ = [
     "Verifier",
     "WindowSpec",
     "canonical_json",
+    "check_plan_windows",
     "decode_json",
     "format_utc",
     "parse_utc",
