@@ -176,3 +176,16 @@ def test_next_never_leaves_the_site_nor_breaks_the_redirect(client: FlaskClient)
     shown = client.get("/login?next=/%0d%0a/evil.example")
     assert shown.status_code == 200
 
+
+def test_a_cookie_copied_before_logout_no_longer_works_after_it(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """Signing out ends the session on the server too (issue 20, item 11)."""
+    sign_in(client, "operator")
+    stolen = client.get_cookie("loaxa_session")
+    assert stolen is not None
+    assert client.get("/bulletins").status_code == 200
+    assert post(client, "/logout", {}).status_code == 302
+    client.set_cookie("loaxa_session", stolen.value)
+    replayed = client.get("/bulletins")
+    assert replayed.status_code == 302 and "/login" in replayed.headers["Location"]
