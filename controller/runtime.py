@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from controller import services
 from controller.assets import AssetStore
 from controller.config import Settings
+from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
@@ -81,7 +82,7 @@ class Controller:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(settings)
         upgrade(settings.db_url)
         self.db = Database(settings.db_url)
         self.keys: KeyRing = load_or_create_keys(settings.keys_dir)
