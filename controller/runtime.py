@@ -70,6 +70,13 @@ def default_client_id(settings: Settings) -> str:
     return f"{settings.mqtt.username}-{socket.gethostname()}-{place.hexdigest()}"
 
 
+def _mqtt_state(link: MqttLink) -> str:
+    """MQTT for health: connected only while the broker acknowledges (a frozen one keeps TCP open)."""
+    if not link.connected:
+        return "disconnected"
+    return "connected" if link.responsive() else "unresponsive"
+
+
 class Controller:
     """The central service of one deployment."""
 
@@ -398,7 +405,7 @@ class Controller:
             db_state = f"error: {type(exc).__name__}"
         return {
             "db": db_state,
-            "mqtt": "connected" if self.link.connected else "disconnected",
+            "mqtt": _mqtt_state(self.link),
             "role": self.leadership.role,
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,

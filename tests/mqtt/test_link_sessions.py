@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
+import psutil
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -167,3 +168,26 @@ def test_a_full_backlog_pauses_reading_and_loses_no_qos1_message(broker: BrokerF
         assert running.wait_idle(5)
     assert stuck.payloads == [b"%d" % n for n in range(30)]
     assert stuck.heartbeats <= 100  # heartbeats past the broker's queue limit may be dropped
+
+
+def _broker_process(broker: BrokerFixture) -> psutil.Process:
+    return next(
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"] and str(broker.managed.conf_path) in p.info["cmdline"]
+    )
+
+
+@pytest.mark.timeout(60)
+def test_a_frozen_broker_is_not_reported_responsive(broker: BrokerFixture) -> None:
+    """A stopped broker keeps the TCP link open: health must not say "connected" (issue 20, item 17)."""
+    with link(broker, Recorder()) as running:
+        assert running.connected and running.responsive()
+        mosquitto = _broker_process(broker)
+        mosquitto.suspend()
+        try:
+            assert running.connected, "the TCP link is still up"
+            assert not running.responsive(timeout=1.0)
+        finally:
+            mosquitto.resume()
+        wait_until(running.responsive, timeout=30, what="the broker answering again")
