@@ -80,6 +80,8 @@ class Agent:
             on_change=self._wake.set,
         )
         self._outbox = Outbox(self._state, self._link, self._clock, self.boot_id)
+        if self._state.rebuilt is not None:  # the retained plan fills the new state; say what was lost
+            self._outbox.emit("failed", reason="state_rebuilt", detail=self._state.rebuilt)
         self._downloader = Downloader(
             config.cache_dir,
             self._on_downloaded,

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from controller import services
 from controller.bundle import AgentBundle
 from controller.config import Settings
+from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.keys import load_or_create_keys
 from controller.planning import ScheduleError, error_line, load_schedule_file
@@ -21,7 +22,7 @@ from loaxa.errors import CliError
 
 
 def _database(settings: Settings) -> Database:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     return Database(settings.db_url)
 

@@ -83,10 +83,11 @@ def cmd_voices_install(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Create or migrate the database to the newest schema."""
+    from controller.datadir import make_data_dir
     from controller.db import upgrade
 
     settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     print(f"database at {settings.db_url} is up to date")
     return 0
@@ -139,6 +140,7 @@ def cmd_broker_certs(args: argparse.Namespace) -> int:
 def cmd_broker_accounts(args: argparse.Namespace) -> int:
     """Write the password file and ACL of the registry's accounts for a broker loaxa does not run."""
     from controller import services
+    from controller.datadir import make_data_dir
     from controller.db import Database, upgrade
     from controller.mqtt import accounts as mqtt_accounts
     from controller.mqtt import broker
@@ -146,7 +148,7 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out: Path = args.out
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     with Database(settings.db_url).session() as session:
         devices = services.broker_accounts(session)

@@ -6,12 +6,24 @@ Raspberry Pi with only the `edge` extra: stdlib, cryptography, nothing else.
 
 from protocol.errors import ProtocolError
 from protocol.messages import Command, Event, Heartbeat, Status
-from protocol.plan import Asset, PlanBody, PlanItem, Priority, SourcedItem, WindowSpec
+from protocol.plan import (
+    MAX_PLAN_WINDOWS,
+    MAX_URL,
+    Asset,
+    PlanBody,
+    PlanItem,
+    Priority,
+    SourcedItem,
+    WindowSpec,
+    check_plan_windows,
+)
 from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
 from protocol.sources import StreamSource, UnknownSource
 from protocol.timefmt import format_utc, parse_utc
 
 __all__ = [
+    "MAX_PLAN_WINDOWS",
+    "MAX_URL",
     "Asset",
     "Command",
     "Envelope",
@@ -29,6 +41,7 @@ __all__ = [
     "Verifier",
     "WindowSpec",
     "canonical_json",
+    "check_plan_windows",
     "decode_json",
     "format_utc",
     "parse_utc",

@@ -17,6 +17,8 @@ from protocol.timefmt import format_utc
 Priority = Literal["normal", "priority", "emergency"]
 PRIORITIES: Final[tuple[Priority, ...]] = ("normal", "priority", "emergency")
 MAX_PLAN_ITEMS: Final = 2000
+MAX_PLAN_WINDOWS: Final = 48
+MAX_URL: Final = 2048  # an asset's signed URL
 
 
 def _clock(text: str, what: str) -> str:
@@ -75,7 +77,7 @@ class Asset:
             sha256=sha,
             bytes=f.integer("bytes", minimum=1),
             duration_ms=f.integer("duration_ms", minimum=1),
-            url=f.text("url", max_len=2048),
+            url=f.text("url", max_len=MAX_URL),
         )
         f.done()
         return asset
@@ -225,7 +227,7 @@ class PlanBody:
             version=f.integer("version", minimum=1),
             generated_at=f.time("generated_at"),
             timezone=f.text("timezone", max_len=64),
-            windows=tuple(WindowSpec.from_json(w) for w in f.array("windows", max_items=48)),
+            windows=tuple(WindowSpec.from_json(w) for w in f.array("windows", max_items=MAX_PLAN_WINDOWS)),
             items=tuple(i for i in items if isinstance(i, PlanItem)),
             volume=_plan_volume(f.raw("volume")),
             sourced=tuple(i for i in items if isinstance(i, SourcedItem)),
@@ -243,3 +245,20 @@ class PlanBody:
             "items": [*(i.to_json() for i in self.items), *(i.to_json() for i in self.sourced)],
             "volume": self.volume,
         }
+
+
+def check_plan_windows(timezone: str, windows: tuple[WindowSpec, ...]) -> None:
+    """Raise ProtocolError unless a plan carrying this time zone and these windows passes an agent's reader.
+
+    Whatever produces windows (the schedule loader) calls this, so a limit of the wire format is met where
+    the data enters rather than found when every agent refuses every plan (issue 20, item 3).
+    """
+    PlanBody.from_json(
+        {
+            "version": 1,
+            "generated_at": "2000-01-01T00:00:00Z",
+            "timezone": timezone,
+            "windows": [w.to_json() for w in windows],
+            "items": [],
+        }
+    )

@@ -22,6 +22,7 @@ from controller.dispatch.publisher import CommandSender, PlanPublisher, Publishe
 from controller.dispatch.speech import BulletinSpeech
 from controller.planning import (
     DevicePlan,
+    PlanningFailure,
     PlanningInputs,
     PlanningResult,
     PlanningRules,
@@ -29,6 +30,7 @@ from controller.planning import (
     ScheduleFile,
     Timeline,
     plan,
+    plan_isolated,
     timeline,
 )
 from controller.tts.lexicon import Lexicon
@@ -49,6 +51,7 @@ class ReplanReport:
     emergencies_sent: tuple[str, ...]
     deferred: int
     finished: tuple[int, ...]
+    failed: tuple[int, ...] = ()  # bulletins left out of the run (see Dispatcher.planning_failures)
 
 
 class Dispatcher:
@@ -80,6 +83,7 @@ class Dispatcher:
         self._plans = PlanPublisher(db, publisher, signer, clock)
         self._commands = CommandSender(db, publisher, signer, clock)
         self.last_result: PlanningResult | None = None  # the latest planning run, for timelines
+        self.planning_failures: tuple[PlanningFailure, ...] = ()  # bulletins the latest run left out
 
     def render(self, bulletin_id: int) -> bool:
         """Give a bulletin its Vietnamese speech if it has text and none yet; True if audio was added."""
@@ -92,8 +96,9 @@ class Dispatcher:
             with self._db.session() as session:
                 services.expire_bulletins(session, now)
                 run = gather(session, now, schedules=self._schedules, rules=self._rules, urls=self._urls)
-            result = plan(run.inputs, now)
+            result, failed = plan_isolated(run.inputs, now)
             self.last_result = result
+            self.planning_failures = (*run.failures, *failed)
             published: list[str] = []
             unchanged = 0
             devices = list(result.devices)
@@ -109,7 +114,10 @@ class Dispatcher:
                 self._plans.mark_published(sent_plans)
                 published += [device_id for device_id, _ in sent_plans]
             sent = self._commands.send_emergencies(result.emergencies, run.emergencies, now)
-        report = ReplanReport(tuple(published), unchanged, tuple(sent), len(result.deferred), run.finished)
+        failures = tuple(f.bulletin_id for f in self.planning_failures)
+        report = ReplanReport(
+            tuple(published), unchanged, tuple(sent), len(result.deferred), run.finished, failures
+        )
         if published or sent or run.finished:
             log.info(
                 "planned: %d plan(s) published, %d unchanged, %d emergency command(s), %d deferred, done %s",

@@ -9,6 +9,7 @@ finishing bulletins that every target has played.
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Final
 
 from sqlalchemy.orm import Session
@@ -21,9 +22,11 @@ from controller.planning import (
     Pin,
     PlannedBulletin,
     PlannedDevice,
+    PlanningFailure,
     PlanningInputs,
     PlanningRules,
     ScheduleFile,
+    guarded,
     schedule_from_options,
 )
 from controller.services.views import BulletinView
@@ -43,11 +46,12 @@ class EmergencyShape:
 
 @dataclass(frozen=True)
 class RunInputs:
-    """One planning run's inputs, the bulletins found over, and each emergency's shape."""
+    """One planning run's inputs, the bulletins found over, each emergency's shape, and what was left out."""
 
     inputs: PlanningInputs
     finished: tuple[int, ...]
     emergencies: Mapping[int, EmergencyShape]
+    failures: tuple[PlanningFailure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,16 @@ def gather(
     bulletins: list[PlannedBulletin] = []
     finished: list[int] = []
     shapes: dict[int, EmergencyShape] = {}
+    failures: list[PlanningFailure] = []
     zone = schedules.default.timezone
     today = now.astimezone(zone).date()
     for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
         if not bulletin.audio or bulletin.approved_at is None:
             continue  # still rendering: planned as soon as its speech is attached
-        options = schedule_from_options(bulletin.schedule, bulletin.approved_at.astimezone(zone).date())
+        read = partial(schedule_from_options, bulletin.schedule, bulletin.approved_at.astimezone(zone).date())
+        options = guarded(bulletin.id, failures, read)
+        if options is None:
+            continue  # left out with its reason; every other bulletin is still planned
         states = {d.device_id: d.state for d in bulletin.deliveries}
         targets = set(services.target_devices(session, bulletin)) & known
         if _over(options, today, targets, states):
@@ -117,7 +125,8 @@ def gather(
                 )
             )
     pins = tuple(_pins(session, known))
-    return RunInputs(PlanningInputs(tuple(bulletins), planned_devices, rules, pins), tuple(finished), shapes)
+    inputs = PlanningInputs(tuple(bulletins), planned_devices, rules, pins)
+    return RunInputs(inputs, tuple(finished), shapes, tuple(failures))
 
 
 def _pending(

@@ -22,6 +22,7 @@ from typing import Literal
 
 from controller.config import MqttSettings
 from controller.mqtt.accounts import BrokerAccount, render_acl, render_passwords, write_private
+from controller.mqtt.queue_sizing import queue_limit
 from controller.tls import TlsFiles, tls_files
 from protocol import topics
 from protocol.broker_url import parse_broker_url
@@ -167,9 +168,7 @@ class ManagedBroker:
             "persistence true",
             f"persistence_location {self.workdir / 'data'}/",
             "autosave_interval 60",
-            # A relay holds a commune's events for the province while the link is down (a day of
-            # plays is a few hundred); the same limit also bounds each device's queued downlink.
-            f"max_queued_messages {20000 if self.bridge else 1000}",
+            f"max_queued_messages {queue_limit(accounts)}",  # sized for the fleet: see queue_sizing
             "message_size_limit 2097152",
             "log_dest stderr",
             "log_type error",

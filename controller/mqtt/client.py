@@ -120,6 +120,14 @@ class MqttLink:
         """True while the broker session is up."""
         return self._connected.is_set()
 
+    def responsive(self, timeout: float = 2.0) -> bool:
+        """Whether the broker acknowledges a message within `timeout` (a frozen one keeps the TCP link up).
+
+        `connected` alone stays true until the keepalive runs out (up to 1.5 × 30 s): a broker that is
+        stopped but not dead looks connected all that time.
+        """
+        return self.connected and self.publish(topics.CONTROLLER_PROBE, b"", timeout=timeout)
+
     def start(self, *, wait_s: float = 10.0) -> None:
         """Connect (retrying in the background) and start the network loop and the ingest worker."""
         self._worker = threading.Thread(target=self._drain, name="mqtt-ingest", daemon=True)

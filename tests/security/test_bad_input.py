@@ -159,4 +159,6 @@ def test_recordings_that_are_not_audio_are_422(context: WebContext, runtime: Run
         )
         assert answer.status_code == 422, answer.json
         assert answer.json["error"]["code"] == "recording_rejected"
-        assert "Upload an MP3, WAV, M4A or OGG file" in answer.json["error"]["message"]
+        message = answer.json["error"]["message"]
+        assert "Hãy tải lên tệp MP3, WAV, M4A, OGG" in message
+        assert "/tmp" not in message and "ffprobe" not in message, "no temporary paths or tool output"

@@ -272,6 +272,21 @@ class PlayList(_Out):
     items: list[PlayOut]
 
 
+class LeftOutOut(_Out):
+    """A bulletin the latest planning run left out, and the error that made it unplannable."""
+
+    bulletin_id: int
+    reason: str
+
+
+class PlanningHealthOut(_Out):
+    """The planner on this process: "ok", "partial" (bulletins left out) or "failed" (the last run)."""
+
+    state: str
+    error: str | None = None
+    left_out: list[LeftOutOut] = Field(default_factory=list)
+
+
 class HealthOut(_Out):
     """Liveness of the controller and what it depends on."""
 
@@ -280,3 +295,4 @@ class HealthOut(_Out):
     status: str
     db: str
     mqtt: str
+    planning: PlanningHealthOut | None = None
