@@ -3,11 +3,11 @@
 from pathlib import Path
 from typing import Any
 
-from controller.runtime import Controller
 from sqlalchemy import update
 
 from controller import services
 from controller.db.models import Bulletin
+from loaxa.runtime import Controller
 from tests.integration.conftest import deployed, wait_for
 
 
