@@ -7,13 +7,19 @@ and the few that operators touch most have short names: `LOAXA_PORT`, `LOAXA_SCH
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCHEDULE = REPO_ROOT / "schedules" / "default.toml"
+import schedules
+from controller.assets.signing import sign_asset_url
+from protocol import MAX_URL
+
+# Signed asset URLs expire within a year, so their expiry stays a 10-digit Unix time for a long while.
+_LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
+DEFAULT_SCHEDULE = schedules.DEFAULT
 DEFAULT_PIPER_VOICE = "vi_VN-vais1000-medium"
 
 
@@ -30,7 +36,20 @@ class HttpSettings(_Section):
         None,
         description="Base URL agents use to download assets, e.g. http://10.0.0.2:8080 (default: host:port).",
     )
-    asset_url_ttl_s: int = Field(7 * 86400, ge=60, description="Lifetime of a signed asset URL in seconds.")
+    asset_url_ttl_s: int = Field(
+        7 * 86400, ge=60, le=366 * 86400, description="Lifetime of a signed asset URL in seconds."
+    )
+
+    @model_validator(mode="after")
+    def _asset_urls_fit_the_wire(self) -> "HttpSettings":
+        """A signed asset URL longer than agents read would make every plan refused (issue 20)."""
+        longest = len(sign_asset_url(self.public_url or "", "0" * 64, b"", _LATEST_EXPIRY))
+        if self.public_url is not None and longest > MAX_URL:
+            raise ValueError(
+                f"http.public_url dài {len(self.public_url)} ký tự: địa chỉ tải âm thanh sẽ dài "
+                f"{longest} ký tự, quá {MAX_URL} ký tự thiết bị chấp nhận; hãy dùng một địa chỉ ngắn hơn"
+            )
+        return self
 
 
 class MqttSettings(_Section):

@@ -52,7 +52,12 @@ def test_device_reads_only_its_own_plan(broker: BrokerFixture) -> None:
     spy, rc = _connect(broker, "tule-c01", "p1")
     got: list[str] = []
     both = threading.Event()
-    spy.on_message = lambda _c, _u, msg: (got.append(msg.topic), len(got) >= 1 and both.set())
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        got.append(msg.topic)
+        both.set()
+
+    spy.on_message = on_message
     spy.subscribe(topics.fleet_filter("plan"), qos=1)
     assert both.wait(5)
     spy.loop_stop()
@@ -66,7 +71,12 @@ def test_device_cannot_publish_as_another(broker: BrokerFixture, channel: topics
     controller, _ = _connect(broker, BrokerFixture.CONTROLLER, "controller-secret")
     seen: list[str] = []
     arrived = threading.Event()
-    controller.on_message = lambda _c, _u, msg: (seen.append(msg.topic), arrived.set())
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        seen.append(msg.topic)
+        arrived.set()
+
+    controller.on_message = on_message
     subscribed = threading.Event()
     controller.on_subscribe = lambda *_: subscribed.set()
     controller.subscribe(topics.fleet_filter(channel), qos=1)
@@ -107,12 +117,13 @@ def test_device_cannot_command_or_plan_another_nor_retain_its_own_plan(broker: B
     got, seen = _collect(controller, sentinel)
     _subscribed(controller, [topics.fleet_filter("plan"), topics.fleet_filter("cmd"), sentinel])
     attacker, _ = _connect(broker, "tule-c01", "p1")
-    for device, channel in [
+    forged: list[tuple[str, topics.DeviceChannel]] = [
         ("tule-c02", "plan"),
         ("tule-c02", "cmd"),
         ("tule-c01", "plan"),
         ("tule-c01", "cmd"),
-    ]:
+    ]
+    for device, channel in forged:
         attacker.publish(
             topics.device_topic(device, channel), b'{"forged":true}', qos=1, retain=True
         ).wait_for_publish(5)

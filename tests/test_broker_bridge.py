@@ -15,10 +15,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import ValidationError
 
 from controller import services
-from controller.cli import main as loaxa
 from controller.config import load_settings
 from controller.db import Database, upgrade
-from controller.mqtt.broker import Bridge, BrokerAccount, ManagedBroker, bridge, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import Bridge, ManagedBroker, bridge
+from loaxa.cli import main as loaxa
 from protocol import topics
 from tests.support.services import free_port
 

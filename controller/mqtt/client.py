@@ -23,13 +23,13 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol import topics
+from protocol.broker_url import parse_broker_url
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,6 @@ class _Received(NamedTuple):
     incoming: Incoming
     mid: int
     qos: int
-
-
-def parse_broker_url(url: str) -> tuple[str, int, bool]:
-    """Split `mqtt://host:port` or `mqtts://host:port` into (host, port, tls)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
-    tls = parts.scheme == "mqtts"
-    return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
 class MqttLink:
@@ -128,6 +119,14 @@ class MqttLink:
     def connected(self) -> bool:
         """True while the broker session is up."""
         return self._connected.is_set()
+
+    def responsive(self, timeout: float = 2.0) -> bool:
+        """Whether the broker acknowledges a message within `timeout` (a frozen one keeps the TCP link up).
+
+        `connected` alone stays true until the keepalive runs out (up to 1.5 × 30 s): a broker that is
+        stopped but not dead looks connected all that time.
+        """
+        return self.connected and self.publish(topics.CONTROLLER_PROBE, b"", timeout=timeout)
 
     def start(self, *, wait_s: float = 10.0) -> None:
         """Connect (retrying in the background) and start the network loop and the ingest worker."""

@@ -4,6 +4,7 @@ Owns `schedules/*.toml` parsing, window occurrences and the pure `plan(inputs, n
 the database, MQTT, signing or the clock; the caller gathers the inputs and publishes the result.
 """
 
+from controller.planning.isolation import PlanningFailure, guarded, plan_isolated, planning_health
 from controller.planning.model import (
     VIETNAMESE,
     AudioVersion,
@@ -53,6 +54,7 @@ __all__ = [
     "Placement",
     "PlannedBulletin",
     "PlannedDevice",
+    "PlanningFailure",
     "PlanningInputs",
     "PlanningResult",
     "PlanningRules",
@@ -65,12 +67,15 @@ __all__ = [
     "WindowTimeline",
     "current_or_next",
     "error_line",
+    "guarded",
     "load_schedule",
     "load_schedule_file",
     "occurrences",
     "parse_schedule",
     "parse_schedule_file",
     "plan",
+    "plan_isolated",
+    "planning_health",
     "schedule_from_options",
     "timeline",
     "upcoming",

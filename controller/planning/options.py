@@ -15,6 +15,10 @@ SCHEDULE_MODES: Final[tuple[ScheduleMode, ...]] = ("next_window", "dates", "dail
 MAX_REPEAT: Final = 10  # plays of one bulletin in one window occurrence
 MAX_EMERGENCY_REPEAT: Final = 20  # the protocol's bound for play_now
 MAX_EMERGENCY_GAP_S: Final = 600
+# The dates a schedule may name. Far enough for any real broadcast; far from date.min/max, so adding a
+# window's days or a time zone to a date never overflows (issue 20: 9999-12-31 stopped every planning run).
+EARLIEST_DATE: Final = date(2000, 1, 1)
+LATEST_DATE: Final = date(2099, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class BulletinSchedule:
             raise ValueError(f"schedule: emergency repeat must be 1–{MAX_EMERGENCY_REPEAT}")
         if not 0 <= self.emergency_gap_s <= MAX_EMERGENCY_GAP_S:
             raise ValueError(f"schedule: emergency gap must be 0–{MAX_EMERGENCY_GAP_S} s")
+        outside = sorted(d for d in self.dates or () if not EARLIEST_DATE <= d <= LATEST_DATE)
+        if outside:
+            raise ValueError(f"schedule: date {outside[0]} is outside {EARLIEST_DATE}–{LATEST_DATE}")
 
     @property
     def recurring(self) -> bool:

@@ -48,6 +48,7 @@ from controller.services.ingest import (
 )
 from controller.services.places import create_commune, create_village, list_villages
 from controller.services.plans import (
+    StoredPlan,
     current_plan,
     load_plans,
     mark_plan_published,
@@ -100,6 +101,7 @@ __all__ = [
     "PlayView",
     "ProvisionedDevice",
     "ServiceError",
+    "StoredPlan",
     "UptimeReport",
     "UserView",
     "ValidationFailed",

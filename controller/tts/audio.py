@@ -35,6 +35,26 @@ _PEAK_MARGIN_DB = 0.3
 _FFMPEG_TIMEOUT_S = 300.0  # a ten-minute recording takes ~10 s per pass on a Raspberry Pi-class CPU
 
 
+# Uploads are decoded once, by these demuxers only, from the uploaded file only: a playlist (HLS, concat,
+# ...) would make ffmpeg open other files or URLs, whose audio would then become the bulletin's (issue 20).
+UPLOAD_DEMUXERS = "mp3,wav,ogg,flac,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,aac,amr,caf,aiff,asf"
+
+
+def decode_upload(source: Path, target: Path, max_seconds: float) -> None:
+    """Decode an untrusted upload to a mono 16-bit WAV of at most `max_seconds`, reading nothing else.
+
+    Every later step (length, loudness, encode) reads the WAV, so no other ffmpeg or ffprobe call ever
+    parses the uploaded bytes.
+    """
+    _ffmpeg(
+        [
+            *("-protocol_whitelist", "file", "-format_whitelist", UPLOAD_DEMUXERS),
+            *("-i", str(source), "-t", f"{max_seconds:.0f}", "-vn", "-sn", "-dn", "-map_metadata", "-1"),
+            *("-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", str(target)),
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class Loudness:
     """Integrated loudness (LUFS) and true peak (dBTP) of a piece of audio."""

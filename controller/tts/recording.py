@@ -37,8 +37,8 @@ def language_tag(language: str) -> str:
     tag = _ALIASES.get(bare, bare)
     if not _LANGUAGE.fullmatch(tag):
         raise RecordingRejected(
-            f"The language {language!r} is not a valid tag: "
-            "use a short lowercase tag such as vi, thai, mong, dao."
+            f"Ngôn ngữ {language[:40]!r} không hợp lệ: hãy dùng mã ngắn viết thường "
+            "(ví dụ: vi, thai, mong, dao)."
         )
     return tag
 
@@ -57,8 +57,8 @@ def render_recording(
     size = len(data) if isinstance(data, bytes) else data.stat().st_size
     if size > max_bytes:
         raise RecordingRejected(
-            f"The recording has {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
-            "Export it as MP3 (64–128 kbit/s) or shorten it."
+            f"Tệp ghi âm nặng {size / 1e6:.1f} MB; giới hạn là {max_bytes / 1e6:.0f} MB. "
+            "Hãy xuất ra MP3 (64–128 kbit/s) hoặc cắt ngắn."
         )
     raw = data if isinstance(data, bytes) else data.read_bytes()
     cache = RenderCache(store)
@@ -72,36 +72,42 @@ def render_recording(
     hit = cache.get(key)
     if hit is not None:
         return result_of(hit, "", from_cache=True)
-    with tempfile.NamedTemporaryFile(prefix="loaxa-upload-") as upload:
-        upload.write(raw)
-        upload.flush()
-        _check_recording(Path(upload.name), max_duration_s)
-        entry = store_mp3(audio.loudness_to_mp3(Path(upload.name), bitrate_kbps), "recording", tag, store)
+    with tempfile.TemporaryDirectory(prefix="loaxa-upload-") as tmp:
+        upload, decoded = Path(tmp) / "upload", Path(tmp) / "decoded.wav"
+        upload.write_bytes(raw)
+        _check_recording(upload, decoded, max_duration_s)
+        entry = store_mp3(audio.loudness_to_mp3(decoded, bitrate_kbps), "recording", tag, store)
     cache.put(key, entry)
     log.info("recording stored %s language %s (%s ms)", entry.sha256, tag, entry.duration_ms)
     return result_of(entry, "", from_cache=False)
 
 
-def _check_recording(path: Path, max_duration_s: int) -> None:
-    """Reject files ffmpeg cannot read, too short or longer than the limit, or silent."""
+def _check_recording(upload: Path, decoded: Path, max_duration_s: int) -> None:
+    """Decode the upload safely; reject files ffmpeg cannot read, too short or too long, or silent.
+
+    The person sees what to do; ffmpeg's own words (with temporary paths) go to the log only.
+    """
     try:
-        length_ms = audio.file_duration_ms(path)
-        loudness = audio.measure_file(path, true_peak=False)
+        # One second past the limit is enough to tell "too long" apart, without decoding hours of audio.
+        audio.decode_upload(upload, decoded, max_duration_s + 1)
+        length_ms = audio.file_duration_ms(decoded)
+        loudness = audio.measure_file(decoded, true_peak=False)
     except (AudioProcessingError, KeyError, ValueError) as error:
+        log.warning("upload refused: not readable as audio: %s", error)
         raise RecordingRejected(
-            f"The recording cannot be read as audio ({error}). Upload an MP3, WAV, M4A or OGG file."
-        ) from error
+            "Tệp tải lên không đọc được thành âm thanh. Hãy tải lên tệp MP3, WAV, M4A, OGG hoặc WebM "
+            "ghi âm trực tiếp (không phải danh sách phát hay đường dẫn)."
+        ) from None
     if length_ms > max_duration_s * 1000:
         raise RecordingRejected(
-            f"The recording lasts {length_ms / 1000:.0f} s; the limit is {max_duration_s} s. "
-            "Shorten it or split it into two bulletins."
+            f"Bản ghi dài hơn {max_duration_s} giây, quá giới hạn. Hãy cắt ngắn hoặc chia thành hai bản tin."
         )
     if length_ms < MIN_RECORDING_MS:
         raise RecordingRejected(
-            f"The recording lasts only {length_ms} ms; record the whole message (at least a second)."
+            f"Bản ghi chỉ dài {length_ms} ms; hãy ghi trọn thông báo (ít nhất {MIN_RECORDING_MS} ms)."
         )
     if loudness.integrated_lufs <= SILENCE_LUFS:
         raise RecordingRejected(
-            f"The recording is silent (loudness {loudness.integrated_lufs} LUFS). "
-            "Check the microphone and record again."
+            f"Bản ghi không có tiếng (độ lớn {loudness.integrated_lufs} LUFS). "
+            "Hãy kiểm tra micrô rồi ghi lại."
         )

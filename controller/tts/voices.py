@@ -85,12 +85,12 @@ def install_voice(
         return model
     if source is not None:
         local = find_local_voice(name, voice, source)
-        model_url, config_url = local.as_uri(), Path(f"{local}.json").as_uri()
+        model_url, config_url, shown = local.as_uri(), Path(f"{local}.json").as_uri(), str(local)
     else:
-        model_url = f"{base_url.rstrip('/')}/{voice.path}"
+        model_url = shown = f"{base_url.rstrip('/')}/{voice.path}"
         config_url = f"{model_url}.json"
     _download(config_url, Path(f"{model}.json"), timeout_s, check=_check_config)
-    _download(model_url, model, timeout_s, check=lambda path: _check_digest(path, voice, model_url))
+    _download(model_url, model, timeout_s, check=lambda path: _check_digest(path, voice, shown))
     log.info("voice %s installed at %s from %s", name, model, model_url)
     return model
 

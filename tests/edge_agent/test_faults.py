@@ -10,6 +10,7 @@
   and counted, the agent keeps running and still plays an emergency.
 """
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,3 +191,41 @@ def test_bad_messages_on_every_topic_are_refused_by_the_process(
     }
     assert beat["volume"] == 40 and beat["plan_version"] == 3
     assert [p["item_id"] for p in plays(tmp_path / "played")] == ["e-1"]
+
+
+def test_a_truncated_state_file_is_rebuilt_from_the_retained_plan_and_reported(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, short_mp3: Audio
+) -> None:
+    """A damaged SD card: the agent starts, takes the retained plan back and plays (issue 20, item 7)."""
+    config = write_config(tmp_path, device_broker, [keys.public_b64])
+    first = second = None
+    with asset_server() as server:
+        asset = server.add(short_mp3)
+        opens = now_utc() + timedelta(seconds=8)
+        closes = opens + timedelta(seconds=20)
+        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens, not_after=closes)])
+        controller.publish("plan", keys.plan(1, body), retain=True)
+        try:
+            first = spawn(tmp_path / "agent.toml")
+            controller.wait_event("asset_ready")
+            first.kill()
+            first.communicate(timeout=10)
+            state = config.state_dir / "agent.sqlite3"
+            with sqlite3.connect(state) as db:  # what the card held: everything in the main file
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with state.open("r+b") as file:
+                file.truncate(state.stat().st_size // 2)
+            second = spawn(tmp_path / "agent.toml")
+            [rebuilt] = controller.wait_event("failed")
+            assert rebuilt["reason"] == "state_rebuilt"
+            until_closed = (closes - now_utc()).total_seconds()
+            wait_until(
+                lambda: plays(tmp_path / "played"), timeout=until_closed, what="the play after rebuild"
+            )
+            controller.wait_event("finished", "i-1", timeout=(closes - now_utc()).total_seconds() + 5)
+            stop(second)
+        finally:
+            reap(first, second)
+    assert [p["item_id"] for p in plays(tmp_path / "played")] == ["i-1"]
+    assert_events_once_in_order(controller)
+    assert_state_intact(config.state_dir)

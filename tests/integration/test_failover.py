@@ -35,8 +35,8 @@ from controller.db import Database, upgrade
 from controller.fencing import LeadershipLost
 from controller.keys import load_or_create_keys
 from controller.leader import PostgresLeadership
-from controller.runtime import Controller
 from edge_agent.downloader import asset_path
+from loaxa.runtime import Controller
 from protocol import topics
 from protocol.timefmt import parse_utc
 from tests.db.support import postgres_database
@@ -64,7 +64,7 @@ import logging
 from datetime import timedelta
 from controller.config import load_settings
 from controller.planning import PlanningRules
-from controller.runtime import Controller
+from loaxa.runtime import Controller
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 rules = PlanningRules(lead=timedelta(seconds=2), gap=timedelta(seconds=1))
@@ -102,7 +102,7 @@ class Cluster:
         bundle.write(home / "agent.toml")
         with (home / "agent.log").open("ab") as log:
             self.agents[bundle.device_id] = subprocess.Popen(
-                [sys.executable, "-m", "controller.cli", "agent", "--config", str(home / "agent.toml")],
+                [sys.executable, "-m", "loaxa.cli", "agent", "--config", str(home / "agent.toml")],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

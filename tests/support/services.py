@@ -15,7 +15,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker
 
 
 def _connack_ok(client: mqtt.Client) -> bool:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
 from controller.tts.voices import CATALOGUE, VoiceFile, VoiceInstallError, install_voice
+from loaxa.cli import main
 
 MODEL = b"pretend onnx weights " * 1000
 CONFIG = {"audio": {"sample_rate": 22050}, "espeak": {"voice": "vi"}, "phoneme_id_map": {"_": [0]}}
@@ -153,9 +153,8 @@ def test_cli_installs_from_a_stick(tmp_path: Path, usb: Path, capsys: pytest.Cap
     )
     assert code == 3
     err = capsys.readouterr().err
-    assert (
-        err.startswith("Lỗi: ") and "ec7c89e2c85f4d1edc24b6120c18aaf1bda614f06b511567eb9c7c0de15e2dab" in err
-    )
+    assert err.startswith(f"loaxa: {model} không phải giọng đọc đã công bố")
+    assert "ec7c89e2c85f4d1edc24b6120c18aaf1bda614f06b511567eb9c7c0de15e2dab" in err
     assert "chép lại" in err
     assert not (tmp_path / "var" / "voices" / "vi_VN-vais1000-medium.onnx").exists()
 
@@ -169,7 +168,7 @@ def test_cli_says_what_is_missing_on_the_stick(
         (usb / "giong-doc" / "vi_VN-test-tiny.onnx").rename(usb / f"{name}.onnx")
     source = {"missing-dir": tmp_path / "khong-co", "empty-dir": tmp_path, "no-config": usb}[where]
     code = main(["--data-dir", str(tmp_path / "var"), "voices", "install", name, "--from", str(source)])
-    assert code == 4
+    assert code == 2  # wrong input: the path given does not hold the voice
     err = capsys.readouterr().err
     expected = {
         "missing-dir": "Không tìm thấy",

@@ -9,7 +9,10 @@ from flask.testing import FlaskClient
 
 from controller import services
 from protocol import Event
+from protocol.messages import EventType
 from tests.web.conftest import NOW, Runtime
+
+STARTED_FINISHED: tuple[tuple[int, EventType], ...] = ((0, "started"), (1, "finished"))
 
 
 def _played(runtime: Runtime) -> int:
@@ -20,7 +23,7 @@ def _played(runtime: Runtime) -> int:
         )
         start = NOW + timedelta(hours=1)
         for device_id, seq_base in (("tule-c01", 10), ("tule-c02", 20)):
-            for offset, kind in ((0, "started"), (1, "finished")):
+            for offset, kind in STARTED_FINISHED:
                 event = Event(
                     seq=seq_base + offset,
                     type=kind,

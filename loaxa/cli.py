@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from controller.config import Settings
 
+from loaxa.errors import CliError
+
 Command = Callable[[argparse.Namespace], int]
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, exit code 2."""
 
 
 def _settings(args: argparse.Namespace) -> "Settings":
@@ -39,7 +37,7 @@ def _settings(args: argparse.Namespace) -> "Settings":
 
 def cmd_controller(args: argparse.Namespace) -> int:
     """Run the controller: web, REST API, MQTT, scheduler (and the managed broker)."""
-    from controller.runtime import Controller
+    from loaxa.runtime import Controller
 
     controller = Controller(_settings(args))
     controller.run_forever()
@@ -48,7 +46,7 @@ def cmd_controller(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo commune with 12 simulated agents."""
-    from controller.demo import run_demo
+    from loaxa.demo import run_demo
 
     run_demo(_settings(args), agents=args.agents, fresh=not args.keep)
     return 0
@@ -56,7 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run N simulated agents against a running controller."""
-    from controller.demo import run_simulation
+    from loaxa.demo import run_simulation
 
     run_simulation(_settings(args), agents=args.agents, per_process=args.per_process)
     return 0
@@ -71,24 +69,25 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 def cmd_tts(args: argparse.Namespace) -> int:
     """Render text to a loudness-normalized MP3, printing the normalized reading and the engine used."""
-    from controller.tts.cli import render_to_file
+    from loaxa.speech import render_to_file
 
     return render_to_file(_settings(args), args.text, args.output)
 
 
 def cmd_voices_install(args: argparse.Namespace) -> int:
     """Install a Piper voice from its official source or a local file / USB stick, verifying its SHA-256."""
-    from controller.tts.cli import install_voice_cli
+    from loaxa.speech import install_voice_cli
 
     return install_voice_cli(_settings(args), args.name, args.dir, args.source)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Create or migrate the database to the newest schema."""
+    from controller.datadir import make_data_dir
     from controller.db import upgrade
 
     settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     print(f"database at {settings.db_url} is up to date")
     return 0
@@ -96,14 +95,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Add a user with a role."""
-    from controller.admin import add_user
+    from loaxa.admin import add_user
 
     return add_user(_settings(args), args.username, args.role, args.password)
 
 
 def cmd_device_add(args: argparse.Namespace) -> int:
     """Provision a device and write its agent bundle (agent.toml with credentials and keys)."""
-    from controller.admin import add_device
+    from loaxa.admin import add_device
 
     return add_device(
         _settings(args),
@@ -117,7 +116,7 @@ def cmd_device_add(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the settings and the broadcast window file."""
-    from controller.admin import check_config
+    from loaxa.admin import check_config
 
     return check_config(_settings(args), args.files)
 
@@ -141,13 +140,15 @@ def cmd_broker_certs(args: argparse.Namespace) -> int:
 def cmd_broker_accounts(args: argparse.Namespace) -> int:
     """Write the password file and ACL of the registry's accounts for a broker loaxa does not run."""
     from controller import services
+    from controller.datadir import make_data_dir
     from controller.db import Database, upgrade
+    from controller.mqtt import accounts as mqtt_accounts
     from controller.mqtt import broker
-    from controller.mqtt.client import parse_broker_url
+    from protocol.broker_url import parse_broker_url
 
     settings = _settings(args)
     out: Path = args.out
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     with Database(settings.db_url).session() as session:
         devices = services.broker_accounts(session)
@@ -170,17 +171,17 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
     if not settings.mqtt.password:
         raise CliError("set LOAXA_MQTT_PASSWORD: the controller's password on this broker")
     accounts = [
-        broker.BrokerAccount(
-            settings.mqtt.username, broker.hash_password(settings.mqtt.password), "controller"
+        mqtt_accounts.BrokerAccount(
+            settings.mqtt.username, mqtt_accounts.hash_password(settings.mqtt.password), "controller"
         ),
         *devices,
     ]
     out.mkdir(parents=True, exist_ok=True)
     for commune in args.bridge:
-        account, secret = broker.bridge_account(out, commune, (a.username for a in devices))
+        account, secret = mqtt_accounts.bridge_account(out, commune, (a.username for a in devices))
         accounts.append(account)
         print(f"relay account {account.username} ({len(account.devices)} devices), password in {secret}")
-    passwd, acl = broker.write_account_files(out, accounts)
+    passwd, acl = mqtt_accounts.write_account_files(out, accounts)
     print(
         f"{len(accounts)} account(s): password_file {passwd}, acl_file {acl}; then reload the broker (SIGHUP)"
     )
@@ -313,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except CliError as exc:
         print(f"loaxa: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

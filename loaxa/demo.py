@@ -19,18 +19,18 @@ from datetime import UTC, datetime
 
 from controller import services, tls
 from controller.bundle import AgentBundle
-from controller.cli import CliError
 from controller.config import Settings
-from controller.fleet import (
+from controller.services.seed import USERS, demo_device_password
+from loaxa.errors import CliError
+from loaxa.fleet import (
     AGENTS_PER_PROCESS,
     Fleet,
     FleetProcesses,
     simulated_bundle,
     write_simulated_agent,
 )
-from controller.mqtt.client import parse_broker_url
-from controller.runtime import Controller
-from controller.services.seed import USERS, demo_device_password
+from loaxa.runtime import Controller
+from protocol.broker_url import parse_broker_url
 
 DEFAULT_DEMO_PASSWORD = "loaxa-demo"  # noqa: S105  # the documented demo default, printed at start
 

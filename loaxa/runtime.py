@@ -27,13 +27,15 @@ from apscheduler.triggers.cron import CronTrigger
 from controller import services
 from controller.assets import AssetStore
 from controller.config import Settings
+from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
-from controller.mqtt.client import MqttLink, parse_broker_url
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker, tls_listener
+from controller.mqtt.client import MqttLink
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import (
@@ -43,13 +45,15 @@ from controller.planning import (
     ScheduleFile,
     Timeline,
     load_schedule_file,
+    planning_health,
 )
 from controller.speech_upgrade import upgrade_speech
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
-from controller.webserver import WebServer
 from protocol import Command, Event, Signer
+from protocol.broker_url import parse_broker_url
 from web.app import create_app
 from web.context import WebContext
+from web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,13 @@ def default_client_id(settings: Settings) -> str:
     return f"{settings.mqtt.username}-{socket.gethostname()}-{place.hexdigest()}"
 
 
+def _mqtt_state(link: MqttLink) -> str:
+    """MQTT for health: connected only while the broker acknowledges (a frozen one keeps TCP open)."""
+    if not link.connected:
+        return "disconnected"
+    return "connected" if link.responsive() else "unresponsive"
+
+
 class Controller:
     """The central service of one deployment."""
 
@@ -81,7 +92,7 @@ class Controller:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(settings)
         upgrade(settings.db_url)
         self.db = Database(settings.db_url)
         self.keys: KeyRing = load_or_create_keys(settings.keys_dir)
@@ -137,6 +148,7 @@ class Controller:
         # A follower's re-plan requests go to the leader one at a time; a burst of events coalesces too.
         self._signaller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replan-signal")
         self._signal_queued = threading.Event()
+        self._planning_error: str | None = None  # why the latest planning run failed, for health
         self.leadership = leadership_for(
             settings.db_url,
             name=settings.leader.name,
@@ -314,9 +326,11 @@ class Controller:
         with self._fence.planning():
             try:
                 self.dispatcher.replan()
+                self._planning_error = None
             except LeadershipLost as exc:
                 log.warning("planning run stopped: %s", exc)
-            except Exception:
+            except Exception as exc:
+                self._planning_error = f"{type(exc).__name__}: {exc}"[:300]
                 log.exception("planning run failed; the next change or the safety-net job retries it")
 
     def bulletin_changed(self, bulletin_id: int) -> None:
@@ -410,10 +424,11 @@ class Controller:
             db_state = f"error: {type(exc).__name__}"
         return {
             "db": db_state,
-            "mqtt": "connected" if self.link.connected else "disconnected",
+            "mqtt": _mqtt_state(self.link),
             "role": self.leadership.role,
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
+            "planning": planning_health(self._planning_error, self.dispatcher.planning_failures),
         }

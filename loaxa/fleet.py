@@ -6,7 +6,7 @@ sink. Used by `loaxa demo` and `loaxa simulate`. Owns only starting and stopping
 One process holds at most `AGENTS_PER_PROCESS` agents: paho waits on its sockets with select(), which
 fails for file descriptors from 1024 (FD_SETSIZE) whatever the process's limit, and each agent holds
 about six (MQTT socket, paho's wake-up pair, its state database with WAL and shm). Larger fleets run in
-several processes of this module (`python -m controller.fleet AGENT.TOML ...`).
+several processes of this module (`python -m loaxa.fleet AGENT.TOML ...`).
 """
 
 import logging
@@ -97,7 +97,7 @@ class FleetProcesses:
         started = 0
         for group in self.groups:
             child = subprocess.Popen(
-                [sys.executable, "-m", "controller.fleet", *map(str, group)], stdout=subprocess.PIPE
+                [sys.executable, "-m", "loaxa.fleet", *map(str, group)], stdout=subprocess.PIPE
             )
             self.processes.append(child)
             # The child prints "started N" once its agents run; nothing means it died (its stderr says why).
@@ -130,9 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the agents of the given agent.toml files until SIGTERM (one child of FleetProcesses)."""
     paths = list(sys.argv[1:] if argv is None else argv)
     if not 1 <= len(paths) <= AGENTS_PER_PROCESS:
-        print(
-            f"usage: python -m controller.fleet AGENT.TOML ... (1 to {AGENTS_PER_PROCESS})", file=sys.stderr
-        )
+        print(f"usage: python -m loaxa.fleet AGENT.TOML ... (1 to {AGENTS_PER_PROCESS})", file=sys.stderr)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,6 @@ the same text is a cache hit, and installs voices through `voices`.
 """
 
 import shutil
-import sys
 from pathlib import Path
 
 from controller.assets import AssetStore
@@ -15,6 +14,7 @@ from controller.tts.commune_lexicon import commune_lexicon
 from controller.tts.errors import NoEngineAvailable, TextRejected
 from controller.tts.lexicon import LexiconError
 from controller.tts.render import render_text
+from loaxa.errors import UNAVAILABLE, USAGE, CliError
 
 
 def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
@@ -23,11 +23,9 @@ def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
     try:
         result = render_text(text, settings.tts, store, lexicon=commune_lexicon(settings.data_dir))
     except (TextRejected, LexiconError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise CliError(str(error)) from error
     except NoEngineAvailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+        raise CliError(str(error), exit_code=UNAVAILABLE) from error
     shutil.copyfile(store.path(result.sha256), output)
     print(result.normalized_text)
     print(
@@ -41,8 +39,8 @@ def install_voice_cli(
 ) -> int:
     """`loaxa voices install NAME [--from PATH]`: install and verify a Piper voice; say what happens next.
 
-    Exit 0 when installed, 2 for an unknown name, 3 when the download fails or the file does not match
-    its published SHA-256, 4 when the local file or directory does not hold the voice.
+    Exit 0 when installed; 2 (wrong input) for an unknown name or a local path that does not hold the
+    voice; 3 (unavailable) when the download fails or the file does not match its published SHA-256.
     """
     from controller.tts.voices import UnknownVoice, VoiceFilesMissing, VoiceInstallError, install_voice
 
@@ -50,8 +48,8 @@ def install_voice_cli(
     try:
         model = install_voice(name, target, source=source)
     except VoiceInstallError as error:
-        print(f"Lỗi: {error}", file=sys.stderr)
-        return 2 if isinstance(error, UnknownVoice) else 4 if isinstance(error, VoiceFilesMissing) else 3
+        wrong_input = isinstance(error, UnknownVoice | VoiceFilesMissing)
+        raise CliError(str(error), exit_code=USAGE if wrong_input else UNAVAILABLE) from error
     print(f"Đã cài và kiểm tra giọng đọc {name} (SHA-256 khớp): {model}")
     if model.parent == settings.data_dir / "voices":
         print(
