@@ -81,7 +81,7 @@ _PER_WORDS = (
     "đợt|ki lô oát giờ"
 )
 _PER_READINGS = {"h": "giờ", "s": "giây"}
-_PER = re.compile(r"(?<=[^\W\d_])\s*/\s*(?P<w>" + _PER_WORDS + r")(?!\w)")
+_PER = re.compile(r"(?:(?<=[^\W\d_])|(?<=%))\s*/\s*(?P<w>" + _PER_WORDS + r")(?!\w)")
 # Any other slash between words is a choice or a pair ("thôn/bản", "nam/nữ"): read with a short pause.
 _WORD_SLASH = re.compile(r"(?<=[^\W\d_])\s*/\s*(?=[^\W\d_])")
 

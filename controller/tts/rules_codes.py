@@ -1,9 +1,10 @@
-"""Written codes the dictionary must not see: web and e-mail addresses, and road numbers.
+"""Written codes the dictionary must not see: web and e-mail addresses, road numbers, "H." before a place.
 
-Owns reading "dichvucong.gov.vn", "ubnd@yenbai.gov.vn" and "ĐT.174", "QL32", "ĐH 12" aloud. These run before
-the dictionary (`normalize` calls `read_codes` first), because inside them a dictionary key is not an
-abbreviation ("ĐT" in "ĐT.174" is a provincial road, not "điện thoại"). Pure functions on strings: it must
-not read numbers elsewhere (that is `rules`) nor load dictionaries (it is given the words to look for).
+Owns reading "dichvucong.gov.vn", "ubnd@yenbai.gov.vn", "ĐT.174", "QL32", "ĐH 12" and "H.Văn Chấn" aloud.
+These run before the dictionary (`normalize` calls `read_codes` first), because inside them a dictionary
+key is not an abbreviation ("ĐT" in "ĐT.174" is a provincial road, not "điện thoại"). Pure functions on
+strings: it must not read numbers elsewhere (that is `rules`) nor load dictionaries (it is given the words
+to look for).
 
 Vietnamese words in a domain are written without tones or spaces ("dichvucong"); they are split into the
 words we know (a small packaged list plus every reading of the commune's dictionary, so a commune that
@@ -140,6 +141,9 @@ _ROADS = {"QL": "quốc lộ", "ĐT": "đường tỉnh", "TL": "tỉnh lộ", "
 _ROAD = re.compile(
     r"(?<![\w.])(?P<kind>QL|ĐT|TL|ĐH|ĐX)(?:\.\s?|\s?)(?P<n>\d{1,4})(?P<suffix>[A-Z]?)(?![\w.,]\d|[\w/:]|\s\d)"
 )
+# "H.Văn Chấn", "X. Tú Lệ", "TP.Yên Bái": an administrative level before a place's name.
+_LEVELS = {"H": "huyện", "X": "xã", "TP": "thành phố", "TX": "thị xã", "TT": "thị trấn"}
+_LEVEL = re.compile(r"(?<![\w.])(?P<level>TP|TX|TT|H|X)\.\s?(?=[^\W\d_])")
 # A toneless Vietnamese syllable as domains write it: onset, one to three vowels, coda.
 _SYLLABLE = re.compile(
     r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?"
@@ -149,6 +153,7 @@ _SYLLABLE = re.compile(
 def read_codes(text: str, known_words: Iterable[str] = ()) -> str:
     """Read road numbers and web and e-mail addresses in `text` as words; `known_words` adds phrases."""
     text = _ROAD.sub(_road, text)
+    text = _LEVEL.sub(_level, text)
     vocabulary = _vocabulary(tuple(sorted(set(known_words))))
     return _ADDRESS.sub(lambda match: _address(match.group(0), vocabulary), text)
 
@@ -158,6 +163,11 @@ def _road(match: re.Match[str]) -> str:
         return match.group(0)
     number = numbers.cardinal(int(match.group("n")))
     return " ".join(filter(None, (_ROADS[match.group("kind")], number, match.group("suffix"))))
+
+
+def _level(match: re.Match[str]) -> str:
+    name_starts = match.string[match.end() : match.end() + 1]
+    return f"{_LEVELS[match.group('level')]} " if name_starts.isupper() else match.group(0)
 
 
 def _address(written: str, vocabulary: dict[str, str]) -> str:
