@@ -1,9 +1,12 @@
 """Our reading rules: written forms g2p-hamster reads wrongly or not at all → Vietnamese words.
 
-Owns the patterns and readers for times and time ranges, dates, document numbers, numbers with Vietnamese
-separators, number ranges and ratios, percentages, units after numbers, "per" slashes, phone and hotline
-numbers, ordinals and Roman numerals. Pure functions on strings: it must not load dictionaries (the
-lexicon runs before these rules) or call g2p-hamster (it runs after them, on what is left).
+Owns the table of rules in the order they run, and the patterns and readers for document numbers,
+numbers with Vietnamese separators, number ranges and ratios, percentages, units after numbers and
+ranges, minus signs before temperatures, "per" slashes and rates over hours, two-level addresses
+("Khu 3/Thôn 5"), hotlines, emergency and dialled numbers, ordinals and Roman numerals (times and dates
+are `rules_time`'s; the words around a number that decide its reading are `context`'s). Pure functions on
+strings: it must not load dictionaries (the lexicon runs before these rules) or call g2p-hamster (it runs
+after them, on what is left).
 
 g2p-hamster 0.2.8 reads "17h - 19h" as "mười bảy giờ - mười chín giờ", "9h-11h" as English, "95,29" as
 "chín mươi lăm phẩy hai chín", "1900 9095" as two numbers, "thứ 4" as "thứ bốn", "m2" as "mét hai" and
