@@ -154,8 +154,7 @@ def e2e_settings(tmp_path: Path, window: Window, **overrides: Any) -> Settings:
         http__port=free_port(),
         mqtt__url=f"mqtt://127.0.0.1:{free_port()}",
         mqtt__heartbeat_interval_s=HEARTBEAT_S,
-        tts__engines=("espeak-ng",),
-        **overrides,
+        **{"tts__engines": ("espeak-ng",), **overrides},
     )
 
 
