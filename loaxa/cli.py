@@ -75,10 +75,10 @@ def cmd_tts(args: argparse.Namespace) -> int:
 
 
 def cmd_voices_install(args: argparse.Namespace) -> int:
-    """Download a Piper voice from its official source and verify its SHA-256."""
+    """Install a Piper voice from its official source or a local file / USB stick, verifying its SHA-256."""
     from loaxa.speech import install_voice_cli
 
-    return install_voice_cli(_settings(args), args.name, args.dir)
+    return install_voice_cli(_settings(args), args.name, args.dir, args.source)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -266,11 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     tts.add_argument("-o", "--output", type=Path, required=True, help="output MP3 file")
     voices = add("voices", lambda _a: 0, "Piper voice commands")
     voices_install = voices.add_subparsers(dest="voices_command", required=True, metavar="ACTION").add_parser(
-        "install", help="download and verify a Piper voice (e.g. vi_VN-vais1000-medium)"
+        "install",
+        help="install and verify a Piper voice (e.g. vi_VN-vais1000-medium), online or --from a USB stick",
     )
     voices_install.set_defaults(func=cmd_voices_install)
     voices_install.add_argument("name", help="voice name, e.g. vi_VN-vais1000-medium")
     voices_install.add_argument("--dir", type=Path, help="where to put it (default: data_dir/voices)")
+    voices_install.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="the .onnx file or a directory (USB stick) holding it; no network",
+    )
     db = add("db", lambda _a: 0, "database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)

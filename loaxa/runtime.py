@@ -47,6 +47,7 @@ from controller.planning import (
     load_schedule_file,
     planning_health,
 )
+from controller.speech_upgrade import upgrade_speech
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from protocol import Command, Event, Signer
 from protocol.broker_url import parse_broker_url
@@ -224,6 +225,10 @@ class Controller:
         interval = self.interval.total_seconds()
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
+        # Speech read by a fallback voice while offline is read again once a better voice answers.
+        self.jobs.add_job(
+            lambda: self._renderer.submit(self._upgrade_speech), "interval", minutes=10, id="better-speech"
+        )
         # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
         # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.
         schedules = [self.schedules.default, *(o.schedule for o in self.schedules.overrides)]
@@ -339,6 +344,18 @@ class Controller:
         except Exception:
             log.exception("bulletin %s: rendering or stopping failed", bulletin_id)
         self.request_replan()
+
+    def _upgrade_speech(self) -> None:
+        try:
+            upgrades = upgrade_speech(
+                FencedDatabase(self.db, self._fence).session, self.store, self.settings.tts, self.clock,
+                lexicon=commune_lexicon(self.settings.data_dir),
+            )  # fmt: skip
+        except Exception:
+            log.exception("re-rendering fallback speech failed; the next pass retries it")
+            return
+        if upgrades:
+            self.request_replan()
 
     def _on_event(self, device_id: str, event: Event) -> None:
         if event.type in ("finished", "skipped", "failed"):

@@ -5,7 +5,7 @@ touch HTTP, MQTT clients or the clock. Services flush but never commit: the call
 Errors are the exceptions of controller.services.errors.
 """
 
-from controller.services.assets import asset_for_cache_key, get_asset, register_asset
+from controller.services.assets import asset_for_cache_key, get_asset, latest_speech_engine, register_asset
 from controller.services.audit import list_audit, write_audit
 from controller.services.bulletin_audio import attach_audio
 from controller.services.bulletins import (
@@ -128,6 +128,7 @@ __all__ = [
     "get_device",
     "get_user",
     "issue_token",
+    "latest_speech_engine",
     "list_audit",
     "list_bulletins",
     "list_devices",

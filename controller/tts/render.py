@@ -22,7 +22,7 @@ from controller.tts.normalize import NormalizedText, default_lexicon, normalize_
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = 2  # bump when the audio pipeline changes, so old cache entries are not reused
+RENDER_VERSION = 3  # bump when the audio pipeline changes, so old cache entries are not reused (3: espeak-ng)
 
 
 @dataclass(frozen=True)
