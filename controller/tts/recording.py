@@ -12,9 +12,10 @@ import unicodedata
 from pathlib import Path
 
 from controller.assets import AssetStore
-from controller.tts import audio
+from controller.tts import audio, loudness
 from controller.tts.cache import RenderCache, cache_key
 from controller.tts.errors import AudioProcessingError, RecordingRejected
+from controller.tts.loudness import Samples
 from controller.tts.render import RENDER_VERSION, RenderResult, result_of, store_mp3
 
 log = logging.getLogger(__name__)
@@ -75,22 +76,19 @@ def render_recording(
     with tempfile.NamedTemporaryFile(prefix="loaxa-upload-") as upload:
         upload.write(raw)
         upload.flush()
-        _check_recording(Path(upload.name), max_duration_s)
-        entry = store_mp3(audio.loudness_to_mp3(Path(upload.name), bitrate_kbps), "recording", tag, store)
+        samples = _checked_samples(Path(upload.name), max_duration_s)
+    entry = store_mp3(audio.broadcast_mp3(samples, bitrate_kbps), "recording", tag, store)
     cache.put(key, entry)
     log.info("recording stored %s language %s (%s ms)", entry.sha256, tag, entry.duration_ms)
     return result_of(entry, "", from_cache=False)
 
 
-def _check_recording(path: Path, max_duration_s: int) -> None:
-    """Reject files ffmpeg cannot read, too short or longer than the limit, or silent."""
+def _checked_samples(path: Path, max_duration_s: int) -> Samples:
+    """The recording's samples; RecordingRejected when ffmpeg cannot read it, too short or long, or silent."""
     try:
         length_ms = audio.file_duration_ms(path)
-        loudness = audio.measure_file(path, true_peak=False)
     except (AudioProcessingError, KeyError, ValueError) as error:
-        raise RecordingRejected(
-            f"The recording cannot be read as audio ({error}). Upload an MP3, WAV, M4A or OGG file."
-        ) from error
+        raise _unreadable(error) from error
     if length_ms > max_duration_s * 1000:
         raise RecordingRejected(
             f"The recording lasts {length_ms / 1000:.0f} s; the limit is {max_duration_s} s. "
@@ -100,8 +98,19 @@ def _check_recording(path: Path, max_duration_s: int) -> None:
         raise RecordingRejected(
             f"The recording lasts only {length_ms} ms; record the whole message (at least a second)."
         )
-    if loudness.integrated_lufs <= SILENCE_LUFS:
+    try:
+        samples = audio.decode_file(path)
+        level = loudness.integrated_lufs(samples, audio.SAMPLE_RATE)
+    except AudioProcessingError as error:
+        raise _unreadable(error) from error
+    if level <= SILENCE_LUFS:
         raise RecordingRejected(
-            f"The recording is silent (loudness {loudness.integrated_lufs} LUFS). "
-            "Check the microphone and record again."
+            f"The recording is silent (loudness {level} LUFS). Check the microphone and record again."
         )
+    return samples
+
+
+def _unreadable(error: Exception) -> RecordingRejected:
+    return RecordingRejected(
+        f"The recording cannot be read as audio ({error}). Upload an MP3, WAV, M4A or OGG file."
+    )

@@ -6,10 +6,8 @@ cache key, and re-rendering with a better engine; the steps themselves live in `
 """
 
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from controller.assets import AssetStore
 from controller.config import TtsSettings
@@ -22,7 +20,7 @@ from controller.tts.normalize import NormalizedText, default_lexicon, normalize_
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = 2  # bump when the audio pipeline changes, so old cache entries are not reused
+RENDER_VERSION = 3  # bump when the audio pipeline changes, so old cache entries are not reused
 
 
 @dataclass(frozen=True)
@@ -130,14 +128,11 @@ def _synthesize(
     engine: Synthesizer, normalized: NormalizedText, options: RenderOptions, store: AssetStore
 ) -> CachedRender:
     spoken = speak_with(engine, normalized.sentences)
-    speech = audio.join([audio.decode(clip) for clip in spoken.clips], options.pause_ms)
-    speech = audio.with_chimes(speech, intro=options.intro_chime, outro=options.outro_chime)
-    with tempfile.TemporaryDirectory(prefix="loaxa-render-") as tmp:
-        source = Path(tmp) / "speech.wav"
-        speech.export(source, format="wav").close()  # pydub returns the file it left open
-        return store_mp3(
-            audio.loudness_to_mp3(source, options.bitrate_kbps), spoken.engine, spoken.voice, store
-        )
+    speech = audio.assemble(
+        spoken.clips, options.pause_ms, intro=options.intro_chime, outro=options.outro_chime
+    )
+    mp3 = audio.broadcast_mp3(speech, options.bitrate_kbps)
+    return store_mp3(mp3, spoken.engine, spoken.voice, store)
 
 
 def store_mp3(mp3: bytes, engine: str, voice: str, store: AssetStore) -> CachedRender:

@@ -88,6 +88,16 @@ def test_bulletin_is_broadcast_ready_and_cached(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
+def test_long_bulletin_is_broadcast_ready(tmp_path: Path) -> None:
+    # Long bulletins are where the MP3 encoder's overshoot once pushed true peaks over the ceiling.
+    store = AssetStore(tmp_path)
+    result = render_text(" ".join([BULLETIN] * 7), ESPEAK_ONLY, store)
+    assert result.duration_ms > 150_000
+    loudness = measure(store.path(result.sha256).read_bytes())
+    assert -17.0 <= loudness.integrated_lufs <= -15.0
+    assert loudness.true_peak_dbtp <= -1.5
+
+
 def test_options_change_the_cache_key(tmp_path: Path) -> None:
     store = AssetStore(tmp_path)
     plain = RenderOptions(intro_chime=False, outro_chime=False)
