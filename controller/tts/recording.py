@@ -72,15 +72,15 @@ def render_recording(
     )
     hit = cache.get(key)
     if hit is not None:
-        return result_of(hit, "", from_cache=True)
+        return result_of(hit, from_cache=True)
     with tempfile.NamedTemporaryFile(prefix="loaxa-upload-") as upload:
         upload.write(raw)
         upload.flush()
         samples = _checked_samples(Path(upload.name), max_duration_s)
-    entry = store_mp3(audio.broadcast_mp3(samples, bitrate_kbps), "recording", tag, store)
+    entry = store_mp3(audio.broadcast_mp3(samples, bitrate_kbps), "recording", tag, store, "")
     cache.put(key, entry)
     log.info("recording stored %s language %s (%s ms)", entry.sha256, tag, entry.duration_ms)
-    return result_of(entry, "", from_cache=False)
+    return result_of(entry, from_cache=False)
 
 
 def _checked_samples(path: Path, max_duration_s: int) -> Samples:
