@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from controller import services
 from controller.assets import AssetStore
+from controller.children import Supervisor
 from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
@@ -89,20 +90,24 @@ class Controller:
         self.store = AssetStore(settings.assets_dir)
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
+        self.broker_supervisor: Supervisor | None = None
         password = settings.mqtt.password or ""
+        link_url = settings.mqtt.url
         if settings.mqtt.mode == "managed":
             host, port, _tls = parse_broker_url(settings.mqtt.url)
             self.broker = ManagedBroker(
                 settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
             )
+            self.broker_supervisor = Supervisor(self.broker)
             password = self.keys.broker_password
+            link_url = self.broker.controller_url
         self.ingestor: Ingestor | IngestProcess = (
             IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
             if settings.mqtt.ingest_process
             else Ingestor(self.db, heartbeat_interval=self.interval, on_event=self._on_event)
         )
         self.link = MqttLink(
-            url=settings.mqtt.url,
+            url=link_url,
             username=settings.mqtt.username,
             password=password,
             client_id=settings.mqtt.client_id or default_client_id(settings),
@@ -170,8 +175,9 @@ class Controller:
 
     def start(self) -> None:
         """Start the broker (managed mode), the MQTT link and the web server; seek leadership, which plans."""
-        if self.broker is not None:
-            self.broker.start(self.broker_accounts())
+        if self.broker is not None and self.broker_supervisor is not None:
+            self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
+            self.broker_supervisor.start()
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
@@ -195,8 +201,8 @@ class Controller:
         self.leadership.stop()
         self.link.stop()
         self.ingestor.stop()
-        if self.broker is not None:
-            self.broker.stop()
+        if self.broker_supervisor is not None:
+            self.broker_supervisor.stop()
         self.db.engine.dispose()
 
     def run_forever(self) -> None:
@@ -399,4 +405,5 @@ class Controller:
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
+            **({"broker": self.broker_supervisor.health()} if self.broker_supervisor else {}),
         }
