@@ -45,6 +45,7 @@ from controller.planning import (
     Timeline,
     load_schedule_file,
 )
+from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from controller.webserver import WebServer
 from protocol import Command, Event, Signer
@@ -169,6 +170,7 @@ class Controller:
             )
         )
         self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
+        self.systemd = Watchdog()
         self._stopped = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -184,6 +186,7 @@ class Controller:
         self.jobs.start(paused=True)  # resumed while this process is the leader
         self.web.start()
         self.leadership.start()  # a lone process is elected here, and its election plans at once
+        self.systemd.ready(self.settings.http.host, self.web.port)
         log.info(
             "controller ready (%s): web http://%s:%s, broker %s, schedule %s",
             self.leadership.role, self.settings.http.host, self.web.port, self.settings.mqtt.url,
@@ -193,6 +196,7 @@ class Controller:
     def stop(self) -> None:
         """Stop everything in the reverse order; leadership is given up once nothing plans any more."""
         self._stopped.set()
+        self.systemd.stopping()
         self.web.stop()
         self.jobs.shutdown(wait=False)
         self._renderer.shutdown(wait=True, cancel_futures=True)
