@@ -33,6 +33,7 @@ from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
+from controller.monitoring import Monitoring
 from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
 from controller.mqtt.client import MqttLink, parse_broker_url
 from controller.mqtt.ingest import Ingestor
@@ -133,6 +134,7 @@ class Controller:
             rules=rules,
             lexicon=lambda: commune_lexicon(settings.data_dir),
         )
+        self.monitoring = Monitoring(self)
         # One planner at a time (it publishes versioned plans); speech renders beside it.
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
         # One renderer: create, submit and approve each ask for speech; one after another, the second
@@ -167,6 +169,7 @@ class Controller:
                 on_device_changed=self.device_changed,
                 signing_public_keys=self.keys.public_keys_b64,
                 planning_preview=self.planning_preview,
+                metrics=self.monitoring.registry,
             )
         )
         self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
@@ -222,6 +225,7 @@ class Controller:
         interval = self.interval.total_seconds()
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
+        self.monitoring.schedule(self.jobs)
         # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
         # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.
         schedules = [self.schedules.default, *(o.schedule for o in self.schedules.overrides)]
@@ -319,9 +323,11 @@ class Controller:
         with self._fence.planning():
             try:
                 self.dispatcher.replan()
+                self.monitoring.planned(ok=True)
             except LeadershipLost as exc:
                 log.warning("planning run stopped: %s", exc)
             except Exception:
+                self.monitoring.planned(ok=False)
                 log.exception("planning run failed; the next change or the safety-net job retries it")
 
     def bulletin_changed(self, bulletin_id: int) -> None:

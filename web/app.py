@@ -9,7 +9,7 @@ from typing import Any
 from apiflask import APIFlask
 
 from web import headers
-from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, plays, tts
+from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, metrics, plays, tts
 from web.context import WebContext, install
 from web.pages import pages
 from web.ui import register as register_ui
@@ -65,6 +65,7 @@ def create_app(services: WebContext) -> APIFlask:
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.spec_processor(bulletins.document_upload)
+    metrics.register(app, services)
     app.register_blueprint(pages)
     register_ui(app, services)
     return app

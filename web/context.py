@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import current_app
+from prometheus_client import CollectorRegistry
 
 from controller.assets import AssetStore
 from controller.config import Settings
@@ -62,6 +63,7 @@ class WebContext:
     on_device_changed: DeviceChanged | None = None
     signing_public_keys: tuple[str, ...] = ()  # base64 Ed25519 keys agents verify plans with
     planning_preview: PlanningPreview | None = None
+    metrics: CollectorRegistry | None = None  # the controller's figures; /metrics adds the HTTP ones
 
 
 def web_context() -> WebContext:
