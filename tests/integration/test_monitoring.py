@@ -3,6 +3,7 @@ aiosmtpd server), webhook and SMS gateway (a local HTTP server) when clusters ar
 """
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -62,6 +63,12 @@ def test_metrics_need_an_admin_or_the_metrics_token_and_show_the_fleet(tmp_path:
             assert any(line.startswith("loaxa_planning_runs_total") for line in lines)
             route = 'loaxa_http_requests_total{method="GET",route="/api/v1/devices/<device_id>",status="200"}'
             assert any(line.startswith(route) for line in lines)
+        # The Grafana dashboard in docs/ asks only for figures the controller exports.
+        dashboard = Path(__file__).parents[2] / "docs" / "grafana-dashboard.json"
+        names = set(re.findall(r"loaxa_[a-z0-9_]+", dashboard.read_text(encoding="utf-8")))
+        exported = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
+        exported |= {f"{name}_bucket" for name in exported} | {f"{name}_total" for name in exported}
+        assert names and names <= exported, names - exported
 
 
 Post = tuple[str, dict[str, Any], str]  # path, JSON body, Authorization header
