@@ -5,11 +5,12 @@ Imports only the standard library at start: each subcommand imports what it need
 """
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from controller import logs
 
 if TYPE_CHECKING:
     from controller.config import Settings
@@ -298,10 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `loaxa` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose=args.verbose)
     try:
         return int(args.func(args))
     except CliError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 from apiflask import APIFlask
 
-from web import headers
+from web import access_log, headers
 from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, metrics, plays, tts
 from web.context import WebContext, install
 from web.pages import pages
@@ -66,6 +66,7 @@ def create_app(services: WebContext) -> APIFlask:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.spec_processor(bulletins.document_upload)
     metrics.register(app, services)
+    access_log.register(app)
     app.register_blueprint(pages)
     register_ui(app, services)
     return app
