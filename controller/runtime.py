@@ -172,7 +172,8 @@ class Controller:
                 metrics=self.monitoring.registry,
             )
         )
-        self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
+        http, proxies = settings.http, settings.trusted_proxies
+        self.web = WebServer(self.app, host=http.host, port=http.port, trusted_proxies=proxies)
         self.systemd = Watchdog()
         self._stopped = threading.Event()
 

@@ -7,6 +7,7 @@ start threads or touch MQTT: the runtime calls `create_app` and serves the resul
 from typing import Any
 
 from apiflask import APIFlask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import access_log, headers
 from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, metrics, plays, tts
@@ -69,4 +70,7 @@ def create_app(services: WebContext) -> APIFlask:
     access_log.register(app)
     app.register_blueprint(pages)
     register_ui(app, services)
+    hops = services.settings.trusted_proxies
+    if hops:  # behind N reverse proxies: the client address, scheme and host are the ones they forward
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
