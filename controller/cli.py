@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller import logs
+from controller import backup, logs
 
 if TYPE_CHECKING:
     from controller.config import Settings
@@ -291,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
     device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
     _add_security_commands(add)
+    backup.add_commands(add, _settings, CliError)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
     return parser

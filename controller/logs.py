@@ -64,12 +64,18 @@ def stderr_is_journal() -> bool:
 
 
 def configure(*, verbose: bool = False) -> None:
-    """Log to stderr in the structured format; quiet the chatty libraries unless `verbose`."""
+    """Log to stderr in the structured format; quiet the chatty libraries unless `verbose`.
+
+    Like `logging.basicConfig`, it leaves a root logger that already has handlers alone (a CLI command
+    run inside a test process, whose output pytest captures).
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler(sys.stderr)
     json_lines = os.environ.get("LOAXA_LOG_FORMAT", "logfmt").lower() == "json"
     handler.setFormatter(StructuredFormatter(journald=stderr_is_journal(), json_lines=json_lines))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
