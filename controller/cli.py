@@ -67,7 +67,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """Run the edge agent (what a Raspberry Pi runs)."""
     from edge_agent.cli import main as agent_main
 
-    return agent_main(["--config", str(args.config), *(["-v"] if args.verbose else [])])
+    flags = [*(["-v"] if args.verbose else []), *(["--check"] if args.check else [])]
+    return agent_main(["--config", str(args.config), *flags])
 
 
 def cmd_tts(args: argparse.Namespace) -> int:
@@ -204,7 +205,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """`broker certs`, `broker accounts` and `keys rotate`."""
+    """`broker certs`, `broker accounts`, `keys rotate`, and `backup` / `restore` (controller.backup)."""
+    backup.add_commands(add, _settings, CliError)
     broker = add("broker", lambda _a: 0, "managed broker commands")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")
@@ -261,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent = add("agent", cmd_agent, "run the edge agent")
     agent.add_argument("--config", type=Path, required=True, help="agent.toml")
+    agent.add_argument("--check", action="store_true", help="only validate the config, then exit")
     tts = add("tts", cmd_tts, "render text to speech")
     tts.add_argument("text", help="Vietnamese text")
     tts.add_argument("-o", "--output", type=Path, required=True, help="output MP3 file")
@@ -291,7 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
     device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
     device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
     _add_security_commands(add)
-    backup.add_commands(add, _settings, CliError)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
     return parser
