@@ -7,16 +7,14 @@ raises every stored plan version by a gap, so agents that accepted plans issued 
 the restored controller's plans instead of refusing them as replays (docs/operations.md).
 """
 
-import argparse
 import json
 import shutil
 import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import inspect, make_url, select
@@ -191,39 +189,3 @@ def _raise_plan_versions(url: str, gap: int) -> None:
                 plan.body = {**plan.body, "version": plan.version}
     finally:
         database.dispose()
-
-
-def add_commands(
-    add: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser],
-    settings: Callable[[argparse.Namespace], Settings],
-    error: type[Exception],
-) -> None:
-    """Register `loaxa backup` and `loaxa restore` (`error` is the CLI's error for a clean exit 2)."""
-
-    def run_backup(args: argparse.Namespace) -> int:
-        try:
-            written = backup(settings(args), args.archive, datetime.now(UTC))
-        except BackupError as exc:
-            raise error(str(exc)) from exc
-        print(f"đã sao lưu vào {written} ({written.stat().st_size // 1024} KB); cất nó ở máy khác")
-        return 0
-
-    def run_restore(args: argparse.Namespace) -> int:
-        try:
-            manifest = restore(settings(args), args.archive, plan_version_gap=args.plan_version_gap)
-        except BackupError as exc:
-            raise error(str(exc)) from exc
-        when = manifest.created_at
-        print(f"đã khôi phục bản sao lưu lúc {when}; hãy khởi động bộ điều khiển (loaxa controller)")
-        return 0
-
-    made = add("backup", run_backup, "write a backup archive: database, assets, keys, broker files")
-    made.add_argument("archive", type=Path, help="the .tar.gz to write (outside the data directory)")
-    back = add("restore", run_restore, "restore a backup archive into an empty data directory")
-    back.add_argument("archive", type=Path, help="a .tar.gz written by `loaxa backup`")
-    back.add_argument(
-        "--plan-version-gap",
-        type=int,
-        default=PLAN_VERSION_GAP,
-        help="raise stored plan versions by this much, above what agents accepted since the backup",
-    )

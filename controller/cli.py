@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller import backup, logs
+from controller import logs, ops_cli
 
 if TYPE_CHECKING:
     from controller.config import Settings
@@ -205,8 +205,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """`broker certs`, `broker accounts`, `keys rotate`, and `backup` / `restore` (controller.backup)."""
-    backup.add_commands(add, _settings, CliError)
+    """`broker certs`, `broker accounts`, `keys rotate`, `backup`, `restore`, `apt publish`."""
+    ops_cli.add_commands(add, _settings, CliError)
     broker = add("broker", lambda _a: 0, "managed broker commands")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")

@@ -9,7 +9,7 @@ from typing import Any
 from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import access_log, headers
+from web import access_log, apt, headers
 from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, metrics, plays, tts
 from web.context import WebContext, install
 from web.pages import pages
@@ -69,6 +69,7 @@ def create_app(services: WebContext) -> APIFlask:
     metrics.register(app, services)
     access_log.register(app)
     app.register_blueprint(pages)
+    app.register_blueprint(apt.bp)
     register_ui(app, services)
     hops = services.settings.trusted_proxies
     if hops:  # behind N reverse proxies: the client address, scheme and host are the ones they forward

@@ -14,6 +14,7 @@ from controller.backup import PLAN_VERSION_GAP
 from controller.cli import main as loaxa
 from controller.config import load_settings
 from controller.db import Database, upgrade
+from controller.ops_cli import PLAN_VERSION_GAP as CLI_GAP
 from controller.runtime import Controller
 from tests.integration.conftest import DEMO_PASSWORD, RULES, Api, deployed, wait_for
 from tests.integration.test_scheduling import AGENT, NORMAL, plays, publish, until_window_end
@@ -67,7 +68,7 @@ def test_a_backup_restored_into_an_empty_data_dir_serves_the_same_and_finds_its_
         assert _listing(api) == before
         with deployment.controller.db.session() as session:
             restored = services.current_plan(session, AGENT)
-        assert restored is not None and restored[0] == version[0] + PLAN_VERSION_GAP
+        assert restored is not None and restored[0] == version[0] + PLAN_VERSION_GAP == version[0] + CLI_GAP
         wait_for("the agent back online", lambda: deployment.device(AGENT)["online"], timeout=30)
 
 
