@@ -8,9 +8,11 @@ upgrades with plain apt, and refuses anything this key did not sign. Serving the
 """
 
 import gzip
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from controller.config import Settings
@@ -33,8 +35,27 @@ def _run(command: list[str], **kwargs: object) -> str:
     return str(result.stdout)
 
 
+def _short(home: Path) -> Path:
+    """A short path to `home`: gpg-agent's socket lives there, and socket paths hold at most 108 bytes."""
+    link = (
+        Path(tempfile.gettempdir()) / f"loaxa-gpg-{hashlib.blake2s(bytes(home.resolve())).hexdigest()[:12]}"
+    )
+    if not link.is_symlink() or link.resolve() != home.resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(home.resolve())
+    return link
+
+
 def _gpg(home: Path, *args: str) -> str:
-    return _run(["gpg", "--homedir", str(home), "--batch", "--yes", "--pinentry-mode", "loopback", *args])
+    short = str(_short(home))
+    return _run(["gpg", "--homedir", short, "--batch", "--yes", "--pinentry-mode", "loopback", *args])
+
+
+def _stop_agent(home: Path) -> None:
+    """The gpg-agent started for this key; nothing else needs it afterwards."""
+    subprocess.run(
+        ["gpgconf", "--homedir", str(_short(home)), "--kill", "gpg-agent"], check=False, capture_output=True
+    )
 
 
 def signing_home(keys_dir: Path, name: str) -> Path:
@@ -59,6 +80,13 @@ def signing_home(keys_dir: Path, name: str) -> Path:
 def publish(debs: list[Path], repo: Path, keys_dir: Path, name: str) -> Path:
     """Add `debs` to the pool of `repo`, write and sign its indexes; returns the public key file."""
     home = signing_home(keys_dir, name)
+    try:
+        return _publish(debs, repo, home, name)
+    finally:
+        _stop_agent(home)
+
+
+def _publish(debs: list[Path], repo: Path, home: Path, name: str) -> Path:
     pool = repo / "pool" / COMPONENT
     pool.mkdir(parents=True, exist_ok=True)
     for deb in debs:
