@@ -37,9 +37,8 @@ def _run(command: list[str], **kwargs: object) -> str:
 
 def _short(home: Path) -> Path:
     """A short path to `home`: gpg-agent's socket lives there, and socket paths hold at most 108 bytes."""
-    link = (
-        Path(tempfile.gettempdir()) / f"loaxa-gpg-{hashlib.blake2s(bytes(home.resolve())).hexdigest()[:12]}"
-    )
+    digest = hashlib.blake2s(bytes(home.resolve()), digest_size=6).hexdigest()
+    link = Path(tempfile.gettempdir()) / f"loaxa-gpg-{digest}"
     if not link.is_symlink() or link.resolve() != home.resolve():
         link.unlink(missing_ok=True)
         link.symlink_to(home.resolve())
@@ -52,10 +51,10 @@ def _gpg(home: Path, *args: str) -> str:
 
 
 def _stop_agent(home: Path) -> None:
-    """The gpg-agent started for this key; nothing else needs it afterwards."""
-    subprocess.run(
-        ["gpgconf", "--homedir", str(_short(home)), "--kill", "gpg-agent"], check=False, capture_output=True
-    )
+    """Stop the gpg-agent started for this key (nothing else needs it), then remove the short link."""
+    link = _short(home)
+    subprocess.run(["gpgconf", "--homedir", str(link), "--kill", "gpg-agent"], check=False, capture_output=True)
+    link.unlink(missing_ok=True)
 
 
 def signing_home(keys_dir: Path, name: str) -> Path:
