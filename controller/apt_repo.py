@@ -53,7 +53,8 @@ def _gpg(home: Path, *args: str) -> str:
 def _stop_agent(home: Path) -> None:
     """Stop the gpg-agent started for this key (nothing else needs it), then remove the short link."""
     link = _short(home)
-    subprocess.run(["gpgconf", "--homedir", str(link), "--kill", "gpg-agent"], check=False, capture_output=True)
+    kill = ["gpgconf", "--homedir", str(link), "--kill", "gpg-agent"]
+    subprocess.run(kill, check=False, capture_output=True)
     link.unlink(missing_ok=True)
 
 
