@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Village
-from controller.planning import SCHEDULE_MODES, Schedule
+from controller.planning import SCHEDULE_MODES, Schedule, ScheduleOptions
 from controller.planning.options import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -130,10 +130,10 @@ def _within_horizon(day: date, what: str) -> None:
         )
 
 
-def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, Any]:
+def check_schedule(value: object, windows: Schedule | None = None) -> ScheduleOptions:
     """Check schedule options (docs/scheduling.md); with the commune's `windows`, also names and times."""
     if value is None:
-        return {"mode": "next_window"}
+        return ScheduleOptions()
     if isinstance(
         value, dict
     ):  # the server keeps "revision" (see bulletin_edit); a copy sent back is ignored
@@ -164,12 +164,7 @@ def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, 
     out.update(_counts(value))
     if value.get("expires_at") is not None:
         out["expires_at"] = _moment(value["expires_at"], "schedule.expires_at").isoformat()
-    return out
-
-
-def schedule_expiry(schedule: dict[str, Any]) -> datetime | None:
-    """The expiry a checked schedule carries, as an aware datetime (None: it does not expire)."""
-    return None if "expires_at" not in schedule else datetime.fromisoformat(schedule["expires_at"])
+    return ScheduleOptions.from_json(out)
 
 
 def _counts(value: dict[str, Any]) -> dict[str, int]:
