@@ -68,7 +68,8 @@ def test_a_backup_restored_into_an_empty_data_dir_serves_the_same_and_finds_its_
         assert _listing(api) == before
         with deployment.controller.db.session() as session:
             restored = services.current_plan(session, AGENT)
-        assert restored is not None and restored[0] == version[0] + PLAN_VERSION_GAP == version[0] + CLI_GAP
+        assert restored is not None
+        assert restored.version == version.version + PLAN_VERSION_GAP == version.version + CLI_GAP
         wait_for("the agent back online", lambda: deployment.device(AGENT)["online"], timeout=30)
 
 
