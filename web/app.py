@@ -9,7 +9,19 @@ from typing import Any
 from apiflask import APIFlask
 
 from web import headers
-from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, plays, tts
+from web.api import (
+    assets,
+    auth,
+    bulletins,
+    devices,
+    errors,
+    guards,
+    health,
+    lexicon,
+    openapi_errors,
+    plays,
+    tts,
+)
 from web.context import WebContext, install
 from web.pages import pages
 from web.ui import register as register_ui
@@ -64,7 +76,8 @@ def create_app(services: WebContext) -> APIFlask:
         assets.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    app.spec_processor(bulletins.document_upload)
+    # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
+    app.spec_processor(lambda spec: openapi_errors.document_errors(bulletins.document_upload(spec)))
     app.register_blueprint(pages)
     register_ui(app, services)
     return app
