@@ -5,6 +5,7 @@ Raspberry Pi with only the `edge` extra: stdlib, cryptography, nothing else.
 """
 
 from protocol.errors import ProtocolError
+from protocol.limits import check_plan_windows
 from protocol.messages import (
     MAX_PLAN_WINDOWS,
     MAX_URL,
@@ -17,7 +18,6 @@ from protocol.messages import (
     Priority,
     Status,
     WindowSpec,
-    check_plan_windows,
 )
 from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
 from protocol.timefmt import format_utc, parse_utc

@@ -201,23 +201,6 @@ class PlanBody:
         }
 
 
-def check_plan_windows(timezone: str, windows: tuple[WindowSpec, ...]) -> None:
-    """Raise ProtocolError unless a plan carrying this time zone and these windows passes an agent's reader.
-
-    Whatever produces windows (the schedule loader) calls this, so a limit of the wire format is met where
-    the data enters rather than found when every agent refuses every plan (issue 20, item 3).
-    """
-    PlanBody.from_json(
-        {
-            "version": 1,
-            "generated_at": "2000-01-01T00:00:00Z",
-            "timezone": timezone,
-            "windows": [w.to_json() for w in windows],
-            "items": [],
-        }
-    )
-
-
 @dataclass(frozen=True)
 class Command:
     """A signed one-off instruction: `play_now` (emergency), `stop`, `set_volume`, `test_tone`, `resync`."""
