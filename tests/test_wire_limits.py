@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from controller.cli import main
 from controller.config import HttpSettings, Settings
 from controller.planning import ScheduleError, load_schedule_file
-from controller.runtime import Controller
+from loaxa.cli import main
+from loaxa.runtime import Controller
 from protocol import MAX_PLAN_WINDOWS, PlanBody
 
 
@@ -71,7 +71,7 @@ def test_a_public_url_too_long_for_the_agents_is_refused(tmp_path: Path) -> None
     with pytest.raises(ValidationError, match="2048"):
         HttpSettings(public_url="http://controller.example/" + "a" * 1900)
     run = subprocess.run(
-        [sys.executable, "-m", "controller.cli", "check-config"],
+        [sys.executable, "-m", "loaxa.cli", "check-config"],
         env={
             "PATH": "/usr/bin:/bin",
             "LOAXA_DATA_DIR": str(tmp_path),

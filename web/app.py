@@ -7,8 +7,9 @@ start threads or touch MQTT: the runtime calls `create_app` and serves the resul
 from typing import Any
 
 from apiflask import APIFlask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import headers
+from web import access_log, apt, headers
 from web.api import (
     assets,
     auth,
@@ -18,6 +19,7 @@ from web.api import (
     guards,
     health,
     lexicon,
+    metrics,
     openapi_errors,
     plays,
     tts,
@@ -78,6 +80,12 @@ def create_app(services: WebContext) -> APIFlask:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
     app.spec_processor(lambda spec: openapi_errors.document_errors(bulletins.document_upload(spec)))
+    metrics.register(app, services)
+    access_log.register(app)
     app.register_blueprint(pages)
+    app.register_blueprint(apt.bp)
     register_ui(app, services)
+    hops = services.settings.trusted_proxies
+    if hops:  # behind N reverse proxies: the client address, scheme and host are the ones they forward
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

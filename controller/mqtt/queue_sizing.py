@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from controller.mqtt.broker import BrokerAccount
+    from controller.mqtt.accounts import BrokerAccount
 
 QUEUE_PER_DEVICE: Final = 1000  # days of one cluster's events (a day of plays is a few hundred)
 # mosquitto 2.0 reads max_queued_messages at start only, not on SIGHUP: the floor leaves room for the

@@ -5,7 +5,7 @@ touch HTTP, MQTT clients or the clock. Services flush but never commit: the call
 Errors are the exceptions of controller.services.errors.
 """
 
-from controller.services.assets import asset_for_cache_key, get_asset, register_asset
+from controller.services.assets import asset_for_cache_key, get_asset, latest_speech_engine, register_asset
 from controller.services.audit import list_audit, write_audit
 from controller.services.bulletin_audio import attach_audio
 from controller.services.bulletins import (
@@ -48,6 +48,7 @@ from controller.services.ingest import (
 )
 from controller.services.places import create_commune, create_village, list_villages
 from controller.services.plans import (
+    StoredPlan,
     current_plan,
     load_plans,
     mark_plan_published,
@@ -100,6 +101,7 @@ __all__ = [
     "PlayView",
     "ProvisionedDevice",
     "ServiceError",
+    "StoredPlan",
     "UptimeReport",
     "UserView",
     "ValidationFailed",
@@ -126,6 +128,7 @@ __all__ = [
     "get_device",
     "get_user",
     "issue_token",
+    "latest_speech_engine",
     "list_audit",
     "list_bulletins",
     "list_devices",

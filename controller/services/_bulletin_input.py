@@ -10,7 +10,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import PRIORITIES, Device, Village
+from controller.db.models import Device, Village
 from controller.planning import SCHEDULE_MODES, Schedule
 from controller.planning.options import (
     EARLIEST_DATE,
@@ -20,6 +20,8 @@ from controller.planning.options import (
     MAX_REPEAT,
 )
 from controller.services.errors import ValidationFailed
+from protocol import Priority
+from protocol.plan import PRIORITIES
 
 MAX_TITLE: Final = 200
 MAX_TEXT: Final = 5000  # about seven minutes of speech
@@ -63,11 +65,12 @@ def clean_text(value: object, what: str, max_len: int) -> str:
     return text
 
 
-def check_priority(value: object) -> str:
+def check_priority(value: object) -> Priority:
     """One of normal, priority, emergency."""
-    if value not in PRIORITIES:
-        raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
-    return str(value)
+    for priority in PRIORITIES:
+        if value == priority:
+            return priority
+    raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
 
 
 def _id_list(value: object, key: str) -> list[str]:

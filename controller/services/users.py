@@ -43,6 +43,8 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "bulletin.read": "any",
         "bulletin.approve": "any",
         "bulletin.reject": "any",
+        # One-step emergency (docs/security.md): written, submitted and approved by one approver.
+        "emergency.broadcast": "any",
         "device.read": "any",
         "plays.read": "any",
     },

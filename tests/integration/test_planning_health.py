@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from controller import services
 from controller.db.models import Bulletin
-from controller.runtime import Controller
+from loaxa.runtime import Controller
 from tests.integration.conftest import deployed, wait_for
 
 

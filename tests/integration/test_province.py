@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from controller import services
-from controller.cli import main as loaxa
 from controller.config import load_settings
-from controller.runtime import Controller
+from loaxa.cli import main as loaxa
+from loaxa.runtime import Controller
 from protocol.timefmt import parse_utc
 from tests.integration.conftest import (
     DEMO_PASSWORD,

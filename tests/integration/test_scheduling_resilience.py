@@ -7,8 +7,8 @@ from functools import partial
 from pathlib import Path
 
 from controller import services
-from controller.runtime import Controller
 from edge_agent.downloader import asset_path
+from loaxa.runtime import Controller
 from tests.integration.conftest import RULES, Deployment, deployed, wait_for
 from tests.integration.test_scheduling import (
     AGENT,
@@ -27,7 +27,7 @@ from tests.support.timing import seconds_until
 def _plan_version(deployment: Deployment, device_id: str) -> int | None:
     with deployment.controller.db.session() as session:
         stored = services.current_plan(session, device_id)
-    return None if stored is None else stored[0]
+    return None if stored is None else stored.version
 
 
 def _state(deployment: Deployment, bulletin_id: int, device_id: str) -> str | None:

@@ -4,6 +4,7 @@ import io
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -22,7 +23,7 @@ JSON = {"Content-Type": "application/json"}
 
 def _post(
     client: FlaskClient, runtime: Runtime, raw: bytes, path: str = "/api/v1/bulletins"
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, Any]]:
     answer = client.post(path, data=raw, headers={**runtime.auth("operator"), **JSON})
     return answer.status_code, answer.json["error"]
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
 from controller.config import Settings
 from controller.datadir import make_data_dir
+from loaxa.cli import main
 
 
 def _mode(path: Path) -> int:

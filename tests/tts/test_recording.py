@@ -36,6 +36,17 @@ def test_quiet_stereo_recording_is_normalized_like_speech(tmp_path: Path) -> Non
     assert render_recording(wav.read_bytes(), "thai", store).from_cache
 
 
+def test_inter_sample_peaks_stay_under_the_true_peak_ceiling(tmp_path: Path) -> None:
+    # A 6 kHz tone at 45° sampled at 24 kHz: its true peaks lie 3 dB above every sample, which a
+    # sample-peak limiter does not see.
+    source = "aevalsrc=0.9*sin(2*PI*6000*t+PI/4)*(0.6+0.4*sin(2*PI*2*t)):s=24000"
+    wav = make_audio(tmp_path / "tone.wav", source, 6.0)
+    store = AssetStore(tmp_path / "assets")
+    loudness = measure(store.path(render_recording(wav, "dao", store).sha256).read_bytes())
+    assert -17.0 <= loudness.integrated_lufs <= -15.0
+    assert loudness.true_peak_dbtp <= -1.5
+
+
 def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(RecordingRejected, match="không đọc được"):
         render_recording(b"this is not audio at all", "hmn", AssetStore(tmp_path))

@@ -9,7 +9,10 @@ from flask.testing import FlaskClient
 
 from controller import services
 from protocol import Event
+from protocol.messages import EventType
 from tests.web.conftest import NOW, Runtime
+
+STARTED_FINISHED: tuple[tuple[int, EventType], ...] = ((0, "started"), (1, "finished"))
 
 
 def _played(runtime: Runtime) -> int:
@@ -28,7 +31,7 @@ def _played(runtime: Runtime) -> int:
                 item_id=f"{bulletin.id}-vi",
                 planned_start=start,
             )
-            for offset, kind in ((0, "started"), (1, "finished")):
+            for offset, kind in STARTED_FINISHED:
                 event = Event(
                     seq=seq_base + offset,
                     type=kind,

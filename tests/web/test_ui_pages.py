@@ -19,6 +19,7 @@ from controller.planning import (
 )
 from controller.planning.windows import Schedule
 from protocol import Asset, Event, Heartbeat
+from protocol.messages import EventType
 from tests.web.conftest import NOW, Runtime
 from tests.web.ui_support import post, sign_in
 from web import WebContext, create_app
@@ -142,7 +143,8 @@ def _played(runtime: Runtime) -> int:
                 item_id=f"{bulletin.id}-vi",
                 planned_start=start,
             )
-            for offset, kind in ((0, "started"), (2, "finished")):
+            steps: tuple[tuple[int, EventType], ...] = ((0, "started"), (2, "finished"))
+            for offset, kind in steps:
                 event = Event(
                     seq=seq + offset,
                     type=kind,

@@ -11,10 +11,10 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from controller.db.models import BULLETIN_STATUSES
+from protocol import Priority
 
 #: The `responses` argument of APIFlask's `doc()`, for entries that carry a content type.
 ResponsesDoc = dict[int | str, dict[str, str | dict[str, dict[str, Any]]]]
-Priority = Literal["normal", "priority", "emergency"]
 CommandName = Literal["stop", "set_volume", "test_tone", "resync"]
 
 
@@ -64,6 +64,16 @@ class BulletinIn(_In):
     schedule: dict[str, Any] | None = Field(
         None,
         description=_SCHEDULE_DOC,
+    )
+
+
+class EmergencyIn(_In):
+    """An emergency to put on air at once (one person; a second approver under the two-person rule)."""
+
+    title: str = Field(description="Short title, shown in lists.")
+    text: str = Field(description="What to read out, at once, on every target.")
+    targets: dict[str, Any] = Field(
+        description='Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [device ids]}.'
     )
 
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from controller import services
 from controller.planning import occurrences
 from controller.services.views import DeviceView
+from controller.tts.voices import espeak_warning
 from web.context import web_context
 from web.ui import common, health, query
 from web.ui.session import page, user
@@ -98,6 +99,7 @@ def dashboard() -> str:
         cards = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
         availability = services.window_uptime(db, [v.id for v in cards], windows, now)
+        speech_warning = espeak_warning(context.settings.tts, services.latest_speech_engine(db))
     alerts = health.alerts(shown, now, minutes)
     filters = {
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
@@ -123,6 +125,7 @@ def dashboard() -> str:
         page_number=number,
         pages=pages,
         filters={k: v for k, v in filters.items() if v is not None},
+        speech_warning=speech_warning,
     )
 
 
