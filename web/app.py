@@ -10,7 +10,20 @@ from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import access_log, apt, headers
-from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, metrics, plays, tts
+from web.api import (
+    assets,
+    auth,
+    bulletins,
+    devices,
+    errors,
+    guards,
+    health,
+    lexicon,
+    metrics,
+    openapi_errors,
+    plays,
+    tts,
+)
 from web.context import WebContext, install
 from web.pages import pages
 from web.ui import register as register_ui
@@ -65,7 +78,8 @@ def create_app(services: WebContext) -> APIFlask:
         assets.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    app.spec_processor(bulletins.document_upload)
+    # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
+    app.spec_processor(lambda spec: openapi_errors.document_errors(bulletins.document_upload(spec)))
     metrics.register(app, services)
     access_log.register(app)
     app.register_blueprint(pages)

@@ -52,6 +52,12 @@ def clean_text(value: object, what: str, max_len: int) -> str:
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         raise ValidationFailed(f"{what} is empty: write something to broadcast")
+    # Zero-width and other invisible characters are not whitespace, but nothing can be read aloud from
+    # them: speech would fail after approval (issue 20). The speech renderer asks the same.
+    if not any(ch.isalnum() for ch in text):
+        raise ValidationFailed(
+            f"{what}: không có chữ hay số nào (chỉ có dấu hoặc ký tự vô hình); hãy viết nội dung cần phát"
+        )
     if len(text) > max_len:
         raise ValidationFailed(
             f"{what} is {len(text)} characters long; the limit is {max_len}: shorten it or split it in two"

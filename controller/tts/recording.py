@@ -69,6 +69,9 @@ def render_recording(
         voice=tag,
         bitrate=bitrate_kbps,
         data=hashlib.sha256(raw).hexdigest(),
+        # Entries from before uploads were decoded by the allow-listed demuxers only may hold audio that a
+        # playlist pulled from elsewhere (issue 20): never reuse them.
+        decoder="upload-allow-list",
     )
     hit = cache.get(key)
     if hit is not None:

@@ -1,5 +1,6 @@
 """Uploaded recordings go through the same loudness and encode path (DESIGN §6 step 5)."""
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 from controller.assets import AssetStore
 from controller.tts import RecordingRejected, language_tag, render_recording
 from controller.tts.audio import measure
+from controller.tts.cache import RenderCache, cache_key
+from controller.tts.render import RENDER_VERSION
 
 
 def make_audio(path: Path, source: str, seconds: float, *extra: str) -> Path:
@@ -112,3 +115,21 @@ def test_common_recording_formats_are_still_read(tmp_path: Path, name: str, extr
     source = make_audio(tmp_path / name, "sine=f=300:r=16000", 2.0, *extra)
     result = render_recording(source, "thai", AssetStore(tmp_path / "assets"))
     assert 1900 <= result.duration_ms <= 2200
+
+
+def test_a_cached_render_from_before_the_safe_decoder_is_not_reused(tmp_path: Path) -> None:
+    """An older version may have rendered a playlist from a local file: that cache entry must not count."""
+    store = AssetStore(tmp_path / "assets")
+    secret = make_audio(tmp_path / "secret.mp3", "sine=f=300:r=16000", 3.0)
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3.0,\nfile://{secret}\n#EXT-X-ENDLIST\n".encode()
+    render_recording(secret, "thai", store)  # what the old decoder made of the playlist
+    cache = RenderCache(store)
+    [leaked] = [cache.get(path.stem) for path in cache.root.glob("*.json")]
+    assert leaked is not None
+    old_key = cache_key(
+        version=RENDER_VERSION, engine="recording", voice="thai", bitrate=64,
+        data=hashlib.sha256(playlist).hexdigest(),
+    )  # fmt: skip
+    cache.put(old_key, leaked)
+    with pytest.raises(RecordingRejected):
+        render_recording(playlist, "thai", store)
