@@ -207,7 +207,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
     """`broker certs`, `broker accounts`, `keys rotate`, `backup`, `restore`, `apt publish`."""
-    ops.add_commands(add, _settings, CliError)
+    ops.add_commands(add, _settings)
     broker = add("broker", lambda _a: 0, "managed broker commands")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loaxa.errors import CliError
+
 if TYPE_CHECKING:
     from controller.config import Settings
 
@@ -18,10 +20,8 @@ Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.Argumen
 PLAN_VERSION_GAP = 100_000  # controller.backup's default, repeated to keep this module light
 
 
-def add_commands(
-    add: Add, settings: Callable[[argparse.Namespace], "Settings"], error: type[Exception]
-) -> None:
-    """Register the commands (`error` is the CLI's error for a clean exit 2)."""
+def add_commands(add: Add, settings: Callable[[argparse.Namespace], "Settings"]) -> None:
+    """Register the commands; a problem the operator can fix is a CliError (exit 2)."""
 
     def run_backup(args: argparse.Namespace) -> int:
         from controller import backup
@@ -29,7 +29,7 @@ def add_commands(
         try:
             written = backup.backup(settings(args), args.archive, datetime.now(UTC))
         except backup.BackupError as exc:
-            raise error(str(exc)) from exc
+            raise CliError(str(exc)) from exc
         print(f"đã sao lưu vào {written} ({written.stat().st_size // 1024} KB); hãy cất một bản ở máy khác")
         return 0
 
@@ -39,7 +39,7 @@ def add_commands(
         try:
             manifest = backup.restore(settings(args), args.archive, plan_version_gap=args.plan_version_gap)
         except backup.BackupError as exc:
-            raise error(str(exc)) from exc
+            raise CliError(str(exc)) from exc
         when = manifest.created_at
         print(f"đã khôi phục bản sao lưu lúc {when}; hãy khởi động bộ điều khiển (loaxa controller)")
         return 0
@@ -50,13 +50,13 @@ def add_commands(
         loaded = settings(args)
         missing = [str(deb) for deb in args.debs if not deb.is_file() or deb.suffix != ".deb"]
         if missing:
-            raise error(f"không tìm thấy gói .deb: {', '.join(missing)} (tạo bằng: make deb)")
+            raise CliError(f"không tìm thấy gói .deb: {', '.join(missing)} (tạo bằng: make deb)")
         try:
             keyring = apt_repo.publish(
                 args.debs, apt_repo.repository_dir(loaded), loaded.keys_dir, loaded.commune
             )
         except apt_repo.RepositoryError as exc:
-            raise error(str(exc)) from exc
+            raise CliError(str(exc)) from exc
         base = f"{loaded.asset_base_url}/apt"
         print(
             f"đã đăng {len(args.debs)} gói. Trên mỗi Pi: tải {base}/{keyring.name} về "
