@@ -142,6 +142,25 @@ class LeaderSettings(_Section):
     check_s: float = Field(2.0, gt=0, description="How often the leader checks that it still holds the lock.")
 
 
+class AlertSettings(_Section):
+    """Alerts to people (LOAXA_ALERTS_*): when, and through which channels; unset channels stay silent."""
+
+    check_s: float = Field(30.0, gt=0, description="How often the alert rules are evaluated.")
+    disk_low_mb: float = Field(200.0, ge=0, description="A cluster with less free disk than this is alerted.")
+    broker_down_s: float = Field(60.0, ge=0, description="The broker is alerted once down for this long.")
+    smtp_host: str | None = Field(None, description="SMTP server for alert e-mails.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP login (none: send without login).")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    email_from: str = Field("loaxa@localhost", description="Sender address of alert e-mails.")
+    email_to: tuple[str, ...] = Field((), description="Recipients of alert e-mails (comma-separated).")
+    webhook_url: str | None = Field(None, description="URL that receives each alert as JSON (POST).")
+    sms_url: str | None = Field(None, description="SMS gateway URL: POST {to, message} per recipient.")
+    sms_token: str | None = Field(None, description="Bearer token for the SMS gateway.")
+    sms_to: tuple[str, ...] = Field((), description="Phone numbers that get alerts by SMS (comma-separated).")
+
+
 class Settings(_Section):
     """Everything the controller needs to run."""
 
@@ -157,6 +176,13 @@ class Settings(_Section):
     mqtt: MqttSettings = MqttSettings()
     tts: TtsSettings = TtsSettings()
     leader: LeaderSettings = LeaderSettings()
+    alerts: AlertSettings = AlertSettings()
+    metrics_token: str | None = Field(
+        None, description="Bearer token for GET /metrics besides an admin's (LOAXA_METRICS_TOKEN)."
+    )
+    trusted_proxies: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front of the web server (LOAXA_TRUSTED_PROXIES)."
+    )
 
     @model_validator(mode="after")
     def _check_urls(self) -> "Settings":
@@ -208,8 +234,11 @@ _SHORT_NAMES = {
     "LOAXA_DATABASE_URL": (None, "database_url"),
     "LOAXA_COMMUNE": (None, "commune"),
     "LOAXA_EMERGENCY_TWO_PERSON": (None, "emergency_two_person"),
+    "LOAXA_METRICS_TOKEN": (None, "metrics_token"),
+    "LOAXA_TRUSTED_PROXIES": (None, "trusted_proxies"),
 }
-_SECTIONS = ("http", "mqtt", "tts", "leader")
+_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts")
+_LISTS = (("tts", "engines"), ("alerts", "email_to"), ("alerts", "sms_to"))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -227,9 +256,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         if override is not None:
             section, _, field = key.rpartition("__")
             _put(values, section or None, field, override)
-    tts = values["tts"]
-    if isinstance(tts, dict) and isinstance(tts.get("engines"), str):
-        tts["engines"] = tuple(e.strip() for e in str(tts["engines"]).split(",") if e.strip())
+    for section, key in _LISTS:
+        table = values[section]
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            table[key] = tuple(e.strip() for e in str(table[key]).split(",") if e.strip())
     return Settings.model_validate(values)
 
 

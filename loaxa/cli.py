@@ -5,11 +5,12 @@ Imports only the standard library at start: each subcommand imports what it need
 """
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from loaxa import logs, ops
 
 if TYPE_CHECKING:
     from controller.config import Settings
@@ -64,7 +65,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """Run the edge agent (what a Raspberry Pi runs)."""
     from edge_agent.cli import main as agent_main
 
-    return agent_main(["--config", str(args.config), *(["-v"] if args.verbose else [])])
+    flags = [*(["-v"] if args.verbose else []), *(["--check"] if args.check else [])]
+    return agent_main(["--config", str(args.config), *flags])
 
 
 def cmd_tts(args: argparse.Namespace) -> int:
@@ -204,7 +206,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """`broker certs`, `broker accounts` and `keys rotate`."""
+    """`broker certs`, `broker accounts`, `keys rotate`, `backup`, `restore`, `apt publish`."""
+    ops.add_commands(add, _settings)
     broker = add("broker", lambda _a: 0, "managed broker commands")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")
@@ -236,6 +239,29 @@ def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentP
     rotate.add_argument("--stage", action="store_true", help="only make and list the next key")
 
 
+def _add_admin_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
+    """`db upgrade`, `user add` and `device add`."""
+    db = add("db", lambda _a: 0, "database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
+    user = add("user", lambda _a: 0, "user commands")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    user_add = user_sub.add_parser("add", help="add a user")
+    user_add.set_defaults(func=cmd_user_add)
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=["operator", "approver", "admin", "viewer"])
+    user_add.add_argument("--password", help="password (asked for when omitted)")
+    device = add("device", lambda _a: 0, "device commands")
+    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    device_add = device_sub.add_parser("add", help="provision a device and write its agent bundle")
+    device_add.set_defaults(func=cmd_device_add)
+    device_add.add_argument("id", help="device id, e.g. tule-c13 (also its MQTT username)")
+    device_add.add_argument("--name", required=True, help="cluster name, e.g. 'Cụm loa Bản Lìm 2'")
+    device_add.add_argument("--village", required=True, help="village id")
+    device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
+    device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loaxa", description="Smart loudspeaker system for a commune.")
@@ -261,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent = add("agent", cmd_agent, "run the edge agent")
     agent.add_argument("--config", type=Path, required=True, help="agent.toml")
+    agent.add_argument("--check", action="store_true", help="only validate the config, then exit")
     tts = add("tts", cmd_tts, "render text to speech")
     tts.add_argument("text", help="Vietnamese text")
     tts.add_argument("-o", "--output", type=Path, required=True, help="output MP3 file")
@@ -278,25 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="the .onnx file or a directory (USB stick) holding it; no network",
     )
-    db = add("db", lambda _a: 0, "database commands")
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
-    user = add("user", lambda _a: 0, "user commands")
-    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    user_add = user_sub.add_parser("add", help="add a user")
-    user_add.set_defaults(func=cmd_user_add)
-    user_add.add_argument("username")
-    user_add.add_argument("--role", required=True, choices=["operator", "approver", "admin", "viewer"])
-    user_add.add_argument("--password", help="password (asked for when omitted)")
-    device = add("device", lambda _a: 0, "device commands")
-    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
-    device_add = device_sub.add_parser("add", help="provision a device and write its agent bundle")
-    device_add.set_defaults(func=cmd_device_add)
-    device_add.add_argument("id", help="device id, e.g. tule-c13 (also its MQTT username)")
-    device_add.add_argument("--name", required=True, help="cluster name, e.g. 'Cụm loa Bản Lìm 2'")
-    device_add.add_argument("--village", required=True, help="village id")
-    device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
-    device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+    _add_admin_commands(add)
     _add_security_commands(add)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
@@ -306,10 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `loaxa` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose=args.verbose)
     try:
         return int(args.func(args))
     except CliError as exc:

@@ -17,7 +17,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,13 +26,15 @@ from apscheduler.triggers.cron import CronTrigger
 
 from controller import services
 from controller.assets import AssetStore
+from controller.children import Supervisor
 from controller.config import Settings
 from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
-from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
+from controller.fencing import FencedDatabase, LeaderFence
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
+from controller.monitoring import Monitoring
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker, tls_listener
 from controller.mqtt.client import MqttLink
@@ -45,10 +47,11 @@ from controller.planning import (
     ScheduleFile,
     Timeline,
     load_schedule_file,
-    planning_health,
 )
 from controller.speech_upgrade import upgrade_speech
+from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
+from loaxa.workers import Workers
 from protocol import Command, Event, Signer
 from protocol.broker_url import parse_broker_url
 from web.app import create_app
@@ -101,20 +104,24 @@ class Controller:
         self.store = AssetStore(settings.assets_dir)
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
+        self.broker_supervisor: Supervisor | None = None
         password = settings.mqtt.password or ""
+        link_url = settings.mqtt.url
         if settings.mqtt.mode == "managed":
             host, port, _tls = parse_broker_url(settings.mqtt.url)
             self.broker = ManagedBroker(
                 settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
             )
+            self.broker_supervisor = Supervisor(self.broker)
             password = self.keys.broker_password
+            link_url = self.broker.controller_url
         self.ingestor: Ingestor | IngestProcess = (
             IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
             if settings.mqtt.ingest_process
             else Ingestor(self.db, heartbeat_interval=self.interval, on_event=self._on_event)
         )
         self.link = MqttLink(
-            url=settings.mqtt.url,
+            url=link_url,
             username=settings.mqtt.username,
             password=password,
             client_id=settings.mqtt.client_id or default_client_id(settings),
@@ -139,16 +146,14 @@ class Controller:
             rules=rules,
             lexicon=lambda: commune_lexicon(settings.data_dir),
         )
-        # One planner at a time (it publishes versioned plans); speech renders beside it.
-        self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
-        # One renderer: create, submit and approve each ask for speech; one after another, the second
-        # and third find the first's result in the render cache instead of synthesizing it again.
-        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-        self._replan_queued = threading.Event()
-        # A follower's re-plan requests go to the leader one at a time; a burst of events coalesces too.
-        self._signaller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replan-signal")
-        self._signal_queued = threading.Event()
-        self._planning_error: str | None = None  # why the latest planning run failed, for health
+        self.monitoring = Monitoring(self)
+        self.workers = Workers(
+            self.dispatcher,
+            lambda: self.leadership,
+            self._fence.planning,
+            upgrade_speech=self._upgrade_speech,
+            on_planned=lambda ok: self.monitoring.planned(ok=ok),
+        )
         self.leadership = leadership_for(
             settings.db_url,
             name=settings.leader.name,
@@ -174,23 +179,28 @@ class Controller:
                 on_device_changed=self.device_changed,
                 signing_public_keys=self.keys.public_keys_b64,
                 planning_preview=self.planning_preview,
+                metrics=self.monitoring.registry,
             )
         )
-        self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
+        http, proxies = settings.http, settings.trusted_proxies
+        self.web = WebServer(self.app, host=http.host, port=http.port, trusted_proxies=proxies)
+        self.systemd = Watchdog()
         self._stopped = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the broker (managed mode), the MQTT link and the web server; seek leadership, which plans."""
-        if self.broker is not None:
-            self.broker.start(self.broker_accounts())
+        if self.broker is not None and self.broker_supervisor is not None:
+            self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
+            self.broker_supervisor.start()
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
         self.jobs.start(paused=True)  # resumed while this process is the leader
         self.web.start()
         self.leadership.start()  # a lone process is elected here, and its election plans at once
+        self.systemd.ready(self.settings.http.host, self.web.port)
         log.info(
             "controller ready (%s): web http://%s:%s, broker %s, schedule %s",
             self.leadership.role, self.settings.http.host, self.web.port, self.settings.mqtt.url,
@@ -200,16 +210,15 @@ class Controller:
     def stop(self) -> None:
         """Stop everything in the reverse order; leadership is given up once nothing plans any more."""
         self._stopped.set()
+        self.systemd.stopping()
         self.web.stop()
         self.jobs.shutdown(wait=False)
-        self._renderer.shutdown(wait=True, cancel_futures=True)
-        self._planner.shutdown(wait=True, cancel_futures=True)
-        self._signaller.shutdown(wait=True, cancel_futures=True)
+        self.workers.stop()
         self.leadership.stop()
         self.link.stop()
         self.ingestor.stop()
-        if self.broker is not None:
-            self.broker.stop()
+        if self.broker_supervisor is not None:
+            self.broker_supervisor.stop()
         self.db.engine.dispose()
 
     def run_forever(self) -> None:
@@ -226,9 +235,8 @@ class Controller:
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
         # Speech read by a fallback voice while offline is read again once a better voice answers.
-        self.jobs.add_job(
-            lambda: self._renderer.submit(self._upgrade_speech), "interval", minutes=10, id="better-speech"
-        )
+        self.jobs.add_job(self.workers.upgrade_speech, "interval", minutes=10, id="better-speech")
+        self.monitoring.schedule(self.jobs)
         # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
         # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.
         schedules = [self.schedules.default, *(o.schedule for o in self.schedules.overrides)]
@@ -263,7 +271,7 @@ class Controller:
             return
         self.jobs.resume()
         self.request_replan()
-        self._planner.submit(self._republish, "after being elected scheduler leader")
+        self.workers.republish("after being elected scheduler leader")
 
     def _on_demoted(self, reason: str) -> None:
         """No longer the leader: stop the jobs (the fence already refuses the planner's publishes)."""
@@ -275,87 +283,23 @@ class Controller:
 
     def request_replan(self) -> Future[None] | None:
         """Queue a planning run here if leader (bursts coalesce into one), else ask the leader for one."""
-        if self._stopped.is_set():
-            return None
-        if not self.leadership.is_leader:
-            self._signal_leader()
-            return None
-        if self._replan_queued.is_set():
-            return None
-        self._replan_queued.set()
-        return self._planner.submit(self._replan)
+        return self.workers.request_replan()
 
-    def _signal_leader(self) -> None:
-        if self._signal_queued.is_set():
-            return
-        self._signal_queued.set()
-        self._signaller.submit(self._send_signal)
-
-    def _send_signal(self) -> None:
-        self._signal_queued.clear()
-        try:
-            self.leadership.signal_leader()
-        except Exception as exc:  # the leader's safety-net job (or the next election) plans it anyway
-            log.warning("could not ask the scheduler leader to re-plan: %s: %s", type(exc).__name__, exc)
+    def bulletin_changed(self, bulletin_id: int) -> None:
+        """A bulletin was created, submitted, approved, cancelled …: render its speech if needed, re-plan."""
+        self.workers.bulletin_changed(bulletin_id)
 
     def _republish_on_connect(self) -> None:
         """On every broker (re)connect, re-send the stored plans (a restarted broker may have lost them)."""
         if not self._stopped.is_set() and self.leadership.is_leader:
-            self._planner.submit(self._republish, "after connecting to the broker")
+            self.workers.republish("after connecting to the broker")
 
-    def _republish(self, why: str) -> None:
-        if not self.leadership.is_leader:
-            return
-        with self._fence.planning():
-            try:
-                count = self.dispatcher.republish()
-            except LeadershipLost as exc:
-                log.warning("re-publishing stopped: %s", exc)
-                return
-            except Exception:
-                log.exception(
-                    "re-publishing the stored plans failed; the next planning run sends what changed"
-                )
-                return
-        log.info("re-published %d stored plan(s) %s", count, why)
-
-    def _replan(self) -> None:
-        self._replan_queued.clear()
-        if not self.leadership.is_leader:
-            return  # demoted while queued: the new leader plans
-        with self._fence.planning():
-            try:
-                self.dispatcher.replan()
-                self._planning_error = None
-            except LeadershipLost as exc:
-                log.warning("planning run stopped: %s", exc)
-            except Exception as exc:
-                self._planning_error = f"{type(exc).__name__}: {exc}"[:300]
-                log.exception("planning run failed; the next change or the safety-net job retries it")
-
-    def bulletin_changed(self, bulletin_id: int) -> None:
-        """A bulletin was created, submitted, approved, cancelled …: render its speech if needed, re-plan."""
-        self._renderer.submit(self._render_then_replan, bulletin_id)
-
-    def _render_then_replan(self, bulletin_id: int) -> None:
-        try:
-            self.dispatcher.render(bulletin_id)
-            self.dispatcher.stop_cancelled(bulletin_id)
-        except Exception:
-            log.exception("bulletin %s: rendering or stopping failed", bulletin_id)
-        self.request_replan()
-
-    def _upgrade_speech(self) -> None:
-        try:
-            upgrades = upgrade_speech(
-                FencedDatabase(self.db, self._fence).session, self.store, self.settings.tts, self.clock,
-                lexicon=commune_lexicon(self.settings.data_dir),
-            )  # fmt: skip
-        except Exception:
-            log.exception("re-rendering fallback speech failed; the next pass retries it")
-            return
-        if upgrades:
-            self.request_replan()
+    def _upgrade_speech(self) -> int:
+        upgrades = upgrade_speech(
+            FencedDatabase(self.db, self._fence).session, self.store, self.settings.tts, self.clock,
+            lexicon=commune_lexicon(self.settings.data_dir),
+        )  # fmt: skip
+        return len(upgrades)
 
     def _on_event(self, device_id: str, event: Event) -> None:
         if event.type in ("finished", "skipped", "failed"):
@@ -430,5 +374,6 @@ class Controller:
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
-            "planning": planning_health(self._planning_error, self.dispatcher.planning_failures),
+            "planning": self.workers.health(),
+            **({"broker": self.broker_supervisor.health()} if self.broker_supervisor else {}),
         }

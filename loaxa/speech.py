@@ -39,8 +39,8 @@ def install_voice_cli(
 ) -> int:
     """`loaxa voices install NAME [--from PATH]`: install and verify a Piper voice; say what happens next.
 
-    Exit 0 when installed; 2 (wrong input) for an unknown name or a local path that does not hold the
-    voice; 3 (unavailable) when the download fails or the file does not match its published SHA-256.
+    Exit 0 when installed, 2 for an unknown name, 3 when the download fails or the file does not match
+    its published SHA-256, 4 when the local file or directory does not hold the voice.
     """
     from controller.tts.voices import UnknownVoice, VoiceFilesMissing, VoiceInstallError, install_voice
 
@@ -48,8 +48,8 @@ def install_voice_cli(
     try:
         model = install_voice(name, target, source=source)
     except VoiceInstallError as error:
-        wrong_input = isinstance(error, UnknownVoice | VoiceFilesMissing)
-        raise CliError(str(error), exit_code=USAGE if wrong_input else UNAVAILABLE) from error
+        code = USAGE if isinstance(error, UnknownVoice) else 4 if isinstance(error, VoiceFilesMissing) else 3
+        raise CliError(str(error), exit_code=code) from error
     print(f"Đã cài và kiểm tra giọng đọc {name} (SHA-256 khớp): {model}")
     if model.parent == settings.data_dir / "voices":
         print(

@@ -3,6 +3,9 @@
 `sig` is base64 Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8) of everything but `sig`.
 Replay protection (a `seq` above the last accepted one) needs the receiver's memory, so it lives with the
 receiver; this module checks the signature, the envelope version and the device name.
+
+Verifying takes raw public keys and `_ed25519` (plain Python); only signing and key files use
+`cryptography`, imported where they are called, so the edge agent never loads it (~10 MB of RSS).
 """
 
 import base64
@@ -11,15 +14,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
+from protocol import _ed25519
 from protocol._fields import Fields
 from protocol.errors import ProtocolError
 from protocol.timefmt import format_utc
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ENVELOPE_VERSION: Final = 1
 MAX_PAYLOAD_BYTES: Final = 1024 * 1024
@@ -54,45 +57,65 @@ class Envelope:
     body: dict[str, Any]
 
 
-def generate_private_key() -> Ed25519PrivateKey:
+@dataclass(frozen=True)
+class PublicKey:
+    """A raw 32-byte Ed25519 public key that decodes to a curve point."""
+
+    raw: bytes
+
+
+def generate_private_key() -> "Ed25519PrivateKey":
     """A fresh Ed25519 signing key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.generate()
 
 
-def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+def private_key_pem(key: "Ed25519PrivateKey") -> bytes:
     """PKCS#8 PEM bytes of a private key (unencrypted: protect the file with permissions)."""
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
-def public_key_b64(key: Ed25519PublicKey) -> str:
+def public_key_b64(key: "Ed25519PublicKey") -> str:
     """The raw 32-byte public key as base64: short enough for an agent.toml line."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
+def load_private_key(path: Path) -> "Ed25519PrivateKey":
     """Load a PEM Ed25519 private key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} holds a {type(key).__name__}, not an Ed25519 private key")
     return key
 
 
-def load_public_key_b64(text: str) -> Ed25519PublicKey:
+def load_public_key_b64(text: str) -> PublicKey:
     """Load a raw base64 Ed25519 public key (as written by `public_key_b64`)."""
     try:
         raw = base64.b64decode(text.strip(), validate=True)
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except (binascii.Error, ValueError) as exc:
+    except binascii.Error as exc:
         raise ValueError(f"not a base64 Ed25519 public key (32 bytes): {exc}") from exc
+    if len(raw) != 32:
+        raise ValueError(f"not a base64 Ed25519 public key (32 bytes): it has {len(raw)} bytes")
+    if _ed25519.decode_point(raw) is None:
+        raise ValueError("not a base64 Ed25519 public key: the 32 bytes are not a point of the curve")
+    return PublicKey(raw)
 
 
 class Signer:
     """Seals bodies into signed envelopes with the controller's private key."""
 
-    def __init__(self, key: Ed25519PrivateKey) -> None:
+    def __init__(self, key: "Ed25519PrivateKey") -> None:
         self._key = key
         self.public_key = key.public_key()
 
@@ -113,7 +136,7 @@ class Signer:
 class Verifier:
     """Opens envelopes for one device, checking version, device and signature."""
 
-    def __init__(self, public_keys: list[Ed25519PublicKey], device: str) -> None:
+    def __init__(self, public_keys: list[PublicKey], device: str) -> None:
         # Several keys are accepted during a key rotation: the old one until every plan is re-signed.
         if not public_keys:
             raise ValueError("a Verifier needs at least one public key")
@@ -142,9 +165,6 @@ class Verifier:
             raise ProtocolError("bad_signature", "sig is not base64") from exc
         signed = canonical_json({k: v for k, v in data.items() if k != "sig"})
         for key in self._keys:
-            try:
-                key.verify(sig, signed)
-            except InvalidSignature:
-                continue
-            return Envelope(type=kind, device=device, seq=seq, issued_at=issued_at, body=dict(body))
+            if _ed25519.verify(key.raw, signed, sig):
+                return Envelope(type=kind, device=device, seq=seq, issued_at=issued_at, body=dict(body))
         raise ProtocolError("bad_signature", "signature does not verify with the controller's public key")

@@ -162,3 +162,57 @@ def test_wildcard_subscriptions_leak_nothing_of_other_devices(broker: BrokerFixt
     for client in (spy, neighbour, controller):
         client.loop_stop()
     assert set(got) == {own_plan}
+
+
+class _Session:
+    """A client on a listener that records whether the broker has thrown it off."""
+
+    def __init__(self, broker: BrokerFixture, username: str, password: str, client_id: str, url: str) -> None:
+        unix = url.startswith("unix://")
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, transport="unix" if unix else "tcp"
+        )
+        self.client.username_pw_set(username, password)
+        self.connected = threading.Event()
+        self.dropped = threading.Event()
+        self.client.on_connect = lambda *_: self.connected.set()
+        self.client.on_disconnect = lambda *_: self.dropped.set()
+        host, port = (url.removeprefix("unix://"), 1) if unix else (broker.host, broker.port)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        assert self.connected.wait(5), f"{username} got no CONNACK"
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_a_device_cannot_throw_another_client_off_by_taking_its_client_id(broker: BrokerFixture) -> None:
+    """DESIGN §5: client id = username on the devices' listener; the controller keeps its own id."""
+    broker.add("tule-c01", "p1")
+    broker.add("tule-c02", "p2")
+    controller_id = "loaxa-controller-host-1234"
+    controller = _Session(
+        broker, BrokerFixture.CONTROLLER, "controller-secret", controller_id, broker.controller_url
+    )
+    victim = _Session(broker, "tule-c01", "p1", "tule-c01", broker.url)
+    intruders = [
+        _Session(broker, "tule-c02", "p2", client_id, broker.url) for client_id in ("tule-c01", controller_id)
+    ]
+    # The intruders are connected (as themselves); a take-over would have dropped the others by now,
+    # since mosquitto disconnects the old session before it acknowledges the new one.
+    assert not victim.dropped.is_set()
+    assert not controller.dropped.is_set()
+    for session in (*intruders, victim, controller):
+        session.close()
+
+
+def test_the_controller_listener_keeps_each_workers_client_id(broker: BrokerFixture) -> None:
+    """Several controller workers share the uplink (shared subscriptions) under one login, distinct ids."""
+    workers = [
+        _Session(broker, BrokerFixture.CONTROLLER, "controller-secret", f"worker-{n}", broker.controller_url)
+        for n in (1, 2)
+    ]
+    assert not any(worker.dropped.is_set() for worker in workers)
+    for worker in workers:
+        worker.close()

@@ -4,11 +4,22 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol import Asset, Command, PlanBody, PlanItem, ProtocolError, Signer, Verifier, WindowSpec, topics
-from protocol.signing import decode_json, generate_private_key, load_public_key_b64, public_key_b64
+from protocol.signing import (
+    PublicKey,
+    decode_json,
+    generate_private_key,
+    load_public_key_b64,
+    public_key_b64,
+)
 
 NOW = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+
+
+def _public(key: Ed25519PrivateKey) -> PublicKey:
+    return load_public_key_b64(public_key_b64(key.public_key()))
 
 
 def _item() -> PlanItem:
@@ -61,7 +72,7 @@ def test_tampered_envelopes_are_refused(tamper: object, reason: str) -> None:
     )
     tamper(data)  # type: ignore[operator]
     with pytest.raises(ProtocolError) as caught:
-        Verifier([key.public_key()], "tule-c01").open(json.dumps(data).encode())
+        Verifier([_public(key)], "tule-c01").open(json.dumps(data).encode())
     assert caught.value.reason == reason
 
 
@@ -69,8 +80,8 @@ def test_other_key_is_refused_but_rotation_accepts_both() -> None:
     old, new = generate_private_key(), generate_private_key()
     payload = Signer(new).seal(kind="cmd", device="d", seq=1, body={"command": "resync"}, issued_at=NOW)
     with pytest.raises(ProtocolError, match="signature"):
-        Verifier([old.public_key()], "d").open(payload)
-    assert Verifier([old.public_key(), new.public_key()], "d").open(payload).type == "cmd"
+        Verifier([_public(old)], "d").open(payload)
+    assert Verifier([_public(old), _public(new)], "d").open(payload).type == "cmd"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from flask import current_app
+from prometheus_client import CollectorRegistry
 
 from controller.assets import AssetStore
 from controller.config import Settings
@@ -61,6 +62,7 @@ class WebContext:
     on_device_changed: DeviceChanged | None = None
     signing_public_keys: tuple[str, ...] = ()  # base64 Ed25519 keys agents verify plans with
     planning_preview: PlanningPreview | None = None
+    metrics: CollectorRegistry | None = None  # the controller's figures; /metrics adds the HTTP ones
 
     @cached_property
     def bulletins(self) -> BulletinUseCases:

@@ -26,8 +26,8 @@ from controller.planning import (
     PlanningInputs,
     PlanningRules,
     ScheduleFile,
+    ScheduleOptions,
     guarded,
-    schedule_from_options,
 )
 from controller.services.views import BulletinView
 from protocol import Asset
@@ -94,9 +94,10 @@ def gather(
     for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
         if not bulletin.audio or bulletin.approved_at is None:
             continue  # still rendering: planned as soon as its speech is attached
-        read = partial(schedule_from_options, bulletin.schedule, bulletin.approved_at.astimezone(zone).date())
-        options = guarded(bulletin.id, failures, read)
-        if options is None:
+        asked = guarded(bulletin.id, failures, partial(ScheduleOptions.from_json, bulletin.schedule))
+        first_day = bulletin.approved_at.astimezone(zone).date()
+        options = None if asked is None else guarded(bulletin.id, failures, partial(asked.resolve, first_day))
+        if asked is None or options is None:
             continue  # left out with its reason; every other bulletin is still planned
         states = {d.device_id: d.state for d in bulletin.deliveries}
         targets = set(services.target_devices(session, bulletin)) & known
@@ -121,7 +122,7 @@ def gather(
                     versions=versions,
                     expires_at=bulletin.expires_at,
                     schedule=options,
-                    revision=int(bulletin.schedule.get("revision", 0)),
+                    revision=asked.revision,
                 )
             )
     pins = tuple(_pins(session, known))

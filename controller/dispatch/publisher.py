@@ -30,8 +30,8 @@ class Publisher(Protocol):
         ...
 
 
-class PlanPublisher:
-    """Signs plans, publishes them retained, and records which versions went out."""
+class _Sealing:
+    """What both senders hold: the database, the MQTT publisher, the signing key and the clock."""
 
     def __init__(
         self, db: Database, publisher: Publisher, signer: Signer, clock: Callable[[], datetime]
@@ -40,6 +40,10 @@ class PlanPublisher:
         self._publisher = publisher
         self._signer = signer
         self._clock = clock
+
+
+class PlanPublisher(_Sealing):
+    """Signs plans, publishes them retained, and records which versions went out."""
 
     def send(self, device_id: str, body: PlanBody) -> bool:
         """Sign and publish one plan; True when the broker acknowledged it."""
@@ -75,16 +79,13 @@ class PlanPublisher:
         return count
 
 
-class CommandSender:
+class CommandSender(_Sealing):
     """Signs and sends commands: operators' ones, emergencies' `play_now`, and `stop`."""
 
     def __init__(
         self, db: Database, publisher: Publisher, signer: Signer, clock: Callable[[], datetime]
     ) -> None:
-        self._db = db
-        self._publisher = publisher
-        self._signer = signer
-        self._clock = clock
+        super().__init__(db, publisher, signer, clock)
         self._lock = threading.Lock()
         self._last_seq: dict[str, int] = {}
 

@@ -10,16 +10,19 @@ province broker: device uplink out, plans and commands in (docs/province.md).
 """
 
 import getpass
+import hashlib
 import logging
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from controller.children import die_with_parent, stop_leftover
 from controller.config import MqttSettings
 from controller.mqtt.accounts import BrokerAccount, render_acl, render_passwords, write_private
 from controller.mqtt.queue_sizing import queue_limit
@@ -46,6 +49,7 @@ class TlsListener:
             )
         return [
             f"listener {self.port} {self.host}",
+            "use_username_as_clientid true",
             f"cafile {self.files.ca_cert}",
             f"certfile {self.files.server_cert}",
             f"keyfile {self.files.server_key}",
@@ -120,8 +124,30 @@ def bridge(mqtt: MqttSettings) -> Bridge | None:
     )
 
 
+# AF_UNIX paths hold at most 108 bytes; a deeper data directory gets its socket in a private temp dir.
+_MAX_SOCKET_PATH = 100
+
+
+def _controller_socket(workdir: Path) -> Path:
+    path = workdir.resolve() / "controller.sock"
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    short = Path(tempfile.gettempdir()) / f"loaxa-{hashlib.blake2s(bytes(path), digest_size=6).hexdigest()}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / "mqtt.sock"
+
+
 class ManagedBroker:
-    """A mosquitto 2 child process configured from loaxa's accounts."""
+    """A mosquitto 2 child process configured from loaxa's accounts.
+
+    Devices connect on the TCP (and TLS) listener, where mosquitto replaces each client id by the login
+    (`use_username_as_clientid`): a device cannot take another's id, nor the controller's, and so cannot
+    throw it off the broker (DESIGN §5: device id = username = client id). The controller connects on
+    a Unix socket in the broker's directory (`controller_url`), where its stable client id is kept, so
+    its persistent session survives restarts and several of its workers may share the uplink.
+    """
+
+    name = "mosquitto"
 
     def __init__(
         self,
@@ -138,15 +164,23 @@ class ManagedBroker:
         self.tls = tls
         self.bridge = bridge
         self._process: subprocess.Popen[bytes] | None = None
+        self._accounts: list[BrokerAccount] = []
         self.conf_path = workdir / "mosquitto.conf"
         self.passwd_path = workdir / "passwd"
         self.acl_path = workdir / "acl"
         self.log_path = workdir / "mosquitto.log"
+        self.pid_path = workdir / "mosquitto.pid"
+        self.controller_socket = _controller_socket(workdir)
 
     @property
     def url(self) -> str:
-        """The broker's URL as clients should use it."""
+        """The broker's URL as devices should use it."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def controller_url(self) -> str:
+        """The URL of the controller's own listener (a Unix socket; client ids are kept there)."""
+        return f"unix://{self.controller_socket}"
 
     def write_files(self, accounts: Iterable[BrokerAccount]) -> None:
         """Write config, password file and ACL for these accounts."""
@@ -162,10 +196,13 @@ class ManagedBroker:
             f"password_file {self.passwd_path}",
             f"acl_file {self.acl_path}",
             f"listener {self.port} {self.host}",
+            "use_username_as_clientid true",
+            f"listener 0 {self.controller_socket}",
             # When started as root mosquitto would switch to the `mosquitto` user, which cannot read the
             # private files above; naming the current user keeps it as is (ignored when not root).
             f"user {getpass.getuser()}",
             "persistence true",
+            f"pid_file {self.pid_path}",
             f"persistence_location {self.workdir / 'data'}/",
             "autosave_interval 60",
             f"max_queued_messages {queue_limit(accounts)}",  # sized for the fleet: see queue_sizing
@@ -184,10 +221,26 @@ class ManagedBroker:
 
     def start(self, accounts: Iterable[BrokerAccount], *, timeout: float = 10.0) -> None:
         """Write the files and start mosquitto; return once it accepts connections."""
-        self.write_files(accounts)
+        self._accounts = list(accounts)
+        self.launch(timeout=timeout)
+
+    def launch(self, *, timeout: float = 10.0) -> None:
+        """Start mosquitto with the accounts of the last start or reload (also the supervisor's restart).
+
+        The child gets SIGTERM when the thread that started it ends (`die_with_parent`); one left over by
+        a process that could not pass that on (its pid file names a live mosquitto of this config) is
+        stopped first, so the broker comes back on the configured port.
+        """
+        self.write_files(self._accounts)
+        stop_leftover(self.pid_path, str(self.conf_path))
+        self.controller_socket.unlink(missing_ok=True)
         log_file = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf_path)], stdout=log_file, stderr=subprocess.STDOUT
+            ["mosquitto", "-c", str(self.conf_path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            # Safe with threads here: the hook only calls prctl, looked up before any fork.
+            preexec_fn=die_with_parent,  # noqa: PLW1509
         )
         log_file.close()
         deadline = time.monotonic() + timeout
@@ -204,9 +257,14 @@ class ManagedBroker:
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
 
+    def exit_code(self) -> int | None:
+        """The exit status of the last mosquitto process, once it has ended."""
+        return None if self._process is None else self._process.poll()
+
     def reload(self, accounts: Iterable[BrokerAccount]) -> None:
         """Rewrite the files and make mosquitto re-read them (SIGHUP): new devices can connect."""
-        self.write_files(accounts)
+        self._accounts = list(accounts)
+        self.write_files(self._accounts)
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGHUP)
             log.info("managed mosquitto reloaded its accounts")

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -80,7 +80,12 @@ class MqttLink:
         on_connected: Callable[[], None] | None = None,
         retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
     ) -> None:
-        self._host, self._port, tls = parse_broker_url(url)
+        # `unix:///path` is the managed broker's own listener for the controller (client ids kept there).
+        transport: Literal["tcp", "unix"] = "unix" if url.startswith("unix://") else "tcp"
+        if transport == "unix":
+            self._host, self._port, tls = url.removeprefix("unix://"), 1, False  # paho ignores the port
+        else:
+            self._host, self._port, tls = parse_broker_url(url)
         self._handler = handler
         self._on_connected = on_connected
         self._clock = clock
@@ -105,6 +110,7 @@ class MqttLink:
             protocol=mqtt.MQTTv311,
             clean_session=not persistent,
             manual_ack=True,
+            transport=transport,
         )
         self._client.username_pw_set(username, password)
         if tls:

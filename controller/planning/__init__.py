@@ -18,6 +18,7 @@ from controller.planning.options import (
     BulletinSchedule,
     Pin,
     ScheduleMode,
+    ScheduleOptions,
     schedule_from_options,
 )
 from controller.planning.planner import plan
@@ -62,6 +63,7 @@ __all__ = [
     "ScheduleError",
     "ScheduleFile",
     "ScheduleMode",
+    "ScheduleOptions",
     "Timeline",
     "WindowOccurrence",
     "WindowTimeline",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Village
-from controller.planning import SCHEDULE_MODES, Schedule
+from controller.planning import SCHEDULE_MODES, Schedule, ScheduleOptions
 from controller.planning.options import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -52,6 +52,12 @@ def clean_text(value: object, what: str, max_len: int) -> str:
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         raise ValidationFailed(f"{what} is empty: write something to broadcast")
+    # Zero-width and other invisible characters are not whitespace, but nothing can be read aloud from
+    # them: speech would fail after approval (issue 20). The speech renderer asks the same.
+    if not any(ch.isalnum() for ch in text):
+        raise ValidationFailed(
+            f"{what}: không có chữ hay số nào (chỉ có dấu hoặc ký tự vô hình); hãy viết nội dung cần phát"
+        )
     if len(text) > max_len:
         raise ValidationFailed(
             f"{what} is {len(text)} characters long; the limit is {max_len}: shorten it or split it in two"
@@ -130,10 +136,10 @@ def _within_horizon(day: date, what: str) -> None:
         )
 
 
-def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, Any]:
+def check_schedule(value: object, windows: Schedule | None = None) -> ScheduleOptions:
     """Check schedule options (docs/scheduling.md); with the commune's `windows`, also names and times."""
     if value is None:
-        return {"mode": "next_window"}
+        return ScheduleOptions()
     if isinstance(
         value, dict
     ):  # the server keeps "revision" (see bulletin_edit); a copy sent back is ignored
@@ -164,12 +170,7 @@ def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, 
     out.update(_counts(value))
     if value.get("expires_at") is not None:
         out["expires_at"] = _moment(value["expires_at"], "schedule.expires_at").isoformat()
-    return out
-
-
-def schedule_expiry(schedule: dict[str, Any]) -> datetime | None:
-    """The expiry a checked schedule carries, as an aware datetime (None: it does not expire)."""
-    return None if "expires_at" not in schedule else datetime.fromisoformat(schedule["expires_at"])
+    return ScheduleOptions.from_json(out)
 
 
 def _counts(value: dict[str, Any]) -> dict[str, int]:

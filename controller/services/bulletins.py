@@ -29,7 +29,6 @@ from controller.services._bulletin_input import (
     check_schedule,
     check_targets,
     clean_text,
-    schedule_expiry,
 )
 from controller.services._bulletin_views import load_bulletin, view_bulletin, view_bulletins
 from controller.services.audit import write_audit
@@ -206,7 +205,7 @@ def create_bulletin(
     clean_title = clean_text(title, "the title", MAX_TITLE)
     clean_body = clean_text(text, "the text", MAX_TEXT)
     clean_schedule = check_schedule(schedule, windows)
-    expires_at = expires_at or schedule_expiry(clean_schedule)
+    expires_at = expires_at or clean_schedule.expires_at
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed(
             f"expires_at {expires_at.isoformat()} is in the past; pick a later time or none"
@@ -218,7 +217,7 @@ def create_bulletin(
         priority=check_priority(priority),
         status="draft",
         targets=check_targets(session, targets, actor.commune_id),
-        schedule=clean_schedule,
+        schedule=clean_schedule.to_json(),
         author_id=actor.id,
         created_at=now,
         updated_at=now,

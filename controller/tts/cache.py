@@ -23,6 +23,7 @@ class CachedRender:
     duration_ms: int
     engine: str
     voice: str
+    normalized_text: str  # what a text render reads, shown by the preview; "" for recordings
 
 
 def cache_key(**parts: object) -> str:

@@ -12,9 +12,10 @@ import unicodedata
 from pathlib import Path
 
 from controller.assets import AssetStore
-from controller.tts import audio
+from controller.tts import audio, loudness
 from controller.tts.cache import RenderCache, cache_key
 from controller.tts.errors import AudioProcessingError, RecordingRejected
+from controller.tts.loudness import Samples
 from controller.tts.render import RENDER_VERSION, RenderResult, result_of, store_mp3
 
 log = logging.getLogger(__name__)
@@ -68,36 +69,36 @@ def render_recording(
         voice=tag,
         bitrate=bitrate_kbps,
         data=hashlib.sha256(raw).hexdigest(),
+        # Entries from before uploads were decoded by the allow-listed demuxers only may hold audio that a
+        # playlist pulled from elsewhere (issue 20): never reuse them.
+        decoder="upload-allow-list",
     )
     hit = cache.get(key)
     if hit is not None:
-        return result_of(hit, "", from_cache=True)
+        return result_of(hit, from_cache=True)
     with tempfile.TemporaryDirectory(prefix="loaxa-upload-") as tmp:
         upload, decoded = Path(tmp) / "upload", Path(tmp) / "decoded.wav"
         upload.write_bytes(raw)
-        _check_recording(upload, decoded, max_duration_s)
-        entry = store_mp3(audio.loudness_to_mp3(decoded, bitrate_kbps), "recording", tag, store)
+        samples = _checked_samples(upload, decoded, max_duration_s)
+    entry = store_mp3(audio.broadcast_mp3(samples, bitrate_kbps), "recording", tag, store, "")
     cache.put(key, entry)
     log.info("recording stored %s language %s (%s ms)", entry.sha256, tag, entry.duration_ms)
-    return result_of(entry, "", from_cache=False)
+    return result_of(entry, from_cache=False)
 
 
-def _check_recording(upload: Path, decoded: Path, max_duration_s: int) -> None:
-    """Decode the upload safely; reject files ffmpeg cannot read, too short or too long, or silent.
+def _checked_samples(upload: Path, decoded: Path, max_duration_s: int) -> Samples:
+    """Decode the upload safely and return its samples; refuse unreadable, too short or long, silent audio.
 
-    The person sees what to do; ffmpeg's own words (with temporary paths) go to the log only.
+    Only an allow-list of audio demuxers reads the upload (a playlist could make ffmpeg read local files);
+    every later step reads the decoded WAV. The person sees what to do; ffmpeg's own words (with temporary
+    paths) go to the log only.
     """
     try:
         # One second past the limit is enough to tell "too long" apart, without decoding hours of audio.
         audio.decode_upload(upload, decoded, max_duration_s + 1)
         length_ms = audio.file_duration_ms(decoded)
-        loudness = audio.measure_file(decoded, true_peak=False)
     except (AudioProcessingError, KeyError, ValueError) as error:
-        log.warning("upload refused: not readable as audio: %s", error)
-        raise RecordingRejected(
-            "Tệp tải lên không đọc được thành âm thanh. Hãy tải lên tệp MP3, WAV, M4A, OGG hoặc WebM "
-            "ghi âm trực tiếp (không phải danh sách phát hay đường dẫn)."
-        ) from None
+        raise _unreadable(error) from None
     if length_ms > max_duration_s * 1000:
         raise RecordingRejected(
             f"Bản ghi dài hơn {max_duration_s} giây, quá giới hạn. Hãy cắt ngắn hoặc chia thành hai bản tin."
@@ -106,8 +107,21 @@ def _check_recording(upload: Path, decoded: Path, max_duration_s: int) -> None:
         raise RecordingRejected(
             f"Bản ghi chỉ dài {length_ms} ms; hãy ghi trọn thông báo (ít nhất {MIN_RECORDING_MS} ms)."
         )
-    if loudness.integrated_lufs <= SILENCE_LUFS:
+    try:
+        samples = audio.decode_file(decoded)
+        level = loudness.integrated_lufs(samples, audio.SAMPLE_RATE)
+    except AudioProcessingError as error:
+        raise _unreadable(error) from None
+    if level <= SILENCE_LUFS:
         raise RecordingRejected(
-            f"Bản ghi không có tiếng (độ lớn {loudness.integrated_lufs} LUFS). "
-            "Hãy kiểm tra micrô rồi ghi lại."
+            f"Bản ghi không có tiếng (độ lớn {level:.0f} LUFS). Hãy kiểm tra micrô rồi ghi lại."
         )
+    return samples
+
+
+def _unreadable(error: Exception) -> RecordingRejected:
+    log.warning("upload refused: not readable as audio: %s", error)
+    return RecordingRejected(
+        "Tệp tải lên không đọc được thành âm thanh. Hãy tải lên tệp MP3, WAV, M4A, OGG hoặc WebM "
+        "ghi âm trực tiếp (không phải danh sách phát hay đường dẫn)."
+    )

@@ -1,15 +1,13 @@
 """Public entry points of text to speech: bulletin text → a stored broadcast MP3 (DESIGN §6).
 
-Owns the order of the steps (normalize → cache → engine chain → pauses and chimes → loudness → store), the
+Owns the order of the steps (cache → normalize → engine chain → pauses and chimes → loudness → store), the
 cache key, and re-rendering with a better engine; the steps themselves live in `normalize`, `engines` and
 `audio`, recordings in `recording`. It writes only through the AssetStore and the render cache.
 """
 
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from controller.assets import AssetStore
 from controller.config import TtsSettings
@@ -19,10 +17,12 @@ from controller.tts.engines import Synthesizer, build_engines, speak_with
 from controller.tts.errors import EngineUnavailable, NoEngineAvailable
 from controller.tts.lexicon import Lexicon
 from controller.tts.normalize import NormalizedText, default_lexicon, normalize_text
+from controller.tts.reading_version import normalizer_version
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = 3  # bump when the audio pipeline changes, so old cache entries are not reused (3: espeak-ng)
+RENDER_VERSION = 4  # bump when the audio pipeline changes, so old cache entries are not reused (4: espeak-ng
+# settings and the one-pass loudness)
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,11 @@ def rerender(
 def _render_with(
     text: str, chain: Sequence[Synthesizer], store: AssetStore, options: RenderOptions, lexicon: Lexicon
 ) -> RenderResult:
-    normalized = normalize_text(text, lexicon)
+    # The cache is looked up on the raw text before normalizing it (which takes most of a cached call):
+    # the key also holds the dictionary's and the normalizer's versions, so a change to how the text
+    # would be read is a miss, and each entry keeps the normalized text the preview shows.
     cache = RenderCache(store)
+    normalized: NormalizedText | None = None
     reasons: list[str] = []
     for engine in chain:
         key = cache_key(
@@ -106,12 +109,14 @@ def _render_with(
             voice=engine.voice,
             options=asdict(options),
             lexicon=lexicon.version,
-            text=normalized.text,
+            normalizer=normalizer_version(),
+            text=text,
         )
         hit = cache.get(key)
         if hit is not None:
             log.info("tts cache hit %s engine %s", hit.sha256, hit.engine)
-            return result_of(hit, normalized.text, from_cache=True)
+            return result_of(hit, from_cache=True)
+        normalized = normalized or normalize_text(text, lexicon)
         try:
             entry = _synthesize(engine, normalized, options, store)
         except EngineUnavailable as error:
@@ -120,7 +125,7 @@ def _render_with(
             continue
         cache.put(key, entry)
         log.info("tts rendered %s engine %s (%s ms)", entry.sha256, entry.engine, entry.duration_ms)
-        return result_of(entry, normalized.text, from_cache=False)
+        return result_of(entry, from_cache=False)
     raise NoEngineAvailable(
         "No text-to-speech engine could read the bulletin: " + ("; ".join(reasons) or "none configured")
     )
@@ -130,23 +135,26 @@ def _synthesize(
     engine: Synthesizer, normalized: NormalizedText, options: RenderOptions, store: AssetStore
 ) -> CachedRender:
     spoken = speak_with(engine, normalized.sentences)
-    speech = audio.join([audio.decode(clip) for clip in spoken.clips], options.pause_ms)
-    speech = audio.with_chimes(speech, intro=options.intro_chime, outro=options.outro_chime)
-    with tempfile.TemporaryDirectory(prefix="loaxa-render-") as tmp:
-        source = Path(tmp) / "speech.wav"
-        speech.export(source, format="wav").close()  # pydub returns the file it left open
-        return store_mp3(
-            audio.loudness_to_mp3(source, options.bitrate_kbps), spoken.engine, spoken.voice, store
-        )
+    speech = audio.assemble(
+        spoken.clips, options.pause_ms, intro=options.intro_chime, outro=options.outro_chime
+    )
+    mp3 = audio.broadcast_mp3(speech, options.bitrate_kbps)
+    return store_mp3(mp3, spoken.engine, spoken.voice, store, normalized.text)
 
 
-def store_mp3(mp3: bytes, engine: str, voice: str, store: AssetStore) -> CachedRender:
-    """Put a finished MP3 into the asset store and describe it."""
-    return CachedRender(store.put(mp3), len(mp3), audio.duration_ms(mp3), engine, voice)
+def store_mp3(mp3: bytes, engine: str, voice: str, store: AssetStore, normalized_text: str) -> CachedRender:
+    """Put a finished MP3 into the asset store and describe it (with the text it reads; "" for recordings)."""
+    return CachedRender(store.put(mp3), len(mp3), audio.duration_ms(mp3), engine, voice, normalized_text)
 
 
-def result_of(entry: CachedRender, normalized_text: str, *, from_cache: bool) -> RenderResult:
+def result_of(entry: CachedRender, *, from_cache: bool) -> RenderResult:
     """The public answer for a stored or cached render."""
     return RenderResult(
-        entry.sha256, entry.bytes, entry.duration_ms, entry.engine, entry.voice, normalized_text, from_cache
+        entry.sha256,
+        entry.bytes,
+        entry.duration_ms,
+        entry.engine,
+        entry.voice,
+        entry.normalized_text,
+        from_cache,
     )

@@ -15,6 +15,9 @@ FORBIDDEN = (
     "web",
     "apscheduler",
     "alembic",
+    # Verifying plans is plain Python (protocol._ed25519): cryptography's Rust extension and its own
+    # OpenSSL would cost ~10 MB of the agent's RSS budget.
+    "cryptography",
 )
 
 

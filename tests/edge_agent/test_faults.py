@@ -36,6 +36,7 @@ from tests.edge_agent.support import (
     write_config,
 )
 from tests.support.services import BrokerFixture
+from tests.support.timing import seconds_until
 
 
 def test_kill_9_mid_download_resumes_with_range(
@@ -123,8 +124,8 @@ def test_offline_restart_plays_the_cached_plan_through_a_window_without_broker(
     device_broker.stop()  # and the asset server is gone: no network at all
     try:
         second = spawn(tmp_path / "agent.toml")
-        wait_until(lambda: plays(tmp_path / "played"), timeout=20, what="the play from the cached plan")
-        wait_until(lambda: now_utc() > closes, timeout=10, what="the window to close with the broker down")
+        wait_until(lambda: plays(tmp_path / "played"), seconds_until(closes), "the play from the cached plan")
+        wait_until(lambda: now_utc() > closes, seconds_until(closes), "the window to close, the broker down")
         assert not controller.events("started", "i-1"), "the broker was down: nothing could arrive yet"
         controller.subscribed.clear()
         device_broker.start()
@@ -218,11 +219,8 @@ def test_a_truncated_state_file_is_rebuilt_from_the_retained_plan_and_reported(
             second = spawn(tmp_path / "agent.toml")
             [rebuilt] = controller.wait_event("failed")
             assert rebuilt["reason"] == "state_rebuilt"
-            until_closed = (closes - now_utc()).total_seconds()
-            wait_until(
-                lambda: plays(tmp_path / "played"), timeout=until_closed, what="the play after rebuild"
-            )
-            controller.wait_event("finished", "i-1", timeout=(closes - now_utc()).total_seconds() + 5)
+            wait_until(lambda: plays(tmp_path / "played"), seconds_until(closes), "the play after rebuild")
+            controller.wait_event("finished", "i-1", timeout=seconds_until(closes))
             stop(second)
         finally:
             reap(first, second)

@@ -6,6 +6,7 @@ from pathlib import Path
 from edge_agent.intake import Intake
 from edge_agent.state import State
 from protocol import Verifier
+from protocol.signing import load_public_key_b64
 from tests.edge_agent.support import DEVICE, Keys, plan, window
 
 T = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -89,14 +90,14 @@ def test_after_losing_the_state_an_older_genuine_plan_is_refused_and_the_retaine
     windows = [window("w", T, T + timedelta(hours=1))]
     older, retained = keys.plan(4, plan(4, windows, [])), keys.plan(5, plan(5, windows, []))
     state = State(db)
-    gate = Intake(Verifier([keys.key.public_key()], DEVICE), state)
+    gate = Intake(Verifier([load_public_key_b64(keys.public_b64)], DEVICE), state)
     assert gate.plan(older) is not None and gate.plan(retained) is not None
     state.close()
     for lost in tmp_path.glob("agent.sqlite3*"):
         if not lost.name.endswith(".floors"):
             lost.unlink()  # the card lost the database; the small side file stayed
     fresh = State(db)
-    gate = Intake(Verifier([keys.key.public_key()], DEVICE), fresh)
+    gate = Intake(Verifier([load_public_key_b64(keys.public_b64)], DEVICE), fresh)
     assert gate.plan(older) is None and gate.rejections() == {"plan.replayed": 1}
     assert gate.plan(retained) is not None, "the retained plan fills the new state"
     assert gate.plan(retained) is None, "then it is the retained copy again"

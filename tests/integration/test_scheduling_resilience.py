@@ -2,7 +2,7 @@
 and devices that are down through a window (a late play while it is open, a skip with a reason after).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from tests.integration.test_scheduling import (
     speech_seconds,
     until_window_end,
 )
+from tests.support.timing import seconds_until
 
 
 def _plan_version(deployment: Deployment, device_id: str) -> int | None:
@@ -97,7 +98,7 @@ def test_devices_down_through_a_window_play_late_only_while_it_is_open(tmp_path:
         wait_for(
             "the window open for a few seconds",
             lambda: (datetime.now(UTC) - window.start).total_seconds() > 3,
-            20,
+            seconds_until(window.start + timedelta(seconds=3)),
         )
         deployment.start_agent(late)
         played = wait_for(

@@ -25,6 +25,7 @@ from controller.tts.errors import EngineUnavailable
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.player import FileSinkPlayer, Player, ProcessPlayer, Track
 from tests.edge_agent.support import Audio, make_mp3, wait_until
+from tests.support.fakes import RecordingPublisher
 from tests.support.services import BrokerFixture
 
 
@@ -129,19 +130,6 @@ def test_clock_monotonic_never_goes_back_and_waits_end(clock: Clock) -> None:
 
 
 # -- Publisher --------------------------------------------------------------------------------------------
-
-
-class RecordingPublisher:
-    """The fake Publisher the dispatcher's unit tests use: keeps what would be published."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, bool]] = []
-
-    def publish(
-        self, topic: str, payload: bytes, *, retain: bool = False, timeout: float | None = 5.0
-    ) -> bool:
-        self.sent.append((topic, payload, retain))
-        return True
 
 
 @pytest.fixture(params=["mqtt-link", "recorder"])

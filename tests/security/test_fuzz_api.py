@@ -1,8 +1,9 @@
 """Fuzzing the REST API from its served OpenAPI with schemathesis (bounded: a few examples per operation).
 
 The real app over a real migrated SQLite, signed in as an admin with a real token, so generated requests
-reach the handlers. Each operation gets valid and invalid examples; any 5xx, or a successful answer that
-breaks the documented schema, is collected and reported with the request that caused it.
+reach the handlers. Each operation gets valid and invalid examples; any 5xx, a status code the document
+does not list for the operation (clients are generated from it), or a successful answer that breaks the
+documented schema, is collected and reported with the request that caused it.
 """
 
 from collections.abc import Callable
@@ -37,6 +38,11 @@ def _prober(
     def probe(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
         response = case.call(headers=headers)
         where = f"{case.method} {case.formatted_path}"
+        documented = set(case.operation.definition.raw.get("responses", {}))
+        if str(response.status_code) not in documented and "default" not in documented:
+            failures.append(
+                f"{where} → {response.status_code}, not among the documented {sorted(documented)}"
+            )
         if response.status_code >= 500:
             failures.append(f"{where} → {response.status_code}: {case.body!r:.200} {response.text[:200]}")
         elif mode is GenerationMode.POSITIVE and response.status_code < 400:

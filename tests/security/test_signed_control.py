@@ -16,22 +16,10 @@ from edge_agent.intake import Intake
 from edge_agent.state import State
 from protocol import Command, Signer, Verifier, topics
 from protocol.signing import load_public_key_b64
+from tests.support.fakes import RecordingPublisher as Recorder
 from tests.web.conftest import Runtime
 
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
-
-
-class Recorder:
-    """The dispatcher's Publisher port: keeps what would be published."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, bool]] = []
-
-    def publish(
-        self, topic: str, payload: bytes, *, retain: bool = False, timeout: float | None = 5.0
-    ) -> bool:
-        self.sent.append((topic, payload, retain))
-        return True
 
 
 def _dispatcher(runtime: Runtime, tmp_path: Path, clock: list[datetime]) -> tuple[Dispatcher, Recorder, str]:

@@ -59,6 +59,11 @@ class BrokerFixture:
     def url(self) -> str:
         return self.managed.url
 
+    @property
+    def controller_url(self) -> str:
+        """The controller's own listener (a Unix socket), where client ids are not replaced by the login."""
+        return self.managed.controller_url
+
     def add(self, username: str, password: str, *, role: str = "device") -> None:
         self.passwords[username] = password
         self._accounts[username] = BrokerAccount(username, hash_password(password), role)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Uploaded recordings go through the same loudness and encode path (DESIGN §6 step 5)."""
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 from controller.assets import AssetStore
 from controller.tts import RecordingRejected, language_tag, render_recording
 from controller.tts.audio import measure
+from controller.tts.cache import RenderCache, cache_key
+from controller.tts.render import RENDER_VERSION
 
 
 def make_audio(path: Path, source: str, seconds: float, *extra: str) -> Path:
@@ -31,6 +34,17 @@ def test_quiet_stereo_recording_is_normalized_like_speech(tmp_path: Path) -> Non
     assert (result.engine, result.voice, result.normalized_text) == ("recording", "thai", "")
     assert 3900 <= result.duration_ms <= 4200
     assert render_recording(wav.read_bytes(), "thai", store).from_cache
+
+
+def test_inter_sample_peaks_stay_under_the_true_peak_ceiling(tmp_path: Path) -> None:
+    # A 6 kHz tone at 45° sampled at 24 kHz: its true peaks lie 3 dB above every sample, which a
+    # sample-peak limiter does not see.
+    source = "aevalsrc=0.9*sin(2*PI*6000*t+PI/4)*(0.6+0.4*sin(2*PI*2*t)):s=24000"
+    wav = make_audio(tmp_path / "tone.wav", source, 6.0)
+    store = AssetStore(tmp_path / "assets")
+    loudness = measure(store.path(render_recording(wav, "dao", store).sha256).read_bytes())
+    assert -17.0 <= loudness.integrated_lufs <= -15.0
+    assert loudness.true_peak_dbtp <= -1.5
 
 
 def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
@@ -101,3 +115,21 @@ def test_common_recording_formats_are_still_read(tmp_path: Path, name: str, extr
     source = make_audio(tmp_path / name, "sine=f=300:r=16000", 2.0, *extra)
     result = render_recording(source, "thai", AssetStore(tmp_path / "assets"))
     assert 1900 <= result.duration_ms <= 2200
+
+
+def test_a_cached_render_from_before_the_safe_decoder_is_not_reused(tmp_path: Path) -> None:
+    """An older version may have rendered a playlist from a local file: that cache entry must not count."""
+    store = AssetStore(tmp_path / "assets")
+    secret = make_audio(tmp_path / "secret.mp3", "sine=f=300:r=16000", 3.0)
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3.0,\nfile://{secret}\n#EXT-X-ENDLIST\n".encode()
+    render_recording(secret, "thai", store)  # what the old decoder made of the playlist
+    cache = RenderCache(store)
+    [leaked] = [cache.get(path.stem) for path in cache.root.glob("*.json")]
+    assert leaked is not None
+    old_key = cache_key(
+        version=RENDER_VERSION, engine="recording", voice="thai", bitrate=64,
+        data=hashlib.sha256(playlist).hexdigest(),
+    )  # fmt: skip
+    cache.put(old_key, leaked)
+    with pytest.raises(RecordingRejected):
+        render_recording(playlist, "thai", store)

@@ -11,9 +11,13 @@ from controller.config import TtsSettings
 from controller.tts import (
     EspeakNg,
     Gtts,
+    Lexicon,
     NoEngineAvailable,
+    NormalizedText,
     RenderOptions,
     TextRejected,
+    normalize_text,
+    render,
     render_text,
 )
 from controller.tts.audio import measure
@@ -83,9 +87,36 @@ def test_bulletin_is_broadcast_ready_and_cached(tmp_path: Path) -> None:
     again = render_text(BULLETIN, ESPEAK_ONLY, store, engines=[engine])
     assert again.from_cache
     assert engine.calls == 4
-    assert (again.sha256, again.bytes, again.duration_ms, again.engine) == (
-        result.sha256, result.bytes, result.duration_ms, result.engine,
+    assert (again.sha256, again.bytes, again.duration_ms, again.engine, again.normalized_text) == (
+        result.sha256, result.bytes, result.duration_ms, result.engine, result.normalized_text,
     )  # fmt: skip
+
+
+def test_cached_render_is_found_before_normalizing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = AssetStore(tmp_path)
+    plain = RenderOptions(intro_chime=False, outro_chime=False)
+    calls: list[str] = []
+
+    def counted(text: str, lexicon: Lexicon | None = None) -> NormalizedText:
+        calls.append(text)
+        return normalize_text(text, lexicon)
+
+    monkeypatch.setattr(render, "normalize_text", counted)
+    first = render_text("UBND xã họp lúc 14h.", ESPEAK_ONLY, store, options=plain)
+    again = render_text("UBND xã họp lúc 14h.", ESPEAK_ONLY, store, options=plain)
+    assert (first.from_cache, again.from_cache) == (False, True)
+    assert again.normalized_text == first.normalized_text == "ủy ban nhân dân xã họp lúc mười bốn giờ."
+    assert len(calls) == 1  # the cached call never normalized
+
+
+def test_long_bulletin_is_broadcast_ready(tmp_path: Path) -> None:
+    # Long bulletins are where the MP3 encoder's overshoot once pushed true peaks over the ceiling.
+    store = AssetStore(tmp_path)
+    result = render_text(" ".join([BULLETIN] * 7), ESPEAK_ONLY, store)
+    assert result.duration_ms > 150_000
+    loudness = measure(store.path(result.sha256).read_bytes())
+    assert -17.0 <= loudness.integrated_lufs <= -15.0
+    assert loudness.true_peak_dbtp <= -1.5
 
 
 def test_options_change_the_cache_key(tmp_path: Path) -> None:

@@ -23,6 +23,14 @@ def _played(runtime: Runtime) -> int:
         )
         start = NOW + timedelta(hours=1)
         for device_id, seq_base in (("tule-c01", 10), ("tule-c02", 20)):
+            services.plan_delivery(  # as publishing the plan does: a device logs only what it was sent
+                session,
+                NOW,
+                bulletin_id=bulletin.id,
+                device_id=device_id,
+                item_id=f"{bulletin.id}-vi",
+                planned_start=start,
+            )
             for offset, kind in STARTED_FINISHED:
                 event = Event(
                     seq=seq_base + offset,

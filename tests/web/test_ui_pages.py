@@ -135,6 +135,14 @@ def _played(runtime: Runtime) -> int:
         )
         start = NOW - timedelta(hours=1)
         for device_id, seq in (("tule-c01", 10), ("tule-c02", 20)):
+            services.plan_delivery(  # as publishing the plan does: a device logs only what it was sent
+                db,
+                NOW,
+                bulletin_id=bulletin.id,
+                device_id=device_id,
+                item_id=f"{bulletin.id}-vi",
+                planned_start=start,
+            )
             steps: tuple[tuple[int, EventType], ...] = ((0, "started"), (2, "finished"))
             for offset, kind in steps:
                 event = Event(

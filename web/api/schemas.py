@@ -189,7 +189,7 @@ class DeviceIn(_In):
     id: str = Field(description="Device id = MQTT username, e.g. tule-c13.")
     name: str
     village: str = Field(description="Village id.")
-    speakers: int = Field(2, description="Loudspeakers at this cluster.")
+    speakers: int = Field(2, strict=True, description="Loudspeakers at this cluster.")
 
 
 class CredentialsOut(_Out):
@@ -212,8 +212,9 @@ class CommandIn(_In):
     """A one-off command for a device."""
 
     command: CommandName
-    volume: int | None = Field(None, ge=0, le=100, description="set_volume only.")
-    duration_s: int | None = Field(None, ge=1, le=60, description="test_tone only.")
+    # strict: JSON `true` is not the number 1 (issue 20: it set volume 1).
+    volume: int | None = Field(None, ge=0, le=100, strict=True, description="set_volume only.")
+    duration_s: int | None = Field(None, ge=1, le=60, strict=True, description="test_tone only.")
 
     @model_validator(mode="after")
     def _volume_for_set_volume(self) -> Self:

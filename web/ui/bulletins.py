@@ -15,7 +15,7 @@ from controller import services
 from controller.services.errors import ServiceError
 from controller.services.views import BulletinView, UserView
 from web.context import web_context
-from web.ui import common
+from web.ui import common, query
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_bulletins", __name__))
@@ -43,7 +43,7 @@ def index() -> str:
     status = request.args.get("status") or None
     if status not in (None, *common.STATUSES):
         status = None
-    number = max(request.args.get("trang", 1, type=int), 1)
+    number = query.number("trang", 1, 1, query.MAX_PAGE)
     with web_context().db.session() as db:
         # One more than a page tells whether a next page exists without counting every bulletin.
         items = services.list_bulletins(

@@ -16,7 +16,7 @@ from controller.planning import occurrences
 from controller.services.views import DeviceView
 from controller.tts.voices import espeak_warning
 from web.context import web_context
-from web.ui import common, health
+from web.ui import common, health, query
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
@@ -85,7 +85,7 @@ def dashboard() -> str:
     me = user()
     context = web_context()
     now = context.clock()
-    minutes = request.args.get("phut", type=int) or health.OFFLINE_ALERT_MINUTES
+    minutes = query.number("phut", health.OFFLINE_ALERT_MINUTES, 1, query.MAX_MINUTES)
     village = request.args.get("thon") or None
     state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
     with context.db.session() as db:
@@ -95,7 +95,7 @@ def dashboard() -> str:
             village = None
         shown = _filtered(views, village, state, now, minutes)
         pages = max(1, -(-len(shown) // PAGE_SIZE))
-        number = min(max(request.args.get("trang", 1, type=int), 1), pages)
+        number = query.number("trang", 1, 1, pages)
         cards = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
         availability = services.window_uptime(db, [v.id for v in cards], windows, now)
