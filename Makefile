@@ -5,17 +5,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := mosquitto mosquitto-clients espeak-ng ffmpeg mpg123 alsa-utils postgresql python3-venv chromium shellcheck
+APT_PACKAGES := mosquitto mosquitto-clients espeak-ng ffmpeg mpg123 alsa-utils postgresql python3-venv chromium shellcheck \
+	debootstrap apt-utils gnupg
 
-.PHONY: help demo test lint unit system-deps venv clean
+.PHONY: help demo test lint unit system-deps venv clean deb
 
 help:
 	@echo "make demo   – install what is missing, seed the Tú Lệ demo commune, serve http://127.0.0.1:$${LOAXA_PORT:-8080}"
 	@echo "make test   – install what is missing, then ruff, ruff format --check, mypy and the whole test suite"
+	@echo "make deb    – build dist/loaxa-agent_VERSION_all.deb (then: loaxa apt publish dist/*.deb)"
 
 system-deps:
 	@missing=""; \
-	for cmd in mosquitto espeak-ng ffmpeg mpg123 aplay chromium shellcheck; do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	for cmd in mosquitto espeak-ng ffmpeg mpg123 aplay chromium shellcheck debootstrap apt-ftparchive gpg dpkg-deb; do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -51,6 +53,9 @@ TEST_WORKERS ?= 2
 
 test: system-deps venv lint
 	LOAXA_REQUIRE_POSTGRES=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
+deb: system-deps venv
+	$(BIN)/python -m controller.packaging --out dist
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

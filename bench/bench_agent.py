@@ -29,7 +29,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.edge_agent.support
 
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker
 from protocol import Asset, PlanBody, PlanItem, Signer, WindowSpec, topics
 from protocol.signing import generate_private_key, public_key_b64
 from protocol.timefmt import parse_utc

@@ -1,7 +1,7 @@
 """Dispatch: from approval to every agent holding the verified audio, against a plain parallel download.
 
 For each N (default 12, 200 and 1,000) one real controller (managed mosquitto, SQLite in a temp dir,
-waitress) gets N provisioned devices and N real edge agents (`controller.fleet.Fleet`: each agent its own
+waitress) gets N provisioned devices and N real edge agents (`loaxa.fleet.Fleet`: each agent its own
 MQTT connection, credentials, state database and cache, playing into a file sink). An operator uploads a
 recording sized so the stored asset (mono MP3 at the controller's 64 kbit/s) is ~1 MiB and submits it;
 the clock starts at the approver's `POST /bulletins/{id}/approve` and stops when every agent's cache holds
@@ -61,7 +61,7 @@ from controller.assets import sign_asset_url  # noqa: E402
 from controller.config import load_settings  # noqa: E402
 from controller.db.models import Delivery, Device, DeviceEvent, Plan  # noqa: E402
 from controller.dispatch import ReplanReport  # noqa: E402
-from controller.runtime import Controller  # noqa: E402
+from loaxa.runtime import Controller  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -151,8 +151,8 @@ def _baseline(clients: int, url: str, sha256: str, size: int, at: float) -> list
 
 def worker_main() -> int:
     """Run a slice of the fleet; talk JSON lines with the bench on stdin/stdout."""
-    from controller.fleet import Fleet, simulated_bundle, write_simulated_agent
     from edge_agent.downloader import asset_path
+    from loaxa.fleet import Fleet, simulated_bundle, write_simulated_agent
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     raise_fd_limit()

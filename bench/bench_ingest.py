@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from controller import services
 from controller.db import Database, upgrade
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker
 from controller.mqtt.client import Incoming, MqttLink
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess

@@ -3,7 +3,7 @@
 Seeds a province (by default 3,000 clusters in 300 villages of 30 communes, each with 14 days of heartbeat
 coverage — most up, some flaky, some gone offline, a few never seen — and a few hundred bulletins in every
 state with their audio and deliveries), serves the real app with the real waitress server
-(controller.webserver) on a loopback port, and measures p50 / p95 / max over N keep-alive requests per
+(web.server) on a loopback port, and measures p50 / p95 / max over N keep-alive requests per
 page after a warm-up, as the province-wide admin (no commune: every cluster). Baseline in the same run and
 on the same server: GET /api/v1/health. The server's SQL statements per request are counted too
 (SQLAlchemy `before_cursor_execute`), and a page slower than --budget seconds in all stops after 3 requests.
@@ -46,9 +46,9 @@ from controller.db.models import (
     DeviceCoverage,
     Village,
 )
-from controller.webserver import WebServer
 from tests.support.services import running_postgres
 from web import WebContext, create_app
+from web.server import WebServer
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 15:00 in Vietnam: both of today's windows are past
 PASSWORD = "bench-password-1"  # noqa: S105 (a throw-away account in a temporary database)

@@ -7,13 +7,19 @@ and the few that operators touch most have short names: `LOAXA_PORT`, `LOAXA_SCH
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCHEDULE = REPO_ROOT / "schedules" / "default.toml"
+import schedules
+from controller.assets.signing import sign_asset_url
+from protocol import MAX_URL
+
+# Signed asset URLs expire within a year, so their expiry stays a 10-digit Unix time for a long while.
+_LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
+DEFAULT_SCHEDULE = schedules.DEFAULT
 DEFAULT_PIPER_VOICE = "vi_VN-vais1000-medium"
 
 
@@ -30,7 +36,20 @@ class HttpSettings(_Section):
         None,
         description="Base URL agents use to download assets, e.g. http://10.0.0.2:8080 (default: host:port).",
     )
-    asset_url_ttl_s: int = Field(7 * 86400, ge=60, description="Lifetime of a signed asset URL in seconds.")
+    asset_url_ttl_s: int = Field(
+        7 * 86400, ge=60, le=366 * 86400, description="Lifetime of a signed asset URL in seconds."
+    )
+
+    @model_validator(mode="after")
+    def _asset_urls_fit_the_wire(self) -> "HttpSettings":
+        """A signed asset URL longer than agents read would make every plan refused (issue 20)."""
+        longest = len(sign_asset_url(self.public_url or "", "0" * 64, b"", _LATEST_EXPIRY))
+        if self.public_url is not None and longest > MAX_URL:
+            raise ValueError(
+                f"http.public_url dài {len(self.public_url)} ký tự: địa chỉ tải âm thanh sẽ dài "
+                f"{longest} ký tự, quá {MAX_URL} ký tự thiết bị chấp nhận; hãy dùng một địa chỉ ngắn hơn"
+            )
+        return self
 
 
 class MqttSettings(_Section):
@@ -123,6 +142,25 @@ class LeaderSettings(_Section):
     check_s: float = Field(2.0, gt=0, description="How often the leader checks that it still holds the lock.")
 
 
+class AlertSettings(_Section):
+    """Alerts to people (LOAXA_ALERTS_*): when, and through which channels; unset channels stay silent."""
+
+    check_s: float = Field(30.0, gt=0, description="How often the alert rules are evaluated.")
+    disk_low_mb: float = Field(200.0, ge=0, description="A cluster with less free disk than this is alerted.")
+    broker_down_s: float = Field(60.0, ge=0, description="The broker is alerted once down for this long.")
+    smtp_host: str | None = Field(None, description="SMTP server for alert e-mails.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP login (none: send without login).")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    email_from: str = Field("loaxa@localhost", description="Sender address of alert e-mails.")
+    email_to: tuple[str, ...] = Field((), description="Recipients of alert e-mails (comma-separated).")
+    webhook_url: str | None = Field(None, description="URL that receives each alert as JSON (POST).")
+    sms_url: str | None = Field(None, description="SMS gateway URL: POST {to, message} per recipient.")
+    sms_token: str | None = Field(None, description="Bearer token for the SMS gateway.")
+    sms_to: tuple[str, ...] = Field((), description="Phone numbers that get alerts by SMS (comma-separated).")
+
+
 class Settings(_Section):
     """Everything the controller needs to run."""
 
@@ -138,6 +176,13 @@ class Settings(_Section):
     mqtt: MqttSettings = MqttSettings()
     tts: TtsSettings = TtsSettings()
     leader: LeaderSettings = LeaderSettings()
+    alerts: AlertSettings = AlertSettings()
+    metrics_token: str | None = Field(
+        None, description="Bearer token for GET /metrics besides an admin's (LOAXA_METRICS_TOKEN)."
+    )
+    trusted_proxies: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front of the web server (LOAXA_TRUSTED_PROXIES)."
+    )
 
     @model_validator(mode="after")
     def _check_urls(self) -> "Settings":
@@ -189,8 +234,11 @@ _SHORT_NAMES = {
     "LOAXA_DATABASE_URL": (None, "database_url"),
     "LOAXA_COMMUNE": (None, "commune"),
     "LOAXA_EMERGENCY_TWO_PERSON": (None, "emergency_two_person"),
+    "LOAXA_METRICS_TOKEN": (None, "metrics_token"),
+    "LOAXA_TRUSTED_PROXIES": (None, "trusted_proxies"),
 }
-_SECTIONS = ("http", "mqtt", "tts", "leader")
+_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts")
+_LISTS = (("tts", "engines"), ("alerts", "email_to"), ("alerts", "sms_to"))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -208,9 +256,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         if override is not None:
             section, _, field = key.rpartition("__")
             _put(values, section or None, field, override)
-    tts = values["tts"]
-    if isinstance(tts, dict) and isinstance(tts.get("engines"), str):
-        tts["engines"] = tuple(e.strip() for e in str(tts["engines"]).split(",") if e.strip())
+    for section, key in _LISTS:
+        table = values[section]
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            table[key] = tuple(e.strip() for e in str(table[key]).split(",") if e.strip())
     return Settings.model_validate(values)
 
 

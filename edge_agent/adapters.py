@@ -28,8 +28,8 @@ def make_player(config: AgentConfig, clock: Clock) -> Player:
     return ProcessPlayer(config.player.backend, config.player.alsa_device, config.player.mixer_control)
 
 
-def make_amplifier(config: AgentConfig) -> Amplifier:
+def make_amplifier(config: AgentConfig, clock: Clock) -> Amplifier:
     """The relay adapter when a pin is configured, else a no-op."""
     if config.amplifier.gpio_pin is None:
         return NoAmplifier()
-    return GpioAmplifier(config.amplifier.gpio_pin, config.amplifier.warmup_s)
+    return GpioAmplifier(config.amplifier.gpio_pin, config.amplifier.warmup_s, clock)

@@ -27,10 +27,11 @@ from edge_agent.outbox import Outbox
 from edge_agent.playback import Playback, start_playback
 from edge_agent.player import Player, Track
 from edge_agent.programme import Programme
+from edge_agent.schedule import Progress
 from edge_agent.state import State
 from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
-from protocol import Asset, Command, PlanItem, Verifier, topics
+from protocol import Asset, Command, PlanBody, PlanItem, Verifier, topics
 from protocol.signing import load_public_key_b64
 
 log = logging.getLogger(__name__)
@@ -79,14 +80,17 @@ class Agent:
             on_change=self._wake.set,
         )
         self._outbox = Outbox(self._state, self._link, self._clock, self.boot_id)
+        if self._state.rebuilt is not None:  # the retained plan fills the new state; say what was lost
+            self._outbox.emit("failed", reason="state_rebuilt", detail=self._state.rebuilt)
         self._downloader = Downloader(
             config.cache_dir,
             self._on_downloaded,
             attempts=config.download_attempts,
             backoff_s=config.download_backoff_s,
+            clock=self._clock,
         )
         self._player = player or make_player(config, self._clock)
-        self._amplifier = amplifier or make_amplifier(config)
+        self._amplifier = amplifier or make_amplifier(config, self._clock)
         self._systemd = Systemd()
         self._programme = Programme(self._state, config.cache_dir)
         self._current: Playback | None = None
@@ -293,6 +297,7 @@ class Agent:
             return
         self._programme.plan = accepted.body
         self._outbox.emit("received", plan_version=accepted.body.version, detail=f"seq {accepted.seq}")
+        self._skip_unsupported(accepted.body)
         current = self._current
         kept = {item.item_id for item in accepted.body.items}
         if (
@@ -305,6 +310,17 @@ class Agent:
         # Downloads are requested after the next tick has skipped what can no longer play.
         self._downloader.forget_failures()
         self._fetch_pending = True
+
+    def _skip_unsupported(self, plan: PlanBody) -> None:
+        """Report, once each, the items whose source this agent cannot play (it plays the rest)."""
+        for item in plan.sourced:
+            if self._programme.progress.get(item.item_id, Progress()).closed:
+                continue
+            self._outbox.emit(
+                "skipped", item=item, plan_version=plan.version, reason="unsupported_source",
+                detail=f"source {item.source.kind!r} is not played by agent {agent_version()}",
+            )  # fmt: skip
+            self._programme.close(item.item_id, "unsupported_source")
 
     def _handle_command(self, payload: bytes) -> None:
         accepted = self._intake.command(payload)

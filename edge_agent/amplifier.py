@@ -6,9 +6,10 @@ start. It must not decide when to play.
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from edge_agent.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,10 @@ class NoAmplifier:
 class GpioAmplifier:
     """A relay on a GPIO pin (BCM numbering), active high, driven with gpiozero's OutputDevice."""
 
-    def __init__(self, pin: int, warmup_s: float) -> None:
+    def __init__(self, pin: int, warmup_s: float, clock: Clock | None = None) -> None:
         from gpiozero import OutputDevice
 
+        self._clock: Clock = clock or SystemClock()
         self._device = OutputDevice(pin, active_high=True, initial_value=False)
         self._warmup_s = warmup_s
         self._lock = threading.Lock()
@@ -75,7 +77,7 @@ class GpioAmplifier:
     def on(self, cancel: threading.Event) -> None:
         """Energise the relay and wait until it has been on for the warm-up time."""
         self.prepare()
-        cancel.wait(max(0.0, self._warm_at - time.monotonic()))
+        cancel.wait(max(0.0, self._warm_at - self._clock.monotonic()))
 
     def prepare(self) -> None:
         """Energise the relay now (when off), starting the warm-up; do not wait."""
@@ -83,7 +85,7 @@ class GpioAmplifier:
             if self.is_on:
                 return
             self._device.on()
-            self._warm_at = time.monotonic() + self._warmup_s
+            self._warm_at = self._clock.monotonic() + self._warmup_s
         log.info("amplifier on, warming up %.1f s", self._warmup_s)
 
     def off(self) -> None:

@@ -23,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--config", type=Path, required=True, metavar="PATH", help="the agent.toml file")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--check", action="store_true", help="only validate the config (exit 0 if good, 2 if not), then exit"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -40,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"loaxa agent: {exc}", file=sys.stderr)
         return 2
+    if args.check:
+        print(f"cấu hình {args.config} hợp lệ: cụm loa {config.device_id}")
+        return 0
     agent = Agent(config)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: agent.stop())

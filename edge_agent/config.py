@@ -8,9 +8,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
-from urllib.parse import urlsplit
 
 from edge_agent.clocksync import ClockSource
+from protocol.broker_url import parse_broker_url
 from protocol.signing import load_public_key_b64
 
 Backend = Literal["file", "mpg123", "aplay", "ffplay"]
@@ -139,17 +139,10 @@ def _positive(value: float, key: str) -> float:
 
 
 def _parse_url(url: str) -> tuple[str, int, bool]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ConfigError(f"mqtt.url must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
-    if not parts.hostname:
-        raise ConfigError(f"mqtt.url has no host: {url!r}")
-    tls = parts.scheme == "mqtts"
     try:
-        port = parts.port or (8883 if tls else 1883)
+        return parse_broker_url(url)
     except ValueError as exc:
-        raise ConfigError(f"mqtt.url has a bad port: {url!r}") from exc
-    return parts.hostname, port, tls
+        raise ConfigError(f"mqtt.url: {exc}") from exc
 
 
 def _keys(raw: object) -> tuple[str, ...]:

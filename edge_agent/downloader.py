@@ -10,7 +10,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from edge_agent.clock import Clock, SystemClock
 from protocol import Asset
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,15 @@ class Downloader:
     """One worker thread that fetches queued assets with retries and exponential backoff."""
 
     def __init__(
-        self, cache_dir: Path, on_done: DoneCallback, *, attempts: int = 5, backoff_s: float = 2.0
+        self,
+        cache_dir: Path,
+        on_done: DoneCallback,
+        *,
+        attempts: int = 5,
+        backoff_s: float = 2.0,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock: Clock = clock or SystemClock()
         self._cache_dir = cache_dir
         self._on_done = on_done
         self._attempts = attempts
@@ -163,7 +170,7 @@ class Downloader:
         """Queue an asset unless it is queued or cooling down after failing; True when queued now."""
         with self._lock:
             not_before = self._cooldown.get(asset.sha256, (0.0, 0.0))[0]
-            if asset.sha256 in self._pending or time.monotonic() < not_before:
+            if asset.sha256 in self._pending or self._clock.monotonic() < not_before:
                 return False
             self._pending.add(asset.sha256)
         self._queue.put(asset)
@@ -186,7 +193,7 @@ class Downloader:
                     pause = min(
                         _COOLDOWN_MAX_S, 2 * self._cooldown.get(asset.sha256, (0.0, _COOLDOWN_S / 2))[1]
                     )
-                    self._cooldown[asset.sha256] = (time.monotonic() + pause, pause)
+                    self._cooldown[asset.sha256] = (self._clock.monotonic() + pause, pause)
                 else:
                     self._cooldown.pop(asset.sha256, None)
             if not self._stopping.is_set():

@@ -77,7 +77,8 @@ class Intake:
         except ProtocolError as exc:
             self._reject("plan", exc)
             return None
-        if seq == last:
+        # Equal: the retained copy again, unless the state was rebuilt and lost the plan (take it back).
+        if seq == last and self._state.plan_envelope() is not None:
             with self._lock:
                 self.duplicates += 1
             log.debug("plan seq %s already accepted (retained copy)", seq)

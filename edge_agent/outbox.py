@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 
 from edge_agent.clock import Clock
 from edge_agent.state import State
-from protocol import Event, PlanItem
+from protocol import Event, PlanItem, SourcedItem
 from protocol.messages import EventType
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Outbox:
         self,
         kind: EventType,
         *,
-        item: PlanItem | None = None,
+        item: PlanItem | SourcedItem | None = None,
         item_id: str | None = None,
         plan_version: int | None = None,
         sha256: str | None = None,
@@ -68,7 +68,7 @@ class Outbox:
                 item_id=item_id if item is None else item.item_id,
                 bulletin_id=None if item is None else item.bulletin_id,
                 plan_version=plan_version,
-                sha256=sha256 if sha256 is not None or item is None else item.asset.sha256,
+                sha256=sha256 if sha256 is not None or not isinstance(item, PlanItem) else item.asset.sha256,
                 reason=reason,
                 detail=None if detail is None else detail[:1024],
             )

@@ -2,11 +2,20 @@
 
 Owns the schema and every SQL statement of the agent. Each public method is one transaction, so a
 kill -9 leaves either the old or the new state. It must not talk MQTT, HTTP or the player.
+
+A damaged file (a worn SD card, a power cut mid-write) must not keep the agent from starting: one that
+fails SQLite's quick check is set aside as `*.corrupt-<time>` and a fresh one is made; the broker's
+retained plan fills it again and the agent reports the loss (`rebuilt`). The replay floors (the last
+accepted plan and command seq) are also kept in a small side file, so an older genuine plan or command
+is still refused after the loss.
 """
 
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +45,24 @@ CREATE TABLE IF NOT EXISTS emergencies (
 # Sent events are kept a while for debugging, then pruned so the file stays small on an SD card.
 _KEEP_SENT_EVENTS = 1000
 
+log = logging.getLogger(__name__)
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Open (or create) the state file; raise sqlite3.DatabaseError when it fails SQLite's quick check."""
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        verdict = db.execute("PRAGMA quick_check").fetchone()
+        if verdict is None or verdict[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {verdict[0] if verdict else 'no answer'}")
+        db.executescript(_SCHEMA)
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
+
 
 @dataclass(frozen=True)
 class StoredEmergency:
@@ -52,10 +79,58 @@ class State:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._floors_path = path.with_name(path.name + ".floors")
+        self.rebuilt: str | None = None  # why the file was set aside and made anew, for the agent to report
+        try:
+            self._db = _open(path)
+        except sqlite3.DatabaseError as exc:
+            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                part = path.with_name(path.name + suffix)
+                if part.exists():
+                    part.rename(aside.with_name(aside.name + suffix))
+            self.rebuilt = f"{path.name}: {exc}; set aside as {aside.name}"
+            log.error("state file damaged (%s): set aside as %s; starting with a fresh one", exc, aside)
+            self._db = _open(path)
+        self._restore_floors()
+
+    def _restore_floors(self) -> None:
+        """Raise the replay floors to those of the side file (they survive a damaged database)."""
+        try:
+            floors = json.loads(self._floors_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if not isinstance(floors, dict):
+            return
+        with self._tx() as db:
+            for stream in ("plan", "cmd"):
+                seq = floors.get(stream)
+                if isinstance(seq, int) and not isinstance(seq, bool):
+                    db.execute(
+                        "INSERT INTO streams VALUES (?, ?) ON CONFLICT(name) DO UPDATE"
+                        " SET seq = MAX(seq, excluded.seq)",
+                        (stream, seq),
+                    )
+            # Event seqs go on from the last one: the controller stores each (device, seq) once.
+            events = floors.get("events")
+            if isinstance(events, int) and not isinstance(events, bool) and events > self._event_seq():
+                db.execute("DELETE FROM sqlite_sequence WHERE name = 'outbox'")
+                db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (events,))
+
+    def _event_seq(self) -> int:
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _write_floors(self) -> None:
+        """Copy the replay floors to the side file, atomically (write, fsync, rename)."""
+        rows = self._db.execute("SELECT name, seq FROM streams").fetchall()
+        floors = {str(name): int(seq) for name, seq in rows} | {"events": self._event_seq()}
+        temporary = self._floors_path.with_name(self._floors_path.name + ".tmp")
+        with temporary.open("w", encoding="utf-8") as file:
+            json.dump(floors, file)
+            file.flush()
+            os.fsync(file.fileno())
+        temporary.replace(self._floors_path)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -126,12 +201,14 @@ class State:
         """Record a command seq as accepted."""
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO streams VALUES ('cmd', ?)", (seq,))
+            self._write_floors()
 
     def save_plan(self, seq: int, version: int, envelope: bytes) -> None:
         """Store a newly accepted plan and its seq in one transaction."""
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO streams VALUES ('plan', ?)", (seq,))
             db.execute("INSERT OR REPLACE INTO plan VALUES (1, ?, ?)", (version, envelope))
+            self._write_floors()
 
     def plan_envelope(self) -> bytes | None:
         """The raw signed envelope of the current plan, if any."""
@@ -170,6 +247,7 @@ class State:
             seq = int(cursor.lastrowid or 0)
             db.execute("UPDATE outbox SET body = ? WHERE seq = ?", (build(seq), seq))
             db.execute("DELETE FROM outbox WHERE sent = 1 AND seq < ?", (seq - _KEEP_SENT_EVENTS,))
+            self._write_floors()
             return seq
 
     def unsent_events(self, limit: int) -> list[tuple[int, str]]:

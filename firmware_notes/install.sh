@@ -103,7 +103,15 @@ run install -d -m 0750 -o loaxa -g loaxa "$DATA" "$DATA/state" "$DATA/cache"
 
 step "5. clock: NTP and a saved clock across power cuts (kept on the data partition)"
 run timedatectl set-ntp true
-run sed -i "s|^#\\?FILE=.*|FILE=$DATA/fake-hwclock.data|" /etc/default/fake-hwclock
+# fake-hwclock keeps the time in /etc/fake-hwclock.data. A FILE= line in /etc/default/fake-hwclock (the old
+# step edited one that Debian 12 does not ship) reaches only the unit, not the hourly `fake-hwclock save`
+# from cron; a symlink moves the file to the data partition for every caller, also under a read-only root.
+if [[ ! -L /etc/fake-hwclock.data ]]; then
+    if [[ -f /etc/fake-hwclock.data ]]; then
+        run install -m 0644 /etc/fake-hwclock.data "$DATA/fake-hwclock.data"
+    fi
+    run ln -sf "$DATA/fake-hwclock.data" /etc/fake-hwclock.data
+fi
 run systemctl enable fake-hwclock.service systemd-timesyncd.service
 
 if [[ "$MODEM" == 1 ]]; then
@@ -113,7 +121,9 @@ if [[ "$MODEM" == 1 ]]; then
         connection.autoconnect yes connection.autoconnect-retries 0 ipv4.route-metric 700
 fi
 
-step "7. the systemd unit with watchdog"
+step "7. check the configuration, then the systemd unit with watchdog"
+# A broken config would make the service restart forever: refuse it here, before enabling anything.
+run "$PREFIX/venv/bin/loaxa" agent --check --config "$ETC/agent.toml"
 run install -m 0644 "$SOURCE/firmware_notes/loaxa-agent.service" /etc/systemd/system/loaxa-agent.service
 run systemctl daemon-reload
 run systemctl enable --now loaxa-agent.service

@@ -5,21 +5,25 @@ Raspberry Pi with only the `edge` extra: stdlib, cryptography, nothing else.
 """
 
 from protocol.errors import ProtocolError
-from protocol.messages import (
+from protocol.messages import Command, Event, Heartbeat, Status
+from protocol.plan import (
+    MAX_PLAN_WINDOWS,
+    MAX_URL,
     Asset,
-    Command,
-    Event,
-    Heartbeat,
     PlanBody,
     PlanItem,
     Priority,
-    Status,
+    SourcedItem,
     WindowSpec,
+    check_plan_windows,
 )
 from protocol.signing import Envelope, Signer, Verifier, canonical_json, decode_json
+from protocol.sources import StreamSource, UnknownSource
 from protocol.timefmt import format_utc, parse_utc
 
 __all__ = [
+    "MAX_PLAN_WINDOWS",
+    "MAX_URL",
     "Asset",
     "Command",
     "Envelope",
@@ -30,10 +34,14 @@ __all__ = [
     "Priority",
     "ProtocolError",
     "Signer",
+    "SourcedItem",
     "Status",
+    "StreamSource",
+    "UnknownSource",
     "Verifier",
     "WindowSpec",
     "canonical_json",
+    "check_plan_windows",
     "decode_json",
     "format_utc",
     "parse_utc",

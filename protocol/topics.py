@@ -11,6 +11,10 @@ DOWNLINK_CHANNELS: Final[tuple[DeviceChannel, ...]] = ("plan", "cmd")
 UPLINK_CHANNELS: Final[tuple[DeviceChannel, ...]] = ("status", "heartbeat", "events")
 
 
+# The controller publishes here, at QoS 1, to learn whether the broker still answers (nobody subscribes).
+CONTROLLER_PROBE: Final = f"{PREFIX}/controller/probe"
+
+
 def device_topic(device_id: str, channel: DeviceChannel) -> str:
     """The topic of one device's channel, e.g. ``loaxa/v1/dev/tule-c01/plan``."""
     return f"{PREFIX}/dev/{device_id}/{channel}"

@@ -52,7 +52,12 @@ def test_device_reads_only_its_own_plan(broker: BrokerFixture) -> None:
     spy, rc = _connect(broker, "tule-c01", "p1")
     got: list[str] = []
     both = threading.Event()
-    spy.on_message = lambda _c, _u, msg: (got.append(msg.topic), len(got) >= 1 and both.set())
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        got.append(msg.topic)
+        both.set()
+
+    spy.on_message = on_message
     spy.subscribe(topics.fleet_filter("plan"), qos=1)
     assert both.wait(5)
     spy.loop_stop()
@@ -66,7 +71,12 @@ def test_device_cannot_publish_as_another(broker: BrokerFixture, channel: topics
     controller, _ = _connect(broker, BrokerFixture.CONTROLLER, "controller-secret")
     seen: list[str] = []
     arrived = threading.Event()
-    controller.on_message = lambda _c, _u, msg: (seen.append(msg.topic), arrived.set())
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        seen.append(msg.topic)
+        arrived.set()
+
+    controller.on_message = on_message
     subscribed = threading.Event()
     controller.on_subscribe = lambda *_: subscribed.set()
     controller.subscribe(topics.fleet_filter(channel), qos=1)
@@ -107,12 +117,13 @@ def test_device_cannot_command_or_plan_another_nor_retain_its_own_plan(broker: B
     got, seen = _collect(controller, sentinel)
     _subscribed(controller, [topics.fleet_filter("plan"), topics.fleet_filter("cmd"), sentinel])
     attacker, _ = _connect(broker, "tule-c01", "p1")
-    for device, channel in [
+    forged: list[tuple[str, topics.DeviceChannel]] = [
         ("tule-c02", "plan"),
         ("tule-c02", "cmd"),
         ("tule-c01", "plan"),
         ("tule-c01", "cmd"),
-    ]:
+    ]
+    for device, channel in forged:
         attacker.publish(
             topics.device_topic(device, channel), b'{"forged":true}', qos=1, retain=True
         ).wait_for_publish(5)
@@ -151,3 +162,57 @@ def test_wildcard_subscriptions_leak_nothing_of_other_devices(broker: BrokerFixt
     for client in (spy, neighbour, controller):
         client.loop_stop()
     assert set(got) == {own_plan}
+
+
+class _Session:
+    """A client on a listener that records whether the broker has thrown it off."""
+
+    def __init__(self, broker: BrokerFixture, username: str, password: str, client_id: str, url: str) -> None:
+        unix = url.startswith("unix://")
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, transport="unix" if unix else "tcp"
+        )
+        self.client.username_pw_set(username, password)
+        self.connected = threading.Event()
+        self.dropped = threading.Event()
+        self.client.on_connect = lambda *_: self.connected.set()
+        self.client.on_disconnect = lambda *_: self.dropped.set()
+        host, port = (url.removeprefix("unix://"), 1) if unix else (broker.host, broker.port)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        assert self.connected.wait(5), f"{username} got no CONNACK"
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_a_device_cannot_throw_another_client_off_by_taking_its_client_id(broker: BrokerFixture) -> None:
+    """DESIGN §5: client id = username on the devices' listener; the controller keeps its own id."""
+    broker.add("tule-c01", "p1")
+    broker.add("tule-c02", "p2")
+    controller_id = "loaxa-controller-host-1234"
+    controller = _Session(
+        broker, BrokerFixture.CONTROLLER, "controller-secret", controller_id, broker.controller_url
+    )
+    victim = _Session(broker, "tule-c01", "p1", "tule-c01", broker.url)
+    intruders = [
+        _Session(broker, "tule-c02", "p2", client_id, broker.url) for client_id in ("tule-c01", controller_id)
+    ]
+    # The intruders are connected (as themselves); a take-over would have dropped the others by now,
+    # since mosquitto disconnects the old session before it acknowledges the new one.
+    assert not victim.dropped.is_set()
+    assert not controller.dropped.is_set()
+    for session in (*intruders, victim, controller):
+        session.close()
+
+
+def test_the_controller_listener_keeps_each_workers_client_id(broker: BrokerFixture) -> None:
+    """Several controller workers share the uplink (shared subscriptions) under one login, distinct ids."""
+    workers = [
+        _Session(broker, BrokerFixture.CONTROLLER, "controller-secret", f"worker-{n}", broker.controller_url)
+        for n in (1, 2)
+    ]
+    assert not any(worker.dropped.is_set() for worker in workers)
+    for worker in workers:
+        worker.close()

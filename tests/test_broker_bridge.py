@@ -15,10 +15,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import ValidationError
 
 from controller import services
-from controller.cli import main as loaxa
 from controller.config import load_settings
 from controller.db import Database, upgrade
-from controller.mqtt.broker import Bridge, BrokerAccount, ManagedBroker, bridge, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import Bridge, ManagedBroker, bridge
+from loaxa.cli import main as loaxa
 from protocol import topics
 from tests.support.services import free_port
 
@@ -154,13 +155,15 @@ def test_a_plan_published_at_the_province_stays_retained_on_the_relay(
         # that restarts while the province link is down still finds its plan.
         controller.publish(plan, b"plan v2", qos=1, retain=True).wait_for_publish(5)
         _eventually("plan v2 through the bridge", lambda: received[plan].payload == b"plan v2")
+        agent.disconnect()  # the agent restarts (its client id is its login: one session per device)
+        agent.loop_stop()
         restarted = _client(relay.port, "tule-c01", "p1", client_id="tule-c01-restarted")
         retained = _inbox(restarted, [plan])
         _eventually("the retained plan on the relay", lambda: plan in retained)
         assert retained[plan].retain and retained[plan].payload == b"plan v2"
-        agent.publish(topics.device_topic("tule-c01", "events"), b'{"seq":1}', qos=1).wait_for_publish(5)
+        restarted.publish(topics.device_topic("tule-c01", "events"), b'{"seq":1}', qos=1).wait_for_publish(5)
         _eventually("the event at the province", lambda: topics.device_topic("tule-c01", "events") in uplink)
-        for client in (controller, agent, restarted):
+        for client in (controller, restarted):
             client.loop_stop()
     finally:
         relay.stop()

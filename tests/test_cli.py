@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from controller.bundle import AgentBundle
-from controller.cli import main
 from edge_agent.config import load_config
+from loaxa.cli import main
 from protocol.signing import generate_private_key, public_key_b64
 
 
@@ -103,7 +103,7 @@ def test_tts_renders_an_mp3_offline(data_dir: Path, tmp_path: Path, monkeypatch:
 
 def test_invalid_settings_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "controller.cli", "check-config"],
+        [sys.executable, "-m", "loaxa.cli", "check-config"],
         env={"LOAXA_PORT": "not-a-port", "PATH": "/usr/bin:/bin", "LOAXA_DATA_DIR": str(tmp_path)},
         capture_output=True,
         text=True,

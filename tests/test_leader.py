@@ -20,7 +20,7 @@ from controller.leader import (
 )
 from tests.support.services import free_port
 
-FAST = {"retry_s": 0.2, "check_s": 0.2}
+FAST: dict[str, Any] = {"retry_s": 0.2, "check_s": 0.2}
 TIMEOUT = 5.0
 
 

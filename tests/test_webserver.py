@@ -10,8 +10,8 @@ import urllib.request
 
 from flask import Flask
 
-from controller.webserver import WebServer
 from tests.support.services import free_port
+from web.server import WebServer
 
 
 def test_stop_finishes_a_request_in_flight_and_closes_idle_connections() -> None:

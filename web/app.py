@@ -7,9 +7,23 @@ start threads or touch MQTT: the runtime calls `create_app` and serves the resul
 from typing import Any
 
 from apiflask import APIFlask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import headers
-from web.api import assets, auth, bulletins, devices, errors, guards, health, lexicon, plays, tts
+from web import access_log, apt, headers
+from web.api import (
+    assets,
+    auth,
+    bulletins,
+    devices,
+    errors,
+    guards,
+    health,
+    lexicon,
+    metrics,
+    openapi_errors,
+    plays,
+    tts,
+)
 from web.context import WebContext, install
 from web.pages import pages
 from web.ui import register as register_ui
@@ -64,7 +78,14 @@ def create_app(services: WebContext) -> APIFlask:
         assets.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    app.spec_processor(bulletins.document_upload)
+    # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
+    app.spec_processor(lambda spec: openapi_errors.document_errors(bulletins.document_upload(spec)))
+    metrics.register(app, services)
+    access_log.register(app)
     app.register_blueprint(pages)
+    app.register_blueprint(apt.bp)
     register_ui(app, services)
+    hops = services.settings.trusted_proxies
+    if hops:  # behind N reverse proxies: the client address, scheme and host are the ones they forward
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

@@ -4,18 +4,20 @@ Owns the shape of that hand-over and the lookup of it inside a request. It must 
 things itself: the runtime (or a test) builds them and passes them to `web.create_app`.
 """
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import Any
 
 from flask import current_app
+from prometheus_client import CollectorRegistry
 
 from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database
-from controller.planning import PlanningResult
+from controller.planning import PlanningResult, load_schedule
+from controller.usecases import Announcer, BulletinUseCases, DeviceUseCases
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -36,8 +38,6 @@ Health = Callable[[], Mapping[str, Any]]
 PlanningPreview = Callable[[], PlanningResult]
 
 _EXTENSION = "loaxa"
-T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,28 @@ class WebContext:
     on_device_changed: DeviceChanged | None = None
     signing_public_keys: tuple[str, ...] = ()  # base64 Ed25519 keys agents verify plans with
     planning_preview: PlanningPreview | None = None
+    metrics: CollectorRegistry | None = None  # the controller's figures; /metrics adds the HTTP ones
+
+    @cached_property
+    def bulletins(self) -> BulletinUseCases:
+        """The bulletin use cases every handler calls (they commit, then tell `on_bulletin_changed`)."""
+        return BulletinUseCases(
+            self.db,
+            self.clock,
+            self._announcer,
+            windows=lambda: load_schedule(self.settings.schedule),
+            store_recording=self.store_recording,
+            two_person_emergency=self.settings.emergency_two_person,
+        )
+
+    @cached_property
+    def devices(self) -> DeviceUseCases:
+        """The device use cases (they commit, then tell `on_device_changed`)."""
+        return DeviceUseCases(self.db, self.clock, self._announcer)
+
+    @property
+    def _announcer(self) -> Announcer:
+        return Announcer(self.on_bulletin_changed, self.on_device_changed)
 
 
 def web_context() -> WebContext:
@@ -73,19 +95,3 @@ def web_context() -> WebContext:
 def install(app_extensions: dict[str, Any], context: WebContext) -> None:
     """Attach the context to an app's extension registry."""
     app_extensions[_EXTENSION] = context
-
-
-def notify(name: str, hook: Callable[[T], None] | None, argument: T) -> None:
-    """Tell the runtime about a committed change; a failing hook is logged, not reported to the client.
-
-    The change is in the database already, so an error answer would make the client retry a step that
-    was done; the runtime also re-plans on its own schedule, which repairs a missed notification.
-    """
-    if hook is None:
-        return
-    try:
-        hook(argument)
-    except Exception:
-        log.exception(
-            "runtime hook %s(%r) failed; the change is saved and will be planned later", name, argument
-        )

@@ -1,6 +1,7 @@
 """The managed mosquitto: config, password file and ACL written from the device registry (DESIGN §3).
 
-Owns the broker child process and its files; knows nothing of the database (callers pass accounts).
+Owns the broker child process and its configuration; knows nothing of the database (callers pass
+accounts, which controller.mqtt.accounts turns into the password file and ACL).
 Devices may read only their own plan and commands and write only their own status, heartbeats and
 events (`%u` patterns); there is no anonymous access. An optional second listener speaks TLS with the
 certificates of controller.tls (this module only points mosquitto at them). The same files serve an
@@ -8,81 +9,28 @@ operator's own mosquitto (`loaxa broker accounts`), and a commune relay broker a
 province broker: device uplink out, plans and commands in (docs/province.md).
 """
 
-import base64
 import getpass
 import hashlib
 import logging
-import os
-import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from controller.children import die_with_parent, stop_leftover
 from controller.config import MqttSettings
-from controller.mqtt.client import parse_broker_url
+from controller.mqtt.accounts import BrokerAccount, render_acl, render_passwords, write_private
+from controller.mqtt.queue_sizing import queue_limit
 from controller.tls import TlsFiles, tls_files
 from protocol import topics
+from protocol.broker_url import parse_broker_url
 
 log = logging.getLogger(__name__)
-
-# Device passwords are random 32-byte tokens, so the PBKDF2 work factor guards little; this keeps a
-# province-wide reconnect storm (thousands of CONNECTs) cheap for the broker.
-_PBKDF2_ITERATIONS = 1000
-
-
-def hash_password(password: str, *, iterations: int = _PBKDF2_ITERATIONS) -> str:
-    """Hash a password in mosquitto 2's own format (`$7$`: PBKDF2-SHA512)."""
-    salt = secrets.token_bytes(12)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
-    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def new_password() -> str:
-    """A random URL-safe password for a device or the controller's broker account."""
-    return secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True)
-class BrokerAccount:
-    """One MQTT login: the controller, a device, or a commune relay's bridge (its devices' topics)."""
-
-    username: str
-    password_hash: str
-    role: Literal["controller", "device", "bridge"]
-    devices: tuple[str, ...] = ()
-
-
-def render_acl(accounts: Iterable[BrokerAccount]) -> str:
-    """The ACL file: all loaxa topics for controllers, per-device lines for bridges, `%u` patterns."""
-    lines = ["# Written by loaxa from its device registry; edits here are overwritten.", ""]
-    for account in accounts:
-        if account.role == "controller":
-            lines += [f"user {account.username}", f"topic readwrite {topics.PREFIX}/#", ""]
-        elif account.role == "bridge":
-            # A relay carries exactly what its devices may: their plans and commands in, their uplink
-            # out, so a compromised commune box cannot speak for another commune's devices.
-            lines += [
-                f"user {account.username}",
-                f"topic write $SYS/broker/connection/{account.username}/state",
-            ]
-            for device in account.devices:
-                lines += [f"topic read {topics.device_topic(device, c)}" for c in topics.DOWNLINK_CHANNELS]
-                lines += [f"topic write {topics.device_topic(device, c)}" for c in topics.UPLINK_CHANNELS]
-            lines.append("")
-    lines.append("# Every device: its own plan and commands in, its own uplink out.")
-    lines += [f"pattern read {topics.device_topic('%u', channel)}" for channel in topics.DOWNLINK_CHANNELS]
-    lines += [f"pattern write {topics.device_topic('%u', channel)}" for channel in topics.UPLINK_CHANNELS]
-    return "\n".join(lines) + "\n"
-
-
-def render_passwords(accounts: Iterable[BrokerAccount]) -> str:
-    """The password file, one `user:hash` line per account."""
-    return "".join(f"{a.username}:{a.password_hash}\n" for a in accounts)
 
 
 @dataclass(frozen=True)
@@ -101,6 +49,7 @@ class TlsListener:
             )
         return [
             f"listener {self.port} {self.host}",
+            "use_username_as_clientid true",
             f"cafile {self.files.ca_cert}",
             f"certfile {self.files.server_cert}",
             f"keyfile {self.files.server_key}",
@@ -175,55 +124,30 @@ def bridge(mqtt: MqttSettings) -> Bridge | None:
     )
 
 
-def bridge_username(commune: str) -> str:
-    """The province broker account of a commune's relay, e.g. `bridge-tule`."""
-    return f"bridge-{commune}"
+# AF_UNIX paths hold at most 108 bytes; a deeper data directory gets its socket in a private temp dir.
+_MAX_SOCKET_PATH = 100
 
 
-def bridge_account(directory: Path, commune: str, device_ids: Iterable[str]) -> tuple[BrokerAccount, Path]:
-    """A relay's account for the province broker, over the commune's devices (ids `{commune}-...`).
-
-    Its password is made once and kept in `directory/bridge-{commune}.password` (0600), so writing the
-    files again after adding devices does not break the relay's login; returns the account and that file.
-    """
-    username = bridge_username(commune)
-    secret = directory / f"{username}.password"
-    if not secret.exists():
-        _write_private(secret, new_password() + "\n")
-    password = secret.read_text(encoding="utf-8").strip()
-    devices = tuple(d for d in device_ids if d.startswith(f"{commune}-"))
-    return BrokerAccount(username, hash_password(password), "bridge", devices), secret
-
-
-def write_account_files(directory: Path, accounts: Iterable[BrokerAccount]) -> tuple[Path, Path]:
-    """Write `passwd` and `acl` for an operator's own mosquitto; returns their paths.
-
-    A file written before keeps the group and mode the operator gave it (e.g. `mosquitto`, 0640), so the
-    broker, which reads them as its own user after a reload, can still read the new ones.
-    """
-    accounts = list(accounts)
-    directory.mkdir(parents=True, exist_ok=True)
-    passwd, acl = directory / "passwd", directory / "acl"
-    for path, text in ((passwd, render_passwords(accounts)), (acl, render_acl(accounts))):
-        before = path.stat() if path.exists() else None
-        _write_private(path, text)
-        if before is not None:
-            os.chown(path, -1, before.st_gid)
-            path.chmod(before.st_mode & 0o777)
-    return passwd, acl
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file readable only by this user, atomically (the broker may read it at any moment)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def _controller_socket(workdir: Path) -> Path:
+    path = workdir.resolve() / "controller.sock"
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    short = Path(tempfile.gettempdir()) / f"loaxa-{hashlib.blake2s(bytes(path), digest_size=6).hexdigest()}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / "mqtt.sock"
 
 
 class ManagedBroker:
-    """A mosquitto 2 child process configured from loaxa's accounts."""
+    """A mosquitto 2 child process configured from loaxa's accounts.
+
+    Devices connect on the TCP (and TLS) listener, where mosquitto replaces each client id by the login
+    (`use_username_as_clientid`): a device cannot take another's id, nor the controller's, and so cannot
+    throw it off the broker (DESIGN §5: device id = username = client id). The controller connects on
+    a Unix socket in the broker's directory (`controller_url`), where its stable client id is kept, so
+    its persistent session survives restarts and several of its workers may share the uplink.
+    """
+
+    name = "mosquitto"
 
     def __init__(
         self,
@@ -240,23 +164,31 @@ class ManagedBroker:
         self.tls = tls
         self.bridge = bridge
         self._process: subprocess.Popen[bytes] | None = None
+        self._accounts: list[BrokerAccount] = []
         self.conf_path = workdir / "mosquitto.conf"
         self.passwd_path = workdir / "passwd"
         self.acl_path = workdir / "acl"
         self.log_path = workdir / "mosquitto.log"
+        self.pid_path = workdir / "mosquitto.pid"
+        self.controller_socket = _controller_socket(workdir)
 
     @property
     def url(self) -> str:
-        """The broker's URL as clients should use it."""
+        """The broker's URL as devices should use it."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def controller_url(self) -> str:
+        """The URL of the controller's own listener (a Unix socket; client ids are kept there)."""
+        return f"unix://{self.controller_socket}"
 
     def write_files(self, accounts: Iterable[BrokerAccount]) -> None:
         """Write config, password file and ACL for these accounts."""
         accounts = list(accounts)
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "data").mkdir(exist_ok=True)
-        _write_private(self.passwd_path, render_passwords(accounts))
-        _write_private(self.acl_path, render_acl(accounts))
+        write_private(self.passwd_path, render_passwords(accounts))
+        write_private(self.acl_path, render_acl(accounts))
         conf = [
             "# Written by loaxa (managed broker); edits here are overwritten.",
             "per_listener_settings false",
@@ -264,15 +196,16 @@ class ManagedBroker:
             f"password_file {self.passwd_path}",
             f"acl_file {self.acl_path}",
             f"listener {self.port} {self.host}",
+            "use_username_as_clientid true",
+            f"listener 0 {self.controller_socket}",
             # When started as root mosquitto would switch to the `mosquitto` user, which cannot read the
             # private files above; naming the current user keeps it as is (ignored when not root).
             f"user {getpass.getuser()}",
             "persistence true",
+            f"pid_file {self.pid_path}",
             f"persistence_location {self.workdir / 'data'}/",
             "autosave_interval 60",
-            # A relay holds a commune's events for the province while the link is down (a day of
-            # plays is a few hundred); the same limit also bounds each device's queued downlink.
-            f"max_queued_messages {20000 if self.bridge else 1000}",
+            f"max_queued_messages {queue_limit(accounts)}",  # sized for the fleet: see queue_sizing
             "message_size_limit 2097152",
             "log_dest stderr",
             "log_type error",
@@ -284,14 +217,30 @@ class ManagedBroker:
             conf += self.tls.config_lines()
         if self.bridge is not None:
             conf += self.bridge.config_lines()  # last: every line after `connection` belongs to it
-        _write_private(self.conf_path, "\n".join(conf) + "\n")
+        write_private(self.conf_path, "\n".join(conf) + "\n")
 
     def start(self, accounts: Iterable[BrokerAccount], *, timeout: float = 10.0) -> None:
         """Write the files and start mosquitto; return once it accepts connections."""
-        self.write_files(accounts)
+        self._accounts = list(accounts)
+        self.launch(timeout=timeout)
+
+    def launch(self, *, timeout: float = 10.0) -> None:
+        """Start mosquitto with the accounts of the last start or reload (also the supervisor's restart).
+
+        The child gets SIGTERM when the thread that started it ends (`die_with_parent`); one left over by
+        a process that could not pass that on (its pid file names a live mosquitto of this config) is
+        stopped first, so the broker comes back on the configured port.
+        """
+        self.write_files(self._accounts)
+        stop_leftover(self.pid_path, str(self.conf_path))
+        self.controller_socket.unlink(missing_ok=True)
         log_file = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf_path)], stdout=log_file, stderr=subprocess.STDOUT
+            ["mosquitto", "-c", str(self.conf_path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            # Safe with threads here: the hook only calls prctl, looked up before any fork.
+            preexec_fn=die_with_parent,  # noqa: PLW1509
         )
         log_file.close()
         deadline = time.monotonic() + timeout
@@ -308,9 +257,14 @@ class ManagedBroker:
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
 
+    def exit_code(self) -> int | None:
+        """The exit status of the last mosquitto process, once it has ended."""
+        return None if self._process is None else self._process.poll()
+
     def reload(self, accounts: Iterable[BrokerAccount]) -> None:
         """Rewrite the files and make mosquitto re-read them (SIGHUP): new devices can connect."""
-        self.write_files(accounts)
+        self._accounts = list(accounts)
+        self.write_files(self._accounts)
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGHUP)
             log.info("managed mosquitto reloaded its accounts")

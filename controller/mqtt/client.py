@@ -22,14 +22,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
-from urllib.parse import urlsplit
+from typing import Literal, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol import topics
+from protocol.broker_url import parse_broker_url
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +61,6 @@ class _Received(NamedTuple):
     qos: int
 
 
-def parse_broker_url(url: str) -> tuple[str, int, bool]:
-    """Split `mqtt://host:port` or `mqtts://host:port` into (host, port, tls)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
-    tls = parts.scheme == "mqtts"
-    return parts.hostname, parts.port or (8883 if tls else 1883), tls
-
-
 class MqttLink:
     """The controller's connection to the broker: uplink ingestion and downlink publishing."""
 
@@ -89,7 +80,12 @@ class MqttLink:
         on_connected: Callable[[], None] | None = None,
         retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
     ) -> None:
-        self._host, self._port, tls = parse_broker_url(url)
+        # `unix:///path` is the managed broker's own listener for the controller (client ids kept there).
+        transport: Literal["tcp", "unix"] = "unix" if url.startswith("unix://") else "tcp"
+        if transport == "unix":
+            self._host, self._port, tls = url.removeprefix("unix://"), 1, False  # paho ignores the port
+        else:
+            self._host, self._port, tls = parse_broker_url(url)
         self._handler = handler
         self._on_connected = on_connected
         self._clock = clock
@@ -114,6 +110,7 @@ class MqttLink:
             protocol=mqtt.MQTTv311,
             clean_session=not persistent,
             manual_ack=True,
+            transport=transport,
         )
         self._client.username_pw_set(username, password)
         if tls:
@@ -128,6 +125,14 @@ class MqttLink:
     def connected(self) -> bool:
         """True while the broker session is up."""
         return self._connected.is_set()
+
+    def responsive(self, timeout: float = 2.0) -> bool:
+        """Whether the broker acknowledges a message within `timeout` (a frozen one keeps the TCP link up).
+
+        `connected` alone stays true until the keepalive runs out (up to 1.5 × 30 s): a broker that is
+        stopped but not dead looks connected all that time.
+        """
+        return self.connected and self.publish(topics.CONTROLLER_PROBE, b"", timeout=timeout)
 
     def start(self, *, wait_s: float = 10.0) -> None:
         """Connect (retrying in the background) and start the network loop and the ingest worker."""

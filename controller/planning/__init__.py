@@ -4,6 +4,7 @@ Owns `schedules/*.toml` parsing, window occurrences and the pure `plan(inputs, n
 the database, MQTT, signing or the clock; the caller gathers the inputs and publishes the result.
 """
 
+from controller.planning.isolation import PlanningFailure, guarded, plan_isolated, planning_health
 from controller.planning.model import (
     VIETNAMESE,
     AudioVersion,
@@ -17,6 +18,7 @@ from controller.planning.options import (
     BulletinSchedule,
     Pin,
     ScheduleMode,
+    ScheduleOptions,
     schedule_from_options,
 )
 from controller.planning.planner import plan
@@ -53,6 +55,7 @@ __all__ = [
     "Placement",
     "PlannedBulletin",
     "PlannedDevice",
+    "PlanningFailure",
     "PlanningInputs",
     "PlanningResult",
     "PlanningRules",
@@ -60,17 +63,21 @@ __all__ = [
     "ScheduleError",
     "ScheduleFile",
     "ScheduleMode",
+    "ScheduleOptions",
     "Timeline",
     "WindowOccurrence",
     "WindowTimeline",
     "current_or_next",
     "error_line",
+    "guarded",
     "load_schedule",
     "load_schedule_file",
     "occurrences",
     "parse_schedule",
     "parse_schedule_file",
     "plan",
+    "plan_isolated",
+    "planning_health",
     "schedule_from_options",
     "timeline",
     "upcoming",

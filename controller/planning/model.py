@@ -13,7 +13,7 @@ from typing import Final
 from controller.planning.options import BulletinSchedule, Pin
 from controller.planning.windows import Schedule
 from protocol import Asset, Priority
-from protocol.messages import PRIORITIES
+from protocol.plan import PRIORITIES
 
 VIETNAMESE: Final = "vi"
 _LANGUAGE = re.compile(r"[a-z][a-z0-9_]{0,15}")

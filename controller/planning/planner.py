@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from controller.planning import item_ids as ids
 from controller.planning.model import (
     AudioVersion,
     PlannedBulletin,
@@ -213,9 +214,10 @@ def _pin_fits(
 
 def _item_ids(entry: _Pending, window: WindowOccurrence) -> list[str]:
     """Ids of the items of one placement: every version, then again for each repeat."""
+    bulletin = entry.bulletin
     return [
-        f"{_prefix(entry.bulletin)}-{window.key}-{v.language}" + (f"-{k + 1}" if k else "")
-        for k in range(entry.bulletin.schedule.repeat)
+        ids.item_id(bulletin.bulletin_id, bulletin.revision, window.key, v.language, k)
+        for k in range(bulletin.schedule.repeat)
         for v in entry.versions
     ]
 
@@ -269,18 +271,13 @@ def _emergency(
         _item(
             bulletin,
             v,
-            f"{_prefix(bulletin)}-emergency-{v.language}",
+            ids.item_id(bulletin.bulletin_id, bulletin.revision, "emergency", v.language),
             start=now,
             not_after=not_after,
             window=None,
         )
         for v in versions
     )
-
-
-def _prefix(bulletin: PlannedBulletin) -> str:
-    """`b{id}`, and `.{revision}` once an approved bulletin was edited (an agent never replays an id)."""
-    return f"b{bulletin.bulletin_id}" + (f".{bulletin.revision}" if bulletin.revision else "")
 
 
 def _item(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from protocol import WindowSpec
+from protocol import MAX_PLAN_WINDOWS, ProtocolError, WindowSpec, check_plan_windows
 
 # Unknown keys are refused: a file that relies on a key this version does not read must fail loudly.
 # `override` tables are read by controller.planning.schedule_file.
@@ -107,9 +107,26 @@ def parse_schedule(data: Mapping[str, Any], source: str) -> Schedule:
                 f"{before.name!r} ({before.start}–{before.end}); windows must not overlap",
                 after.name,
             )
+    _fits_the_wire(zone, tuple(windows), source)
     return Schedule(
         timezone=zone, windows=tuple(windows), source=source, blackout=blackout_dates(data, source)
     )
+
+
+def _fits_the_wire(zone: ZoneInfo, windows: tuple[WindowSpec, ...], source: str) -> None:
+    """Refuse windows an agent would refuse in every plan (its reader's limits, e.g. at most 48)."""
+    if len(windows) > MAX_PLAN_WINDOWS:
+        raise ScheduleError(
+            f"{source}: có {len(windows)} khung giờ phát sóng, nhưng thiết bị chỉ nhận tối đa "
+            f"{MAX_PLAN_WINDOWS} khung giờ trong một kế hoạch; hãy gộp hoặc bớt khung giờ",
+            windows[MAX_PLAN_WINDOWS].name,
+        )
+    try:
+        check_plan_windows(zone.key, windows)
+    except ProtocolError as exc:
+        raise ScheduleError(
+            f"{source}: thiết bị sẽ từ chối mọi kế hoạch mang lịch này ({exc}); hãy sửa lịch"
+        ) from None
 
 
 def blackout_dates(data: Mapping[str, Any], source: str) -> frozenset[date]:

@@ -5,7 +5,7 @@ touch HTTP, MQTT clients or the clock. Services flush but never commit: the call
 Errors are the exceptions of controller.services.errors.
 """
 
-from controller.services.assets import asset_for_cache_key, get_asset, register_asset
+from controller.services.assets import asset_for_cache_key, get_asset, latest_speech_engine, register_asset
 from controller.services.audit import list_audit, write_audit
 from controller.services.bulletin_audio import attach_audio
 from controller.services.bulletins import (
@@ -56,6 +56,7 @@ from controller.services.ingest import (
 )
 from controller.services.places import create_commune, create_village, list_villages
 from controller.services.plans import (
+    StoredPlan,
     current_plan,
     load_plans,
     mark_plan_published,
@@ -109,6 +110,7 @@ __all__ = [
     "PlayView",
     "ProvisionedDevice",
     "ServiceError",
+    "StoredPlan",
     "UptimeReport",
     "UserView",
     "ValidationFailed",
@@ -139,6 +141,7 @@ __all__ = [
     "get_device",
     "get_user",
     "issue_token",
+    "latest_speech_engine",
     "list_audit",
     "list_bulletins",
     "list_devices",

@@ -10,10 +10,18 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import PRIORITIES, Device, Village
-from controller.planning import SCHEDULE_MODES, Schedule
-from controller.planning.options import MAX_EMERGENCY_GAP_S, MAX_EMERGENCY_REPEAT, MAX_REPEAT
+from controller.db.models import Device, Village
+from controller.planning import SCHEDULE_MODES, Schedule, ScheduleOptions
+from controller.planning.options import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_EMERGENCY_GAP_S,
+    MAX_EMERGENCY_REPEAT,
+    MAX_REPEAT,
+)
 from controller.services.errors import ValidationFailed
+from protocol import Priority
+from protocol.plan import PRIORITIES
 
 MAX_TITLE: Final = 200
 MAX_TEXT: Final = 5000  # about seven minutes of speech
@@ -44,6 +52,12 @@ def clean_text(value: object, what: str, max_len: int) -> str:
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         raise ValidationFailed(f"{what} is empty: write something to broadcast")
+    # Zero-width and other invisible characters are not whitespace, but nothing can be read aloud from
+    # them: speech would fail after approval (issue 20). The speech renderer asks the same.
+    if not any(ch.isalnum() for ch in text):
+        raise ValidationFailed(
+            f"{what}: không có chữ hay số nào (chỉ có dấu hoặc ký tự vô hình); hãy viết nội dung cần phát"
+        )
     if len(text) > max_len:
         raise ValidationFailed(
             f"{what} is {len(text)} characters long; the limit is {max_len}: shorten it or split it in two"
@@ -51,11 +65,12 @@ def clean_text(value: object, what: str, max_len: int) -> str:
     return text
 
 
-def check_priority(value: object) -> str:
+def check_priority(value: object) -> Priority:
     """One of normal, priority, emergency."""
-    if value not in PRIORITIES:
-        raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
-    return str(value)
+    for priority in PRIORITIES:
+        if value == priority:
+            return priority
+    raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
 
 
 def _id_list(value: object, key: str) -> list[str]:
@@ -105,15 +120,26 @@ def _iso_date(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise ValidationFailed(f"{what} must be a date YYYY-MM-DD, got {value!r:.40}")
     try:
-        return date.fromisoformat(value).isoformat()
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(f"{what} must be a date YYYY-MM-DD, got {value!r:.40}") from None
+    _within_horizon(day, what)
+    return day.isoformat()
 
 
-def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, Any]:
+def _within_horizon(day: date, what: str) -> None:
+    """Refuse a date the planner cannot work with (it would overflow, or never come)."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationFailed(
+            f"{what}: ngày {day.isoformat()} nằm ngoài khoảng {EARLIEST_DATE.isoformat()} – "
+            f"{LATEST_DATE.isoformat()}; hãy chọn một ngày trong khoảng đó"
+        )
+
+
+def check_schedule(value: object, windows: Schedule | None = None) -> ScheduleOptions:
     """Check schedule options (docs/scheduling.md); with the commune's `windows`, also names and times."""
     if value is None:
-        return {"mode": "next_window"}
+        return ScheduleOptions()
     if isinstance(
         value, dict
     ):  # the server keeps "revision" (see bulletin_edit); a copy sent back is ignored
@@ -144,12 +170,7 @@ def check_schedule(value: object, windows: Schedule | None = None) -> dict[str, 
     out.update(_counts(value))
     if value.get("expires_at") is not None:
         out["expires_at"] = _moment(value["expires_at"], "schedule.expires_at").isoformat()
-    return out
-
-
-def schedule_expiry(schedule: dict[str, Any]) -> datetime | None:
-    """The expiry a checked schedule carries, as an aware datetime (None: it does not expire)."""
-    return None if "expires_at" not in schedule else datetime.fromisoformat(schedule["expires_at"])
+    return ScheduleOptions.from_json(out)
 
 
 def _counts(value: dict[str, Any]) -> dict[str, int]:
@@ -176,6 +197,8 @@ def _daily(value: dict[str, Any]) -> dict[str, Any]:
     out["days"] = days
     if "start_date" in value:
         out["start_date"] = _iso_date(value["start_date"], "schedule.start_date")
+        last = date.fromisoformat(out["start_date"]) + timedelta(days=days - 1)
+        _within_horizon(last, f"schedule: ngày cuối của {days} ngày")
     if "weekdays" in value:
         weekdays = value["weekdays"]
         if (
@@ -246,4 +269,5 @@ def _moment(value: object, what: str) -> datetime:
         raise ValidationFailed(
             f'{what} must be a date and time with a zone, e.g. "2026-11-30T12:00:00+07:00", got {value!r:.40}'
         )
+    _within_horizon(moment.date(), what)
     return moment.astimezone(UTC)

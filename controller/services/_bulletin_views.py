@@ -6,6 +6,7 @@ whatever its length (audio, deliveries, user names), not three per bulletin.
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from controller.db.models import Asset, Bulletin, BulletinAudio, Delivery, User
 from controller.services.errors import NotFound
 from controller.services.views import AudioView, BulletinView, DeliveryView
+from protocol import Priority
 
 
 def load_bulletin(session: Session, bulletin_id: int) -> Bulletin:
@@ -74,7 +76,7 @@ def view_bulletins(session: Session, bulletins: Sequence[Bulletin]) -> list[Bull
             id=b.id,
             title=b.title,
             text=b.text,
-            priority=b.priority,
+            priority=cast(Priority, b.priority),  # the table's CHECK allows only these
             status=b.status,
             targets=b.targets,
             schedule=b.schedule,

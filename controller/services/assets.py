@@ -81,3 +81,13 @@ def asset_for_cache_key(session: Session, cache_key: str) -> AssetView | None:
         select(Asset).where(Asset.cache_key == cache_key).order_by(Asset.created_at.desc()).limit(1)
     )
     return None if asset is None else _view(asset)
+
+
+def latest_speech_engine(session: Session) -> str | None:
+    """The engine that read the newest Vietnamese speech ("gtts", "piper", "espeak-ng"), or None."""
+    return session.scalar(
+        select(Asset.engine)
+        .where(Asset.language == "vi", Asset.engine.is_not(None), Asset.engine != "recording")
+        .order_by(Asset.created_at.desc())
+        .limit(1)
+    )

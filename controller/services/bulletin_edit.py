@@ -14,14 +14,13 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from controller.db.models import BulletinAudio
-from controller.planning import Schedule
+from controller.planning import Schedule, ScheduleOptions
 from controller.services._bulletin_input import (
     MAX_TEXT,
     MAX_TITLE,
     check_schedule,
     check_targets,
     clean_text,
-    schedule_expiry,
 )
 from controller.services._bulletin_views import load_bulletin, view_bulletin
 from controller.services.audit import write_audit
@@ -61,15 +60,15 @@ def edit_bulletin(
     if changes.get("targets") is not None:
         changed["targets"] = check_targets(session, changes["targets"], bulletin.commune_id)
     if changes.get("schedule") is not None:
-        changed["schedule"] = check_schedule(changes["schedule"], windows)
+        changed["schedule"] = check_schedule(changes["schedule"], windows).to_json()
     changed = {k: v for k, v in changed.items() if v != _without_revision(getattr(bulletin, k))}
     if not changed:
         return view_bulletin(session, bulletin)
-    revision = int(bulletin.schedule.get("revision", 0))
+    revision = ScheduleOptions.from_json(bulletin.schedule).revision
     for key, value in changed.items():
         setattr(bulletin, key, value)
     if "schedule" in changed:
-        bulletin.expires_at = schedule_expiry(changed["schedule"])
+        bulletin.expires_at = ScheduleOptions.from_json(changed["schedule"]).expires_at
     if "text" in changed:  # the speech is rendered again from the new text
         session.execute(
             delete(BulletinAudio).where(BulletinAudio.bulletin_id == bulletin.id, BulletinAudio.kind == "tts")

@@ -29,7 +29,6 @@ from controller.services._bulletin_input import (
     check_schedule,
     check_targets,
     clean_text,
-    schedule_expiry,
 )
 from controller.services._bulletin_views import load_bulletin, view_bulletin, view_bulletins
 from controller.services.audit import write_audit
@@ -84,10 +83,15 @@ def take_step(
     log.info("bulletin %s: %s → %s by %s", bulletin.id, before, target, actor or "system")
 
 
-def submit(session: Session, bulletin_id: int, actor: UserView, now: datetime) -> BulletinView:
-    """Send a draft for approval; its targets must reach at least one device."""
+def submit(
+    session: Session, bulletin_id: int, actor: UserView, now: datetime, *, permission: str = "bulletin.submit"
+) -> BulletinView:
+    """Send a draft for approval; its targets must reach at least one device.
+
+    `permission` is what the actor must hold: `emergency.broadcast` for the one-step emergency.
+    """
     bulletin = load_bulletin(session, bulletin_id)
-    require(actor, "bulletin.submit", owner_id=bulletin.author_id)
+    require(actor, permission, owner_id=bulletin.author_id)
     if bulletin.status == "draft" and not target_devices(session, bulletin):
         raise ValidationFailed(
             f"bulletin {bulletin_id}: its targets {bulletin.targets} reach no device; "
@@ -191,13 +195,17 @@ def create_bulletin(
     schedule: object = None,
     expires_at: datetime | None = None,
     windows: Schedule | None = None,
+    permission: str = "bulletin.create",
 ) -> BulletinView:
-    """Create a draft bulletin after checking every field (schedule options against `windows` if given)."""
-    require(actor, "bulletin.create")
+    """Create a draft bulletin after checking every field (schedule options against `windows` if given).
+
+    `permission` is what the actor must hold: `emergency.broadcast` for the one-step emergency.
+    """
+    require(actor, permission)
     clean_title = clean_text(title, "the title", MAX_TITLE)
     clean_body = clean_text(text, "the text", MAX_TEXT)
     clean_schedule = check_schedule(schedule, windows)
-    expires_at = expires_at or schedule_expiry(clean_schedule)
+    expires_at = expires_at or clean_schedule.expires_at
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed(
             f"expires_at {expires_at.isoformat()} is in the past; pick a later time or none"
@@ -209,7 +217,7 @@ def create_bulletin(
         priority=check_priority(priority),
         status="draft",
         targets=check_targets(session, targets, actor.commune_id),
-        schedule=clean_schedule,
+        schedule=clean_schedule.to_json(),
         author_id=actor.id,
         created_at=now,
         updated_at=now,

@@ -12,7 +12,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Village
-from controller.mqtt.broker import BrokerAccount, hash_password, new_password
+from controller.mqtt.accounts import BrokerAccount, hash_password, new_password
 from controller.services.audit import write_audit
 from controller.services.errors import Conflict, NotFound, ValidationFailed
 from controller.services.places import check_slug

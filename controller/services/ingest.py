@@ -43,7 +43,7 @@ from controller.services.deliveries import advance_delivery, find_delivery
 from controller.services.devices import load_device
 from controller.services.errors import NotFound
 from controller.services.uptime import COVERAGE_FACTOR, DEFAULT_INTERVAL, cut_coverage
-from protocol import Event, Heartbeat, Status
+from protocol import Event, Heartbeat, ProtocolError, Status
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ _DELIVERY_STATE: Final[dict[str, str | None]] = {
 _PLAY_END: Final = {"finished", "interrupted", "failed"}
 
 
+# An event older than this when it arrives, or dated this far ahead of the controller's clock, is refused:
+# an agent's outbox keeps events across outages of days, and its clock is NTP-synced (or floored).
+EVENT_MAX_AGE: Final = timedelta(days=366)
+EVENT_MAX_AHEAD: Final = timedelta(days=1)
 # Core tables (typed as such for the statements below) of the two mapped classes.
 _DEVICES = Device.metadata.tables[Device.__tablename__]
 _COVERAGE = DeviceCoverage.metadata.tables[DeviceCoverage.__tablename__]
@@ -266,13 +270,31 @@ def _insert_once(session: Session, values: dict[str, Any]) -> bool:
     return session.execute(statement).first() is not None
 
 
+def _check_event_time(ev: Event, received_at: datetime) -> None:
+    """Refuse an event dated far from its arrival (year 1 or 9999 broke the device's page for good)."""
+    if not received_at - EVENT_MAX_AGE <= ev.at <= received_at + EVENT_MAX_AHEAD:
+        raise ProtocolError(
+            "bad_time", f"event {ev.seq} at {ev.at.isoformat()} is too far from its arrival {received_at}"
+        )
+
+
 def record_event(session: Session, device_id: str, ev: Event, received_at: datetime) -> bool:
     """Store an outbox event once: as-run log and deliveries; False when (device, seq) was seen before."""
     load_device(session, device_id)
+    _check_event_time(ev, received_at)
     bulletin_id = ev.bulletin_id
     if bulletin_id is not None and session.get(Bulletin, bulletin_id) is None:
         log.warning("event %s/%s names unknown bulletin %s", device_id, ev.seq, bulletin_id)
         bulletin_id = None
+    if (
+        bulletin_id is not None
+        and find_delivery(session, device_id, item_id=None, bulletin_id=bulletin_id) is None
+    ):
+        # Only what was sent to this device can be in its as-run log (issue 20: a device wrote entries
+        # for others' bulletins).
+        raise ProtocolError(
+            "not_sent", f"event {ev.seq} names bulletin {bulletin_id}, never sent to {device_id}"
+        )
     inserted = _insert_once(
         session,
         {

@@ -3,8 +3,10 @@
 Owns plans rows; must not compute plans (controller.planning does) or publish them (the MQTT side does).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from controller.services.deliveries import plan_delivery
 from controller.services.devices import load_device
 from controller.services.errors import Conflict
 from protocol import PlanBody
+from protocol.timefmt import parse_utc
 
 
 def load_plans(session: Session, device_ids: Iterable[str]) -> list[object]:
@@ -31,11 +34,37 @@ def load_plans(session: Session, device_ids: Iterable[str]) -> list[object]:
     ]
 
 
-def current_plan(session: Session, device_id: str) -> tuple[int, dict[str, Any]] | None:
-    """The device's stored plan as (version, body JSON), or None if it has none yet."""
+@dataclass(frozen=True)
+class StoredPlan:
+    """A device's stored plan: its version and body, as JSON (as published) and read back (typed)."""
+
+    version: int
+    json: dict[str, Any]
+
+    @cached_property
+    def body(self) -> PlanBody:
+        """The body as the agent reads it (parsed on first use: a planning run compares JSON only)."""
+        return PlanBody.from_json(self.json)
+
+    def item_starts(self) -> Iterator[tuple[str, datetime]]:
+        """(item_id, planned_start) of every item, read straight from the JSON (each planning run asks)."""
+        for item in self.json.get("items", []):
+            yield item["item_id"], parse_utc(item["planned_start"])
+
+    def same_content(self, other: PlanBody) -> bool:
+        """Whether `other` carries the same items, windows and volume (not the generation time)."""
+        return _content(self.json) == _content(other.to_json())
+
+
+def _content(body: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(body.get(key) for key in ("items", "windows", "timezone", "volume"))
+
+
+def current_plan(session: Session, device_id: str) -> StoredPlan | None:
+    """The device's stored plan, or None if it has none yet."""
     load_device(session, device_id)
     plan = session.get(Plan, device_id)
-    return None if plan is None else (plan.version, plan.body)
+    return None if plan is None else StoredPlan(plan.version, plan.body)
 
 
 def next_plan_version(session: Session, device_id: str) -> int:

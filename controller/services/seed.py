@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Commune, Device, User, Village
-from controller.mqtt.broker import hash_password
+from controller.mqtt.accounts import hash_password
 from controller.services.devices import provision_device
 from controller.services.places import create_commune, create_village
 from controller.services.users import create_user

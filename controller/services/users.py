@@ -43,6 +43,8 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "bulletin.read": "any",
         "bulletin.approve": "any",
         "bulletin.reject": "any",
+        # One-step emergency (docs/security.md): written, submitted and approved by one approver.
+        "emergency.broadcast": "any",
         "device.read": "any",
         "plays.read": "any",
     },
@@ -210,13 +212,18 @@ def issue_token(session: Session, user: UserView, now: datetime, ttl: timedelta 
 
 def user_for_token(session: Session, token: str, now: datetime) -> UserView:
     """The active user a valid (known, unexpired, unrevoked) token belongs to."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _hash_token(token)))
-    if row is None or row.revoked:
+    # One statement: every API call and UI page (a UI session is a token too) runs this.
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_sha256 == _hash_token(token))
+    ).one_or_none()
+    if found is None or found[0].revoked:
         raise AuthenticationFailed("the token is unknown or revoked; sign in again")
+    row, user = found
     if row.expires_at <= now:
         raise AuthenticationFailed("the token has expired; sign in again")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         raise AuthenticationFailed("the account of this token is disabled")
     return view_of(user)
 

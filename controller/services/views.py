@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from protocol import Priority
+
 
 @dataclass(frozen=True)
 class UserView:
@@ -89,7 +91,7 @@ class BulletinView:
     id: int
     title: str
     text: str
-    priority: str
+    priority: Priority
     status: str
     targets: dict[str, Any]
     schedule: dict[str, Any]

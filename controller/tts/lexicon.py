@@ -37,17 +37,23 @@ class Entry:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Whole-word, case-sensitive replacements; the longest key wins where keys overlap."""
+    """Whole-word, case-sensitive replacements; the longest key wins where keys overlap.
+
+    Keys joined by "&" or "." are read one by one ("PCTT&TKCN" → "phòng chống thiên tai và tìm kiếm cứu
+    nạn"), but only when every part is a key: "KH&ĐT" must not become "KH và điện thoại".
+    """
 
     entries: Mapping[str, str]
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _key: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keys = sorted(self.entries, key=len, reverse=True)
         alternation = "|".join(re.escape(key) for key in keys)
         # \w covers Vietnamese letters, so "UBND" never matches inside "UBNDX" or "xUBND".
-        pattern = rf"(?<![\w&])(?:{alternation})(?![\w&])" if keys else r"(?!x)x"
-        object.__setattr__(self, "_pattern", re.compile(pattern))
+        chain = rf"(?<![\w&])(?:{alternation})(?:[&.](?:{alternation}))*(?![\w&])"
+        object.__setattr__(self, "_pattern", re.compile(chain if keys else r"(?!x)x"))
+        object.__setattr__(self, "_key", re.compile(f"(?:{alternation})" if keys else r"(?!x)x"))
 
     @property
     def version(self) -> str:
@@ -57,7 +63,21 @@ class Lexicon:
 
     def apply(self, text: str) -> str:
         """Replace every dictionary key in `text` by its reading."""
-        return self._pattern.sub(lambda match: self.entries[match.group(0)], text)
+        return self._pattern.sub(self._read, text)
+
+    def _read(self, match: re.Match[str]) -> str:
+        written = match.group(0)
+        if written in self.entries:
+            return self.entries[written]
+        words, position = [], 0
+        while (key := self._key.match(written, position)) is not None:
+            words.append(self.entries[key.group(0)])
+            position = key.end()
+            if position >= len(written):
+                return "".join(words)
+            words.append(" và " if written[position] == "&" else " ")
+            position += 1
+        return written  # the chain splits only another way round; leave it as written
 
 
 def check_entry(key: str, reading: str) -> list[str]:

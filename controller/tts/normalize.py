@@ -1,8 +1,9 @@
 """Bulletin text → the words to read aloud, split into sentences for synthesis (DESIGN §6 steps 1–2).
 
-Owns cleaning (NFC, whitespace, limits), the order of the reading steps (the commune's dictionary, then
-our rules in `rules`, then g2p-hamster's rule-based normalizer for whatever is left: plain numbers,
-symbols, spelled-out letters) and the split into sentences. It must not synthesize audio or touch files
+Owns cleaning (NFC, whitespace, limits), the order of the reading steps (addresses and road numbers in
+`rules_codes`, the commune's dictionary, then our rules in `rules`, then g2p-hamster's rule-based
+normalizer for whatever is left: plain numbers, symbols, spelled-out letters) and the split into
+sentences. It must not synthesize audio or touch files
 other than the dictionary it is given.
 """
 
@@ -16,6 +17,7 @@ from controller.tts import numbers
 from controller.tts.errors import TextRejected
 from controller.tts.lexicon import Lexicon, load_lexicon
 from controller.tts.rules import apply_rules
+from controller.tts.rules_codes import read_codes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,9 @@ def normalize_text(
 ) -> NormalizedText:
     """Clean `text` and turn it into readable Vietnamese words, split into sentences."""
     cleaned = clean_text(text, max_chars)
-    words = apply_rules((lexicon or default_lexicon()).apply(cleaned))
+    lexicon = lexicon or default_lexicon()
+    # The dictionary's readings teach the address reader its words ("Tú Lệ" → "tule.yenbai.gov.vn").
+    words = apply_rules(lexicon.apply(read_codes(cleaned, lexicon.entries.values())))
     words = _SPACES.sub(" ", _g2p_read(words)).strip()
     sentences = tuple(s for s in _SENTENCE_END.split(words) if any(ch.isalnum() for ch in s))
     if not sentences:

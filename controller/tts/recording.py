@@ -38,8 +38,8 @@ def language_tag(language: str) -> str:
     tag = _ALIASES.get(bare, bare)
     if not _LANGUAGE.fullmatch(tag):
         raise RecordingRejected(
-            f"The language {language!r} is not a valid tag: "
-            "use a short lowercase tag such as vi, thai, mong, dao."
+            f"Ngôn ngữ {language[:40]!r} không hợp lệ: hãy dùng mã ngắn viết thường "
+            "(ví dụ: vi, thai, mong, dao)."
         )
     return tag
 
@@ -58,8 +58,8 @@ def render_recording(
     size = len(data) if isinstance(data, bytes) else data.stat().st_size
     if size > max_bytes:
         raise RecordingRejected(
-            f"The recording has {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
-            "Export it as MP3 (64–128 kbit/s) or shorten it."
+            f"Tệp ghi âm nặng {size / 1e6:.1f} MB; giới hạn là {max_bytes / 1e6:.0f} MB. "
+            "Hãy xuất ra MP3 (64–128 kbit/s) hoặc cắt ngắn."
         )
     raw = data if isinstance(data, bytes) else data.read_bytes()
     cache = RenderCache(store)
@@ -69,48 +69,59 @@ def render_recording(
         voice=tag,
         bitrate=bitrate_kbps,
         data=hashlib.sha256(raw).hexdigest(),
+        # Entries from before uploads were decoded by the allow-listed demuxers only may hold audio that a
+        # playlist pulled from elsewhere (issue 20): never reuse them.
+        decoder="upload-allow-list",
     )
     hit = cache.get(key)
     if hit is not None:
         return result_of(hit, from_cache=True)
-    with tempfile.NamedTemporaryFile(prefix="loaxa-upload-") as upload:
-        upload.write(raw)
-        upload.flush()
-        samples = _checked_samples(Path(upload.name), max_duration_s)
+    with tempfile.TemporaryDirectory(prefix="loaxa-upload-") as tmp:
+        upload, decoded = Path(tmp) / "upload", Path(tmp) / "decoded.wav"
+        upload.write_bytes(raw)
+        samples = _checked_samples(upload, decoded, max_duration_s)
     entry = store_mp3(audio.broadcast_mp3(samples, bitrate_kbps), "recording", tag, store, "")
     cache.put(key, entry)
     log.info("recording stored %s language %s (%s ms)", entry.sha256, tag, entry.duration_ms)
     return result_of(entry, from_cache=False)
 
 
-def _checked_samples(path: Path, max_duration_s: int) -> Samples:
-    """The recording's samples; RecordingRejected when ffmpeg cannot read it, too short or long, or silent."""
+def _checked_samples(upload: Path, decoded: Path, max_duration_s: int) -> Samples:
+    """Decode the upload safely and return its samples; refuse unreadable, too short or long, silent audio.
+
+    Only an allow-list of audio demuxers reads the upload (a playlist could make ffmpeg read local files);
+    every later step reads the decoded WAV. The person sees what to do; ffmpeg's own words (with temporary
+    paths) go to the log only.
+    """
     try:
-        length_ms = audio.file_duration_ms(path)
+        # One second past the limit is enough to tell "too long" apart, without decoding hours of audio.
+        audio.decode_upload(upload, decoded, max_duration_s + 1)
+        length_ms = audio.file_duration_ms(decoded)
     except (AudioProcessingError, KeyError, ValueError) as error:
-        raise _unreadable(error) from error
+        raise _unreadable(error) from None
     if length_ms > max_duration_s * 1000:
         raise RecordingRejected(
-            f"The recording lasts {length_ms / 1000:.0f} s; the limit is {max_duration_s} s. "
-            "Shorten it or split it into two bulletins."
+            f"Bản ghi dài hơn {max_duration_s} giây, quá giới hạn. Hãy cắt ngắn hoặc chia thành hai bản tin."
         )
     if length_ms < MIN_RECORDING_MS:
         raise RecordingRejected(
-            f"The recording lasts only {length_ms} ms; record the whole message (at least a second)."
+            f"Bản ghi chỉ dài {length_ms} ms; hãy ghi trọn thông báo (ít nhất {MIN_RECORDING_MS} ms)."
         )
     try:
-        samples = audio.decode_file(path)
+        samples = audio.decode_file(decoded)
         level = loudness.integrated_lufs(samples, audio.SAMPLE_RATE)
     except AudioProcessingError as error:
-        raise _unreadable(error) from error
+        raise _unreadable(error) from None
     if level <= SILENCE_LUFS:
         raise RecordingRejected(
-            f"The recording is silent (loudness {level} LUFS). Check the microphone and record again."
+            f"Bản ghi không có tiếng (độ lớn {level:.0f} LUFS). Hãy kiểm tra micrô rồi ghi lại."
         )
     return samples
 
 
 def _unreadable(error: Exception) -> RecordingRejected:
+    log.warning("upload refused: not readable as audio: %s", error)
     return RecordingRejected(
-        f"The recording cannot be read as audio ({error}). Upload an MP3, WAV, M4A or OGG file."
+        "Tệp tải lên không đọc được thành âm thanh. Hãy tải lên tệp MP3, WAV, M4A, OGG hoặc WebM "
+        "ghi âm trực tiếp (không phải danh sách phát hay đường dẫn)."
     )

@@ -21,7 +21,8 @@ from controller.tts.reading_version import normalizer_version
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = 3  # bump when the audio pipeline changes, so old cache entries are not reused
+RENDER_VERSION = 4  # bump when the audio pipeline changes, so old cache entries are not reused (4: espeak-ng
+# settings and the one-pass loudness)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
 """Reading rules for times of day, time ranges, dates and dated document numbers.
 
-Owns the patterns and readers that turn "5h30", "17h - 19h", "22/11/2026", "20 - 25/11", "tháng 4/2026"
-and "số 05/2021/NĐ-CP" into words; `rules` runs them in its table. Pure functions on strings: it must not
-read numbers in other contexts (that is `rules`) nor touch dictionaries.
+Owns the patterns and readers that turn "5h30", "17h - 19h", "22/11/2026", "20 - 25/11", "28/11 - 2/12",
+"tháng 4/2026" and "số 05/2021/NĐ-CP" into words, and the choice between a date and a count or a fraction
+for "a/b" ("10/12 thôn", "1/2 số hộ", from the words around it in `context`); `rules` runs them in its
+table. Pure functions on strings: it must not read numbers in other contexts (that is `rules`) nor touch
+dictionaries.
 """
 
 import re
 from collections.abc import Callable
 
-from controller.tts import numbers
+from controller.tts import context, numbers
 
 _TIME = r"(?P<h{n}>\d{{1,2}})(?:[hH](?P<m{n}>\d{{2}})?|:(?P<c{n}>\d{{2}}))"
 _LEFT = r"(?<![\w.,:/])"
@@ -21,6 +23,8 @@ _DOCUMENT_NUMBER = re.compile(_LEFT + r"(?P<n>\d{1,4})/(?P<y>\d{4})(?P<tail>/)?"
 _DAY_RANGE = re.compile(
     _LEFT + r"(?P<d1>\d{1,2})" + _DASH + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})(?:/(?P<y>\d{4}))?" + _RIGHT
 )
+_DATE = r"(?P<d{n}>\d{{1,2}})/(?P<m{n}>\d{{1,2}})(?:/(?P<y{n}>\d{{4}}))?"
+_DATE_RANGE = re.compile(_LEFT + _DATE.format(n=1) + _DASH + r"(?:ngày\s+)?" + _DATE.format(n=2) + _RIGHT)
 _FULL_DATE = re.compile(_LEFT + r"(?P<d>\d{1,2})([/-])(?P<m>\d{1,2})\2(?P<y>\d{4})" + _RIGHT)
 _MONTH_YEAR = re.compile(_LEFT + r"(?P<m>\d{1,2})/(?P<y>\d{4})" + _RIGHT)
 _DAY_MONTH = re.compile(_LEFT + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})" + _RIGHT)
@@ -76,6 +80,32 @@ def _day_range(match: re.Match[str]) -> str | None:
     return f"{lead}{numbers.cardinal(first)} đến {rest}"
 
 
+def _date_range(match: re.Match[str]) -> str | None:
+    """Read "28/11 - 02/12/2026" → "ngày hai mươi tám tháng mười một đến ngày hai tháng mười hai năm ..."."""
+    found = [
+        tuple(int(match.group(f"{part}{n}")) if match.group(f"{part}{n}") else None for part in "dmy")
+        for n in (1, 2)
+    ]
+    if not all(_valid(day, month) for day, month, _year in found) or _said_before(match, "số"):
+        return None
+    (d1, m1, y1), (d2, m2, y2) = found
+    first = numbers.date(d1, m1, y1, lead=not _said_before(match, "ngày"))
+    return f"{first} đến {numbers.date(d2, m2, y2)}"
+
+
+def _day_month(match: re.Match[str]) -> str | None:
+    """Read "25/11" as a date, unless it counts ("10/12 thôn") or is a part of a whole ("1/2 số hộ")."""
+    first, second = int(match.group("d")), int(match.group("m"))
+    if context.round_the_clock(match):
+        return f"{numbers.cardinal(first)} trên {numbers.cardinal(second)}"
+    if not _said_before(match, "ngày") and not _said_before(match, "mùng") and not context.dated(match):
+        if first < second <= 10 and context.fraction_context(match):
+            return f"{numbers.cardinal(first)} phần {numbers.cardinal(second)}"
+        if first <= second and context.counted_after(match):
+            return f"{numbers.cardinal(first)} trên {numbers.cardinal(second)}"
+    return _date_of(match, keyword="ngày")
+
+
 def _document_number(match: re.Match[str]) -> str | None:
     """Read a document number: "số 05/2021/NĐ-CP" → "số năm năm hai nghìn ... hai mươi mốt, nghị định ..."."""
     if not _said_before(match, "số"):
@@ -89,8 +119,9 @@ TIME_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str | None]],
     (_HOUR_RANGE, _hour_range),
     (_ONE_TIME, _one_time),
     (_DOCUMENT_NUMBER, _document_number),
+    (_DATE_RANGE, _date_range),
     (_DAY_RANGE, _day_range),
     (_FULL_DATE, lambda m: _date_of(m, keyword="ngày")),
     (_MONTH_YEAR, lambda m: _date_of(m, keyword="tháng")),
-    (_DAY_MONTH, lambda m: _date_of(m, keyword="ngày")),
+    (_DAY_MONTH, _day_month),
 )

@@ -275,7 +275,7 @@ class Controller:
 
     def wait_event(
         self, kind: str, item_id: str | None = None, count: int = 1, timeout: float = 15.0
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         return wait_until(
             lambda: (found := self.events(kind, item_id)) and len(found) >= count and found,
             timeout,
@@ -385,7 +385,7 @@ def stop(process: subprocess.Popen[bytes]) -> str:
     return text
 
 
-def assert_events_once_in_order(controller: Controller) -> list[dict]:
+def assert_events_once_in_order(controller: Controller) -> list[dict[str, Any]]:
     events = controller.unique_events()
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1)), "a gap or a reorder in events"
     return events

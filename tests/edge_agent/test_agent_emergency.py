@@ -19,6 +19,7 @@ from tests.edge_agent.support import (
     write_config,
 )
 from tests.support.services import BrokerFixture
+from tests.support.timing import seconds_until
 
 
 def test_emergency_interrupts_then_normal_resumes(  # noqa: PLR0917 - pytest fixtures
@@ -33,17 +34,16 @@ def test_emergency_interrupts_then_normal_resumes(  # noqa: PLR0917 - pytest fix
         normal_asset, urgent_asset = server.add(short_mp3), server.add(other_mp3)
         config = write_config(tmp_path, device_broker, [keys.public_b64])
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=2)
-        body = plan(
-            1, [window("soon", opens, opens + timedelta(seconds=25))], [item("n-1", normal_asset, opens)]
-        )
+        closes = opens + timedelta(seconds=25)
+        body = plan(1, [window("soon", opens, closes)], [item("n-1", normal_asset, opens)])
         controller.publish("plan", keys.plan(1, body), retain=True)
         with running_agent(Agent(config)):
-            controller.wait_event("started", "n-1")
+            controller.wait_event("started", "n-1", timeout=seconds_until(closes))
             urgent = item("e-1", urgent_asset, now_utc(), priority="emergency")
             controller.publish(
                 "cmd", keys.cmd(1, Command("play_now", item=urgent, repeat=2, gap_s=1).to_json())
             )
-            controller.wait_event("finished", "n-1", timeout=25)
+            controller.wait_event("finished", "n-1", timeout=seconds_until(closes))
 
     order = [(e["type"], e.get("item_id")) for e in controller.received("events") if e.get("item_id")]
     assert order[order.index(("started", "n-1")) :] == [
@@ -92,14 +92,15 @@ def test_new_plan_without_the_playing_item_cancels_it(
         asset = server.add(short_mp3)
         config = write_config(tmp_path, device_broker, [keys.public_b64])
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=2)
-        windows = [window("soon", opens, opens + timedelta(seconds=20))]
+        closes = opens + timedelta(seconds=20)
+        windows = [window("soon", opens, closes)]
         controller.publish("plan", keys.plan(1, plan(1, windows, [item("old", asset, opens)])), retain=True)
         with running_agent(Agent(config)):
-            controller.wait_event("started", "old")
+            controller.wait_event("started", "old", timeout=seconds_until(closes))
             controller.publish(
                 "plan", keys.plan(2, plan(2, windows, [item("new", asset, opens)])), retain=True
             )
-            controller.wait_event("finished", "new")
+            controller.wait_event("finished", "new", timeout=seconds_until(closes))
     assert controller.events("interrupted", "old")[0]["reason"] == "cancelled"
     assert [(p["item_id"], p["completed"]) for p in plays(tmp_path / "played")] == [
         ("old", False),

@@ -22,6 +22,7 @@ from tests.edge_agent.support import (
     write_config,
 )
 from tests.support.services import BrokerFixture
+from tests.support.timing import seconds_until
 
 
 def test_plays_offline_then_delivers_events_and_survives_restart(
@@ -31,13 +32,14 @@ def test_plays_offline_then_delivers_events_and_survives_restart(
         asset = server.add(short_mp3)
         config = write_config(tmp_path, device_broker, [keys.public_b64])
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=3)
-        body = plan(1, [window("soon", opens, opens + timedelta(seconds=30))], [item("i-1", asset, opens)])
+        closes = opens + timedelta(seconds=30)
+        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens)])
         controller.publish("plan", keys.plan(1, body), retain=True)
         with running_agent(Agent(config)) as agent:
             controller.wait_event("asset_ready")
             device_broker.stop()
             wait_until(lambda: not agent.connected, what="the agent to notice the broker is gone")
-            wait_until(lambda: plays(tmp_path / "played"), timeout=20, what="a play while offline")
+            wait_until(lambda: plays(tmp_path / "played"), seconds_until(closes), "a play while offline")
             controller.subscribed.clear()
             device_broker.start()
             assert controller.subscribed.wait(10)

@@ -28,6 +28,7 @@ from tests.edge_agent.support import (
     write_config,
 )
 from tests.support.services import BrokerFixture
+from tests.support.timing import seconds_until
 
 PIN = 17
 
@@ -60,7 +61,8 @@ def test_plays_in_window_with_amplifier_and_reports_in_order(  # noqa: PLR0917 -
         asset = server.add(short_mp3)
         config = write_config(tmp_path, device_broker, [keys.public_b64], "")
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=3)
-        body = plan(1, [window("soon", opens, opens + timedelta(seconds=20))], [item("i-1", asset, opens)])
+        closes = opens + timedelta(seconds=20)
+        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens)])
         controller.publish("plan", keys.plan(10, body), retain=True)
         amplifier = GpioAmplifier(PIN, warmup_s=0.2)
         player = AmpCheckingPlayer(tmp_path / "played", amplifier)
@@ -71,7 +73,7 @@ def test_plays_in_window_with_amplifier_and_reports_in_order(  # noqa: PLR0917 -
                 agent.config.cache_dir.joinpath(f"{short_mp3.sha256}.mp3").read_bytes()
                 == short_mp3.path.read_bytes()
             )
-            finished = controller.wait_event("finished", "i-1", timeout=20)
+            finished = controller.wait_event("finished", "i-1", timeout=seconds_until(closes))
             wait_until(lambda: controller.received("heartbeat"), what="a heartbeat")
             assert not mock_pins.pin(PIN).state, "amplifier must be off after playback"
 
@@ -113,14 +115,15 @@ def test_the_amplifier_warms_up_before_the_planned_start(
             tmp_path, device_broker, [keys.public_b64], f"[amplifier]\nwarmup_s = {warmup}\n"
         )
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=4)
-        body = plan(1, [window("soon", opens, opens + timedelta(seconds=30))], [item("i-1", asset, opens)])
+        closes = opens + timedelta(seconds=30)
+        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens)])
         amplifier = GpioAmplifier(PIN, warmup_s=warmup)
         player = AmpCheckingPlayer(tmp_path / "played", amplifier)
         with running_agent(Agent(config, player=player, amplifier=amplifier)):
             controller = Controller(device_broker)
             try:
                 controller.publish("plan", keys.plan(1, body), retain=True)
-                wait_until(lambda: plays(tmp_path / "played"), timeout=20, what="the play")
+                wait_until(lambda: plays(tmp_path / "played"), seconds_until(closes), "the play")
             finally:
                 controller.close()
             wait_until(lambda: not mock_pins.pin(PIN).state, what="the relay off after the play")

@@ -27,6 +27,7 @@ from tests.edge_agent.support import (
     write_config,
 )
 from tests.support.services import BrokerFixture
+from tests.support.timing import seconds_until
 
 RSS_LIMIT_MB = 50
 
@@ -72,11 +73,12 @@ def test_kill_9_leaves_a_will_and_nothing_is_replayed(
         asset = server.add(short_mp3)
         write_config(tmp_path, device_broker, [keys.public_b64])
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=2)
-        body = plan(1, [window("soon", opens, opens + timedelta(seconds=30))], [item("i-1", asset, opens)])
+        closes = opens + timedelta(seconds=30)
+        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens)])
         controller.publish("plan", keys.plan(1, body), retain=True)
         first = spawn(tmp_path / "agent.toml")
         try:
-            controller.wait_event("finished", "i-1", timeout=20)
+            controller.wait_event("finished", "i-1", timeout=seconds_until(closes))
             first.kill()
             first.communicate(timeout=10)
             will = wait_until(lambda: controller.statuses("offline"), what="the last will")

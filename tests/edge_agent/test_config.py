@@ -34,7 +34,7 @@ def test_example_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('url = "mqtt://127.0.0.1:1883"', 'url = "http://x"'), "mqtt.url must look like"),
+        (('url = "mqtt://127.0.0.1:1883"', 'url = "http://x"'), "mqtt.url: broker URL must look like"),
         (('url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://h:99999"'), "bad port"),
         ((KEY, "bm90IGEga2V5"), r"public_keys\[0\]"),
         (('backend = "file"', 'backend = "vlc"'), "player.backend must be one of"),

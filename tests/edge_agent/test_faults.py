@@ -10,6 +10,7 @@
   and counted, the agent keeps running and still plays an emergency.
 """
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tests.edge_agent.support import (
     write_config,
 )
 from tests.support.services import BrokerFixture
+from tests.support.timing import seconds_until
 
 
 def test_kill_9_mid_download_resumes_with_range(
@@ -122,8 +124,8 @@ def test_offline_restart_plays_the_cached_plan_through_a_window_without_broker(
     device_broker.stop()  # and the asset server is gone: no network at all
     try:
         second = spawn(tmp_path / "agent.toml")
-        wait_until(lambda: plays(tmp_path / "played"), timeout=20, what="the play from the cached plan")
-        wait_until(lambda: now_utc() > closes, timeout=10, what="the window to close with the broker down")
+        wait_until(lambda: plays(tmp_path / "played"), seconds_until(closes), "the play from the cached plan")
+        wait_until(lambda: now_utc() > closes, seconds_until(closes), "the window to close, the broker down")
         assert not controller.events("started", "i-1"), "the broker was down: nothing could arrive yet"
         controller.subscribed.clear()
         device_broker.start()
@@ -190,3 +192,38 @@ def test_bad_messages_on_every_topic_are_refused_by_the_process(
     }
     assert beat["volume"] == 40 and beat["plan_version"] == 3
     assert [p["item_id"] for p in plays(tmp_path / "played")] == ["e-1"]
+
+
+def test_a_truncated_state_file_is_rebuilt_from_the_retained_plan_and_reported(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, short_mp3: Audio
+) -> None:
+    """A damaged SD card: the agent starts, takes the retained plan back and plays (issue 20, item 7)."""
+    config = write_config(tmp_path, device_broker, [keys.public_b64])
+    first = second = None
+    with asset_server() as server:
+        asset = server.add(short_mp3)
+        opens = now_utc() + timedelta(seconds=8)
+        closes = opens + timedelta(seconds=20)
+        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens, not_after=closes)])
+        controller.publish("plan", keys.plan(1, body), retain=True)
+        try:
+            first = spawn(tmp_path / "agent.toml")
+            controller.wait_event("asset_ready")
+            first.kill()
+            first.communicate(timeout=10)
+            state = config.state_dir / "agent.sqlite3"
+            with sqlite3.connect(state) as db:  # what the card held: everything in the main file
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with state.open("r+b") as file:
+                file.truncate(state.stat().st_size // 2)
+            second = spawn(tmp_path / "agent.toml")
+            [rebuilt] = controller.wait_event("failed")
+            assert rebuilt["reason"] == "state_rebuilt"
+            wait_until(lambda: plays(tmp_path / "played"), seconds_until(closes), "the play after rebuild")
+            controller.wait_event("finished", "i-1", timeout=seconds_until(closes))
+            stop(second)
+        finally:
+            reap(first, second)
+    assert [p["item_id"] for p in plays(tmp_path / "played")] == ["i-1"]
+    assert_events_once_in_order(controller)
+    assert_state_intact(config.state_dir)

@@ -1,9 +1,13 @@
 """The SQLite state survives a reopen: bdseq, seqs, plan, outbox order, progress, emergencies."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from edge_agent.intake import Intake
 from edge_agent.state import State
+from protocol import Verifier
+from protocol.signing import load_public_key_b64
+from tests.edge_agent.support import DEVICE, Keys, plan, window
 
 T = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
@@ -35,3 +39,66 @@ def test_state_survives_reopen(tmp_path: Path) -> None:
     assert [e.item_json for e in again.emergencies()] == [{"item_id": "e"}]
     assert again.volume(80) == 42
     again.close()
+
+
+def _filled(path: Path) -> None:
+    state = State(path)
+    state.save_plan(9, 9, b"envelope" * 200)
+    state.accept_command(1_700_000_000_000)
+    for n in range(300):
+
+        def event(seq: int, n: int = n) -> str:
+            return f'{{"seq":{seq},"pad":"{"x" * 200}{n}"}}'
+
+        state.add_event(event)
+    state.close()
+
+
+def test_a_truncated_state_file_is_set_aside_and_rebuilt_keeping_the_replay_floors(tmp_path: Path) -> None:
+    """A damaged SD card must not keep the agent from starting (issue 20, items 7 and 17)."""
+    db = tmp_path / "agent.sqlite3"
+    _filled(db)
+    with db.open("r+b") as file:
+        file.truncate(db.stat().st_size // 2)
+    state = State(db)
+    assert state.rebuilt is not None and "agent.sqlite3" in state.rebuilt
+    assert list(tmp_path.glob("agent.sqlite3.corrupt-*")), "the damaged file is kept for a look"
+    assert state.plan_envelope() is None, "the retained plan on the broker fills it again"
+    assert (state.last_seq("plan"), state.last_seq("cmd")) == (9, 1_700_000_000_000), (
+        "an older genuine plan or command replayed after the loss is still refused"
+    )
+    assert state.add_event(str) == 301, "event seqs go on: the controller stores each (device, seq) once"
+    state.close()
+    assert State(db).rebuilt is None, "the new file is sound"
+
+
+def test_garbage_in_place_of_the_state_file_is_rebuilt(tmp_path: Path) -> None:
+    db = tmp_path / "agent.sqlite3"
+    db.write_bytes(b"not a database at all" * 100)
+    state = State(db)
+    assert state.rebuilt is not None
+    assert state.last_seq("plan") == 0
+    state.close()
+
+
+def test_after_losing_the_state_an_older_genuine_plan_is_refused_and_the_retained_one_taken(
+    tmp_path: Path,
+) -> None:
+    """Replay protection survives the loss of the state file (issue 20, item 17)."""
+    keys = Keys()
+    db = tmp_path / "agent.sqlite3"
+    windows = [window("w", T, T + timedelta(hours=1))]
+    older, retained = keys.plan(4, plan(4, windows, [])), keys.plan(5, plan(5, windows, []))
+    state = State(db)
+    gate = Intake(Verifier([load_public_key_b64(keys.public_b64)], DEVICE), state)
+    assert gate.plan(older) is not None and gate.plan(retained) is not None
+    state.close()
+    for lost in tmp_path.glob("agent.sqlite3*"):
+        if not lost.name.endswith(".floors"):
+            lost.unlink()  # the card lost the database; the small side file stayed
+    fresh = State(db)
+    gate = Intake(Verifier([load_public_key_b64(keys.public_b64)], DEVICE), fresh)
+    assert gate.plan(older) is None and gate.rejections() == {"plan.replayed": 1}
+    assert gate.plan(retained) is not None, "the retained plan fills the new state"
+    assert gate.plan(retained) is None, "then it is the retained copy again"
+    fresh.close()

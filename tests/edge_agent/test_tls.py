@@ -6,7 +6,8 @@ The broker's TLS listener and certificates are the controller's (controller/tls.
 from datetime import UTC, datetime
 from pathlib import Path
 
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, TlsListener, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker, TlsListener
 from controller.tls import TlsFiles, generate
 from edge_agent.agent import Agent
 from tests.edge_agent.support import DEVICE, DEVICE_PASSWORD, Keys, running_agent, wait_until, write_config

@@ -22,7 +22,7 @@ from controller import services
 from controller.bundle import AgentBundle
 from controller.config import Settings, load_settings
 from controller.planning import PlanningRules
-from controller.runtime import Controller
+from loaxa.runtime import Controller
 from tests.support.services import free_port
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -121,7 +121,7 @@ class Deployment:
         ).write(home / "agent.toml")
         log = (home / "agent.log").open("ab")
         self.agents[device_id] = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "agent", "--config", str(home / "agent.toml")],
+            [sys.executable, "-m", "loaxa.cli", "agent", "--config", str(home / "agent.toml")],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -131,7 +131,7 @@ class Deployment:
     def device(self, device_id: str) -> dict[str, Any]:
         status, body = self.api.call("GET", f"/devices/{device_id}", user="admin")
         assert status == 200, body
-        return body  # type: ignore[no-any-return]
+        return body
 
     def stop(self) -> None:
         for process in self.agents.values():

@@ -37,7 +37,7 @@ def _retained_plans(deployment: Deployment) -> dict[str, bytes]:
     def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         parsed = topics.parse_device_topic(message.topic)
         if parsed is not None and message.retain:
-            plans[parsed[0]] = message.payload
+            plans[parsed[0]] = bytes(message.payload)
         if set(CLUSTERS) <= set(plans):
             got_all.set()
 
@@ -80,7 +80,7 @@ def test_approved_bulletin_plays_inside_the_window_on_every_target(deployment: D
 
     wait_until = (window.end - datetime.now(UTC)).total_seconds() + 10
     played = wait_for("a finished play on every target", plays, timeout=wait_until)
-    assert sorted(p["device"] for p in played) == CLUSTERS
+    assert sorted(str(p["device"]) for p in played) == CLUSTERS
     for play in played:
         started, finished = parse_utc(str(play["started_at"])), parse_utc(str(play["finished_at"]))
         assert window.start <= started < finished <= window.end, play

@@ -35,8 +35,8 @@ from controller.db import Database, upgrade
 from controller.fencing import LeadershipLost
 from controller.keys import load_or_create_keys
 from controller.leader import PostgresLeadership
-from controller.runtime import Controller
 from edge_agent.downloader import asset_path
+from loaxa.runtime import Controller
 from protocol import topics
 from protocol.timefmt import parse_utc
 from tests.db.support import postgres_database
@@ -64,7 +64,7 @@ import logging
 from datetime import timedelta
 from controller.config import load_settings
 from controller.planning import PlanningRules
-from controller.runtime import Controller
+from loaxa.runtime import Controller
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 rules = PlanningRules(lead=timedelta(seconds=2), gap=timedelta(seconds=1))
@@ -102,7 +102,7 @@ class Cluster:
         bundle.write(home / "agent.toml")
         with (home / "agent.log").open("ab") as log:
             self.agents[bundle.device_id] = subprocess.Popen(
-                [sys.executable, "-m", "controller.cli", "agent", "--config", str(home / "agent.toml")],
+                [sys.executable, "-m", "loaxa.cli", "agent", "--config", str(home / "agent.toml")],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -165,7 +165,8 @@ def cluster(tmp_path: Path, postgres_url: str, broker: BrokerFixture) -> Iterato
             "LOAXA_DATA_DIR": str(data_dir),
             "LOAXA_SCHEDULE": str(window.path),
             "LOAXA_MQTT_MODE": "external",
-            "LOAXA_MQTT_URL": broker.url,
+            # The controllers' own listener: there each worker keeps its client id (DESIGN §5).
+            "LOAXA_MQTT_URL": broker.controller_url,
             "LOAXA_MQTT_USERNAME": broker.CONTROLLER,
             "LOAXA_MQTT_PASSWORD": broker.passwords[broker.CONTROLLER],
             "LOAXA_MQTT_HEARTBEAT_INTERVAL_S": str(int(HEARTBEAT_S)),
@@ -295,14 +296,14 @@ class CommandSpy:
         self.commands: list[str] = []
         self._markers = 0
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="failover-spy")
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="failover-spy", transport="unix")
         self._client.username_pw_set(broker.CONTROLLER, broker.passwords[broker.CONTROLLER])
         self._client.on_connect = lambda c, *_: c.subscribe(self.topic, qos=1)
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = lambda _c, _u, message: self.commands.append(
             json.loads(message.payload).get("body", {}).get("command", MARKER)
         )
-        self._client.connect(broker.host, broker.port)
+        self._client.connect(broker.controller_url.removeprefix("unix://"), 1)  # paho ignores the port
         self._client.loop_start()
         assert self._subscribed.wait(10)
 
@@ -345,7 +346,7 @@ def in_process(tmp_path: Path, postgres_url: str, broker: BrokerFixture) -> Iter
                 schedule=window.path,
                 http__port=free_port(),
                 mqtt__mode="external",
-                mqtt__url=broker.url,
+                mqtt__url=broker.controller_url,
                 mqtt__username=broker.CONTROLLER,
                 mqtt__password=broker.passwords[broker.CONTROLLER],
                 tts__engines=("espeak-ng",),

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from controller import services
-from controller.cli import main as loaxa
 from controller.config import load_settings
-from controller.runtime import Controller
+from loaxa.cli import main as loaxa
+from loaxa.runtime import Controller
 from protocol.timefmt import parse_utc
 from tests.integration.conftest import (
     DEMO_PASSWORD,
@@ -38,6 +38,7 @@ from tests.integration.conftest import (
     write_window,
 )
 from tests.support.services import free_port
+from tests.support.timing import seconds_until
 
 DIRECT, RELAYED = "tule-c01", "tule-c02"
 CONTROLLER_PASSWORD = "province-controller-secret"
@@ -259,14 +260,16 @@ def _play_through_the_relay(deployment: Deployment, link: Link, relay_port: int)
     wait_for(
         "the relayed agent played offline",
         lambda: any(p["completed"] for p in _local_plays(relayed_home)),
-        60,
+        seconds_until(deployment.window.end),
     )
 
     def played_on(device: str) -> bool:
         _, body = api.call("GET", f"/plays?bulletin={bulletin_id}&device={device}", user="operator")
         return any(p["status"] == "finished" for p in body["items"])
 
-    wait_for("the direct agent's play recorded", lambda: played_on(DIRECT), 15)
+    wait_for(
+        "the direct agent's play recorded", lambda: played_on(DIRECT), seconds_until(deployment.window.end)
+    )
     assert not played_on(RELAYED), "events crossed a cut link"
     link.restore()
     wait_for("the relayed agent's play recorded once the link is back", lambda: played_on(RELAYED), 15)

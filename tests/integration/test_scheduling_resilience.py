@@ -2,13 +2,13 @@
 and devices that are down through a window (a late play while it is open, a skip with a reason after).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 from controller import services
-from controller.runtime import Controller
 from edge_agent.downloader import asset_path
+from loaxa.runtime import Controller
 from tests.integration.conftest import RULES, Deployment, deployed, wait_for
 from tests.integration.test_scheduling import (
     AGENT,
@@ -21,12 +21,13 @@ from tests.integration.test_scheduling import (
     speech_seconds,
     until_window_end,
 )
+from tests.support.timing import seconds_until
 
 
 def _plan_version(deployment: Deployment, device_id: str) -> int | None:
     with deployment.controller.db.session() as session:
         stored = services.current_plan(session, device_id)
-    return None if stored is None else stored[0]
+    return None if stored is None else stored.version
 
 
 def _state(deployment: Deployment, bulletin_id: int, device_id: str) -> str | None:
@@ -97,7 +98,7 @@ def test_devices_down_through_a_window_play_late_only_while_it_is_open(tmp_path:
         wait_for(
             "the window open for a few seconds",
             lambda: (datetime.now(UTC) - window.start).total_seconds() > 3,
-            20,
+            seconds_until(window.start + timedelta(seconds=3)),
         )
         deployment.start_agent(late)
         played = wait_for(

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 # Two fleet processes. The split is the same code at any size; 6 per process instead of the real 100
 # keeps the test from starving the browser tests that run beside it.
 PER_PROCESS = 6
-CLI = (sys.executable, "-m", "controller.cli")
+CLI = (sys.executable, "-m", "loaxa.cli")
 AGENTS = PER_PROCESS + 4
 
 

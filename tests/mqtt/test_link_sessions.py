@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
+import psutil
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -167,3 +168,50 @@ def test_a_full_backlog_pauses_reading_and_loses_no_qos1_message(broker: BrokerF
         assert running.wait_idle(5)
     assert stuck.payloads == [b"%d" % n for n in range(30)]
     assert stuck.heartbeats <= 100  # heartbeats past the broker's queue limit may be dropped
+
+
+def _broker_process(broker: BrokerFixture) -> psutil.Process:
+    return next(
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"] and str(broker.managed.conf_path) in p.info["cmdline"]
+    )
+
+
+@pytest.mark.timeout(60)
+def test_a_frozen_broker_is_not_reported_responsive(broker: BrokerFixture) -> None:
+    """A stopped broker keeps the TCP link open: health must not say "connected" (issue 20, item 17)."""
+    with link(broker, Recorder()) as running:
+        assert running.connected and running.responsive()
+        mosquitto = _broker_process(broker)
+        mosquitto.suspend()
+        try:
+            assert running.connected, "the TCP link is still up"
+            assert not running.responsive(timeout=1.0)
+        finally:
+            mosquitto.resume()
+        wait_until(running.responsive, timeout=30, what="the broker answering again")
+
+
+@pytest.mark.timeout(120)
+def test_a_burst_of_one_device_in_a_fleet_is_stored_whole(broker: BrokerFixture) -> None:
+    """2,500 QoS 1 events acknowledged to one device while the controller stores slowly: none is lost.
+
+    The broker acknowledges each event to the device at once; what waits for the controller sits in its
+    session's queue. A fixed queue of 1,000 dropped the rest for good (issue 20, item 5): it is sized for
+    the fleet (here the demo commune's 12 clusters).
+    """
+    for n in range(2, 13):
+        broker.add(f"tule-c{n:02d}", "device-secret")
+    stuck = Gate()
+    with link(broker, stuck, batch_max=50, max_backlog=100) as running:
+        wait_until(lambda: running.connected, what="the connection")
+        with device_client(broker) as device:
+            events = topics.device_topic(DEVICE, "events")
+            sent = [device.publish(events, b"%d" % n, qos=1) for n in range(2500)]
+            for info in sent:
+                info.wait_for_publish(30)
+        stuck.open.set()
+        wait_until(lambda: len(stuck.payloads) >= 2500, timeout=60, what="every acknowledged event stored")
+        assert running.wait_idle(10)
+    assert sorted(stuck.payloads, key=int) == [b"%d" % n for n in range(2500)]

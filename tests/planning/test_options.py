@@ -3,6 +3,8 @@
 from dataclasses import replace
 from datetime import date, datetime, time
 
+import pytest
+
 from controller.planning import (
     BulletinSchedule,
     Pin,
@@ -10,6 +12,7 @@ from controller.planning import (
     PlanningInputs,
     PlanningResult,
     PlanningRules,
+    ScheduleOptions,
     plan,
     schedule_from_options,
 )
@@ -91,3 +94,30 @@ def test_a_pin_that_no_longer_fits_is_planned_afresh() -> None:
     pin = Pin("c01", "b1-2026-11-22-morning-vi", local(22, 7, 29, 30))
     result = _plan(bulletin(1), now=local(22, 5), pins=(pin,))
     assert result.placements[0].planned_start == local(22, 5, 1)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"mode": "next_window"},
+        {"mode": "dates", "dates": ["2026-11-23", "2026-11-25"], "repeat": 2, "windows": ["morning"]},
+        {"mode": "daily", "days": 7, "start_date": "2026-11-23", "weekdays": [0, 2],
+         "start_time": "17:30:00"},
+        {"mode": "next_window", "emergency_repeat": 5, "emergency_gap_s": 0, "revision": 2,
+         "expires_at": "2026-11-30T05:00:00+00:00"},
+    ],
+)  # fmt: skip
+def test_schedule_options_are_one_typed_shape_stored_as_their_json(stored: dict[str, object]) -> None:
+    options = ScheduleOptions.from_json(stored)
+    assert options.to_json() == stored
+    assert options.resolve(NOV) == schedule_from_options(stored, NOV)
+
+
+def test_schedule_options_resolve_daily_from_the_first_day_when_no_start_date_is_given() -> None:
+    options = ScheduleOptions(mode="daily", days=3, repeat=None)
+    assert options.resolve(date(2026, 11, 22)).dates == {
+        date(2026, 11, 22),
+        date(2026, 11, 23),
+        date(2026, 11, 24),
+    }
+    assert options.resolve(date(2026, 11, 22)).repeat == 1

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.admin import check_config
 from controller.config import load_settings
 from controller.planning import ScheduleError, error_line, load_schedule_file, occurrences
+from loaxa.admin import check_config
 from tests.planning.builders import local
 
 FILE = """\

@@ -4,6 +4,7 @@ import io
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -22,7 +23,7 @@ JSON = {"Content-Type": "application/json"}
 
 def _post(
     client: FlaskClient, runtime: Runtime, raw: bytes, path: str = "/api/v1/bulletins"
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, Any]]:
     answer = client.post(path, data=raw, headers={**runtime.auth("operator"), **JSON})
     return answer.status_code, answer.json["error"]
 
@@ -158,4 +159,19 @@ def test_recordings_that_are_not_audio_are_422(context: WebContext, runtime: Run
         )
         assert answer.status_code == 422, answer.json
         assert answer.json["error"]["code"] == "recording_rejected"
-        assert "Upload an MP3, WAV, M4A or OGG file" in answer.json["error"]["message"]
+        message = answer.json["error"]["message"]
+        assert "Hãy tải lên tệp MP3, WAV, M4A, OGG" in message
+        assert "/tmp" not in message and "ffprobe" not in message, "no temporary paths or tool output"
+
+
+@pytest.mark.parametrize(
+    "field", [{"title": "\u200b\u200c\u200d"}, {"text": "\u200b\ufeff\u2060"}, {"text": "\u00ad ... !"}]
+)
+def test_invisible_or_wordless_title_or_text_is_422(
+    client: FlaskClient, runtime: Runtime, field: dict[str, str]
+) -> None:
+    """Zero-width characters only: nothing to read aloud, so it must not be approved (issue 20, item 14)."""
+    body = {"title": "Họp dân", "text": "Tối nay họp dân.", "targets": {"all": True}, **field}
+    answer = client.post("/api/v1/bulletins", json=body, headers=runtime.auth("operator"))
+    assert answer.status_code == 422, answer.json
+    assert "không có chữ hay số" in answer.json["error"]["message"]

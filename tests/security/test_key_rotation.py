@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from controller.bundle import AgentBundle
-from controller.cli import main
 from controller.keys import load_or_create_keys
 from edge_agent.config import load_config
 from edge_agent.intake import read_plan
+from loaxa.cli import main
 from protocol import PlanBody, ProtocolError, Signer, Verifier
 from protocol.signing import load_public_key_b64
 

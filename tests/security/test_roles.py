@@ -43,6 +43,9 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
     ("POST", "/api/v1/bulletins/<int:bulletin_id>/cancel"): (
         "/api/v1/bulletins/999/cancel", None, "bulletin.cancel", WRITERS,
     ),
+    ("POST", "/api/v1/emergencies"): (
+        "/api/v1/emergencies", {**BULLETIN, "title": "Lũ quét"}, "emergency.broadcast", APPROVERS,
+    ),
     ("GET", "/api/v1/devices"): ("/api/v1/devices", None, "device.read", EVERYONE),
     ("GET", "/api/v1/devices/<device_id>"): ("/api/v1/devices/tule-c01", None, "device.read", EVERYONE),
     ("POST", "/api/v1/devices"): (

@@ -14,9 +14,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from controller import tls
-from controller.cli import main
 from controller.config import load_settings
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, TlsListener, hash_password, tls_listener
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker, TlsListener, tls_listener
+from loaxa.cli import main
 from tests.support.services import free_port
 
 NOW = datetime.now(UTC)
@@ -44,7 +45,12 @@ def _connect_tls(broker: ManagedBroker, ca: Path, password: str = DEVICE_PASSWOR
     client.tls_set(ca_certs=str(ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
     done = threading.Event()
     result: list[ReasonCode] = []
-    client.on_connect = lambda _c, _u, _f, rc, _p: (result.append(rc), done.set())
+
+    def on_connect(_c: object, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        result.append(rc)
+        done.set()
+
+    client.on_connect = on_connect
     client.connect("127.0.0.1", broker.tls.port)
     client.loop_start()
     try:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from controller.mqtt.broker import render_passwords
+from controller.mqtt.accounts import render_passwords
 from controller.services import (
     Conflict,
     NotFound,

@@ -1,6 +1,6 @@
 """Ingesting births, wills, heartbeats and outbox events (DESIGN §5)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from controller.services import (
     submit,
 )
 from controller.services.deliveries import plan_delivery
-from protocol import Event, Heartbeat, Status
+from protocol import Event, Heartbeat, ProtocolError, Status
 from tests.services.conftest import T0, World
 
 BOOT = "boot-1"
@@ -245,3 +245,23 @@ def test_a_batch_of_heartbeats_matches_one_by_one(session: Session, world: World
     report = device_uptime(session, "tl-c01", T0, T0 + timedelta(seconds=300))
     assert report.fraction == 1.0  # 270 s + 75 s of coverage reaches past 300 s
     assert get_device(session, "tl-c02", T0).online
+
+
+def test_a_device_cannot_log_a_bulletin_never_sent_to_it(session: Session, world: World) -> None:
+    """tl-c03 got no delivery of this bulletin: its as-run entry is refused, counted (issue 20, item 12)."""
+    bulletin_id = approved_bulletin(session, world)
+    with pytest.raises(ProtocolError) as refused:
+        record_event(session, "tl-c03", event(1, "started", T0, "forged", bulletin_id), T0)
+    assert refused.value.reason == "not_sent"
+    assert list_plays(session) == []
+
+
+@pytest.mark.parametrize(
+    "at", [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC), T0 - timedelta(days=400)]
+)
+def test_an_event_dated_far_from_its_arrival_is_refused(session: Session, world: World, at: datetime) -> None:
+    bulletin_id = approved_bulletin(session, world)
+    with pytest.raises(ProtocolError) as refused:
+        record_event(session, "tl-c01", event(1, "started", at, f"b{bulletin_id}-tl-c01", bulletin_id), T0)
+    assert refused.value.reason == "bad_time"
+    assert list_plays(session) == []

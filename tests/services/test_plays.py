@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from controller.services import (
     Conflict,
+    StoredPlan,
     ValidationFailed,
     current_plan,
     get_bulletin,
@@ -62,7 +63,7 @@ def test_saving_a_plan_marks_deliveries_planned(session: Session, world: World) 
         items=(item,),
     )
     save_plan(session, "tl-c03", body, T0)
-    assert current_plan(session, "tl-c03") == (1, body.to_json())
+    assert current_plan(session, "tl-c03") == StoredPlan(1, body.to_json())
     assert mark_plan_published(session, "tl-c03", 1, T0)
     assert not mark_plan_published(session, "tl-c03", 7, T0)
     delivery = next(d for d in get_bulletin(session, bulletin_id).deliveries if d.device_id == "tl-c03")

@@ -94,7 +94,17 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "plays.read",
             },
         ),
-        ("approver", {"bulletin.read", "bulletin.approve", "bulletin.reject", "device.read", "plays.read"}),
+        (
+            "approver",
+            {
+                "bulletin.read",
+                "bulletin.approve",
+                "bulletin.reject",
+                "emergency.broadcast",
+                "device.read",
+                "plays.read",
+            },
+        ),
         ("admin", None),
     ],
 )

@@ -15,7 +15,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker
 
 
 def _connack_ok(client: mqtt.Client) -> bool:
@@ -57,6 +58,11 @@ class BrokerFixture:
     @property
     def url(self) -> str:
         return self.managed.url
+
+    @property
+    def controller_url(self) -> str:
+        """The controller's own listener (a Unix socket), where client ids are not replaced by the login."""
+        return self.managed.controller_url
 
     def add(self, username: str, password: str, *, role: str = "device") -> None:
         self.passwords[username] = password

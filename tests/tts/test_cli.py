@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from controller.config import load_settings
-from controller.tts.cli import render_to_file
+from loaxa.cli import main
+from loaxa.speech import render_to_file
 
 
 def test_render_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -15,6 +16,6 @@ def test_render_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     printed = capsys.readouterr().out
     assert "Họp lúc mười bốn giờ." in printed
     assert "engine espeak-ng" in printed
-    assert render_to_file(settings, "   ", tmp_path / "empty.mp3") == 2
+    assert main(["--data-dir", str(tmp_path / "var"), "tts", "   ", "-o", str(tmp_path / "empty.mp3")]) == 2
     assert "empty" in capsys.readouterr().err
     assert not (tmp_path / "empty.mp3").exists()

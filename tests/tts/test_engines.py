@@ -18,6 +18,19 @@ def test_espeak_speaks_vietnamese_wav() -> None:
     assert len(audio) > 20_000
 
 
+def test_espeak_rate_and_word_gap_shape_the_audio() -> None:
+    """The settings bench/bench_espeak.py measures reach espeak-ng: faster is shorter, a word gap longer."""
+    sentence = "Ủy ban nhân dân xã thông báo lịch tiêm phòng cho trẻ em."
+    slow, default, gapped = (
+        len(EspeakNg(**settings).synthesize(sentence))  # type: ignore[arg-type]
+        for settings in ({"words_per_minute": 130}, {}, {"word_gap": 3})
+    )
+    assert slow > default * 1.1
+    assert gapped > default * 1.1
+    lower = EspeakNg(pitch=20).synthesize(sentence)
+    assert lower.startswith(b"RIFF") and lower != EspeakNg().synthesize(sentence)
+
+
 def test_espeak_unknown_voice_or_program_is_unavailable() -> None:
     with pytest.raises(EngineUnavailable, match="voice 'xx-nope'"):
         EspeakNg(voice="xx-nope").synthesize("xin chào")

@@ -1,6 +1,7 @@
 """The normalizer's version in the render cache key: it follows the reading code, and only that."""
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ PACKAGE = Path(reading_version.__file__).parent
 
 
 @pytest.fixture
-def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A copy of controller/tts the version is computed from, so the test can edit it."""
     copy = tmp_path / "tts"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))

@@ -44,7 +44,13 @@ class Runtime:
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     provisioned: list[str] = field(default_factory=list)
     previews: list[str] = field(default_factory=list)
-    health: dict[str, str] = field(default_factory=lambda: {"db": "ok", "mqtt": "connected"})
+    health: dict[str, Any] = field(
+        default_factory=lambda: {
+            "db": "ok",
+            "mqtt": "connected",
+            "planning": {"state": "ok", "error": None, "left_out": []},
+        }
+    )
 
     def auth(self, username: str) -> dict[str, str]:
         """Authorization header of a seeded user."""

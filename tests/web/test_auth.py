@@ -38,8 +38,17 @@ def test_unknown_token_is_401(client: FlaskClient) -> None:
 def test_health_needs_no_token(client: FlaskClient, runtime: Runtime) -> None:
     answer = client.get("/api/v1/health")
     assert answer.status_code == 200
-    assert answer.json == {"status": "ok", "db": "ok", "mqtt": "connected"}
+    assert answer.json == {"status": "ok", "db": "ok", "mqtt": "connected", **runtime.health}
     runtime.health["db"] = "unreachable"
     degraded = client.get("/api/v1/health")
     assert degraded.status_code == 503
     assert degraded.json["status"] == "degraded"
+
+
+def test_health_says_when_planning_leaves_bulletins_out(client: FlaskClient, runtime: Runtime) -> None:
+    left_out = {"bulletin_id": 7, "reason": "OverflowError: date value out of range"}
+    runtime.health["planning"] = {"state": "partial", "error": None, "left_out": [left_out]}
+    answer = client.get("/api/v1/health")
+    assert answer.status_code == 200, "the API still works: a load balancer keeps this process"
+    assert answer.json["status"] == "degraded"
+    assert answer.json["planning"]["left_out"] == [left_out]

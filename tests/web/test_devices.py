@@ -5,6 +5,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from controller import services
@@ -134,3 +135,27 @@ def test_a_command_the_broker_does_not_take_is_503(context: WebContext, runtime:
     assert answer.status_code == 503
     assert answer.json["error"]["code"] == "broker_unavailable"
     assert "try again" in answer.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"command": "set_volume", "volume": True},
+        {"command": "set_volume", "volume": "70"},
+        {"command": "set_volume", "volume": 70.0},
+        {"command": "test_tone", "duration_s": True},
+    ],
+)
+def test_a_number_field_takes_only_a_json_number(
+    client: FlaskClient, runtime: Runtime, body: dict[str, object]
+) -> None:
+    """`true` is not volume 1 (issue 20, item 15)."""
+    answer = client.post("/api/v1/devices/tule-c03/cmd", json=body, headers=runtime.auth("admin"))
+    assert answer.status_code == 422, answer.json
+    assert runtime.commands == []
+
+
+def test_speakers_take_only_a_json_number(client: FlaskClient, runtime: Runtime) -> None:
+    body = {"id": "tule-c99", "name": "Cụm thử", "village": "ban-lim", "speakers": True}
+    answer = client.post("/api/v1/devices", json=body, headers=runtime.auth("admin"))
+    assert answer.status_code == 422, answer.json

@@ -9,7 +9,10 @@ from flask.testing import FlaskClient
 
 from controller import services
 from protocol import Event
+from protocol.messages import EventType
 from tests.web.conftest import NOW, Runtime
+
+STARTED_FINISHED: tuple[tuple[int, EventType], ...] = ((0, "started"), (1, "finished"))
 
 
 def _played(runtime: Runtime) -> int:
@@ -20,7 +23,15 @@ def _played(runtime: Runtime) -> int:
         )
         start = NOW + timedelta(hours=1)
         for device_id, seq_base in (("tule-c01", 10), ("tule-c02", 20)):
-            for offset, kind in ((0, "started"), (1, "finished")):
+            services.plan_delivery(  # as publishing the plan does: a device logs only what it was sent
+                session,
+                NOW,
+                bulletin_id=bulletin.id,
+                device_id=device_id,
+                item_id=f"{bulletin.id}-vi",
+                planned_start=start,
+            )
+            for offset, kind in STARTED_FINISHED:
                 event = Event(
                     seq=seq_base + offset,
                     type=kind,

@@ -147,3 +147,45 @@ def test_the_html_login_shares_the_api_lockout(client: FlaskClient) -> None:
     assert answer.status_code == 429 and "thử lại sau 15 phút" in answer.get_data(as_text=True)
     api = client.post("/api/v1/auth/token", json={"username": "approver", "password": PASSWORD})
     assert api.status_code == 429 and "Retry-After" in api.headers
+
+
+def _login(client: FlaskClient, next_: str) -> str:
+    answer = client.post(
+        "/login",
+        data={"csrf_token": csrf(client), "username": "operator", "password": PASSWORD, "next": next_},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302, answer.status_code
+    return answer.headers["Location"]
+
+
+def test_next_never_leaves_the_site_nor_breaks_the_redirect(client: FlaskClient) -> None:
+    """Browsers drop tabs and line breaks from URLs: "/\\t/evil" is "//evil" (issue 20, items 10 and 13)."""
+    for foreign in (
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "https://evil.example/",
+        "/devices\r\nSet-Cookie: x=1",
+        " //evil.example",
+    ):
+        assert _login(client, foreign) == "/bulletins", repr(foreign)
+    assert _login(client, "/plays?page=2") == "/plays?page=2"
+    shown = client.get("/login?next=/%0d%0a/evil.example")
+    assert shown.status_code == 200
+
+
+def test_a_cookie_copied_before_logout_no_longer_works_after_it(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """Signing out ends the session on the server too (issue 20, item 11)."""
+    sign_in(client, "operator")
+    stolen = client.get_cookie("loaxa_session")
+    assert stolen is not None
+    assert client.get("/bulletins").status_code == 200
+    assert post(client, "/logout", {}).status_code == 302
+    client.set_cookie("loaxa_session", stolen.value)
+    replayed = client.get("/bulletins")
+    assert replayed.status_code == 302 and "/login" in replayed.headers["Location"]

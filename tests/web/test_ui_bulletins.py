@@ -129,8 +129,24 @@ def test_emergency_needs_a_confirmation_then_is_approved_at_once(
     assert (view.priority, view.status, runtime.changed) == ("emergency", "approved", [bulletin_id])
 
 
-def test_operators_and_approvers_without_writing_rights_get_no_emergency_button(client: FlaskClient) -> None:
-    for username in ("operator", "approver"):
+def test_operators_and_viewers_get_no_emergency_button(client: FlaskClient) -> None:
+    for username in ("operator", "viewer"):
         sign_in(client, username)
+        assert "nav-emergency" not in client.get("/bulletins").get_data(as_text=True)
         assert client.get("/emergency").status_code == 403
         assert post(client, "/emergency", {"title": "x", "text": "y"}).status_code == 403
+
+
+def test_an_approver_puts_an_emergency_on_air_alone_and_it_is_audited(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """The one-person rule (docs/security.md): the same use case as POST /api/v1/emergencies."""
+    sign_in(client, "approver")
+    assert "nav-emergency" in client.get("/bulletins").get_data(as_text=True)
+    answer = post(client, "/emergency", {"title": "Lũ quét", "text": "Sơ tán ngay.", "target_mode": "all"})
+    bulletin_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    with runtime.db.session() as db:
+        view = services.get_bulletin(db, bulletin_id)
+        trail = [e.action for e in services.list_audit(db, entity="bulletin", entity_id=bulletin_id)]
+    assert (view.status, runtime.changed) == ("approved", [bulletin_id])
+    assert "bulletin.emergency_one_person" in trail

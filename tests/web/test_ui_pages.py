@@ -19,6 +19,7 @@ from controller.planning import (
 )
 from controller.planning.windows import Schedule
 from protocol import Asset, Event, Heartbeat
+from protocol.messages import EventType
 from tests.web.conftest import NOW, Runtime
 from tests.web.ui_support import post, sign_in
 from web import WebContext, create_app
@@ -134,7 +135,16 @@ def _played(runtime: Runtime) -> int:
         )
         start = NOW - timedelta(hours=1)
         for device_id, seq in (("tule-c01", 10), ("tule-c02", 20)):
-            for offset, kind in ((0, "started"), (2, "finished")):
+            services.plan_delivery(  # as publishing the plan does: a device logs only what it was sent
+                db,
+                NOW,
+                bulletin_id=bulletin.id,
+                device_id=device_id,
+                item_id=f"{bulletin.id}-vi",
+                planned_start=start,
+            )
+            steps: tuple[tuple[int, EventType], ...] = ((0, "started"), (2, "finished"))
+            for offset, kind in steps:
                 event = Event(
                     seq=seq + offset,
                     type=kind,

@@ -1,8 +1,8 @@
 """`/api/v1/bulletins`: write, edit, submit, approve, reject and cancel bulletins, and fetch their audio.
 
-Owns the HTTP side of bulletins: reading JSON or multipart bodies, role checks, and calling the runtime's
-`on_bulletin_changed` after each committed change. The state machine and every rule beyond the shape of a
-request live in controller.services.
+Owns the HTTP side of bulletins: reading JSON or multipart bodies and role checks. Each change is a
+controller use case (controller.usecases), which commits and announces it; the state machine and every rule
+beyond the shape of a request live in controller.services.
 """
 
 from typing import Any
@@ -11,9 +11,9 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller import services
-from controller.planning import Schedule, load_schedule
-from controller.services.bulletin_edit import edit_bulletin
 from controller.services.views import BulletinView
+from controller.usecases import BulletinDraft
+from controller.usecases.bulletins import RecordingsUnavailable
 from web.api.errors import abort
 from web.api.guards import accepts_uploads
 from web.api.schemas import (
@@ -23,13 +23,14 @@ from web.api.schemas import (
     BulletinOut,
     BulletinsQuery,
     ChangedOut,
+    EmergencyIn,
     RejectIn,
     ResponsesDoc,
 )
 from web.api.security import permit, token_auth
 from web.api.serialize import bulletin_out, send_asset
-from web.api.uploads import Recording, read_bulletin_body
-from web.context import notify, web_context
+from web.api.uploads import read_bulletin_body
+from web.context import web_context
 
 bp = APIBlueprint("bulletins", __name__, tag="bulletins")
 
@@ -41,8 +42,7 @@ _STEP_ERRORS = {403: "Role or authorship does not allow it", 404: "No such bulle
 
 
 def _changed(view: BulletinView) -> ChangedOut:
-    """Tell the runtime (after the commit) and answer with the new status."""
-    notify("on_bulletin_changed", web_context().on_bulletin_changed, view.id)
+    """The answer to a committed change: the bulletin's id and new status."""
     return ChangedOut(id=view.id, status=view.status)
 
 
@@ -58,37 +58,35 @@ def create() -> ChangedOut:
     """Create a draft; a multipart body also attaches its recording in `language`."""
     user = permit("bulletin.create")
     body, recording = read_bulletin_body()
-    context = web_context()
-    sha256 = _store(recording) if recording is not None else None
-    with context.db.session() as session:
-        now = context.clock()
-        view = services.create_bulletin(
-            session,
-            user,
-            now,
-            title=body.title,
-            text=body.text,
-            priority=body.priority,
-            targets=body.targets,
-            schedule=body.schedule,
-            windows=_windows(),
-        )
-        if recording is not None and sha256 is not None:
-            view = services.attach_audio(
-                session,
-                view.id,
-                now,
-                language=recording.language,
-                kind="recorded",
-                asset_sha256=sha256,
-                actor=user,
-            )
+    draft = BulletinDraft(
+        title=body.title, text=body.text, priority=body.priority, targets=body.targets, schedule=body.schedule
+    )
+    try:
+        return _changed(web_context().bulletins.create(user, draft, recording=recording))
+    except RecordingsUnavailable:
+        abort(501, "recorded audio is not available on this controller yet; send the bulletin as JSON text")
+
+
+@bp.post("/emergencies")
+@bp.auth_required(token_auth)
+@bp.input(EmergencyIn, arg_name="body")
+@bp.output(ChangedOut, status_code=201)
+@bp.doc(
+    summary="Put an emergency on air at once: written, submitted and approved in one step",
+    description=(
+        "For holders of `emergency.broadcast` (approvers, admins). It plays at once on every target and is "
+        "logged and audited as a one-person emergency; with LOAXA_EMERGENCY_TWO_PERSON=true it waits, "
+        "pending, for a second approver (POST /bulletins/{id}/approve). The same rule as the UI's button."
+    ),
+    responses={403: "Role does not allow it", 422: "A field is not valid"},
+)
+def emergency(body: EmergencyIn) -> ChangedOut:
+    """Write, submit and approve an emergency bulletin in one step (docs/security.md)."""
+    user = permit("emergency.broadcast")
+    view = web_context().bulletins.broadcast_emergency(
+        user, title=body.title, text=body.text, targets=body.targets
+    )
     return _changed(view)
-
-
-def _windows() -> Schedule:
-    """The commune's window file, to check window names and start times against."""
-    return load_schedule(web_context().settings.schedule)
 
 
 @bp.patch("/bulletins/<int:bulletin_id>")
@@ -102,19 +100,7 @@ def _windows() -> Schedule:
 def edit(bulletin_id: int, body: BulletinEditIn) -> ChangedOut:
     """Change a draft, pending or approved bulletin (its author); approval is needed again."""
     user = permit("bulletin.submit")
-    context = web_context()
-    with context.db.session() as session:
-        view = edit_bulletin(
-            session, bulletin_id, user, context.clock(), changes=body.model_dump(), windows=_windows()
-        )
-    return _changed(view)
-
-
-def _store(recording: Recording) -> str:
-    store_recording = web_context().store_recording
-    if store_recording is None:
-        abort(501, "recorded audio is not available on this controller yet; send the bulletin as JSON text")
-    return store_recording(recording.data, recording.language)
+    return _changed(web_context().bulletins.edit(user, bulletin_id, body.model_dump()))
 
 
 @bp.get("/bulletins")
@@ -149,10 +135,7 @@ def get_one(bulletin_id: int) -> BulletinOut:
 def submit(bulletin_id: int) -> ChangedOut:
     """Draft → pending."""
     user = permit("bulletin.submit")
-    context = web_context()
-    with context.db.session() as session:
-        view = services.submit(session, bulletin_id, user, context.clock())
-    return _changed(view)
+    return _changed(web_context().bulletins.submit(user, bulletin_id))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/approve")
@@ -162,16 +145,7 @@ def submit(bulletin_id: int) -> ChangedOut:
 def approve(bulletin_id: int) -> ChangedOut:
     """Pending → approved."""
     user = permit("bulletin.approve")
-    context = web_context()
-    with context.db.session() as session:
-        view = services.approve(
-            session,
-            bulletin_id,
-            user,
-            context.clock(),
-            two_person_emergency=context.settings.emergency_two_person,
-        )
-    return _changed(view)
+    return _changed(web_context().bulletins.approve(user, bulletin_id))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/reject")
@@ -182,10 +156,7 @@ def approve(bulletin_id: int) -> ChangedOut:
 def reject(bulletin_id: int, body: RejectIn) -> ChangedOut:
     """Pending → rejected, with the reason its author will read."""
     user = permit("bulletin.reject")
-    context = web_context()
-    with context.db.session() as session:
-        view = services.reject(session, bulletin_id, user, context.clock(), body.reason)
-    return _changed(view)
+    return _changed(web_context().bulletins.reject(user, bulletin_id, body.reason))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/cancel")
@@ -195,10 +166,7 @@ def reject(bulletin_id: int, body: RejectIn) -> ChangedOut:
 def cancel(bulletin_id: int) -> ChangedOut:
     """Draft, pending or approved → cancelled (operators: only their own)."""
     user = permit("bulletin.cancel")
-    context = web_context()
-    with context.db.session() as session:
-        view = services.cancel(session, bulletin_id, user, context.clock())
-    return _changed(view)
+    return _changed(web_context().bulletins.cancel(user, bulletin_id))
 
 
 @bp.get("/bulletins/<int:bulletin_id>/audio")

@@ -19,7 +19,7 @@ from web.api.schemas import (
 )
 from web.api.security import permit, token_auth
 from web.api.serialize import device_out
-from web.context import notify, web_context
+from web.context import web_context
 
 bp = APIBlueprint("devices", __name__, tag="devices")
 
@@ -62,17 +62,13 @@ def provision(body: DeviceIn) -> ProvisionedOut:
     """Register a device and return its MQTT credentials; only a hash of the password is kept."""
     user = permit("device.manage")
     context = web_context()
-    with context.db.session() as session:
-        provisioned = services.provision_device(
-            session,
-            body.id,
-            context.clock(),
-            name=body.name,
-            village_id=body.village,
-            speakers=body.speakers,
-            actor=user.username,
-        )
-    notify("on_device_changed", context.on_device_changed, provisioned.device.id)
+    provisioned = context.devices.provision(
+        device_id=body.id,
+        name=body.name,
+        village_id=body.village,
+        speakers=body.speakers,
+        actor=user.username,
+    )
     settings = context.settings.mqtt
     return ProvisionedOut(
         device=device_out(provisioned.device, detail=True),

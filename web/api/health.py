@@ -16,7 +16,14 @@ bp = APIBlueprint("health", __name__, tag="health")
 @bp.output(HealthOut)
 @bp.doc(summary="Health of the controller", responses={503: "The database is not reachable"})
 def health() -> tuple[HealthOut, int]:
-    """`status` is "ok" while the database answers (MQTT may be down: the API still works), else 503."""
+    """`status` is "ok" while the database answers and planning works, else "degraded".
+
+    503 only when the database does not answer: MQTT down or a bulletin that cannot be planned leave the
+    API working, so a load balancer keeps this process; `planning.left_out` names what is not planned.
+    """
     report = {"db": "unknown", "mqtt": "unknown", **web_context().health()}
-    ok = report["db"] == "ok"
-    return HealthOut.model_validate({**report, "status": "ok" if ok else "degraded"}), 200 if ok else 503
+    reachable = report["db"] == "ok"
+    planning = report.get("planning") or {"state": "ok"}
+    ok = reachable and planning["state"] == "ok"
+    answer = HealthOut.model_validate({**report, "status": "ok" if ok else "degraded"})
+    return answer, 200 if reachable else 503

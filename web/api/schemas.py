@@ -11,10 +11,10 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from controller.db.models import BULLETIN_STATUSES
+from protocol import Priority
 
 #: The `responses` argument of APIFlask's `doc()`, for entries that carry a content type.
 ResponsesDoc = dict[int | str, dict[str, str | dict[str, dict[str, Any]]]]
-Priority = Literal["normal", "priority", "emergency"]
 CommandName = Literal["stop", "set_volume", "test_tone", "resync"]
 
 
@@ -64,6 +64,16 @@ class BulletinIn(_In):
     schedule: dict[str, Any] | None = Field(
         None,
         description=_SCHEDULE_DOC,
+    )
+
+
+class EmergencyIn(_In):
+    """An emergency to put on air at once (one person; a second approver under the two-person rule)."""
+
+    title: str = Field(description="Short title, shown in lists.")
+    text: str = Field(description="What to read out, at once, on every target.")
+    targets: dict[str, Any] = Field(
+        description='Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [device ids]}.'
     )
 
 
@@ -179,7 +189,7 @@ class DeviceIn(_In):
     id: str = Field(description="Device id = MQTT username, e.g. tule-c13.")
     name: str
     village: str = Field(description="Village id.")
-    speakers: int = Field(2, description="Loudspeakers at this cluster.")
+    speakers: int = Field(2, strict=True, description="Loudspeakers at this cluster.")
 
 
 class CredentialsOut(_Out):
@@ -202,8 +212,9 @@ class CommandIn(_In):
     """A one-off command for a device."""
 
     command: CommandName
-    volume: int | None = Field(None, ge=0, le=100, description="set_volume only.")
-    duration_s: int | None = Field(None, ge=1, le=60, description="test_tone only.")
+    # strict: JSON `true` is not the number 1 (issue 20: it set volume 1).
+    volume: int | None = Field(None, ge=0, le=100, strict=True, description="set_volume only.")
+    duration_s: int | None = Field(None, ge=1, le=60, strict=True, description="test_tone only.")
 
     @model_validator(mode="after")
     def _volume_for_set_volume(self) -> Self:
@@ -262,6 +273,21 @@ class PlayList(_Out):
     items: list[PlayOut]
 
 
+class LeftOutOut(_Out):
+    """A bulletin the latest planning run left out, and the error that made it unplannable."""
+
+    bulletin_id: int
+    reason: str
+
+
+class PlanningHealthOut(_Out):
+    """The planner on this process: "ok", "partial" (bulletins left out) or "failed" (the last run)."""
+
+    state: str
+    error: str | None = None
+    left_out: list[LeftOutOut] = Field(default_factory=list)
+
+
 class HealthOut(_Out):
     """Liveness of the controller and what it depends on."""
 
@@ -270,3 +296,4 @@ class HealthOut(_Out):
     status: str
     db: str
     mqtt: str
+    planning: PlanningHealthOut | None = None

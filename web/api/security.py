@@ -32,7 +32,6 @@ _MISSING = (
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-@token_auth.verify_token
 def _verify(token: str) -> UserView | None:
     context = web_context()
     try:
@@ -41,6 +40,10 @@ def _verify(token: str) -> UserView | None:
     except AuthenticationFailed as exc:
         g.loaxa_auth_problem = exc.message
         return None
+
+
+# Registered by a call, not as a decorator: flask-httpauth's decorator is untyped (mypy strict).
+token_auth.verify_token(_verify)
 
 
 @token_auth.error_processor

@@ -6,24 +6,16 @@ asset store), and the bulletin service attaches the result.
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from flask import request
 from pydantic import ValidationError
 
+from controller.usecases import Recording
 from web.api.errors import ApiError, abort, validation_error
 from web.api.schemas import BulletinIn
 
 _JSON_FORM_FIELDS = ("targets", "schedule")
-
-
-@dataclass(frozen=True)
-class Recording:
-    """An uploaded recording: its bytes and its language tag."""
-
-    data: bytes
-    language: str
 
 
 def read_bulletin_body() -> tuple[BulletinIn, Recording | None]:

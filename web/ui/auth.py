@@ -5,6 +5,7 @@ sign-ins go through web.api.auth.sign_in, so the lockout and audit cover the bro
 """
 
 import math
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -23,8 +24,19 @@ bp = common.html_errors(Blueprint("ui_auth", __name__))
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: a login link must not send the user to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    r"""Only local paths: a login link must not send the user to another site.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so "/\t/evil" and
+    "/\evil" are "//evil", another host; a control character also breaks the Location header.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and target.isprintable()
+        and "\\" not in target
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("ui_bulletins.index")
 

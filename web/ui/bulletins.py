@@ -1,8 +1,8 @@
 """Bulletin pages: the list, one bulletin with its audio, deliveries and audit trail, and the approval queue.
 
-Owns the HTML side of reading bulletins and of the submit / approve / reject / cancel steps. Every rule
-(who may, from which status, no self-approval) is controller.services; after each committed step the
-runtime's `on_bulletin_changed` hook is told.
+Owns the HTML side of reading bulletins and of the submit / approve / reject / cancel steps. Each step is
+a controller use case, which commits and announces it; every rule (who may, from which status, no
+self-approval) is controller.services.
 """
 
 from typing import Final
@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response
 from controller import services
 from controller.services.errors import ServiceError
 from controller.services.views import BulletinView, UserView
-from web.context import notify, web_context
-from web.ui import common
+from web.context import web_context
+from web.ui import common, query
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_bulletins", __name__))
@@ -43,7 +43,7 @@ def index() -> str:
     status = request.args.get("status") or None
     if status not in (None, *common.STATUSES):
         status = None
-    number = max(request.args.get("trang", 1, type=int), 1)
+    number = query.number("trang", 1, 1, query.MAX_PAGE)
     with web_context().db.session() as db:
         # One more than a page tells whether a next page exists without counting every bulletin.
         items = services.list_bulletins(
@@ -84,27 +84,21 @@ def queue() -> str:
 
 
 def _step(bulletin_id: int, step: str, done: str) -> Response:
-    """Run one state-machine step for the signed-in user, tell the runtime, go back where we came from."""
+    """Run one workflow step (a controller use case) for the signed-in user, go back where we came from."""
     me = user()
-    context = web_context()
+    bulletins = web_context().bulletins
     try:
-        with context.db.session() as db:
-            load(db, bulletin_id, me)
-            now = context.clock()
-            if step == "submit":
-                services.submit(db, bulletin_id, me, now)
-            elif step == "approve":
-                services.approve(
-                    db, bulletin_id, me, now, two_person_emergency=context.settings.emergency_two_person
-                )
-            elif step == "reject":
-                services.reject(db, bulletin_id, me, now, request.form.get("reason", ""))
-            else:
-                services.cancel(db, bulletin_id, me, now)
+        if step == "submit":
+            bulletins.submit(me, bulletin_id)
+        elif step == "approve":
+            bulletins.approve(me, bulletin_id)
+        elif step == "reject":
+            bulletins.reject(me, bulletin_id, request.form.get("reason", ""))
+        else:
+            bulletins.cancel(me, bulletin_id)
     except ServiceError as exc:
         common.flash_error(exc)
     else:
-        notify("on_bulletin_changed", context.on_bulletin_changed, bulletin_id)
         flash(done, "info")
     back = request.form.get("back")
     if back == "queue":

@@ -37,6 +37,13 @@ STATUSES: Final = {
 }
 PRIORITIES: Final = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 LANGUAGES: Final = {"vi": "Tiếng Việt", "thai": "Tiếng Thái", "mong": "Tiếng Mông", "dao": "Tiếng Dao"}
+# Who read each audio version (an asset's engine), as the bulletin pages say it.
+ENGINES: Final = {
+    "gtts": "giọng Google (trực tuyến)",
+    "piper": "giọng Piper (trên máy chủ xã)",
+    "espeak-ng": "giọng dự phòng espeak-ng (khó nghe; sẽ đọc lại khi có giọng tốt hơn)",
+    "recording": "bản ghi âm",
+}
 PLAY_STATES: Final = {
     "finished": "Đã phát",
     "started": "Đang phát",
@@ -159,6 +166,7 @@ def install_helpers(app: Flask) -> None:
             "STATUSES": STATUSES,
             "PRIORITIES": PRIORITIES,
             "LANGUAGES": LANGUAGES,
+            "ENGINES": ENGINES,
             "PLAY_STATES": PLAY_STATES,
             "WINDOWS": WINDOWS,
         }

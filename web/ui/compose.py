@@ -2,8 +2,8 @@
 
 The page shows the normalized reading with its audio and a picture of where it lands in the next window.
 
-Owns the compose form and its preview. Speech is the runtime's `render_preview` and `store_recording`
-hooks; checking and saving are controller.services; where it lands is an estimate from the runtime's
+Owns the compose form and its preview. Speech is the runtime's `render_preview` hook; saving and submitting
+is the `create` use case (controller.usecases); where it lands is an estimate from the runtime's
 `planning_preview` hook (the planner decides for real after approval).
 """
 
@@ -17,7 +17,9 @@ from werkzeug.wrappers import Response
 from controller import services
 from controller.services.errors import NotFound, ServiceError
 from controller.tts.errors import TtsError
-from web.context import notify, web_context
+from controller.usecases import BulletinDraft, Recording
+from controller.usecases.bulletins import RecordingsUnavailable
+from web.context import web_context
 from web.ui import common, landing
 from web.ui.session import page, user
 
@@ -91,7 +93,7 @@ def preview() -> tuple[str, int]:
     return _page(request.form, found)
 
 
-def _recording() -> tuple[bytes, str] | None:
+def _recording() -> Recording | None:
     """The uploaded or browser-recorded audio and its language, when the form chose a recording."""
     if request.form.get("source") != "recording":
         return None
@@ -102,7 +104,7 @@ def _recording() -> tuple[bytes, str] | None:
     language = request.form.get("language", "")
     if language not in common.LANGUAGES:
         raise _FormProblem("Hãy chọn ngôn ngữ của bản ghi âm.")
-    return data, language
+    return Recording(data, language)
 
 
 class _FormProblem(Exception):
@@ -118,34 +120,22 @@ def create() -> Response | tuple[str, int]:
     form = request.form
     try:
         recording = _recording()
-        sha256 = None
-        if recording is not None:
-            if context.store_recording is None:
-                raise _FormProblem("Máy chủ chưa nhận bản ghi âm; hãy gửi bản tin bằng văn bản.")
-            sha256 = context.store_recording(*recording)
-        with context.db.session() as db:
-            now = context.clock()
-            view = services.create_bulletin(
-                db,
-                me,
-                now,
-                title=form.get("title", ""),
-                text=form.get("text", ""),
-                priority=form.get("priority", "normal"),
-                targets=targets_of(form),
-                schedule={"mode": form.get("schedule", "next_window")},
-            )
-            if recording is not None and sha256 is not None:
-                services.attach_audio(
-                    db, view.id, now, language=recording[1], kind="recorded", asset_sha256=sha256, actor=me
-                )
-            services.submit(db, view.id, me, now)
+        draft = BulletinDraft(
+            title=form.get("title", ""),
+            text=form.get("text", ""),
+            priority=form.get("priority", "normal"),
+            targets=targets_of(form),
+            schedule={"mode": form.get("schedule", "next_window")},
+        )
+        view = context.bulletins.create(me, draft, recording=recording, submit=True)
     except _FormProblem as exc:
         flash(str(exc), "error")
+        return _page(form, status=422)
+    except RecordingsUnavailable:
+        flash("Máy chủ chưa nhận bản ghi âm; hãy gửi bản tin bằng văn bản.", "error")
         return _page(form, status=422)
     except (ServiceError, TtsError) as exc:
         common.flash_error(exc)
         return _page(form, status=422)
-    notify("on_bulletin_changed", context.on_bulletin_changed, view.id)
     flash("Đã gửi bản tin đi duyệt.", "info")
     return redirect(url_for("ui_bulletins.detail", bulletin_id=view.id))

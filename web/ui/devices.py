@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response
 from controller import services
 from controller.planning import occurrences
 from controller.services import VillageTally
+from controller.tts.voices import espeak_warning
 from web.context import web_context
-from web.ui import common, health
+from web.ui import common, health, query
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
@@ -50,7 +51,7 @@ def dashboard() -> str:
     me = user()
     context = web_context()
     now = context.clock()
-    minutes = request.args.get("phut", type=int) or health.OFFLINE_ALERT_MINUTES
+    minutes = query.number("phut", health.OFFLINE_ALERT_MINUTES, 1, query.MAX_MINUTES)
     village = request.args.get("thon") or None
     state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
     online = {"online": True, "offline": False}.get(state or "")
@@ -66,7 +67,7 @@ def dashboard() -> str:
         flagged = list(dict.fromkeys(device.id for device, _ in alerts))
         shown = len(flagged) if state == "alert" else _count(tallies, village, online)
         pages = max(1, -(-shown // PAGE_SIZE))
-        number = min(max(request.args.get("trang", 1, type=int), 1), pages)
+        number = query.number("trang", 1, 1, pages)
         offset = (number - 1) * PAGE_SIZE
         if state == "alert":
             cards = services.devices_by_id(db, now, flagged[offset : offset + PAGE_SIZE])
@@ -82,6 +83,7 @@ def dashboard() -> str:
             )
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
         availability = services.window_uptime(db, [v.id for v in cards], windows, now)
+        speech_warning = espeak_warning(context.settings.tts, services.latest_speech_engine(db))
     total = sum(t.total for t in tallies)
     filters = {
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
@@ -109,6 +111,7 @@ def dashboard() -> str:
         page_number=number,
         pages=pages,
         filters={k: v for k, v in filters.items() if v is not None},
+        speech_warning=speech_warning,
     )
 
 

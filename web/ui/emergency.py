@@ -1,27 +1,22 @@
 """The emergency button: an immediate broadcast, with a confirmation step, for approvers who may also write.
 
-Owns the two-step form. The bulletin is created with priority `emergency`, submitted and approved through
-controller.services in one transaction (the confirmation stands in for the second approver), then the
-runtime's `on_bulletin_changed` hook renders it and sends play_now to the targets.
+Owns the two-step form. The `broadcast_emergency` use case writes, submits and approves the bulletin in one
+step (the confirmation stands in for the second approver unless the two-person rule is on) and announces
+it: the runtime renders it and sends play_now to the targets. Who may, and how it is logged, is the use
+case's rule (docs/security.md), the same as over the API.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from controller import services
 from controller.services.errors import ServiceError
-from web.context import notify, web_context
+from web.context import web_context
 from web.ui import common
 from web.ui.compose import targets_of
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_emergency", __name__))
-
-
-def _allowed() -> None:
-    """Approvers (who decide) that may also write bulletins: admins today (see services.users)."""
-    if not services.can(user(), "bulletin.create"):
-        abort(403)
 
 
 def _choices() -> dict[str, object]:
@@ -34,18 +29,16 @@ def _choices() -> dict[str, object]:
 
 
 @bp.get("/emergency")
-@page("bulletin.approve")
+@page("emergency.broadcast")
 def form() -> str:
     """Step 1: what to say and where."""
-    _allowed()
     return render_template("ui/emergency.html", form=request.args, confirm=False, **_choices())
 
 
 @bp.post("/emergency/confirm")
-@page("bulletin.approve")
+@page("emergency.broadcast")
 def confirm() -> str | tuple[str, int]:
     """Step 2: show what will be broadcast at once and ask to confirm."""
-    _allowed()
     if not request.form.get("title", "").strip() or not request.form.get("text", "").strip():
         flash("Hãy nhập tiêu đề và nội dung thông báo khẩn cấp.", "error")
         return render_template("ui/emergency.html", form=request.form, confirm=False, **_choices()), 422
@@ -53,38 +46,20 @@ def confirm() -> str | tuple[str, int]:
 
 
 @bp.post("/emergency")
-@page("bulletin.approve")
+@page("emergency.broadcast")
 def send() -> Response | tuple[str, int]:
-    """Create, submit and approve the emergency bulletin; the runtime plays it now on every target."""
-    _allowed()
-    me = user()
-    context = web_context()
+    """Put the emergency on air (or record the first approval under the two-person rule)."""
     form_data = request.form
     try:
-        with context.db.session() as db:
-            now = context.clock()
-            view = services.create_bulletin(
-                db,
-                me,
-                now,
-                title=form_data.get("title", ""),
-                text=form_data.get("text", ""),
-                priority="emergency",
-                targets=targets_of(form_data),
-            )
-            services.submit(db, view.id, me, now)
-            view = services.approve(
-                db,
-                view.id,
-                me,
-                now,
-                allow_self_approval=True,
-                two_person_emergency=context.settings.emergency_two_person,
-            )
+        view = web_context().bulletins.broadcast_emergency(
+            user(),
+            title=form_data.get("title", ""),
+            text=form_data.get("text", ""),
+            targets=targets_of(form_data),
+        )
     except ServiceError as exc:
         common.flash_error(exc)
         return render_template("ui/emergency.html", form=form_data, confirm=False, **_choices()), 422
-    notify("on_bulletin_changed", context.on_bulletin_changed, view.id)
     if view.status != "approved":  # the two-person rule: a second approver must confirm it
         flash("Đã ghi nhận duyệt lần thứ nhất. Cần một người duyệt khác xác nhận trước khi phát.", "info")
     else:

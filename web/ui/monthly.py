@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from controller import services
+from controller.planning.options import EARLIEST_DATE, LATEST_DATE
 from controller.services.plays import MAX_PLAYS
 from controller.services.views import PlayView, UserView
 from web.context import web_context
@@ -43,10 +44,13 @@ class Report:
 
 
 def _month(value: str | None, today: date) -> date:
+    """The first day of month `value` (YYYY-MM) within the dates schedules name, else of today's month."""
     try:
-        first = date.fromisoformat(f"{value}-01") if value else today.replace(day=1)
+        first = date.fromisoformat(f"{value}-01") if value else None
     except ValueError:
-        first = today.replace(day=1)
+        first = None
+    if first is None or not EARLIEST_DATE <= first <= LATEST_DATE:  # 9999-12 overflowed (issue 20)
+        return today.replace(day=1)
     return first
 
 

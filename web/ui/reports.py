@@ -15,19 +15,12 @@ from controller import services
 from controller.services.plays import MAX_PLAYS
 from controller.services.views import PlayView
 from web.context import web_context
-from web.ui import common, monthly
+from web.ui import common, monthly, query
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_reports", __name__))
 
 PLAY_COLUMNS = ("bulletin_id", "device", "village", "started_at", "finished_at", "status", "reason")
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _utc(day: date) -> datetime:
@@ -40,12 +33,12 @@ def _filtered() -> tuple[list[PlayView], dict[str, str], dict[str, str]]:
     me = user()
     context = web_context()
     today = context.clock().astimezone(common.schedule().timezone).date()
-    first = _day(request.args.get("from")) or today - timedelta(days=6)
-    last = _day(request.args.get("to")) or today
+    first = query.day("from") or today - timedelta(days=6)
+    last = query.day("to") or today
     if last < first:
         first, last = last, first
     device = request.args.get("device") or None
-    bulletin = request.args.get("bulletin", type=int)
+    bulletin = query.optional_id("bulletin")
     with context.db.session() as db:
         devices = {
             d.id: d.village_id for d in services.list_devices(db, context.clock(), commune_id=me.commune_id)

@@ -1,8 +1,11 @@
 """Who is signed in to the HTML UI: the session cookie, its CSRF token and the role gate of each page.
 
-Owns the UI's session keys (`user`, `csrf`), the cookie flags and the CSRF check of every POST; passwords
-and permissions are controller.services.users. Must not serve pages itself (the blueprints do) and must
-not touch the bearer tokens of the REST API.
+Owns the UI's session keys (`sid`, `csrf`), the cookie flags and the CSRF check of every POST; passwords
+and permissions are controller.services.users. Must not serve pages itself (the blueprints do).
+
+The signed cookie alone cannot be taken back, so it carries a server-side session id: a token of
+controller.services.users (only its sha256 is stored), revoked on sign-out. A cookie copied before
+sign-out then no longer signs anyone in.
 """
 
 import functools
@@ -18,7 +21,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 from controller import services
-from controller.services.errors import NotFound
+from controller.services.errors import AuthenticationFailed
 from controller.services.views import UserView
 from web.api.guards import accepts_uploads
 from web.context import WebContext, web_context
@@ -68,14 +71,21 @@ def check_csrf(req: Request) -> None:
 
 def sign_in(user: UserView) -> None:
     """Start a fresh session for `user` (a new CSRF token too, so a planted one is useless)."""
+    context = web_context()
+    with context.db.session() as db:
+        sid = services.issue_token(db, user, context.clock(), SESSION_LIFETIME)
     session.clear()
     session.permanent = True
-    session["user"] = user.username
+    session["sid"] = sid
     csrf_token()
 
 
 def sign_out() -> None:
-    """Forget the signed-in user."""
+    """End the session here and on the server: the same cookie, replayed, signs nobody in."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with web_context().db.session() as db:
+            services.revoke_token(db, sid)
     session.clear()
 
 
@@ -84,16 +94,15 @@ def current_user() -> UserView | None:
     if "ui_user" in g:
         user: UserView | None = g.ui_user
         return user
-    username = session.get("user")
+    sid = session.get("sid")
     user = None
-    if isinstance(username, str):
+    if isinstance(sid, str):
         context = web_context()
         try:
             with context.db.session() as db:
-                found = services.get_user(db, username)
-            user = found if found.active else None
-        except NotFound:
-            user = None
+                user = services.user_for_token(db, sid, context.clock())
+        except AuthenticationFailed:
+            user = None  # signed out, expired, or the account was deactivated
     g.ui_user = user
     return user
 

@@ -10,8 +10,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db.models.base import Base, check_in
+from protocol.plan import PRIORITIES
 
-PRIORITIES: tuple[str, ...] = ("normal", "priority", "emergency")
 BULLETIN_STATUSES: tuple[str, ...] = (
     "draft",
     "pending",

@@ -26,14 +26,18 @@ from apscheduler.triggers.cron import CronTrigger
 
 from controller import services
 from controller.assets import AssetStore
+from controller.children import Supervisor
 from controller.config import Settings
+from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence, LeadershipLost
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
-from controller.mqtt.broker import BrokerAccount, ManagedBroker, hash_password, tls_listener
-from controller.mqtt.client import MqttLink, parse_broker_url
+from controller.monitoring import Monitoring
+from controller.mqtt.accounts import BrokerAccount, hash_password
+from controller.mqtt.broker import ManagedBroker, tls_listener
+from controller.mqtt.client import MqttLink
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import (
@@ -43,12 +47,16 @@ from controller.planning import (
     ScheduleFile,
     Timeline,
     load_schedule_file,
+    planning_health,
 )
+from controller.speech_upgrade import upgrade_speech
+from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
-from controller.webserver import WebServer
 from protocol import Command, Event, Signer
+from protocol.broker_url import parse_broker_url
 from web.app import create_app
 from web.context import WebContext
+from web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,13 @@ def default_client_id(settings: Settings) -> str:
     return f"{settings.mqtt.username}-{socket.gethostname()}-{place.hexdigest()}"
 
 
+def _mqtt_state(link: MqttLink) -> str:
+    """MQTT for health: connected only while the broker acknowledges (a frozen one keeps TCP open)."""
+    if not link.connected:
+        return "disconnected"
+    return "connected" if link.responsive() else "unresponsive"
+
+
 class Controller:
     """The central service of one deployment."""
 
@@ -80,7 +95,7 @@ class Controller:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(settings)
         upgrade(settings.db_url)
         self.db = Database(settings.db_url)
         self.keys: KeyRing = load_or_create_keys(settings.keys_dir)
@@ -89,20 +104,24 @@ class Controller:
         self.store = AssetStore(settings.assets_dir)
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
+        self.broker_supervisor: Supervisor | None = None
         password = settings.mqtt.password or ""
+        link_url = settings.mqtt.url
         if settings.mqtt.mode == "managed":
             host, port, _tls = parse_broker_url(settings.mqtt.url)
             self.broker = ManagedBroker(
                 settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
             )
+            self.broker_supervisor = Supervisor(self.broker)
             password = self.keys.broker_password
+            link_url = self.broker.controller_url
         self.ingestor: Ingestor | IngestProcess = (
             IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
             if settings.mqtt.ingest_process
             else Ingestor(self.db, heartbeat_interval=self.interval, on_event=self._on_event)
         )
         self.link = MqttLink(
-            url=settings.mqtt.url,
+            url=link_url,
             username=settings.mqtt.username,
             password=password,
             client_id=settings.mqtt.client_id or default_client_id(settings),
@@ -127,6 +146,7 @@ class Controller:
             rules=rules,
             lexicon=lambda: commune_lexicon(settings.data_dir),
         )
+        self.monitoring = Monitoring(self)
         # One planner at a time (it publishes versioned plans); speech renders beside it.
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
         # One renderer: create, submit and approve each ask for speech; one after another, the second
@@ -136,6 +156,7 @@ class Controller:
         # A follower's re-plan requests go to the leader one at a time; a burst of events coalesces too.
         self._signaller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replan-signal")
         self._signal_queued = threading.Event()
+        self._planning_error: str | None = None  # why the latest planning run failed, for health
         self.leadership = leadership_for(
             settings.db_url,
             name=settings.leader.name,
@@ -161,23 +182,28 @@ class Controller:
                 on_device_changed=self.device_changed,
                 signing_public_keys=self.keys.public_keys_b64,
                 planning_preview=self.planning_preview,
+                metrics=self.monitoring.registry,
             )
         )
-        self.web = WebServer(self.app, host=settings.http.host, port=settings.http.port)
+        http, proxies = settings.http, settings.trusted_proxies
+        self.web = WebServer(self.app, host=http.host, port=http.port, trusted_proxies=proxies)
+        self.systemd = Watchdog()
         self._stopped = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the broker (managed mode), the MQTT link and the web server; seek leadership, which plans."""
-        if self.broker is not None:
-            self.broker.start(self.broker_accounts())
+        if self.broker is not None and self.broker_supervisor is not None:
+            self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
+            self.broker_supervisor.start()
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
         self.jobs.start(paused=True)  # resumed while this process is the leader
         self.web.start()
         self.leadership.start()  # a lone process is elected here, and its election plans at once
+        self.systemd.ready(self.settings.http.host, self.web.port)
         log.info(
             "controller ready (%s): web http://%s:%s, broker %s, schedule %s",
             self.leadership.role, self.settings.http.host, self.web.port, self.settings.mqtt.url,
@@ -187,6 +213,7 @@ class Controller:
     def stop(self) -> None:
         """Stop everything in the reverse order; leadership is given up once nothing plans any more."""
         self._stopped.set()
+        self.systemd.stopping()
         self.web.stop()
         self.jobs.shutdown(wait=False)
         self._renderer.shutdown(wait=True, cancel_futures=True)
@@ -195,8 +222,8 @@ class Controller:
         self.leadership.stop()
         self.link.stop()
         self.ingestor.stop()
-        if self.broker is not None:
-            self.broker.stop()
+        if self.broker_supervisor is not None:
+            self.broker_supervisor.stop()
         self.db.engine.dispose()
 
     def run_forever(self) -> None:
@@ -212,6 +239,11 @@ class Controller:
         interval = self.interval.total_seconds()
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
+        # Speech read by a fallback voice while offline is read again once a better voice answers.
+        self.jobs.add_job(
+            lambda: self._renderer.submit(self._upgrade_speech), "interval", minutes=10, id="better-speech"
+        )
+        self.monitoring.schedule(self.jobs)
         # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
         # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.
         schedules = [self.schedules.default, *(o.schedule for o in self.schedules.overrides)]
@@ -309,9 +341,13 @@ class Controller:
         with self._fence.planning():
             try:
                 self.dispatcher.replan()
+                self._planning_error = None
+                self.monitoring.planned(ok=True)
             except LeadershipLost as exc:
                 log.warning("planning run stopped: %s", exc)
-            except Exception:
+            except Exception as exc:
+                self._planning_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.monitoring.planned(ok=False)
                 log.exception("planning run failed; the next change or the safety-net job retries it")
 
     def bulletin_changed(self, bulletin_id: int) -> None:
@@ -325,6 +361,18 @@ class Controller:
         except Exception:
             log.exception("bulletin %s: rendering or stopping failed", bulletin_id)
         self.request_replan()
+
+    def _upgrade_speech(self) -> None:
+        try:
+            upgrades = upgrade_speech(
+                FencedDatabase(self.db, self._fence).session, self.store, self.settings.tts, self.clock,
+                lexicon=commune_lexicon(self.settings.data_dir),
+            )  # fmt: skip
+        except Exception:
+            log.exception("re-rendering fallback speech failed; the next pass retries it")
+            return
+        if upgrades:
+            self.request_replan()
 
     def _on_event(self, device_id: str, event: Event) -> None:
         if event.type in ("finished", "skipped", "failed"):
@@ -393,10 +441,12 @@ class Controller:
             db_state = f"error: {type(exc).__name__}"
         return {
             "db": db_state,
-            "mqtt": "connected" if self.link.connected else "disconnected",
+            "mqtt": _mqtt_state(self.link),
             "role": self.leadership.role,
             "ingest": self.ingestor.counters(),
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
+            "planning": planning_health(self._planning_error, self.dispatcher.planning_failures),
+            **({"broker": self.broker_supervisor.health()} if self.broker_supervisor else {}),
         }

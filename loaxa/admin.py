@@ -14,13 +14,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from controller import services
 from controller.bundle import AgentBundle
 from controller.config import Settings
+from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.keys import load_or_create_keys
 from controller.planning import ScheduleError, error_line, load_schedule_file
+from loaxa.errors import CliError
 
 
 def _database(settings: Settings) -> Database:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     return Database(settings.db_url)
 
@@ -30,14 +32,12 @@ def add_user(settings: Settings, username: str, role: str, password: str | None)
     if password is None:
         password = getpass.getpass(f"Password for {username}: ")
         if password != getpass.getpass("Again: "):
-            print("loaxa: the two passwords differ; nothing was changed", file=sys.stderr)
-            return 2
+            raise CliError("the two passwords differ; nothing was changed")
     try:
         with _database(settings).session() as session:
             user = services.create_user(session, username, password, role, datetime.now(UTC))
     except services.ServiceError as exc:
-        print(f"loaxa: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from exc
     print(f"user {user.username} ({user.role}) created")
     return 0
 
@@ -53,8 +53,7 @@ def add_device(
                 session, device_id, datetime.now(UTC), name=name, village_id=village, speakers=speakers
             )
     except services.ServiceError as exc:
-        print(f"loaxa: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from exc
     bundle = AgentBundle(
         device_id=provisioned.device.id,
         mqtt_url=settings.mqtt.public_url or settings.mqtt.url,

@@ -6,7 +6,7 @@ sink. Used by `loaxa demo` and `loaxa simulate`. Owns only starting and stopping
 One process holds at most `AGENTS_PER_PROCESS` agents: paho waits on its sockets with select(), which
 fails for file descriptors from 1024 (FD_SETSIZE) whatever the process's limit, and each agent holds
 about six (MQTT socket, paho's wake-up pair, its state database with WAL and shm). Larger fleets run in
-several processes of this module (`python -m controller.fleet AGENT.TOML ...`).
+several processes of this module (`python -m loaxa.fleet AGENT.TOML ...`).
 """
 
 import logging
@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from controller.bundle import AgentBundle
+from controller.children import die_with_parent
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, load_config
 
@@ -83,7 +84,11 @@ AGENTS_PER_PROCESS = 100
 
 
 class FleetProcesses:
-    """A large fleet as child processes of at most `per_process` agents each (see the module docstring)."""
+    """A fleet as child processes of at most `per_process` agents each (see the module docstring).
+
+    The demo runs one agent per process: an agent that crashes (e.g. a Bus error on a state file cut
+    short under it) takes neither the controller nor the other agents with it.
+    """
 
     def __init__(self, configs: Sequence[Path], per_process: int = AGENTS_PER_PROCESS) -> None:
         if not 1 <= per_process <= AGENTS_PER_PROCESS:
@@ -97,7 +102,10 @@ class FleetProcesses:
         started = 0
         for group in self.groups:
             child = subprocess.Popen(
-                [sys.executable, "-m", "controller.fleet", *map(str, group)], stdout=subprocess.PIPE
+                [sys.executable, "-m", "loaxa.fleet", *map(str, group)],
+                stdout=subprocess.PIPE,
+                # The agents stop with the process that started them, also after a `kill -9` of it.
+                preexec_fn=die_with_parent,  # noqa: PLW1509  # the hook only calls prctl
             )
             self.processes.append(child)
             # The child prints "started N" once its agents run; nothing means it died (its stderr says why).
@@ -124,15 +132,15 @@ class FleetProcesses:
                 log.warning("fleet process %s did not stop within 30 s; killing it", child.pid)
                 child.kill()
                 child.wait()
+            if child.stdout is not None:
+                child.stdout.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the agents of the given agent.toml files until SIGTERM (one child of FleetProcesses)."""
     paths = list(sys.argv[1:] if argv is None else argv)
     if not 1 <= len(paths) <= AGENTS_PER_PROCESS:
-        print(
-            f"usage: python -m controller.fleet AGENT.TOML ... (1 to {AGENTS_PER_PROCESS})", file=sys.stderr
-        )
+        print(f"usage: python -m loaxa.fleet AGENT.TOML ... (1 to {AGENTS_PER_PROCESS})", file=sys.stderr)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -5,20 +5,19 @@ Imports only the standard library at start: each subcommand imports what it need
 """
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loaxa import logs, ops
+
 if TYPE_CHECKING:
     from controller.config import Settings
 
+from loaxa.errors import CliError
+
 Command = Callable[[argparse.Namespace], int]
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, exit code 2."""
 
 
 def _settings(args: argparse.Namespace) -> "Settings":
@@ -39,7 +38,7 @@ def _settings(args: argparse.Namespace) -> "Settings":
 
 def cmd_controller(args: argparse.Namespace) -> int:
     """Run the controller: web, REST API, MQTT, scheduler (and the managed broker)."""
-    from controller.runtime import Controller
+    from loaxa.runtime import Controller
 
     controller = Controller(_settings(args))
     controller.run_forever()
@@ -48,7 +47,7 @@ def cmd_controller(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo commune with 12 simulated agents."""
-    from controller.demo import run_demo
+    from loaxa.demo import run_demo
 
     run_demo(_settings(args), agents=args.agents, fresh=not args.keep)
     return 0
@@ -56,7 +55,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run N simulated agents against a running controller."""
-    from controller.demo import run_simulation
+    from loaxa.demo import run_simulation
 
     run_simulation(_settings(args), agents=args.agents, per_process=args.per_process)
     return 0
@@ -66,29 +65,31 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """Run the edge agent (what a Raspberry Pi runs)."""
     from edge_agent.cli import main as agent_main
 
-    return agent_main(["--config", str(args.config), *(["-v"] if args.verbose else [])])
+    flags = [*(["-v"] if args.verbose else []), *(["--check"] if args.check else [])]
+    return agent_main(["--config", str(args.config), *flags])
 
 
 def cmd_tts(args: argparse.Namespace) -> int:
     """Render text to a loudness-normalized MP3, printing the normalized reading and the engine used."""
-    from controller.tts.cli import render_to_file
+    from loaxa.speech import render_to_file
 
     return render_to_file(_settings(args), args.text, args.output)
 
 
 def cmd_voices_install(args: argparse.Namespace) -> int:
-    """Download a Piper voice from its official source and verify its SHA-256."""
-    from controller.tts.cli import install_voice_cli
+    """Install a Piper voice from its official source or a local file / USB stick, verifying its SHA-256."""
+    from loaxa.speech import install_voice_cli
 
-    return install_voice_cli(_settings(args), args.name, args.dir)
+    return install_voice_cli(_settings(args), args.name, args.dir, args.source)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Create or migrate the database to the newest schema."""
+    from controller.datadir import make_data_dir
     from controller.db import upgrade
 
     settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     print(f"database at {settings.db_url} is up to date")
     return 0
@@ -96,14 +97,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Add a user with a role."""
-    from controller.admin import add_user
+    from loaxa.admin import add_user
 
     return add_user(_settings(args), args.username, args.role, args.password)
 
 
 def cmd_device_add(args: argparse.Namespace) -> int:
     """Provision a device and write its agent bundle (agent.toml with credentials and keys)."""
-    from controller.admin import add_device
+    from loaxa.admin import add_device
 
     return add_device(
         _settings(args),
@@ -117,7 +118,7 @@ def cmd_device_add(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the settings and the broadcast window file."""
-    from controller.admin import check_config
+    from loaxa.admin import check_config
 
     return check_config(_settings(args), args.files)
 
@@ -141,13 +142,15 @@ def cmd_broker_certs(args: argparse.Namespace) -> int:
 def cmd_broker_accounts(args: argparse.Namespace) -> int:
     """Write the password file and ACL of the registry's accounts for a broker loaxa does not run."""
     from controller import services
+    from controller.datadir import make_data_dir
     from controller.db import Database, upgrade
+    from controller.mqtt import accounts as mqtt_accounts
     from controller.mqtt import broker
-    from controller.mqtt.client import parse_broker_url
+    from protocol.broker_url import parse_broker_url
 
     settings = _settings(args)
     out: Path = args.out
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     upgrade(settings.db_url)
     with Database(settings.db_url).session() as session:
         devices = services.broker_accounts(session)
@@ -170,17 +173,17 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
     if not settings.mqtt.password:
         raise CliError("set LOAXA_MQTT_PASSWORD: the controller's password on this broker")
     accounts = [
-        broker.BrokerAccount(
-            settings.mqtt.username, broker.hash_password(settings.mqtt.password), "controller"
+        mqtt_accounts.BrokerAccount(
+            settings.mqtt.username, mqtt_accounts.hash_password(settings.mqtt.password), "controller"
         ),
         *devices,
     ]
     out.mkdir(parents=True, exist_ok=True)
     for commune in args.bridge:
-        account, secret = broker.bridge_account(out, commune, (a.username for a in devices))
+        account, secret = mqtt_accounts.bridge_account(out, commune, (a.username for a in devices))
         accounts.append(account)
         print(f"relay account {account.username} ({len(account.devices)} devices), password in {secret}")
-    passwd, acl = broker.write_account_files(out, accounts)
+    passwd, acl = mqtt_accounts.write_account_files(out, accounts)
     print(
         f"{len(accounts)} account(s): password_file {passwd}, acl_file {acl}; then reload the broker (SIGHUP)"
     )
@@ -203,7 +206,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """`broker certs`, `broker accounts` and `keys rotate`."""
+    """`broker certs`, `broker accounts`, `keys rotate`, `backup`, `restore`, `apt publish`."""
+    ops.add_commands(add, _settings)
     broker = add("broker", lambda _a: 0, "managed broker commands")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     certs = broker_sub.add_parser("certs", help="make the TLS CA and server certificate in data_dir/tls")
@@ -235,6 +239,29 @@ def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentP
     rotate.add_argument("--stage", action="store_true", help="only make and list the next key")
 
 
+def _add_admin_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
+    """`db upgrade`, `user add` and `device add`."""
+    db = add("db", lambda _a: 0, "database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
+    user = add("user", lambda _a: 0, "user commands")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    user_add = user_sub.add_parser("add", help="add a user")
+    user_add.set_defaults(func=cmd_user_add)
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=["operator", "approver", "admin", "viewer"])
+    user_add.add_argument("--password", help="password (asked for when omitted)")
+    device = add("device", lambda _a: 0, "device commands")
+    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    device_add = device_sub.add_parser("add", help="provision a device and write its agent bundle")
+    device_add.set_defaults(func=cmd_device_add)
+    device_add.add_argument("id", help="device id, e.g. tule-c13 (also its MQTT username)")
+    device_add.add_argument("--name", required=True, help="cluster name, e.g. 'Cụm loa Bản Lìm 2'")
+    device_add.add_argument("--village", required=True, help="village id")
+    device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
+    device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="loaxa", description="Smart loudspeaker system for a commune.")
@@ -260,35 +287,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent = add("agent", cmd_agent, "run the edge agent")
     agent.add_argument("--config", type=Path, required=True, help="agent.toml")
+    agent.add_argument("--check", action="store_true", help="only validate the config, then exit")
     tts = add("tts", cmd_tts, "render text to speech")
     tts.add_argument("text", help="Vietnamese text")
     tts.add_argument("-o", "--output", type=Path, required=True, help="output MP3 file")
     voices = add("voices", lambda _a: 0, "Piper voice commands")
     voices_install = voices.add_subparsers(dest="voices_command", required=True, metavar="ACTION").add_parser(
-        "install", help="download and verify a Piper voice (e.g. vi_VN-vais1000-medium)"
+        "install",
+        help="install and verify a Piper voice (e.g. vi_VN-vais1000-medium), online or --from a USB stick",
     )
     voices_install.set_defaults(func=cmd_voices_install)
     voices_install.add_argument("name", help="voice name, e.g. vi_VN-vais1000-medium")
     voices_install.add_argument("--dir", type=Path, help="where to put it (default: data_dir/voices)")
-    db = add("db", lambda _a: 0, "database commands")
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
-    user = add("user", lambda _a: 0, "user commands")
-    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    user_add = user_sub.add_parser("add", help="add a user")
-    user_add.set_defaults(func=cmd_user_add)
-    user_add.add_argument("username")
-    user_add.add_argument("--role", required=True, choices=["operator", "approver", "admin", "viewer"])
-    user_add.add_argument("--password", help="password (asked for when omitted)")
-    device = add("device", lambda _a: 0, "device commands")
-    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
-    device_add = device_sub.add_parser("add", help="provision a device and write its agent bundle")
-    device_add.set_defaults(func=cmd_device_add)
-    device_add.add_argument("id", help="device id, e.g. tule-c13 (also its MQTT username)")
-    device_add.add_argument("--name", required=True, help="cluster name, e.g. 'Cụm loa Bản Lìm 2'")
-    device_add.add_argument("--village", required=True, help="village id")
-    device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
-    device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+    voices_install.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="the .onnx file or a directory (USB stick) holding it; no network",
+    )
+    _add_admin_commands(add)
     _add_security_commands(add)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
@@ -298,15 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `loaxa` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose=args.verbose)
     try:
         return int(args.func(args))
     except CliError as exc:
         print(f"loaxa: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

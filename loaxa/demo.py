@@ -16,21 +16,23 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from controller import services, tls
 from controller.bundle import AgentBundle
-from controller.cli import CliError
+from controller.children import stop_leftover
 from controller.config import Settings
-from controller.fleet import (
+from controller.services.seed import USERS, demo_device_password
+from loaxa.errors import CliError
+from loaxa.fleet import (
     AGENTS_PER_PROCESS,
     Fleet,
     FleetProcesses,
     simulated_bundle,
     write_simulated_agent,
 )
-from controller.mqtt.client import parse_broker_url
-from controller.runtime import Controller
-from controller.services.seed import USERS, demo_device_password
+from loaxa.runtime import Controller
+from protocol.broker_url import parse_broker_url
 
 DEFAULT_DEMO_PASSWORD = "loaxa-demo"  # noqa: S105  # the documented demo default, printed at start
 
@@ -51,7 +53,13 @@ def _free_port(host: str) -> int:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The demo's settings: its own data directory, and a free broker port if 1883 is taken."""
+    """The demo's settings: its own data directory, and a free broker port if 1883 is taken.
+
+    A broker an earlier demo left running (killed in a way that could not stop its children) is stopped
+    first, so the port stays the configured one.
+    """
+    broker_dir = settings.model_copy(update={"data_dir": settings.data_dir / "demo"}).broker_dir
+    stop_leftover(broker_dir / "mosquitto.pid", str(broker_dir / "mosquitto.conf"))
     host, port, _tls = parse_broker_url(settings.mqtt.url)
     if not _port_free(host, port):
         port = _free_port(host)
@@ -86,6 +94,11 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
+def demo_fleet(configs: list[Path]) -> FleetProcesses:
+    """The demo's agents, one process each: none shares the fate of the controller or of another agent."""
+    return FleetProcesses(configs, per_process=1)
+
+
 def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> None:
     """Seed the demo commune, start the controller and `agents` simulated clusters, serve until stopped."""
     password = os.environ.get("LOAXA_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
@@ -101,7 +114,7 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
     controller.start()
     print(f"[3/4] controller and managed broker running (agents connect to {agent_url})", flush=True)
     root = settings.data_dir / "agents"
-    configs = [
+    for device in devices:
         write_simulated_agent(
             root,
             replace(
@@ -115,9 +128,7 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
                 ca_file=ca_file or AgentBundle.ca_file,
             ),
         )
-        for device in devices
-    ]
-    fleet = Fleet(configs)
+    fleet = demo_fleet([root / device / "agent.toml" for device in devices])
     fleet.start(lambda n, total: print(f"\r[4/4] simulated agents started: {n}/{total}", end="", flush=True))
     url = f"http://{settings.http.host}:{controller.web.port}"
     logins = ", ".join(username for username, _role in USERS)

@@ -18,10 +18,14 @@ log = logging.getLogger(__name__)
 class WebServer:
     """A waitress server for one app on one host and port."""
 
-    def __init__(self, app: Flask, *, host: str, port: int, threads: int = 8) -> None:
+    def __init__(
+        self, app: Flask, *, host: str, port: int, threads: int = 8, trusted_proxies: int = 0
+    ) -> None:
+        # X-Forwarded-* headers are dropped unless proxies are trusted; then the app's ProxyFix reads them.
         self._server: BaseWSGIServer | MultiSocketServer = create_server(
-            app, host=host, port=port, threads=threads, ident="loaxa", clear_untrusted_proxy_headers=True
-        )
+            app, host=host, port=port, threads=threads, ident="loaxa",
+            clear_untrusted_proxy_headers=not trusted_proxies,
+        )  # fmt: skip
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
 
     @property

@@ -1,0 +1,161 @@
+"""What goes into a planning run, read from the database: bulletins, devices, windows and pins.
+
+Owns which approved bulletins still need placing and where (an emergency once per device, a window item
+until the device played it, a recurring one until its last day), when a bulletin is over, and the signed
+asset URLs the items carry. It decides no placement (controller.planning does) and writes nothing but
+finishing bulletins that every target has played.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from controller import services
+from controller.assets.signing import sign_asset_url
+from controller.planning import (
+    AudioVersion,
+    BulletinSchedule,
+    Pin,
+    PlannedBulletin,
+    PlannedDevice,
+    PlanningFailure,
+    PlanningInputs,
+    PlanningRules,
+    ScheduleFile,
+    ScheduleOptions,
+    guarded,
+)
+from controller.services.views import BulletinView
+from protocol import Asset
+
+_MAX_BULLETINS: Final = 500  # approved, unfinished bulletins of one commune: dozens in practice
+_TERMINAL: Final = frozenset({"played", "skipped", "failed"})
+
+
+@dataclass(frozen=True)
+class EmergencyShape:
+    """How a bulletin's `play_now` command plays: how many times, and the pause between."""
+
+    repeat: int = 3
+    gap_s: int = 5
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """One planning run's inputs, the bulletins found over, each emergency's shape, and what was left out."""
+
+    inputs: PlanningInputs
+    finished: tuple[int, ...]
+    emergencies: Mapping[int, EmergencyShape]
+    failures: tuple[PlanningFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssetUrls:
+    """Signed asset URLs whose expiry is fixed for the day, so that plans stay byte-stable within it."""
+
+    base_url: str
+    secret: bytes
+    ttl: timedelta
+
+    def asset(self, session: Session, sha256: str, now: datetime) -> Asset:
+        """The stored asset with a URL an agent may fetch until the end of tomorrow plus the TTL."""
+        record = services.get_asset(session, sha256)
+        day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+        url = sign_asset_url(self.base_url, sha256, self.secret, day + self.ttl)
+        return Asset(sha256=sha256, bytes=record.bytes, duration_ms=record.duration_ms, url=url)
+
+
+def gather(
+    session: Session, now: datetime, *, schedules: ScheduleFile, rules: PlanningRules, urls: AssetUrls
+) -> RunInputs:
+    """Gather the planner's inputs; finish bulletins that every target has played (or given up)."""
+    villages = {v.id: v for v in services.list_villages(session)}
+    devices = services.device_villages(session)
+    planned_devices = tuple(
+        PlannedDevice(
+            device_id=device_id,
+            languages=frozenset(villages[village_id].languages if village_id in villages else ()),
+            schedule=schedules.for_device(device_id, village_id),
+        )
+        for device_id, village_id in devices.items()
+    )
+    known = set(devices)
+    bulletins: list[PlannedBulletin] = []
+    finished: list[int] = []
+    shapes: dict[int, EmergencyShape] = {}
+    failures: list[PlanningFailure] = []
+    zone = schedules.default.timezone
+    today = now.astimezone(zone).date()
+    for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
+        if not bulletin.audio or bulletin.approved_at is None:
+            continue  # still rendering: planned as soon as its speech is attached
+        asked = guarded(bulletin.id, failures, partial(ScheduleOptions.from_json, bulletin.schedule))
+        first_day = bulletin.approved_at.astimezone(zone).date()
+        options = None if asked is None else guarded(bulletin.id, failures, partial(asked.resolve, first_day))
+        if asked is None or options is None:
+            continue  # left out with its reason; every other bulletin is still planned
+        states = {d.device_id: d.state for d in bulletin.deliveries}
+        targets = set(services.target_devices(session, bulletin)) & known
+        if _over(options, today, targets, states):
+            services.finish(session, bulletin.id, now)
+            finished.append(bulletin.id)
+            continue
+        if bulletin.priority == "emergency":
+            shapes[bulletin.id] = EmergencyShape(options.emergency_repeat, options.emergency_gap_s)
+        pending = _pending(bulletin, options, targets, states)
+        if pending:
+            versions = tuple(
+                AudioVersion(audio.language, urls.asset(session, audio.sha256, now))
+                for audio in sorted(bulletin.audio, key=lambda a: a.position)
+            )
+            bulletins.append(
+                PlannedBulletin(
+                    bulletin_id=bulletin.id,
+                    priority=bulletin.priority,
+                    approved_at=bulletin.approved_at,
+                    device_ids=frozenset(pending),
+                    versions=versions,
+                    expires_at=bulletin.expires_at,
+                    schedule=options,
+                    revision=asked.revision,
+                )
+            )
+    pins = tuple(_pins(session, known))
+    inputs = PlanningInputs(tuple(bulletins), planned_devices, rules, pins)
+    return RunInputs(inputs, tuple(finished), shapes, tuple(failures))
+
+
+def _pending(
+    bulletin: BulletinView, options: BulletinSchedule, targets: set[str], states: Mapping[str, str]
+) -> set[str]:
+    """The targets still to be given the bulletin.
+
+    An emergency goes out once per device (its delivery row records the send); a window item stays in
+    the plan until the device reports it played, a recurring one until its last day.
+    """
+    if bulletin.priority == "emergency":
+        return {device for device in targets if device not in states}
+    if options.recurring:
+        return targets
+    return {device for device in targets if states.get(device) != "played"}
+
+
+def _over(options: BulletinSchedule, today: date, targets: set[str], states: Mapping[str, str]) -> bool:
+    """Whether a bulletin is done: its last day has passed, or every target has played it (or given up)."""
+    if options.recurring:
+        return options.last_day is not None and today > options.last_day
+    return bool(targets) and all(states.get(device) in _TERMINAL for device in targets)
+
+
+def _pins(session: Session, devices: set[str]) -> Iterator[Pin]:
+    """The items of the stored plans: the planner keeps them where they were published."""
+    _held = services.load_plans(session, devices)  # held while the generator runs: no query per device
+    for device_id in sorted(devices):
+        stored = services.current_plan(session, device_id)
+        for item_id, planned_start in () if stored is None else stored.item_starts():
+            yield Pin(device_id, item_id, planned_start)

@@ -1,0 +1,72 @@
+"""Programme sources of plan items (DESIGN §4): `file`, `relay`, `live`, and any kind a newer controller adds.
+
+A plan item names where its sound comes from in `source` (`{"kind": ...}`). A `file` item carries its
+audio as `asset` (sha256 + signed URL), and an absent `source` means `file`, so plans stay what agents in
+the field already read. A `relay` or `live` item carries ordered stream URLs instead, tried in turn.
+A kind this reader does not know is kept as `UnknownSource`, so an agent skips that one item with reason
+`unsupported_source` instead of refusing the whole plan. Owns those shapes; must not play or fetch anything.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from protocol._fields import Fields
+from protocol.errors import ProtocolError
+
+StreamKind = Literal["relay", "live"]
+STREAM_KINDS: Final[tuple[StreamKind, ...]] = ("relay", "live")
+MAX_STREAM_URLS: Final = 8
+_SCHEMES: Final = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """Sound from a stream: a relayed station (`station`) or a live session (`session`), URLs in order."""
+
+    kind: StreamKind
+    urls: tuple[str, ...]
+    station: str | None = None
+    session: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this source."""
+        data: dict[str, Any] = {"kind": self.kind, "urls": list(self.urls)}
+        if self.station is not None:
+            data["station"] = self.station
+        if self.session is not None:
+            data["session"] = self.session
+        return data
+
+
+@dataclass(frozen=True)
+class UnknownSource:
+    """A source kind this reader does not know (from a newer controller): the item is skipped."""
+
+    kind: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this source (only its kind survives)."""
+        return {"kind": self.kind}
+
+
+def read_source(data: object) -> StreamSource | UnknownSource | None:
+    """Read an item's `source`; None for a `file` item (its audio is the item's `asset`)."""
+    if data is None:
+        return None
+    f = Fields(data, "source", allow_extra=True)
+    kind = f.text("kind", max_len=32)
+    if kind == "file":
+        return None
+    if kind not in STREAM_KINDS:
+        return UnknownSource(kind)
+    urls = f.array("urls", max_items=MAX_STREAM_URLS)
+    if not urls or not all(isinstance(u, str) and u.startswith(_SCHEMES) and len(u) <= 2048 for u in urls):
+        raise ProtocolError(
+            "bad_field", f"source.urls: expected 1–{MAX_STREAM_URLS} http(s) URLs, got {urls!r:.80}"
+        )
+    return StreamSource(
+        kind="relay" if kind == "relay" else "live",
+        urls=tuple(urls),
+        station=f.opt_str("station", max_len=64),
+        session=f.opt_str("session", max_len=64),
+    )

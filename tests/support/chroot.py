@@ -1,0 +1,62 @@
+"""A fresh Debian 12 root for package tests: made once by debootstrap, cached as a tarball under var/.
+
+Making it takes about two minutes and needs root, debootstrap and the Debian mirror; unpacking the cached
+tarball takes seconds. The root already holds the agent package's Debian dependencies, so installing
+from the controller's repository needs no mirror.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "var" / "cache" / "debian-bookworm-loaxa-agent.tar"
+MIRROR = os.environ.get("LOAXA_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+# debootstrap resolves no virtual packages: python3-cryptography's cffi API needs python3-cffi-backend.
+INCLUDE = "python3,python3-cffi-backend,python3-psutil,python3-cryptography,mpg123,alsa-utils"
+
+
+def _make_cache() -> None:
+    building = CACHE.with_suffix(".building")
+    shutil.rmtree(building, ignore_errors=True)
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", str(building), MIRROR],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["chroot", str(building), "apt-get", "clean"], check=True)
+    partial = CACHE.with_suffix(".partial")
+    subprocess.run(["tar", "--numeric-owner", "-cf", str(partial), "-C", str(building), "."], check=True)
+    partial.replace(CACHE)
+    shutil.rmtree(building, ignore_errors=True)
+
+
+def debian_root(target: Path) -> Path:
+    """Unpack a fresh Debian 12 (bookworm, minbase) root into `target`; skips without root or tools."""
+    if os.geteuid() != 0:
+        pytest.skip("a Debian chroot needs root")
+    if not CACHE.exists():
+        if shutil.which("debootstrap") is None:
+            pytest.skip("debootstrap is not installed (apt-get install debootstrap); `make test` installs it")
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        _make_cache()
+    target.mkdir(parents=True)
+    # Our own tarball, with device nodes, owners and modes: GNU tar as root restores them all.
+    subprocess.run(["tar", "--numeric-owner", "-xpf", str(CACHE), "-C", str(target)], check=True)
+    return target
+
+
+def in_root(root: Path, script: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a shell script inside the root (same network: the controller on 127.0.0.1 is reachable)."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"}
+    result = subprocess.run(
+        ["chroot", str(root), "/bin/sh", "-ec", script], env=env, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"in the chroot, exit {result.returncode}:\n{script}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
