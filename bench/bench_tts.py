@@ -29,6 +29,8 @@ CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "normalizer
 PREVIEW = (
     "UBND xã Tú Lệ thông báo: từ 7h30 - 11h ngày 25/11/2026, trạm y tế xã tiêm phòng cho trẻ dưới 5 tuổi."
 )
+COLD_RTF_TARGET = 0.02
+CACHED_TARGET_S = 0.010
 T = TypeVar("T")
 
 
@@ -157,6 +159,10 @@ def main() -> int:
         f"\nnormalizer: {count} sentences at {per_second:,.0f} sentences/s ({1000 / per_second:.2f} ms each)"
     )
     print(f"\n2,000-character bulletin ({len(text)} chars); RTF = render time / audio length")
+    print(
+        f"targets (issue 18): cold RTF ≤ {COLD_RTF_TARGET}, cached render and preview"
+        f" ≤ {CACHED_TARGET_S * 1000:.0f} ms, −16 ±1 LUFS, true peak ≤ −1.5 dBTP"
+    )
     header = f"{'engine':<10} {'audio s':>8} {'cold s':>8} {'cold RTF':>9} {'cached s':>9} {'cached RTF':>11}"
     print(header + f" {'LUFS':>6} {'dBTP':>6}   preview cold / cached")
     for name, figures, preview in rows:
@@ -168,6 +174,11 @@ def main() -> int:
             f"{name:<10} {f['audio_s']:>8.1f} {f['cold_s']:>8.2f} {f['cold_rtf']:>9.3f} {f['cached_s']:>9.3f}"
             f" {f['cached_rtf']:>11.5f} {f['lufs']:>6.1f} {f['peak']:>6.1f}   "
             + (f"{preview[0]:.2f} s / {preview[1] * 1000:.1f} ms" if preview else "")
+        )
+        print(
+            f"{'':<10} vs target: cold RTF {f['cold_rtf'] / COLD_RTF_TARGET:.2f} ×, cached"
+            f" {f['cached_s'] / CACHED_TARGET_S:.2f} ×"
+            + (f", cached preview {preview[1] / CACHED_TARGET_S:.2f} ×" if preview else "")
         )
     return 0
 

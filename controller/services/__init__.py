@@ -21,6 +21,14 @@ from controller.services.bulletins import (
     target_devices,
 )
 from controller.services.deliveries import advance_delivery, plan_delivery
+from controller.services.device_board import (
+    AlertCandidate,
+    VillageTally,
+    alert_candidates,
+    device_page,
+    devices_by_id,
+    village_tallies,
+)
 from controller.services.devices import (
     broker_accounts,
     device_villages,
@@ -86,6 +94,7 @@ from controller.services.views import (
 )
 
 __all__ = [
+    "AlertCandidate",
     "AssetView",
     "AudioView",
     "AuditView",
@@ -105,8 +114,10 @@ __all__ = [
     "UptimeReport",
     "UserView",
     "ValidationFailed",
+    "VillageTally",
     "VillageView",
     "advance_delivery",
+    "alert_candidates",
     "approve",
     "asset_for_cache_key",
     "attach_audio",
@@ -119,8 +130,10 @@ __all__ = [
     "create_user",
     "create_village",
     "current_plan",
+    "device_page",
     "device_uptime",
     "device_villages",
+    "devices_by_id",
     "expire_bulletins",
     "finish",
     "get_asset",
@@ -157,6 +170,7 @@ __all__ = [
     "submit",
     "target_devices",
     "user_for_token",
+    "village_tallies",
     "window_uptime",
     "write_audit",
 ]

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Village
@@ -129,12 +129,20 @@ def list_devices(
         ids = ids.where(Device.village_id == village_id)
     if commune_id is not None:
         ids = ids.join(Village).where(Village.commune_id == commune_id)
+    return device_views(session, now, ids)
+
+
+def device_views(
+    session: Session, now: datetime, ids: Select[str], *, offset: int = 0, limit: int | None = None
+) -> list[DeviceView]:
+    """The devices `ids` selects, by id (one page of them with `offset` and `limit`), in two queries."""
     # Plain rows, not ORM objects: read-only here, and cheaper to load for a province's 3,000 devices.
-    devices = session.execute(
-        select(*Device.__table__.columns).where(Device.id.in_(ids)).order_by(Device.id)
-    ).all()
+    query = select(*Device.__table__.columns).where(Device.id.in_(ids)).order_by(Device.id).offset(offset)
+    devices = session.execute(query.limit(limit)).all()
     created = {d.id: d.created_at for d in devices}
-    fractions = uptime_fractions(session, list(created), now, UPTIME_PERIODS, created=created, among=ids)
+    # A page's coverage is selected by its ids; a whole list's by the same query as the rows.
+    among = ids if offset == 0 and limit is None else None
+    fractions = uptime_fractions(session, list(created), now, UPTIME_PERIODS, created=created, among=among)
     return [_view(d, fractions[d.id]) for d in devices]
 
 

@@ -5,15 +5,16 @@ broker only through the runtime's `send_command` hook.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from controller import services
 from controller.planning import occurrences
-from controller.services.views import DeviceView
+from controller.services import VillageTally
 from controller.tts.voices import espeak_warning
 from web.context import web_context
 from web.ui import common, health, query
@@ -36,42 +37,7 @@ class VillageHealth:
     total: int
     online: int
     uptime_24h: float
-
-
-def summarize(views: list[DeviceView], villages: dict[str, str]) -> list[VillageHealth]:
-    """Per village with clusters: online count and mean 24 h uptime, by village name."""
-    by_village: dict[str, list[DeviceView]] = {}
-    for view in views:
-        by_village.setdefault(view.village_id, []).append(view)
-    return sorted(
-        (
-            VillageHealth(
-                id=village_id,
-                name=villages.get(village_id, village_id),
-                total=len(members),
-                online=sum(1 for v in members if v.online),
-                uptime_24h=sum(v.uptime_24h for v in members) / len(members),
-            )
-            for village_id, members in by_village.items()
-        ),
-        key=lambda v: (v.name, v.id),
-    )
-
-
-def _filtered(
-    views: list[DeviceView], village: str | None, state: str | None, now: datetime, minutes: int
-) -> list[DeviceView]:
-    """The devices of one village and / or one state (online, offline, with an alert)."""
-    if village is not None:
-        views = [v for v in views if v.village_id == village]
-    if state == "online":
-        return [v for v in views if v.online]
-    if state == "offline":
-        return [v for v in views if not v.online]
-    if state == "alert":
-        alerted = {v.id for v, _ in health.alerts(views, now, minutes)}
-        return [v for v in views if v.id in alerted]
-    return views
+    href: str  # the dashboard filtered to this village, keeping the other filters
 
 
 @bp.get("/devices")
@@ -80,7 +46,7 @@ def dashboard() -> str:
     """The clusters: totals, a summary per village, alerts, then one page of cards with uptime bars.
 
     A province has thousands of clusters, so the cards are paged and can be filtered by village and state;
-    every figure comes from a fixed number of queries whatever the number of devices.
+    the totals and the summary are summed in SQL, and only the alerted devices and the page are read.
     """
     me = user()
     context = web_context()
@@ -88,19 +54,37 @@ def dashboard() -> str:
     minutes = query.number("phut", health.OFFLINE_ALERT_MINUTES, 1, query.MAX_MINUTES)
     village = request.args.get("thon") or None
     state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
+    online = {"online": True, "offline": False}.get(state or "")
     with context.db.session() as db:
-        views = services.list_devices(db, now, commune_id=me.commune_id)
+        tallies = services.village_tallies(db, now, commune_id=me.commune_id)
         villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
         if village not in villages:
             village = None
-        shown = _filtered(views, village, state, now, minutes)
-        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        candidates = services.alert_candidates(
+            db, now, timedelta(minutes=minutes), commune_id=me.commune_id, village_id=village, online=online
+        )
+        alerts = health.alerts(candidates, now, minutes)
+        flagged = list(dict.fromkeys(device.id for device, _ in alerts))
+        shown = len(flagged) if state == "alert" else _count(tallies, village, online)
+        pages = max(1, -(-shown // PAGE_SIZE))
         number = query.number("trang", 1, 1, pages)
-        cards = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        offset = (number - 1) * PAGE_SIZE
+        if state == "alert":
+            cards = services.devices_by_id(db, now, flagged[offset : offset + PAGE_SIZE])
+        else:
+            cards = services.device_page(
+                db,
+                now,
+                commune_id=me.commune_id,
+                village_id=village,
+                online=online,
+                offset=offset,
+                limit=PAGE_SIZE,
+            )
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
         availability = services.window_uptime(db, [v.id for v in cards], windows, now)
         speech_warning = espeak_warning(context.settings.tts, services.latest_speech_engine(db))
-    alerts = health.alerts(shown, now, minutes)
+    total = sum(t.total for t in tallies)
     filters = {
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
         "thon": village,
@@ -110,15 +94,17 @@ def dashboard() -> str:
         "ui/devices.html",
         rows=[(v, health.metrics(v), availability[v.id]) for v in cards],
         villages=villages,
-        summary=summarize(views, villages),
+        summary=summarize(
+            tallies, villages, {k: v for k, v in filters.items() if v is not None and k != "thon"}
+        ),
         alerts=alerts[:MAX_ALERTS],
         more_alerts=len(alerts) - MAX_ALERTS,
         minutes=minutes,
-        online=sum(1 for v in views if v.online),
-        total=len(views),
-        uptime_24h=sum(v.uptime_24h for v in views) / len(views) if views else None,
-        uptime_7d=sum(v.uptime_7d for v in views) / len(views) if views else None,
-        shown=len(shown),
+        online=sum(t.online for t in tallies),
+        total=total,
+        uptime_24h=sum(t.uptime_24h * t.total for t in tallies) / total if total else None,
+        uptime_7d=sum(t.uptime_7d * t.total for t in tallies) / total if total else None,
+        shown=shown,
         village=village,
         state=state,
         states=STATES,
@@ -127,6 +113,38 @@ def dashboard() -> str:
         filters={k: v for k, v in filters.items() if v is not None},
         speech_warning=speech_warning,
     )
+
+
+def summarize(
+    tallies: list[VillageTally], villages: dict[str, str], filters: dict[str, Any]
+) -> list[VillageHealth]:
+    """Per village with clusters: online count, mean 24 h uptime and filter link, by village name.
+
+    One `url_for` for all the links: a province has 300 villages, and building each took longer than
+    the village's figures.
+    """
+    base = url_for("ui_devices.dashboard", **filters)
+    join = "&" if "?" in base else "?"
+    rows = (
+        VillageHealth(
+            id=t.village_id,
+            name=villages.get(t.village_id, t.village_id),
+            total=t.total,
+            online=t.online,
+            uptime_24h=t.uptime_24h,
+            href=f"{base}{join}{urlencode({'thon': t.village_id})}",
+        )
+        for t in tallies
+    )
+    return sorted(rows, key=lambda v: (v.name, v.id))
+
+
+def _count(tallies: list[VillageTally], village: str | None, online: bool | None) -> int:
+    """How many clusters of the village (or all), online, offline or either, the tallies count."""
+    chosen = [t for t in tallies if village in (None, t.village_id)]
+    if online is None:
+        return sum(t.total for t in chosen)
+    return sum(t.online if online else t.total - t.online for t in chosen)
 
 
 @bp.get("/devices/<device_id>")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from controller import services
 from controller.planning import occurrences, upcoming
+from controller.services import AlertCandidate
 from controller.services.views import DeviceView
 from web.ui import common
 from web.ui.timeline import Segment, segments
@@ -65,10 +66,10 @@ def heartbeat_bar(db: Session, device_id: str, now: datetime, period: timedelta)
 
 
 def alerts(
-    views: list[DeviceView], now: datetime, minutes: int = OFFLINE_ALERT_MINUTES
-) -> list[tuple[DeviceView, str]]:
+    views: list[AlertCandidate], now: datetime, minutes: int = OFFLINE_ALERT_MINUTES
+) -> list[tuple[AlertCandidate, str]]:
     """Devices offline longer than `minutes`, and devices missing audio before the next window."""
-    found: list[tuple[DeviceView, str]] = []
+    found: list[tuple[AlertCandidate, str]] = []
     next_window = next(upcoming(common.schedule(), now))
     for view in views:
         if not view.online and (view.last_seen is None or now - view.last_seen > timedelta(minutes=minutes)):
@@ -78,7 +79,7 @@ def alerts(
                 else f"mất kết nối từ {common.local(view.last_seen)}"
             )
             found.append((view, f"Ngoại tuyến quá {minutes} phút ({since})."))
-        missing = metrics(view).assets_missing
+        missing = view.assets_missing
         if missing:
             found.append(
                 (view, f"Thiếu {missing} tệp âm thanh trước khung giờ {common.local(next_window.start)}.")
