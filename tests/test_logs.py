@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loaxa.logs import StructuredFormatter
+from edge_agent.logs import StructuredFormatter
 
 SCRIPT = """
 import logging
-from loaxa import logs
+from edge_agent import logs
 logs.configure()
 logging.getLogger("loaxa.runtime").warning("broker %s gone", "mqtt://127.0.0.1:1883")
 logging.getLogger("loaxa.runtime").info("ready")
