@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import inspect, make_url, select
 
 from controller.config import Settings
+from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
 from controller.db.models import Plan
 
@@ -165,6 +166,7 @@ def restore(settings: Settings, archive: Path, *, plan_version_gap: int = PLAN_V
             dbname = f"--dbname={_libpq_url(settings.db_url)}"
             options = ["--clean", "--if-exists", "--no-owner", "--exit-on-error", dbname]
             _run(["pg_restore", *options, str(Path(scratch) / PG_NAME)], "pg_restore")
+    make_data_dir(settings)  # 0700, and 0600 for the SQLite file, whatever the archive's modes were
     upgrade(settings.db_url)  # a backup of an older version gets this version's schema
     _raise_plan_versions(settings.db_url, plan_version_gap)
     return manifest

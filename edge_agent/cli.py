@@ -4,12 +4,12 @@ Owns the process: the command line, SIGTERM/SIGINT and the exit code; the `loaxa
 """
 
 import argparse
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edge_agent import logs
 from edge_agent.config import EXAMPLE, ConfigError, load_config
 
 
@@ -27,12 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check", action="store_true", help="only validate the config (exit 0 if good, 2 if not), then exit"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # paho logs every packet at DEBUG; keep our own debug lines readable.
-    logging.getLogger("paho").setLevel(logging.INFO)
+    # logfmt lines, with journald priorities under systemd; paho's per-packet lines only with -v.
+    logs.configure(verbose=args.verbose)
     # paho-mqtt imports dnspython when it is installed, only for connect_srv(), which the agent never
     # calls: keeping it out of this process saves ~3 MB of RSS (DESIGN §2 budget).
     sys.modules.setdefault("dns", None)  # type: ignore[arg-type]

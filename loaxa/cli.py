@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loaxa import logs, ops
+from edge_agent import logs
+from loaxa import ops
 
 if TYPE_CHECKING:
     from controller.config import Settings

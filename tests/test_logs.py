@@ -1,16 +1,23 @@
 """Log lines: logfmt with journald priorities under systemd, and chatty libraries quiet by default."""
 
+import base64
 import logging
 import os
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from loaxa.logs import StructuredFormatter
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from controller.bundle import AgentBundle
+from edge_agent.logs import StructuredFormatter
+from tests.support.services import free_port
 
 SCRIPT = """
 import logging
-from loaxa import logs
+from edge_agent import logs
 logs.configure()
 logging.getLogger("loaxa.runtime").warning("broker %s gone", "mqtt://127.0.0.1:1883")
 logging.getLogger("loaxa.runtime").info("ready")
@@ -56,3 +63,27 @@ def test_under_journald_lines_carry_their_priority_and_no_timestamp(tmp_path: Pa
 def test_elsewhere_lines_start_with_a_utc_timestamp(tmp_path: Path) -> None:
     lines = _run(tmp_path, under_journal=False)
     assert len(lines) == 2 and all(line.startswith("ts=") and "Z level=" in line for line in lines)
+
+
+def test_the_agent_logs_the_same_way_under_journald(tmp_path: Path) -> None:
+    """The Pi's journal: `<6>level=info logger=edge_agent.agent msg="agent … started …"`, no timestamp."""
+    key = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw()).decode()
+    config = tmp_path / "agent.toml"
+    bundle = AgentBundle("tule-c01", f"mqtt://127.0.0.1:{free_port()}", "secret", (key,))
+    replace(bundle, state_dir=str(tmp_path / "state"), cache_dir=str(tmp_path / "cache")).write(config)
+    out = tmp_path / "stderr.log"
+    with out.open("wb") as stderr:
+        stat = os.fstat(stderr.fileno())
+        env = {**os.environ, "JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}"}
+        code = "import sys; from edge_agent.cli import main; sys.exit(main(sys.argv[1:]))"
+        with subprocess.Popen(
+            [sys.executable, "-c", code, "--config", str(config)], stderr=stderr, stdout=stderr, env=env
+        ) as agent:
+            deadline = time.monotonic() + 30
+            while "started for tule-c01" not in out.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline and agent.poll() is None, out.read_text(encoding="utf-8")
+                time.sleep(0.1)
+            agent.terminate()
+            agent.wait(30)
+    started = next(line for line in out.read_text(encoding="utf-8").splitlines() if "started for" in line)
+    assert started.startswith("<6>level=info logger=edge_agent.agent msg=")

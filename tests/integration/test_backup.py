@@ -59,6 +59,10 @@ def test_a_backup_restored_into_an_empty_data_dir_serves_the_same_and_finds_its_
         restored_dir = tmp_path / "restored"
         monkeypatch.setenv("LOAXA_DATA_DIR", str(restored_dir))
         assert loaxa(["restore", str(archive)]) == 0
+        assert (restored_dir.stat().st_mode & 0o777, (restored_dir / "loaxa.db").stat().st_mode & 0o777) == (
+            0o700,
+            0o600,
+        )
         assert loaxa(["restore", str(archive)]) == 2, "a second restore must not overwrite the first"
         assert "đã có dữ liệu" in capsys.readouterr().err
         deployment.controller = Controller(

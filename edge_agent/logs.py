@@ -1,9 +1,11 @@
-"""How the controller's processes log: one logfmt (or JSON) line per event, with journald priorities.
+"""How loaxa's processes log: one logfmt (or JSON) line per event, with journald priorities.
 
-Owns the log format and the levels of noisy libraries; it must not decide what is logged. Under systemd
-(stderr is the journal's stream, JOURNAL_STREAM) each line starts with its syslog priority (`<4>` for a
-warning), so `journalctl -p warning` filters, and carries no timestamp of its own (the journal adds it).
-Elsewhere lines start with `ts=` in UTC. `LOAXA_LOG_FORMAT=json` writes JSON objects instead.
+Owns the log format and the levels of noisy libraries, for the agent and (through `loaxa`) the controller;
+it must not decide what is logged. It lives here because the agent may import only its own modules and
+protocol/, while the composition root (loaxa/) may import the agent's. Under systemd (stderr is the
+journal's stream, JOURNAL_STREAM) each line starts with its syslog priority (`<4>` for a warning), so
+`journalctl -p warning` filters, and carries no timestamp of its own (the journal adds it). Elsewhere
+lines start with `ts=` in UTC. `LOAXA_LOG_FORMAT=json` writes JSON objects instead.
 """
 
 import json
