@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from sqlalchemy import select
 
 import controller.mqtt.queue_sizing
@@ -82,3 +83,6 @@ def test_events_dropped_by_the_broker_are_resent_and_stored_once(small_queue_dep
         state.close()
     gaps = deployment.controller.event_gaps
     assert gaps.resyncs_sent >= 1 and not gaps.lost
+    metrics = generate_latest(deployment.controller.monitoring.registry).decode()
+    assert f"loaxa_events_resyncs_total {float(gaps.resyncs_sent)}" in metrics
+    assert "loaxa_events_missing_devices 0.0" in metrics
