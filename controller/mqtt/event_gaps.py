@@ -88,6 +88,8 @@ class EventGaps:
     def _due(self, now: datetime) -> list[tuple[str, int]]:
         out = []
         for device_id, device in self._devices.items():
+            if device.minute is not None and now - device.minute >= timedelta(minutes=2):
+                self.busy.pop(device_id, None)  # a silent minute since: no longer busy
             if device.hole_since is None or now - device.hole_since < GRACE:
                 continue
             if device.resynced_at is not None and now - device.resynced_at < RESYNC_EVERY:

@@ -62,3 +62,9 @@ def test_a_device_above_its_share_of_events_per_minute_is_shown() -> None:
     assert gaps.health()["busy_per_minute"] == {"c01": BUSY_PER_MINUTE + 1}
     gaps.seen("c01", BUSY_PER_MINUTE + 3, T + timedelta(minutes=2))
     assert gaps.health()["busy_per_minute"] == {}, "a quiet minute clears it"
+    for seq in range(BUSY_PER_MINUTE + 4, 2 * BUSY_PER_MINUTE + 6):
+        gaps.seen("c01", seq, T + timedelta(minutes=3))
+    gaps.seen("c01", 2 * BUSY_PER_MINUTE + 6, T + timedelta(minutes=4))
+    assert gaps.health()["busy_per_minute"] == {"c01": BUSY_PER_MINUTE + 2}
+    gaps.due(T + timedelta(minutes=6))
+    assert gaps.health()["busy_per_minute"] == {}, "a device silent since is no longer shown"
