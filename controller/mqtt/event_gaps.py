@@ -120,8 +120,8 @@ class EventGaps:
         while device.done + 1 in device.ahead:
             device.done += 1
             device.ahead.discard(device.done)
-        if device.done != before:  # the hole moved on (or closed): a new hole gets a fresh count
-            device.resyncs, device.resynced_at = 0, None
+        if device.done != before:  # the hole moved on (or closed): a new hole gets a fresh count, but
+            device.resyncs = 0  # the device still waits a minute from its last resync
             device.hole_since = None
 
     def _give_up(self, device_id: str, device: _Device, why: str, now: datetime) -> None:

@@ -17,14 +17,16 @@ from sqlalchemy import select
 
 import controller.mqtt.queue_sizing
 from controller.db.models import DeviceEvent
-from controller.mqtt.event_gaps import GRACE
+from controller.mqtt.event_gaps import GRACE, RESYNC_EVERY
 from edge_agent.state import State
 from protocol import Event
 from tests.integration.conftest import Deployment, deployed, wait_for
 
 DEVICE = "tule-c01"
-QUEUE = 20  # messages the broker keeps for the controller's session while it is away
-BURST = 120  # events the agent publishes meanwhile: most of them overflow the queue
+# Messages the broker keeps for the controller's session while it is away: more than the agent's burst of
+# WINDOW, so the resend itself (a burst, then 50/s) fits while the controller is connected.
+QUEUE = 60
+BURST = 200  # events the agent publishes meanwhile: most of them overflow the queue
 
 
 @pytest.fixture(params=[False, True], ids=["ingest-thread", "ingest-process"])
@@ -55,7 +57,7 @@ def _add_events(state: State, count: int) -> None:
         state.add_event(build, now)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_events_dropped_by_the_broker_are_resent_and_stored_once(small_queue_deployment: Deployment) -> None:
     deployment = small_queue_deployment
     home = deployment.start_agent(DEVICE)
@@ -76,11 +78,11 @@ def test_events_dropped_by_the_broker_are_resent_and_stored_once(small_queue_dep
         assert held is not None
         every = list(range(1, held[1] + 1))
         # The hole is asked for once it has been open GRACE and the next check runs (every GRACE); the
-        # agent then resends at most 50 events a second.
+        # agent then resends at most 50 events a second. One more resync (a minute later) is allowed for.
         wait_for(
             "every event stored after the resync",
             lambda: _stored_seqs(deployment) == every,
-            timeout=3 * GRACE.total_seconds() + BURST / 50 + 30,
+            timeout=3 * GRACE.total_seconds() + RESYNC_EVERY.total_seconds() + BURST / 50 + 30,
         )
     finally:
         state.close()

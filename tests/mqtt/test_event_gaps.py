@@ -26,6 +26,17 @@ def test_a_hole_is_asked_for_after_the_grace_and_once_a_minute_at_most() -> None
     assert gaps.resyncs_sent == 2 and not gaps.lost
 
 
+def test_a_hole_that_moves_on_still_waits_a_minute_from_the_last_resync() -> None:
+    gaps = EventGaps(lambda _d, _s: None)
+    for seq in (1, 5, 9):
+        gaps.seen("c01", seq, T)
+    assert gaps.due(T + GRACE) == [("c01", 2)]
+    for seq in (2, 3, 4):  # the resend filled the first hole; the one at 6 remains
+        gaps.seen("c01", seq, T + GRACE)
+    assert gaps.due(T + 3 * GRACE) == [], "at most one resync per device per minute, whatever the hole"
+    assert gaps.due(T + GRACE + RESYNC_EVERY) == [("c01", 6)]
+
+
 def test_a_hole_before_the_controller_started_is_found_from_the_stored_seqs() -> None:
     gaps = EventGaps(lambda device, seq: 40 if (device, seq) == ("c01", 50) else None)
     gaps.seen("c01", 50, T)
