@@ -52,6 +52,30 @@ def _gauge(name: str, doc: str, value: float, labels: Mapping[str, str] | None =
     return family
 
 
+def _event_gaps(gaps: Mapping[str, Any]) -> Iterator[Metric]:
+    """Events never stored, asked for again or given up, and devices sending above their share."""
+    yield _gauge(
+        "loaxa_events_missing_devices", "Devices with events not stored yet.", len(gaps["missing_from"])
+    )
+    yield CounterMetricFamily(
+        "loaxa_events_resyncs", "resync commands sent for events never stored.", value=gaps["resyncs_sent"]
+    )
+    lost = CounterMetricFamily(
+        "loaxa_events_lost", "Events never stored that the agent no longer held.", labels=["device"]
+    )
+    for device, count in sorted(gaps["lost"].items()):
+        lost.add_metric([device], count)
+    yield lost
+    busy = GaugeMetricFamily(
+        "loaxa_device_events_per_minute_high",
+        "Events in the last full minute of devices above the busy threshold.",
+        labels=["device"],
+    )
+    for device, count in sorted(gaps["busy_per_minute"].items()):
+        busy.add_metric([device], count)
+    yield busy
+
+
 class ControllerCollector(Collector):
     """Reads every figure at scrape time."""
 
@@ -109,6 +133,7 @@ class ControllerCollector(Collector):
         yield CounterMetricFamily(
             "loaxa_ingest_handler_errors", "Batches whose storing failed.", value=ingest["handler_errors"]
         )
+        yield from _event_gaps(ingest["event_gaps"])
 
     def _mqtt(self) -> Iterator[Metric]:
         yield _gauge(

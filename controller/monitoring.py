@@ -18,6 +18,7 @@ from controller.db import Database
 from controller.dispatch import Dispatcher
 from controller.metrics import PlanningStats, Sources, registry_for
 from controller.mqtt.client import MqttLink
+from controller.mqtt.event_gaps import EventGaps
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import Schedule, ScheduleFile
@@ -32,6 +33,7 @@ class _Parts(Protocol):
     schedules: ScheduleFile
     link: MqttLink
     ingestor: Ingestor | IngestProcess
+    event_gaps: EventGaps
     broker_supervisor: Supervisor | None
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
@@ -50,7 +52,12 @@ class Monitoring:
 
         def ingest() -> dict[str, Any]:
             counters = parts.ingestor.counters()
-            return {"counters": counters, "backlog": link.backlog, "handler_errors": link.handler_errors}
+            return {
+                "counters": counters,
+                "backlog": link.backlog,
+                "handler_errors": link.handler_errors,
+                "event_gaps": parts.event_gaps.health(),
+            }
 
         self.registry = registry_for(
             Sources(

@@ -79,7 +79,9 @@ class Agent:
             on_message=self._on_message,
             on_change=self._wake.set,
         )
-        self._outbox = Outbox(self._state, self._link, self._clock, self.boot_id)
+        self._outbox = Outbox(
+            self._state, self._link, self._clock, self.boot_id, events_per_s=config.events_per_s
+        )
         if self._state.rebuilt is not None:  # the retained plan fills the new state; say what was lost
             self._outbox.emit("failed", reason="state_rebuilt", detail=self._state.rebuilt)
         self._downloader = Downloader(
@@ -348,6 +350,8 @@ class Agent:
             )
         elif command.command == "resync":
             log.info("resync: republishing birth and fetching missing assets")
+            if command.events_from is not None:
+                self._outbox.resend(command.events_from)
             self._link.publish_birth()
             self._downloader.forget_failures()
             self._request_missing()

@@ -18,6 +18,7 @@ BACKENDS: Final[tuple[Backend, ...]] = ("file", "mpg123", "aplay", "ffplay")
 EXAMPLE: Final = """\
 device_id = "tule-c01"
 heartbeat_interval_s = 30
+events_per_s = 50                # events published per second at most (bursts of up to 50 after a pause)
 
 [mqtt]
 url = "mqtt://127.0.0.1:1883"   # mqtts://host:8883 with ca_file for TLS
@@ -100,6 +101,7 @@ class AgentConfig:
     download_attempts: int = 5
     download_backoff_s: float = 2.0
     clock_source: ClockSource = "ntp"
+    events_per_s: float = 50.0
 
 
 class _Section:
@@ -236,6 +238,7 @@ def parse_config(data: dict[str, Any], base: Path) -> AgentConfig:
             float(top.get("download_backoff_s", (int, float), 2.0)), "download_backoff_s"
         ),
         clock_source=cast(ClockSource, source),
+        events_per_s=_positive(float(top.get("events_per_s", (int, float), 50.0)), "events_per_s"),
     )
 
 

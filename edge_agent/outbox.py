@@ -13,13 +13,19 @@ from typing import Final, Protocol
 import paho.mqtt.client as mqtt
 
 from edge_agent.clock import Clock
+from edge_agent.ratelimit import TokenBucket
 from edge_agent.state import State
 from protocol import Event, PlanItem, SourcedItem
 from protocol.messages import EventType
 
 log = logging.getLogger(__name__)
-# Events in flight (published, not yet acknowledged); the rest wait in SQLite, not in memory.
-_WINDOW: Final = 50
+# Events in flight (published, not yet acknowledged); the rest wait in SQLite, not in memory. It is also
+# the largest burst the rate bound allows (after a quiet spell).
+WINDOW: Final = 50
+# Events per second on average (agent.toml `events_per_s`): a day of plays is a few hundred events, so a
+# device needs well under 1/s; 50/s drains a week offline (~3,000 events) in a minute, while a commune of
+# 12 clusters at full rate (600/s) is still far within what the controller stores (thousands per second).
+DEFAULT_EVENTS_PER_S: Final = 50.0
 
 
 class EventPublisher(Protocol):
@@ -38,12 +44,21 @@ class EventPublisher(Protocol):
 class Outbox:
     """Stores events durably and sends them in order; call `flush` from the agent's loop."""
 
-    def __init__(self, state: State, link: EventPublisher, clock: Clock, boot_id: str) -> None:
+    def __init__(
+        self,
+        state: State,
+        link: EventPublisher,
+        clock: Clock,
+        boot_id: str,
+        *,
+        events_per_s: float = DEFAULT_EVENTS_PER_S,
+    ) -> None:
         self._state = state
         self._link = link
         self._clock = clock
         self._boot_id = boot_id
         self._inflight: OrderedDict[int, mqtt.MQTTMessageInfo] = OrderedDict()
+        self._bucket = TokenBucket(events_per_s, WINDOW)
 
     def emit(
         self,
@@ -74,7 +89,7 @@ class Outbox:
             )
             return json.dumps(event.to_json(), ensure_ascii=False)
 
-        seq = self._state.add_event(build)
+        seq = self._state.add_event(build, at)
         subject = item.item_id if item is not None else item_id or (sha256 or "")[:12]
         log.info("event %s %s %s reason=%s", seq, kind, subject, reason)
         return seq
@@ -87,15 +102,26 @@ class Outbox:
             self._state.mark_sent(seq)
             del self._inflight[seq]
         if not self._link.connected:
-            return len(self._state.unsent_events(_WINDOW))
-        waiting = self._state.unsent_events(_WINDOW)
+            return len(self._state.unsent_events(WINDOW))
+        waiting = self._state.unsent_events(WINDOW)
+        allowed = self._bucket.available(self._clock.monotonic())
+        sent = 0
         for seq, body in waiting:
             if seq in self._inflight:
                 continue
-            if len(self._inflight) >= _WINDOW:
+            if len(self._inflight) >= WINDOW or sent >= allowed:
                 break
             info = self._link.publish_event(body.encode("utf-8"))
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
                 break
             self._inflight[seq] = info
+            sent += 1
+        self._bucket.take(sent)
         return len(waiting)
+
+    def resend(self, first: int) -> int:
+        """Publish again every held event with seq >= `first` (a controller never stored them)."""
+        count = self._state.resend_events(first)
+        held = self._state.held_events()
+        log.info("resending %d events from seq %s (the outbox holds %s)", count, first, held)
+        return count

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,8 +42,12 @@ CREATE TABLE IF NOT EXISTS progress (
 CREATE TABLE IF NOT EXISTS emergencies (
     item_id TEXT PRIMARY KEY, item TEXT NOT NULL, repeat INTEGER NOT NULL, gap_s REAL NOT NULL);
 """
-# Sent events are kept a while for debugging, then pruned so the file stays small on an SD card.
-_KEEP_SENT_EVENTS = 1000
+# Sent events are kept so a controller that never stored some can ask for them again (`resync` with
+# `events_from`, docs/protocol.md): the last 10,000 or those of the last 7 days, whichever is fewer. A busy
+# day is a few hundred events of ~300 bytes, so 10,000 is weeks of history in ~3 MB on the SD card, and
+# 7 days covers a controller down over a long holiday.
+KEEP_SENT_EVENTS = 10_000
+KEEP_SENT_FOR = timedelta(days=7)
 
 log = logging.getLogger(__name__)
 
@@ -240,15 +244,34 @@ class State:
             rows = self._db.execute("SELECT sha256, bytes FROM assets ORDER BY last_used, sha256").fetchall()
         return [(str(sha), int(size)) for sha, size in rows]
 
-    def add_event(self, build: Callable[[int], str]) -> int:
-        """Append an event to the outbox; `build(seq)` returns its JSON text. Returns the seq."""
+    def add_event(self, build: Callable[[int], str], now: datetime) -> int:
+        """Append an event to the outbox; `build(seq)` returns its JSON text. Returns the seq.
+
+        Prunes sent events beyond the retention (KEEP_SENT_EVENTS, KEEP_SENT_FOR before `now`).
+        """
         with self._tx() as db:
             cursor = db.execute("INSERT INTO outbox (body) VALUES ('')")
             seq = int(cursor.lastrowid or 0)
             db.execute("UPDATE outbox SET body = ? WHERE seq = ?", (build(seq), seq))
-            db.execute("DELETE FROM outbox WHERE sent = 1 AND seq < ?", (seq - _KEEP_SENT_EVENTS,))
+            db.execute(
+                "DELETE FROM outbox WHERE sent = 1 AND (seq <= ?"
+                " OR CASE WHEN json_valid(body) THEN json_extract(body, '$.at') END < ?)",
+                (seq - KEEP_SENT_EVENTS, format_utc(now - KEEP_SENT_FOR)),
+            )
             self._write_floors()
             return seq
+
+    def resend_events(self, first: int) -> int:
+        """Queue every held event with seq >= `first` to be published again; return how many."""
+        with self._tx() as db:
+            cursor = db.execute("UPDATE outbox SET sent = 0 WHERE sent = 1 AND seq >= ?", (first,))
+            return int(cursor.rowcount)
+
+    def held_events(self) -> tuple[int, int] | None:
+        """The lowest and highest seq still held in the outbox (None when it is empty)."""
+        with self._lock:
+            low, high = self._db.execute("SELECT MIN(seq), MAX(seq) FROM outbox").fetchone()
+        return None if low is None else (int(low), int(high))
 
     def unsent_events(self, limit: int) -> list[tuple[int, str]]:
         """The oldest events not yet acknowledged by the broker, in seq order."""

@@ -38,6 +38,7 @@ from controller.monitoring import Monitoring
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker, tls_listener
 from controller.mqtt.client import MqttLink
+from controller.mqtt.event_gaps import GRACE, EventGaps
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import (
@@ -48,6 +49,7 @@ from controller.planning import (
     Timeline,
     load_schedule_file,
 )
+from controller.services.event_seqs import stored_seq_below
 from controller.speech_upgrade import upgrade_speech
 from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
@@ -115,6 +117,7 @@ class Controller:
             self.broker_supervisor = Supervisor(self.broker)
             password = self.keys.broker_password
             link_url = self.broker.controller_url
+        self.event_gaps = EventGaps(self._stored_seq_below)
         self.ingestor: Ingestor | IngestProcess = (
             IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
             if settings.mqtt.ingest_process
@@ -234,6 +237,7 @@ class Controller:
         interval = self.interval.total_seconds()
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
+        self.jobs.add_job(self._resync_gaps, "interval", seconds=GRACE.total_seconds(), id="event-gaps")
         # Speech read by a fallback voice while offline is read again once a better voice answers.
         self.jobs.add_job(self.workers.upgrade_speech, "interval", minutes=10, id="better-speech")
         self.monitoring.schedule(self.jobs)
@@ -302,8 +306,19 @@ class Controller:
         return len(upgrades)
 
     def _on_event(self, device_id: str, event: Event) -> None:
+        self.event_gaps.seen(device_id, event.seq, self.clock())
         if event.type in ("finished", "skipped", "failed"):
             self.request_replan()
+
+    def _stored_seq_below(self, device_id: str, seq: int) -> int | None:
+        with self.db.session() as session:
+            return stored_seq_below(session, device_id, seq)
+
+    def _resync_gaps(self) -> None:
+        """Ask devices for the events the controller never stored (controller.mqtt.event_gaps)."""
+        for device_id, first in self.event_gaps.due(self.clock()):
+            sent = self.dispatcher.send_command(device_id, Command(command="resync", events_from=first))
+            log.warning("events of %s missing from seq %s: resync (taken: %s)", device_id, first, sent)
 
     def _mark_silent(self) -> None:
         if not self.leadership.is_leader:
@@ -371,6 +386,7 @@ class Controller:
             "mqtt": _mqtt_state(self.link),
             "role": self.leadership.role,
             "ingest": self.ingestor.counters(),
+            "event_gaps": self.event_gaps.health(),
             "ingest_errors": self.link.handler_errors,
             "ingest_backlog": self.link.backlog,
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,

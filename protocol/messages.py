@@ -39,6 +39,7 @@ class Command:
     gap_s: int = 5  # play_now: pause between repeats
     volume: int | None = None  # set_volume
     duration_s: int = 5  # test_tone
+    events_from: int | None = None  # resync: publish again every held event with seq >= this
 
     @classmethod
     def from_json(cls, data: object) -> "Command":
@@ -53,6 +54,7 @@ class Command:
             gap_s=f.integer("gap_s", default=5, required=False),
             volume=volume_field(f.raw("volume")),
             duration_s=f.integer("duration_s", default=5, required=False, minimum=1),
+            events_from=None if f.raw("events_from") is None else f.integer("events_from", minimum=1),
         )
         f.done()
         if name == "play_now" and cmd.item is None:
@@ -72,6 +74,8 @@ class Command:
             out["volume"] = self.volume
         elif self.command == "test_tone":
             out["duration_s"] = self.duration_s
+        elif self.command == "resync" and self.events_from is not None:
+            out["events_from"] = self.events_from
         return out
 
 

@@ -125,3 +125,14 @@ def test_a_muted_plan_stays_muted() -> None:
     assert PlanBody.from_json(body).volume == 0
     del body["volume"]
     assert PlanBody.from_json(body).volume == 80
+
+
+def test_resync_may_name_the_first_event_to_send_again() -> None:
+    """`events_from` is optional (issue 20, item 5): an older controller's bare `resync` reads as before."""
+    assert Command.from_json({"command": "resync"}).events_from is None
+    asked = Command.from_json({"command": "resync", "events_from": 22})
+    assert asked.events_from == 22 and asked.to_json() == {"command": "resync", "events_from": 22}
+    assert Command(command="resync").to_json() == {"command": "resync"}
+    for bad in (0, -1, True, "22", 1.5):
+        with pytest.raises(ProtocolError, match="events_from"):
+            Command.from_json({"command": "resync", "events_from": bad})

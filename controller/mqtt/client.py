@@ -104,22 +104,28 @@ class MqttLink:
         self._full_logged_at = -FULL_LOG_EVERY_S
         # persistent: the broker keeps the session (subscriptions, QoS 1 messages) while we are away;
         # manual_ack: a PUBACK goes out only once the handler has stored the message.
-        self._client = mqtt.Client(
+        self._client_args = (client_id, not persistent, transport, username, password, tls)
+        self._client = self._new_client()
+
+    def _new_client(self) -> mqtt.Client:
+        client_id, clean_session, transport, username, password, tls = self._client_args
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv311,
-            clean_session=not persistent,
+            clean_session=clean_session,
             manual_ack=True,
             transport=transport,
         )
-        self._client.username_pw_set(username, password)
+        client.username_pw_set(username, password)
         if tls:
-            self._client.tls_set()
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.max_queued_messages_set(0)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+            client.tls_set()
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
 
     @property
     def connected(self) -> bool:
@@ -135,7 +141,14 @@ class MqttLink:
         return self.connected and self.publish(topics.CONTROLLER_PROBE, b"", timeout=timeout)
 
     def start(self, *, wait_s: float = 10.0) -> None:
-        """Connect (retrying in the background) and start the network loop and the ingest worker."""
+        """Connect (retrying in the background) and start the network loop and the ingest worker.
+
+        A stopped link may be started again: a new paho client (paho's loop_start after loop_stop leaks
+        its wake-up sockets) resumes the persistent session under the same client id.
+        """
+        if self._stopping.is_set():
+            self._stopping.clear()
+            self._client = self._new_client()
         self._worker = threading.Thread(target=self._drain, name="mqtt-ingest", daemon=True)
         self._worker.start()
         self._client.connect_async(self._host, self._port, keepalive=30)
