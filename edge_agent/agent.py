@@ -27,11 +27,11 @@ from edge_agent.outbox import Outbox
 from edge_agent.playback import Playback, start_playback
 from edge_agent.player import Player, Track
 from edge_agent.programme import Programme
-from edge_agent.schedule import Progress
+from edge_agent.reporting import report_held, report_outcome, skip_unsupported
 from edge_agent.state import State
 from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
-from protocol import Asset, Command, PlanBody, PlanItem, Verifier, topics
+from protocol import Asset, Command, PlanItem, Verifier, topics
 from protocol.signing import load_public_key_b64
 
 log = logging.getLogger(__name__)
@@ -219,21 +219,10 @@ class Agent:
             self.stop()
 
     def _report_held(self, held: tuple[PlanItem, ...], clock_ok: bool) -> None:
-        """Report each item held by an untrusted clock once per unsynchronised spell (it is not closed)."""
         if clock_ok:
             self._held_reported.clear()
-            return
-        for item in held:
-            if item.item_id not in self._held_reported:
-                self._held_reported.add(item.item_id)
-                detail = "held until the clock is synchronised"
-                self._outbox.emit(
-                    "skipped",
-                    item=item,
-                    plan_version=self._plan_version(),
-                    reason="clock_unsynced",
-                    detail=detail,
-                )
+        else:
+            report_held(self._outbox, held, self._held_reported, self._plan_version())
 
     def _start(self, item: PlanItem, *, emergency: bool) -> None:
         path = asset_path(self.config.cache_dir, item.asset.sha256)
@@ -269,29 +258,7 @@ class Agent:
         if current is None or not current.done.is_set():
             return
         self._current = None
-        item, version = current.item, self._plan_version()
-        if item is None:
-            if current.outcome == "finished":
-                self._outbox.emit("finished", item_id=current.item_id, detail="test_tone")
-            else:
-                self._outbox.emit(
-                    "interrupted", item_id=current.item_id, reason=current.reason, detail="test_tone"
-                )
-            return
-        if current.outcome == "finished":
-            count = self._programme.record_play(item, self._clock.now())
-            detail = f"play {count.plays}/{count.repeat}"
-            self._outbox.emit("finished", item=item, plan_version=version, detail=detail)
-        elif current.outcome == "interrupted":
-            reason = current.reason or "stopped"
-            self._outbox.emit("interrupted", item=item, plan_version=version, reason=reason)
-            if reason in ("stopped", "cancelled"):
-                self._programme.close(item.item_id, reason)
-        else:
-            self._outbox.emit(
-                "failed", item=item, plan_version=version, reason=current.reason, detail=current.detail
-            )
-            self._programme.close(item.item_id, "failed")
+        report_outcome(self._outbox, self._programme, current, self._plan_version(), self._clock.now())
 
     def _handle_plan(self, payload: bytes) -> None:
         accepted = self._intake.plan(payload)
@@ -299,7 +266,7 @@ class Agent:
             return
         self._programme.plan = accepted.body
         self._outbox.emit("received", plan_version=accepted.body.version, detail=f"seq {accepted.seq}")
-        self._skip_unsupported(accepted.body)
+        skip_unsupported(self._outbox, self._programme, accepted.body, self.version)
         current = self._current
         kept = {item.item_id for item in accepted.body.items}
         if (
@@ -312,17 +279,6 @@ class Agent:
         # Downloads are requested after the next tick has skipped what can no longer play.
         self._downloader.forget_failures()
         self._fetch_pending = True
-
-    def _skip_unsupported(self, plan: PlanBody) -> None:
-        """Report, once each, the items whose source this agent cannot play (it plays the rest)."""
-        for item in plan.sourced:
-            if self._programme.progress.get(item.item_id, Progress()).closed:
-                continue
-            self._outbox.emit(
-                "skipped", item=item, plan_version=plan.version, reason="unsupported_source",
-                detail=f"source {item.source.kind!r} is not played by agent {agent_version()}",
-            )  # fmt: skip
-            self._programme.close(item.item_id, "unsupported_source")
 
     def _handle_command(self, payload: bytes) -> None:
         accepted = self._intake.command(payload)
