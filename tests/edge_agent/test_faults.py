@@ -11,10 +11,11 @@
 """
 
 import sqlite3
-from datetime import timedelta
+import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from protocol import Command
+from protocol import Asset, Command
 from tests.edge_agent.support import (
     Audio,
     Controller,
@@ -103,22 +104,35 @@ def test_kill_9_mid_playback_plays_again_from_the_start(
     assert_state_intact(config.state_dir)
 
 
+def _publish_one_item(
+    controller: Controller, keys: Keys, asset: Asset, *, opens_in: int, lasts: int
+) -> datetime:
+    """Publish a plan with one item `i-1` in a window opening `opens_in` s from now; return its close."""
+    opens = now_utc() + timedelta(seconds=opens_in)
+    closes = opens + timedelta(seconds=lasts)
+    body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens, not_after=closes)])
+    controller.publish("plan", keys.plan(1, body), retain=True)
+    return closes
+
+
+def _cache_then_kill(tmp_path: Path, controller: Controller) -> subprocess.Popen[bytes]:
+    """Start the agent until it holds the asset, then kill it (-9): what a power cut does."""
+    first = spawn(tmp_path / "agent.toml")
+    controller.wait_event("asset_ready")
+    first.kill()
+    first.communicate(timeout=10)
+    return first
+
+
 def test_offline_restart_plays_the_cached_plan_through_a_window_without_broker(
     tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, short_mp3: Audio
 ) -> None:
     config = write_config(tmp_path, device_broker, [keys.public_b64])
     first = second = None
     with asset_server() as server:
-        asset = server.add(short_mp3)
-        opens = now_utc() + timedelta(seconds=6)
-        closes = opens + timedelta(seconds=4)
-        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens, not_after=closes)])
-        controller.publish("plan", keys.plan(1, body), retain=True)
+        closes = _publish_one_item(controller, keys, server.add(short_mp3), opens_in=6, lasts=4)
         try:
-            first = spawn(tmp_path / "agent.toml")
-            controller.wait_event("asset_ready")
-            first.kill()
-            first.communicate(timeout=10)
+            first = _cache_then_kill(tmp_path, controller)
         finally:
             reap(first)
     device_broker.stop()  # and the asset server is gone: no network at all
@@ -201,16 +215,9 @@ def test_a_truncated_state_file_is_rebuilt_from_the_retained_plan_and_reported(
     config = write_config(tmp_path, device_broker, [keys.public_b64])
     first = second = None
     with asset_server() as server:
-        asset = server.add(short_mp3)
-        opens = now_utc() + timedelta(seconds=8)
-        closes = opens + timedelta(seconds=20)
-        body = plan(1, [window("soon", opens, closes)], [item("i-1", asset, opens, not_after=closes)])
-        controller.publish("plan", keys.plan(1, body), retain=True)
+        closes = _publish_one_item(controller, keys, server.add(short_mp3), opens_in=8, lasts=20)
         try:
-            first = spawn(tmp_path / "agent.toml")
-            controller.wait_event("asset_ready")
-            first.kill()
-            first.communicate(timeout=10)
+            first = _cache_then_kill(tmp_path, controller)
             state = config.state_dir / "agent.sqlite3"
             with sqlite3.connect(state) as db:  # what the card held: everything in the main file
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
