@@ -129,7 +129,7 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
             ),
         )
     fleet = demo_fleet([root / device / "agent.toml" for device in devices])
-    fleet.start(lambda n, total: print(f"\r[4/4] simulated agents started: {n}/{total}", end="", flush=True))
+    fleet.start(lambda n, total: print(f"[4/4] simulated agents started: {n}/{total}", flush=True))
     url = f"http://{settings.http.host}:{controller.web.port}"
     logins = ", ".join(username for username, _role in USERS)
     print(
