@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import access_log, apt, headers
 from web.api import (
+    areas,
     assets,
     auth,
     bulletins,
@@ -69,6 +70,7 @@ def create_app(services: WebContext) -> APIFlask:
     headers.register(app)
     for blueprint in (
         auth.bp,
+        areas.bp,
         bulletins.bp,
         devices.bp,
         tts.bp,

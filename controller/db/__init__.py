@@ -7,6 +7,7 @@ controller.services.
 from controller.db.engine import Database, make_engine, upgrade
 from controller.db.models import (
     ApiToken,
+    Area,
     Asset,
     AuditEntry,
     Base,
@@ -26,6 +27,7 @@ from controller.db.types import UTCDateTime
 
 __all__ = [
     "ApiToken",
+    "Area",
     "Asset",
     "AuditEntry",
     "Base",

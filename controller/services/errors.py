@@ -2,8 +2,14 @@
 
     ServiceError
     ├── ValidationFailed    422  input is wrong: says which value and what is allowed
-    ├── NotFound            404  no such commune, village, device, user or bulletin
+    │   ├── AreaLevelMismatch     an area's level does not fit under its parent
+    │   └── ImportRejected        a CSV had bad rows (each with its line number)
+    ├── NotFound            404  no such area, commune, village, device, user or bulletin
     ├── Conflict            409  the thing exists already
+    │   ├── AreaExists            the area code is taken
+    │   ├── AreaCycle             the move would put an area under itself
+    │   ├── AreaRetired           nothing may go under a retired area
+    │   └── AreaInUse             areas, clusters or bulletins still depend on the area
     ├── InvalidTransition   409  the bulletin's status does not allow this step
     ├── Forbidden           403  the user's role or ownership does not allow it
     └── AuthenticationFailed 401 wrong password, unknown, expired or revoked token, inactive user
@@ -63,3 +69,43 @@ class AuthenticationFailed(ServiceError):
 
     code = "authentication_failed"
     http_status = 401
+
+
+class AreaExists(Conflict):
+    """An area with this code exists already."""
+
+    code = "area_exists"
+
+
+class AreaLevelMismatch(ValidationFailed):
+    """The area's level does not fit under the chosen parent (a village under a district, say)."""
+
+    code = "area_level_mismatch"
+
+
+class AreaCycle(Conflict):
+    """The move would put an area under itself or under one of its own descendants."""
+
+    code = "area_cycle"
+
+
+class AreaRetired(Conflict):
+    """The area is retired: nothing new may be put under it."""
+
+    code = "area_retired"
+
+
+class AreaInUse(Conflict):
+    """The area still has areas, clusters or bulletins that depend on it."""
+
+    code = "area_in_use"
+
+
+class ImportRejected(ValidationFailed):
+    """A CSV file had bad rows; `problems` holds one line per bad row, with its line number."""
+
+    code = "import_rejected"
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems

@@ -1,6 +1,7 @@
 """Communes and villages: where devices stand and which languages their listeners speak.
 
-Owns communes and villages; must not know devices or bulletins.
+Owns communes and villages by their own ids; each also gets its area (controller.services.areas), whose
+code is the id unless the commune's official code is given. Must not know devices or bulletins.
 """
 
 import re
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Commune, Village
+from controller.services.areas import check_code, insert_area
 from controller.services.audit import write_audit
 from controller.services.errors import Conflict, NotFound, ValidationFailed
 from controller.services.views import VillageView
@@ -37,13 +39,29 @@ def _view(village: Village) -> VillageView:
 
 
 def create_commune(
-    session: Session, commune_id: str, name: str, now: datetime, *, timezone: str = "Asia/Ho_Chi_Minh"
+    session: Session,
+    commune_id: str,
+    name: str,
+    now: datetime,
+    *,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    code: str | None = None,
+    parent: str | None = None,
 ) -> None:
-    """Create a commune."""
+    """Create a commune and its area: by its official 5-digit `code` under district `parent` if given.
+
+    Without a code the commune's id is its area's code: a commune running loaxa on its own, as before
+    areas existed.
+    """
     check_slug(commune_id, "commune id")
     if session.get(Commune, commune_id) is not None:
         raise Conflict(f"commune {commune_id!r} already exists")
-    session.add(Commune(id=commune_id, name=name.strip(), timezone=timezone, created_at=now))
+    if code is not None:
+        check_code(code, "commune")
+    area = insert_area(session, now, code=code or commune_id, name=name, level="commune", parent=parent)
+    session.add(
+        Commune(id=commune_id, name=area.name, timezone=timezone, area_code=area.code, created_at=now)
+    )
     session.flush()
     write_audit(session, now, actor=None, action="commune.create", entity="commune", entity_id=commune_id)
 
@@ -53,7 +71,8 @@ def create_village(
 ) -> VillageView:
     """Create a village with the languages of its listeners (e.g. ["vi", "thai"])."""
     check_slug(village_id, "village id")
-    if session.get(Commune, commune_id) is None:
+    commune = session.get(Commune, commune_id)
+    if commune is None:
         raise NotFound(f"commune {commune_id!r} does not exist; create it first")
     if session.get(Village, village_id) is not None:
         raise Conflict(f"village {village_id!r} already exists")
@@ -62,11 +81,13 @@ def create_village(
         raise ValidationFailed(
             f"village languages {list(languages)!r} are not valid: give short lowercase tags such as vi, thai"
         )
+    area = insert_area(session, now, code=village_id, name=name, level="village", parent=commune.area_code)
     village = Village(
         id=village_id,
-        name=name.strip(),
+        name=area.name,
         commune_id=commune_id,
         languages=list(dict.fromkeys(languages)),
+        area_code=area.code,
         created_at=now,
     )
     session.add(village)

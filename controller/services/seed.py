@@ -1,5 +1,11 @@
 """The demo commune, modelled on Tú Lệ (Văn Chấn, Yên Bái): 9 villages, 12 clusters, 24 speakers, 3 users.
 
+The commune sits in its province and district with their administrative unit codes as they stood before
+the reorganisation of 1 July 2025 (which merged Yên Bái into Lào Cai and abolished districts): Yên Bái 15
+and Văn Chấn 140 are the General Statistics Office codes; the commune code 04630 for Tú Lệ is taken from
+a public list of unit codes and has not been checked against the official register (Quyết định
+124/2004/QĐ-TTg and its updates): check it before relying on it.
+
 Owns the demo data only; must not start anything. Running it twice with the same password changes
 nothing: device passwords are derived from the demo password and the device id, so a second run can hand
 them back without storing them.
@@ -15,8 +21,9 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Commune, Device, User, Village
+from controller.db.models import Area, Commune, Device, User, Village
 from controller.mqtt.accounts import hash_password
+from controller.services.areas import create_area, move_area
 from controller.services.devices import provision_device
 from controller.services.places import create_commune, create_village
 from controller.services.users import create_user
@@ -25,6 +32,9 @@ log = logging.getLogger(__name__)
 
 COMMUNE_ID: Final = "tule"
 COMMUNE_NAME: Final = "Xã Tú Lệ"
+COMMUNE_CODE: Final = "04630"
+# (code, name, level, parent) above the commune.
+ABOVE: Final = (("15", "Tỉnh Yên Bái", "province", None), ("140", "Huyện Văn Chấn", "district", "15"))
 # (id, name, languages of the listeners): Thái in the valley, Mông up the slopes, Dao in a few hamlets.
 VILLAGES: Final = (
     ("ban-lim", "Bản Lìm", ("vi", "thai")),
@@ -64,8 +74,16 @@ def _matches(password: str, mosquitto_hash: str) -> bool:
 
 def seed_demo(session: Session, now: datetime, password: str) -> dict[str, str]:
     """Create the demo commune if missing; returns {device id: MQTT password} for the simulated agents."""
-    if session.get(Commune, COMMUNE_ID) is None:
-        create_commune(session, COMMUNE_ID, COMMUNE_NAME, now)
+    for code, name, level, parent in ABOVE:
+        if session.get(Area, code) is None:
+            create_area(session, now, code=code, name=name, level=level, parent=parent, actor="seed")
+    commune = session.get(Commune, COMMUNE_ID)
+    if commune is None:
+        create_commune(session, COMMUNE_ID, COMMUNE_NAME, now, code=COMMUNE_CODE, parent=ABOVE[-1][0])
+    else:  # seeded before areas existed: its area (code "tule") goes under the district
+        area = session.get(Area, commune.area_code)
+        if area is not None and area.parent_code is None:
+            move_area(session, now, area.code, ABOVE[-1][0], actor="seed")
     for village_id, name, languages in VILLAGES:
         if session.get(Village, village_id) is None:
             create_village(session, village_id, now, name=name, commune_id=COMMUNE_ID, languages=languages)

@@ -51,7 +51,7 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
 }
 ACTIONS: Final[frozenset[str]] = frozenset(
     {action for table in PERMISSIONS.values() for action in table}
-    | {"device.manage", "user.manage", "audit.read", "lexicon.manage"}
+    | {"area.manage", "device.manage", "user.manage", "audit.read", "lexicon.manage"}
 )
 
 

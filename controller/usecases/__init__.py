@@ -7,7 +7,8 @@ MQTT or SQL itself.
 """
 
 from controller.usecases._announce import Announcer
+from controller.usecases.areas import AreaUseCases
 from controller.usecases.bulletins import BulletinDraft, BulletinUseCases, Recording
 from controller.usecases.devices import DeviceUseCases
 
-__all__ = ["Announcer", "BulletinDraft", "BulletinUseCases", "DeviceUseCases", "Recording"]
+__all__ = ["Announcer", "AreaUseCases", "BulletinDraft", "BulletinUseCases", "DeviceUseCases", "Recording"]

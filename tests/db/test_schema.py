@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from controller.db import AuditEntry, Base, Commune, Database, Village, make_engine, upgrade
+from controller.db import Area, AuditEntry, Base, Commune, Database, Village, make_engine, upgrade
 
 T0 = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
 
@@ -21,7 +21,7 @@ def test_migration_matches_models(database: Database) -> None:
             conn, opts={"compare_type": True, "compare_server_default": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
     tables = set(inspect(database.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
 
@@ -29,19 +29,22 @@ def test_migration_matches_models(database: Database) -> None:
 def test_times_come_back_aware_utc(database: Database) -> None:
     hanoi = timezone(timedelta(hours=7))
     with database.session() as session:
-        session.add(
-            Commune(id="c-utc", name="Xã Thử", created_at=datetime(2026, 11, 22, 12, 0, tzinfo=hanoi))
-        )
+        at = datetime(2026, 11, 22, 12, 0, tzinfo=hanoi)
+        session.add(Area(code="c-utc", name="Xã Thử", level="commune", retired=False, created_at=at))
+        session.flush()
+        session.add(Commune(id="c-utc", name="Xã Thử", area_code="c-utc", created_at=at))
     with database.session() as session:
         stored = session.scalars(select(Commune.created_at).where(Commune.id == "c-utc")).one()
         assert stored == datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
         assert stored.tzinfo == UTC
         session.delete(session.get(Commune, "c-utc"))
+        session.flush()
+        session.delete(session.get(Area, "c-utc"))
 
 
 def test_naive_times_are_refused(database: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"), database.session() as session:
-        session.add(Commune(id="c-naive", name="x", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        session.add(Commune(id="c-naive", name="x", area_code="c-naive", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
         session.flush()
 
 

@@ -46,6 +46,12 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
     ("POST", "/api/v1/emergencies"): (
         "/api/v1/emergencies", {**BULLETIN, "title": "Lũ quét"}, "emergency.broadcast", APPROVERS,
     ),
+    ("GET", "/api/v1/areas"): ("/api/v1/areas", None, "area.manage", ADMINS),
+    ("POST", "/api/v1/areas"): (
+        "/api/v1/areas", {"code": "99", "name": "Tỉnh Thử", "level": "province"}, "area.manage", ADMINS,
+    ),
+    ("PATCH", "/api/v1/areas/<code>"): ("/api/v1/areas/ban-lim", {"name": "Bản Lìm"}, "area.manage", ADMINS),
+    ("POST", "/api/v1/areas/<code>/retire"): ("/api/v1/areas/nowhere/retire", None, "area.manage", ADMINS),
     ("GET", "/api/v1/devices"): ("/api/v1/devices", None, "device.read", EVERYONE),
     ("GET", "/api/v1/devices/<device_id>"): ("/api/v1/devices/tule-c01", None, "device.read", EVERYONE),
     ("POST", "/api/v1/devices"): (

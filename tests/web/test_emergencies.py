@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 from controller import services
-from controller.db.models.org import Commune
 from controller.services.errors import NotFound
 from controller.usecases import Announcer, BulletinDraft, BulletinUseCases
 from tests.web.conftest import Runtime
@@ -58,8 +57,7 @@ def test_a_use_case_announces_only_what_it_committed(runtime: Runtime) -> None:
     bulletins = BulletinUseCases(runtime.db, lambda: runtime.now, Announcer(heard.append))
     with runtime.db.session() as db:
         operator = services.get_user(db, "operator")
-        db.add(Commune(id="xa-ben", name="Xã bên", created_at=runtime.now))
-        db.flush()
+        services.create_commune(db, "xa-ben", "Xã bên", runtime.now)
         neighbour = services.create_user(
             db, "ban-xa-ben", "mat-khau-dai-1", "operator", runtime.now, commune_id="xa-ben"
         )

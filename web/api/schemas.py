@@ -297,3 +297,50 @@ class HealthOut(_Out):
     db: str
     mqtt: str
     planning: PlanningHealthOut | None = None
+
+
+class AreaIn(_In):
+    """An area to create (DESIGN §8, §11)."""
+
+    code: str = Field(
+        description="Official code: province 2 digits, district 3, commune 5; a village's code is chosen by "
+        "its commune (lowercase letters, digits, '-')."
+    )
+    name: str = Field(description="Vietnamese name, e.g. Xã Tú Lệ.")
+    level: Literal["province", "district", "commune", "village"]
+    parent: str | None = Field(None, description="Code of the area above; a province has none.")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    languages: list[str] | None = Field(None, description='A village\'s languages, e.g. ["vi", "thai"].')
+
+
+class AreaPatch(_In):
+    """A new name, a new parent (null: none), or both."""
+
+    name: str | None = None
+    parent: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set & {"name", "parent"}:
+            raise ValueError("give a new name, a new parent, or both")
+        return self
+
+
+class AreaOut(_Out):
+    """An area."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    lat: float | None
+    lon: float | None
+    languages: list[str]
+    retired: bool
+
+
+class AreaList(_Out):
+    """Areas, top level first."""
+
+    items: list[AreaOut]

@@ -17,15 +17,17 @@ from controller.db.models.bulletins import (
     Play,
 )
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
-from controller.db.models.org import ROLES, ApiToken, Commune, User, Village
+from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
 
 __all__ = [
+    "AREA_LEVELS",
     "AUDIO_KINDS",
     "BULLETIN_STATUSES",
     "DELIVERY_STATES",
     "PLAY_STATUSES",
     "ROLES",
     "ApiToken",
+    "Area",
     "Asset",
     "AuditEntry",
     "Base",

@@ -1,16 +1,39 @@
-"""Tables for the commune, its villages, the people who use loaxa and their API tokens.
+"""Tables for the area tree, the commune, its villages, the people who use loaxa and their API tokens.
 
-Owns the shape of these tables only; rules (roles, passwords, permissions) live in controller.services.users.
+Owns the shape of these tables only; rules (roles, passwords, permissions) live in controller.services.users,
+the rules of the area tree in controller.services.areas.
 """
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db.models.base import Base, check_in
 
 ROLES: tuple[str, ...] = ("operator", "approver", "admin", "viewer")
+# The levels stored in `areas`, top down; the level below a village, the cluster, is a device.
+AREA_LEVELS: tuple[str, ...] = ("province", "district", "commune", "village")
+
+
+class Area(Base):
+    """An administrative area (tỉnh, huyện, xã, thôn/bản) under its parent, by its official code.
+
+    A commune and a village each have one row in `communes` and `villages` too, linked by `area_code`:
+    those tables keep what only they hold (a commune's time zone, a village's languages).
+    """
+
+    __tablename__ = "areas"
+    __table_args__ = (CheckConstraint(check_in("level", AREA_LEVELS), name="level"),)
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
 
 
 class Commune(Base):
@@ -21,6 +44,7 @@ class Commune(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), unique=True)
     created_at: Mapped[datetime]
 
 
@@ -33,6 +57,7 @@ class Village(Base):
     commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     languages: Mapped[list[str]]
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), unique=True)
     created_at: Mapped[datetime]
 
 
