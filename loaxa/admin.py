@@ -21,7 +21,8 @@ from controller.planning import ScheduleError, error_line, load_schedule_file
 from loaxa.errors import CliError
 
 
-def _database(settings: Settings) -> Database:
+def database(settings: Settings) -> Database:
+    """The migrated database of these settings."""
     make_data_dir(settings)
     upgrade(settings.db_url)
     return Database(settings.db_url)
@@ -34,7 +35,7 @@ def add_user(settings: Settings, username: str, role: str, password: str | None)
         if password != getpass.getpass("Again: "):
             raise CliError("the two passwords differ; nothing was changed")
     try:
-        with _database(settings).session() as session:
+        with database(settings).session() as session:
             user = services.create_user(session, username, password, role, datetime.now(UTC))
     except services.ServiceError as exc:
         raise CliError(str(exc)) from exc
@@ -48,7 +49,7 @@ def add_device(
     """Provision a device and print or write its agent.toml (the password is shown only this once)."""
     keys = load_or_create_keys(settings.keys_dir)
     try:
-        with _database(settings).session() as session:
+        with database(settings).session() as session:
             provisioned = services.provision_device(
                 session, device_id, datetime.now(UTC), name=name, village_id=village, speakers=speakers
             )

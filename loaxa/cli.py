@@ -16,6 +16,7 @@ from loaxa import ops
 if TYPE_CHECKING:
     from controller.config import Settings
 
+from loaxa.area_commands import add_area_commands, area_command
 from loaxa.errors import CliError
 
 Command = Callable[[argparse.Namespace], int]
@@ -307,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the .onnx file or a directory (USB stick) holding it; no network",
     )
     _add_admin_commands(add)
+    add_area_commands(add, area_command(_settings))
     _add_security_commands(add)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
