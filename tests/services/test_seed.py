@@ -4,7 +4,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.db import AuditEntry, Base, Device
-from controller.services import authenticate, broker_accounts, list_devices, list_villages, seed_demo
+from controller.services import (
+    area_tree,
+    areas,
+    authenticate,
+    broker_accounts,
+    list_devices,
+    list_villages,
+    seed_demo,
+)
 from controller.services.seed import _matches
 from tests.services.conftest import T0
 
@@ -37,6 +45,13 @@ def test_seed_demo(session: Session) -> None:
 
     before = snapshot(session)
     assert seed_demo(session, T0.replace(year=2027), PASSWORD) == passwords
+    # The commune sits in its district and province, with their administrative codes.
+    assert [(a.code, a.level, a.parent) for a in areas.list_areas(session) if a.level != "village"] == [
+        ("15", "province", None),
+        ("140", "district", "15"),
+        ("04630", "commune", "140"),
+    ]
+    assert len(area_tree.clusters_under(session, "15")) == 12
     session.flush()
     assert snapshot(session) == before
     assert session.scalar(select(func.count()).select_from(Device)) == 12
