@@ -11,10 +11,10 @@ from typing import Any, Final
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Device, Village
+from controller.db.models import Area, Device, Village
 from controller.mqtt.accounts import BrokerAccount, hash_password, new_password
 from controller.services.audit import write_audit
-from controller.services.errors import Conflict, NotFound, ValidationFailed
+from controller.services.errors import AreaRetired, Conflict, NotFound, ValidationFailed
 from controller.services.places import check_slug
 from controller.services.uptime import uptime_fractions
 from controller.services.views import DeviceView, ProvisionedDevice
@@ -69,8 +69,12 @@ def provision_device(
         raise ValidationFailed(f"device name {name!r:.80} must be 1–200 characters")
     if isinstance(speakers, bool) or not isinstance(speakers, int) or not 1 <= speakers <= MAX_SPEAKERS:
         raise ValidationFailed(f"speakers {speakers!r} must be a whole number 1–{MAX_SPEAKERS}")
-    if session.get(Village, village_id) is None:
+    village = session.get(Village, village_id)
+    if village is None:
         raise NotFound(f"village {village_id!r} does not exist; pick one from the village list")
+    area = session.get(Area, village.area_code)
+    if area is not None and area.retired:
+        raise AreaRetired(f"Thôn/bản {village_id} đã ngừng hoạt động: chọn thôn/bản khác cho cụm loa này.")
     if session.get(Device, device_id) is not None:
         raise Conflict(f"device {device_id!r} already exists; pick another id or reset its password")
     password = new_password()

@@ -136,6 +136,10 @@ def test_a_retired_area_takes_nothing_new(session: Session) -> None:
         areas.create_area(session, T0, code="04700", name="Xã Mới", level="commune", parent="141")
     with pytest.raises(AreaRetired):
         areas.move_area(session, T0, "04630", "141")
+    areas.create_area(session, T0, code="04630-cu", name="Bản Cũ", level="village", parent="04630")
+    areas.retire_area(session, T0, "04630-cu")
+    with pytest.raises(AreaRetired, match="04630-cu"):
+        provision_device(session, "tl-c10", T0, name="Cụm 10", village_id="04630-cu")
 
 
 CSV = """code,name,level,parent,lat,lon,languages
