@@ -90,6 +90,8 @@ def check_name(name: object) -> str:
     """A stripped, non-empty name of at most 200 characters."""
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
         raise ValidationFailed(f"Tên {name!r:.40} không hợp lệ: nhập tên tiếng Việt, 1–{MAX_NAME} ký tự.")
+    if any(ord(char) < 32 or ord(char) == 127 or "\ud800" <= char <= "\udfff" for char in name):
+        raise ValidationFailed(f"Tên {name!r:.40} chứa ký tự điều khiển: xoá ký tự đó rồi nhập lại.")
     return name.strip()
 
 

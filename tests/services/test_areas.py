@@ -170,13 +170,14 @@ def test_a_csv_with_bad_rows_names_every_line_and_imports_nothing(session: Sessi
             "ban-a,Bản A,village,04799,,,",  # line 10: no such parent
             "04703,Xã Toạ Độ,commune,142,abc,104,",  # line 11: latitude not a number
             "04704,Xã Thiếu,commune",  # line 12: too few columns
+            '04705,"Xã\x07Chuông",commune,142,,,',  # line 13: a control character in the name
         ]
     )
     before = session.scalar(select(func.count()).select_from(Area))
     with pytest.raises(ImportRejected) as caught:
         area_import.import_areas(session, T0, bad)
     lines = [int(p.split(":")[0].removeprefix("dòng ")) for p in caught.value.problems]
-    assert lines == [6, 7, 8, 9, 10, 11, 12], caught.value.problems
+    assert lines == [6, 7, 8, 9, 10, 11, 12, 13], caught.value.problems
     assert "chưa nhập dòng nào" in caught.value.message
     assert session.scalar(select(func.count()).select_from(Area)) == before
 
