@@ -5,6 +5,7 @@ fields; they ignore unknown fields, so a newer controller can add optional field
 agents in the field (breaking changes bump the envelope `v`). The plan is protocol.plan.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,13 +26,20 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "received", "asset_ready", "asset_failed", "started", "finished", "interrupted", "skipped", "failed",
 )  # fmt: skip
 
-CommandName = Literal["play_now", "stop", "set_volume", "test_tone", "resync"]
-COMMANDS: Final[tuple[str, ...]] = ("play_now", "stop", "set_volume", "test_tone", "resync")
+CommandName = Literal["play_now", "stop", "set_volume", "test_tone", "resync", "update"]
+COMMANDS: Final[tuple[str, ...]] = ("play_now", "stop", "set_volume", "test_tone", "resync", "update")
+# A Debian version of loaxa-agent (epoch, upstream, revision): the agent hands it to apt-get as `=VERSION`,
+# so nothing that a shell or apt would read as an option or a second package gets through.
+_DEB_VERSION: Final = re.compile(r"[0-9][0-9A-Za-z.+~:-]{0,63}")
+_SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
 class Command:
-    """A signed one-off instruction: `play_now` (emergency), `stop`, `set_volume`, `test_tone`, `resync`."""
+    """A signed one-off instruction: `play_now`, `stop`, `set_volume`, `test_tone`, `resync`, `update`.
+
+    `update` installs loaxa-agent `version` (its .deb has `sha256`) from the apt source the agent already has.
+    """
 
     command: CommandName
     item: PlanItem | None = None  # play_now
@@ -40,6 +48,8 @@ class Command:
     volume: int | None = None  # set_volume
     duration_s: int = 5  # test_tone
     events_from: int | None = None  # resync: publish again every held event with seq >= this
+    version: str | None = None  # update: the Debian version of loaxa-agent to install
+    sha256: str | None = None  # update: the SHA-256 of that version's .deb, checked before installing
 
     @classmethod
     def from_json(cls, data: object) -> "Command":
@@ -55,12 +65,18 @@ class Command:
             volume=volume_field(f.raw("volume")),
             duration_s=f.integer("duration_s", default=5, required=False, minimum=1),
             events_from=None if f.raw("events_from") is None else f.integer("events_from", minimum=1),
+            version=f.opt_str("version", max_len=64),
+            sha256=f.opt_str("sha256", max_len=64),
         )
         f.done()
         if name == "play_now" and cmd.item is None:
             raise ProtocolError("bad_field", "cmd play_now needs an item")
         if name == "set_volume" and cmd.volume is None:
             raise ProtocolError("bad_field", "cmd set_volume needs a volume 0–100")
+        if name == "update" and (cmd.version is None or not _DEB_VERSION.fullmatch(cmd.version)):
+            raise ProtocolError("bad_field", "cmd update needs a Debian version such as 0.4.0-1")
+        if name == "update" and (cmd.sha256 is None or not _SHA256.fullmatch(cmd.sha256)):
+            raise ProtocolError("bad_field", "cmd update needs the .deb's sha256 (64 lowercase hex digits)")
         if cmd.repeat > 20 or cmd.duration_s > 60:
             raise ProtocolError("bad_field", "cmd: repeat is at most 20 and duration_s at most 60")
         return cmd
@@ -76,6 +92,8 @@ class Command:
             out["duration_s"] = self.duration_s
         elif self.command == "resync" and self.events_from is not None:
             out["events_from"] = self.events_from
+        elif self.command == "update":
+            out.update(version=self.version, sha256=self.sha256)
         return out
 
 

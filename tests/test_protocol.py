@@ -136,3 +136,41 @@ def test_resync_may_name_the_first_event_to_send_again() -> None:
     for bad in (0, -1, True, "22", 1.5):
         with pytest.raises(ProtocolError, match="events_from"):
             Command.from_json({"command": "resync", "events_from": bad})
+
+
+SHA = "ab" * 32
+
+
+def test_update_command_is_signed_verified_and_forgeries_refused() -> None:
+    key = generate_private_key()
+    body = Command(command="update", version="0.4.0-1", sha256=SHA).to_json()
+    assert body == {"command": "update", "version": "0.4.0-1", "sha256": SHA}
+    payload = Signer(key).seal(kind="cmd", device="d", seq=7, body=body, issued_at=NOW)
+    opened = Command.from_json(Verifier([_public(key)], "d").open(payload).body)
+    assert (opened.version, opened.sha256) == ("0.4.0-1", SHA)
+    forged = json.loads(payload)
+    forged["body"]["version"] = "0.0.1-1"  # a downgrade slipped in by someone without the key
+    with pytest.raises(ProtocolError) as caught:
+        Verifier([_public(key)], "d").open(json.dumps(forged).encode())
+    assert caught.value.reason == "bad_signature"
+    other = Signer(generate_private_key()).seal(kind="cmd", device="d", seq=8, body=body, issued_at=NOW)
+    with pytest.raises(ProtocolError, match="signature"):
+        Verifier([_public(key)], "d").open(other)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"command": "update", "sha256": SHA},
+        {"command": "update", "version": "0.4.0-1"},
+        {"command": "update", "version": "-o APT::x=1", "sha256": SHA},
+        {"command": "update", "version": "0.4 loaxa-controller", "sha256": SHA},
+        {"command": "update", "version": "0.4.0-1", "sha256": SHA.upper()},
+        {"command": "update", "version": "0.4.0-1", "sha256": "ab" * 31},
+        {"command": "update", "version": 4, "sha256": SHA},
+    ],
+)
+def test_update_command_refuses_what_apt_could_misread(body: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        Command.from_json(body)
+    assert caught.value.reason == "bad_field"
