@@ -57,10 +57,11 @@ if [ "$1" = configure ]; then
     fi
     chgrp loaxa "$CONFIG" && chmod 0640 "$CONFIG"
     if command -v systemctl >/dev/null; then
-        systemctl enable loaxa-agent.service >/dev/null 2>&1 || true
+        systemctl enable loaxa-agent.service loaxa-agent-update.path >/dev/null 2>&1 || true
         if [ -d /run/systemd/system ]; then
             systemctl daemon-reload
             systemctl restart loaxa-agent.service
+            systemctl start loaxa-agent-update.path
         fi
     fi
 fi
@@ -78,7 +79,7 @@ exit 0
 POSTRM = """#!/bin/sh
 set -e
 if [ "$1" = purge ] && command -v systemctl >/dev/null; then
-    systemctl disable loaxa-agent.service >/dev/null 2>&1 || true
+    systemctl disable loaxa-agent.service loaxa-agent-update.path >/dev/null 2>&1 || true
 fi
 exit 0
 """
@@ -124,6 +125,11 @@ def build_agent(version: str, out: Path) -> Path:
             _copy_distribution(name, tree / LIB)
         _write(tree / "usr/bin/loaxa-agent", LAUNCHER, 0o755)
         _write(tree / "lib/systemd/system/loaxa-agent.service", unit_text())
+        # The root-side OTA helper (firmware_notes/loaxa-agent-update) and the units that start it.
+        notes = ROOT / "firmware_notes"
+        _write(tree / "usr/sbin/loaxa-agent-update", (notes / "loaxa-agent-update").read_text(), 0o755)
+        for unit in ("loaxa-agent-update.path", "loaxa-agent-update.service"):
+            _write(tree / "lib/systemd/system" / unit, (notes / unit).read_text())
         _write(tree / "usr/share/doc/loaxa-agent/copyright", (ROOT / "LICENSE").read_text(encoding="utf-8"))
         size_kb = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file()) // 1024
         control = (
