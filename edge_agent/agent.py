@@ -31,6 +31,7 @@ from edge_agent.reporting import report_held, report_outcome, skip_unsupported
 from edge_agent.state import State
 from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
+from edge_agent.update import mark_healthy, request_update
 from protocol import Asset, Command, PlanItem, Verifier, topics
 from protocol.signing import load_public_key_b64
 
@@ -258,6 +259,8 @@ class Agent:
         if current is None or not current.done.is_set():
             return
         self._current = None
+        if current.item is None and current.outcome == "finished" and self._link.connected:
+            mark_healthy(self.config.state_dir, self.version)
         report_outcome(self._outbox, self._programme, current, self._plan_version(), self._clock.now())
 
     def _handle_plan(self, payload: bytes) -> None:
@@ -304,6 +307,9 @@ class Agent:
             self._tones.append(
                 Track(f"test-tone-{accepted.seq}", path, command.duration_s * 1000, self._volume())
             )
+        elif command.command == "update" and command.version and command.sha256:
+            path = request_update(self.config.state_dir, command.version, command.sha256)
+            log.info("update to loaxa-agent %s requested from the root helper (%s)", command.version, path)
         elif command.command == "resync":
             log.info("resync: republishing birth and fetching missing assets")
             if command.events_from is not None:

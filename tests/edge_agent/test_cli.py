@@ -128,3 +128,25 @@ def test_systemd_gets_ready_and_watchdog_notifications(
             reap(process)
             shutil.rmtree(sockdir, ignore_errors=True)
     assert received[0] == "READY=1" and process.returncode == 0
+
+
+def test_update_asks_the_root_helper_only_when_signed_and_a_tone_while_connected_marks_health(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys
+) -> None:
+    config = write_config(tmp_path, device_broker, [keys.public_b64])
+    request, marker = config.state_dir / "update-request", config.state_dir / "health-ok"
+    update = {"command": "update", "version": "0.5.0-1", "sha256": "ab" * 32}
+    process = spawn(tmp_path / "agent.toml")
+    try:
+        wait_until(lambda: controller.statuses("online"), what="the birth")
+        controller.publish("cmd", Keys().cmd(1, update))  # forged: not the controller's key
+        controller.publish("cmd", keys.cmd(2, {"command": "test_tone", "duration_s": 1}))
+        controller.wait_event("finished", "test-tone-2")
+        assert not request.exists()
+        wait_until(marker.exists, what="the health marker after a tone played while connected")
+        controller.publish("cmd", keys.cmd(3, update))
+        wait_until(request.exists, what="the update request for the root-side helper")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+    assert request.read_text() == f"0.5.0-1 {'ab' * 32}\n"

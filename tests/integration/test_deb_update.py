@@ -13,6 +13,7 @@ import pytest
 
 from controller.bundle import AgentBundle
 from controller.packaging import build_agent
+from edge_agent.update import mark_healthy, request_update
 from loaxa.cli import main as loaxa
 from tests.integration.conftest import deployed
 from tests.support.chroot import debian_root, in_root
@@ -28,7 +29,7 @@ def _version(root: Path) -> str:
 
 def _ask(root: Path, version: str, sha256: str) -> None:
     """What the agent does on a verified `update` command: write the request for the root-side helper."""
-    (root / "var/lib/loaxa/update-request").write_text(f"{version} {sha256}\n")
+    request_update(root / "var/lib/loaxa/state", version, sha256)
 
 
 def test_the_helper_updates_refuses_a_wrong_hash_and_rolls_back_without_the_health_marker(
@@ -78,7 +79,7 @@ def test_the_helper_updates_refuses_a_wrong_hash_and_rolls_back_without_the_heal
         try:
             while _version(root) != "0.1.1" and helper.poll() is None:
                 time.sleep(0.2)
-            (root / "var/lib/loaxa/health-ok").write_text("0.1.1")
+            mark_healthy(root / "var/lib/loaxa/state", "0.1.1")
             _, err = helper.communicate(timeout=120)
         finally:
             if helper.poll() is None:
