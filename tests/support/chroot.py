@@ -5,6 +5,7 @@ tarball takes seconds. The root already holds the agent package's Debian depende
 from the controller's repository needs no mirror.
 """
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -22,11 +23,14 @@ INCLUDE = "python3,python3-cffi-backend,python3-psutil,python3-cryptography,mpg1
 def _make_cache() -> None:
     building = CACHE.with_suffix(".building")
     shutil.rmtree(building, ignore_errors=True)
-    subprocess.run(
+    made = subprocess.run(
         ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", str(building), MIRROR],
-        check=True,
         capture_output=True,
+        text=True,
+        check=False,
     )
+    if made.returncode != 0:
+        raise RuntimeError(f"debootstrap failed ({made.returncode}): {(made.stdout + made.stderr)[-2000:]}")
     subprocess.run(["chroot", str(building), "apt-get", "clean"], check=True)
     partial = CACHE.with_suffix(".partial")
     subprocess.run(["tar", "--numeric-owner", "-cf", str(partial), "-C", str(building), "."], check=True)
@@ -42,7 +46,12 @@ def debian_root(target: Path) -> Path:
         if shutil.which("debootstrap") is None:
             pytest.skip("debootstrap is not installed (apt-get install debootstrap); `make test` installs it")
         CACHE.parent.mkdir(parents=True, exist_ok=True)
-        _make_cache()
+        # Two test workers may both find no cache: one builds, the other waits for it and reuses it
+        # (two debootstraps into the same folder failed each other in CI).
+        with (CACHE.parent / "debian-bookworm.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not CACHE.exists():
+                _make_cache()
     target.mkdir(parents=True)
     # Our own tarball, with device nodes, owners and modes: GNU tar as root restores them all.
     subprocess.run(["tar", "--numeric-owner", "-xpf", str(CACHE), "-C", str(target)], check=True)
