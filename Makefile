@@ -55,7 +55,7 @@ test: system-deps venv lint
 	LOAXA_REQUIRE_POSTGRES=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 deb: system-deps venv
-	$(BIN)/python -m controller.packaging --out dist
+	$(BIN)/python -m loaxa.packaging --out dist
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

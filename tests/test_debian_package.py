@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from controller.apt_repo import KEYRING, publish
-from controller.packaging import build_agent
+from loaxa.packaging import build_agent
 
 
 def test_the_agent_package_holds_the_agent_its_libraries_unit_and_scripts(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.bundle import AgentBundle
-from controller.packaging import build_agent
+from loaxa.packaging import build_agent
 from loaxa.cli import main as loaxa
 from tests.integration.conftest import deployed
 from tests.support.chroot import debian_root, in_root

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from controller.bundle import AgentBundle
-from controller.packaging import build_agent
+from loaxa.packaging import build_agent
 from edge_agent.update import mark_healthy, request_update
 from loaxa.cli import main as loaxa
 from tests.integration.conftest import deployed
