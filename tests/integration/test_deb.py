@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from controller.bundle import AgentBundle
-from loaxa.packaging import build_agent
 from loaxa.cli import main as loaxa
+from loaxa.packaging import build_agent
 from tests.integration.conftest import deployed
 from tests.support.chroot import debian_root, in_root
 
