@@ -2,6 +2,7 @@
 cycle, and the Pi's `loaxa agent` runs where only the `edge` extra is installed."""
 
 import ast
+import re
 import subprocess
 import sys
 import textwrap
@@ -138,3 +139,16 @@ def test_loaxa_agent_runs_without_the_controller_side_installed(tmp_path: Path) 
     assert "--config" in result.stdout
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
     assert imported.isdisjoint(CONTROLLER_ONLY), imported & set(CONTROLLER_ONLY)
+
+
+def test_no_controller_line_reads_as_an_import_of_an_outer_package() -> None:
+    """Also inside strings (a generated launcher, an embedded script): the wiring belongs in loaxa/."""
+
+    outward = re.compile(r"^\s*(?:from|import)\s+(?:web|edge_agent|loaxa)\b", re.MULTILINE)
+    found = [
+        f"{path.relative_to(ROOT)}:{text[: match.start()].count(chr(10)) + 1}"
+        for path in sorted((ROOT / "controller").rglob("*.py"))
+        for text in [path.read_text(encoding="utf-8")]
+        for match in outward.finditer(text)
+    ]
+    assert not found, f"controller/ names an outer package: {found}"
