@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -94,11 +94,11 @@ def gather(
     for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
         if not bulletin.audio or bulletin.approved_at is None:
             continue  # still rendering: planned as soon as its speech is attached
-        asked = guarded(bulletin.id, failures, partial(ScheduleOptions.from_json, bulletin.schedule))
         first_day = bulletin.approved_at.astimezone(zone).date()
-        options = None if asked is None else guarded(bulletin.id, failures, partial(asked.resolve, first_day))
-        if asked is None or options is None:
+        read = guarded(bulletin.id, failures, partial(_schedule, bulletin.schedule, first_day))
+        if read is None:
             continue  # left out with its reason; every other bulletin is still planned
+        asked, options = read
         states = {d.device_id: d.state for d in bulletin.deliveries}
         targets = set(services.target_devices(session, bulletin)) & known
         if _over(options, today, targets, states):
@@ -128,6 +128,12 @@ def gather(
     pins = tuple(_pins(session, known))
     inputs = PlanningInputs(tuple(bulletins), planned_devices, rules, pins)
     return RunInputs(inputs, tuple(finished), shapes, tuple(failures))
+
+
+def _schedule(stored: Mapping[str, Any], first_day: date) -> tuple[ScheduleOptions, BulletinSchedule]:
+    """The bulletin's stored schedule, typed and resolved (either step may refuse bad stored data)."""
+    asked = ScheduleOptions.from_json(stored)
+    return asked, asked.resolve(first_day)
 
 
 def _pending(

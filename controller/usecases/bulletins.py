@@ -68,11 +68,6 @@ class BulletinUseCases:
         self._store_recording = store_recording
         self.two_person_emergency = two_person_emergency
 
-    @property
-    def accepts_recordings(self) -> bool:
-        """Whether this deployment can store recorded audio."""
-        return self._store_recording is not None
-
     def create(
         self,
         actor: UserView,
