@@ -120,3 +120,31 @@ def _publish(debs: list[Path], repo: Path, home: Path, name: str) -> Path:
 def repository_dir(settings: Settings) -> Path:
     """Where the repository lives (served at /apt/)."""
     return settings.data_dir / "apt"
+
+
+def published_sha256(repo: Path, package: str, version: str) -> str:
+    """The SHA-256 of `package` `version` as the signed index lists it, checked against the pool's file.
+
+    Raises RepositoryError when the version is not published or the pool's file differs from the index
+    (then apt on the Pis would refuse it too).
+    """
+    index = repo / "dists" / SUITE / COMPONENT / "binary-all" / "Packages"
+    text = index.read_text(encoding="utf-8") if index.is_file() else ""
+    for stanza in text.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" ")
+        )
+        if fields.get("Package") != package or fields.get("Version") != version:
+            continue
+        listed, pool_file = fields.get("SHA256", ""), repo / fields.get("Filename", "")
+        actual = hashlib.sha256(pool_file.read_bytes()).hexdigest() if pool_file.is_file() else ""
+        if actual != listed:
+            raise RepositoryError(
+                f"tệp {pool_file.name} trong kho apt không khớp chỉ mục (SHA-256 {actual or 'không có'}); "
+                "hãy đăng lại gói bằng: loaxa apt publish"
+            )
+        return listed
+    raise RepositoryError(
+        f"kho apt của bộ điều khiển chưa có {package} {version}; hãy đăng gói trước: loaxa apt publish "
+        f"dist/{package}_{version}_all.deb"
+    )

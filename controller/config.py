@@ -148,6 +148,9 @@ class AlertSettings(_Section):
     check_s: float = Field(30.0, gt=0, description="How often the alert rules are evaluated.")
     disk_low_mb: float = Field(200.0, ge=0, description="A cluster with less free disk than this is alerted.")
     broker_down_s: float = Field(60.0, ge=0, description="The broker is alerted once down for this long.")
+    dead_air_min_s: float = Field(
+        10.0, ge=0, description="Silence on air this long or longer (in the last hour) is alerted."
+    )
     smtp_host: str | None = Field(None, description="SMTP server for alert e-mails.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
     smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")

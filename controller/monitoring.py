@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from apscheduler.schedulers.base import BaseScheduler
 
 from controller.alerts import AlertEngine, evaluate, notifiers_for
+from controller.alerts.rules import DEAD_AIR_RECENT, DeadAir, FailedRollout
 from controller.children import Supervisor
 from controller.config import Settings
 from controller.db import Database
@@ -22,7 +23,9 @@ from controller.mqtt.event_gaps import EventGaps
 from controller.mqtt.ingest import Ingestor
 from controller.mqtt.ingest_process import IngestProcess
 from controller.planning import Schedule, ScheduleFile
+from controller.services.dead_air import dead_air_reports
 from controller.services.fleet_status import ClusterState, cluster_states
+from controller.services.rollouts import recent_rollouts
 
 
 class _Parts(Protocol):
@@ -90,6 +93,13 @@ class Monitoring:
         self._down_since = None if up else (self._down_since or now)
         with self._parts.db.session() as session:
             states = cluster_states(session)
+            # Reports from the last two hours: a silence that began then may have ended within the last one.
+            silences = dead_air_reports(session, now - 2 * DEAD_AIR_RECENT)
+            newest = next(iter(recent_rollouts(session, limit=1)), None)
+        failed = None
+        if newest is not None and newest.state == "failed":
+            sick = tuple(sorted(d for d, outcome in newest.outcomes.items() if outcome == "failed"))
+            failed = FailedRollout(newest.id, newest.version, newest.wave, sick)
         self.alerts.update(
             evaluate(
                 states,
@@ -98,6 +108,9 @@ class Monitoring:
                 broker_down_since=self._down_since,
                 disk_low_mb=self._settings.disk_low_mb,
                 broker_down_s=self._settings.broker_down_s,
+                dead_air=[DeadAir(device, start, length) for device, start, length in silences],
+                dead_air_min_s=self._settings.dead_air_min_s,
+                failed_rollout=failed,
             )
         )
 

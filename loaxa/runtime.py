@@ -49,6 +49,7 @@ from controller.planning import (
     Timeline,
     load_schedule_file,
 )
+from controller.rollout_job import RolloutJob
 from controller.services.event_seqs import stored_seq_below
 from controller.speech_upgrade import upgrade_speech
 from controller.systemd import Watchdog
@@ -150,6 +151,7 @@ class Controller:
             lexicon=lambda: commune_lexicon(settings.data_dir),
         )
         self.monitoring = Monitoring(self)
+        self.rollouts = RolloutJob(self.db, self.dispatcher.send_command, clock)
         self.workers = Workers(
             self.dispatcher,
             lambda: self.leadership,
@@ -240,6 +242,8 @@ class Controller:
         self.jobs.add_job(self._resync_gaps, "interval", seconds=GRACE.total_seconds(), id="event-gaps")
         # Speech read by a fallback voice while offline is read again once a better voice answers.
         self.jobs.add_job(self.workers.upgrade_speech, "interval", minutes=10, id="better-speech")
+        # Over-the-air updates move wave by wave; a look every heartbeat interval is often enough.
+        self.jobs.add_job(self.rollouts.tick, "interval", seconds=interval, id="rollouts", coalesce=True)
         self.monitoring.schedule(self.jobs)
         # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
         # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.

@@ -20,6 +20,7 @@ from controller.db.models import (
     DeviceEvent,
     Plan,
     Play,
+    Rollout,
     User,
     Village,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "DeviceEvent",
     "Plan",
     "Play",
+    "Rollout",
     "UTCDateTime",
     "User",
     "Village",

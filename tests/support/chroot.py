@@ -1,11 +1,13 @@
 """A fresh Debian 12 root for package tests: made once by debootstrap, cached as a tarball under var/.
 
 Making it takes about two minutes and needs root, debootstrap and the Debian mirror; unpacking the cached
-tarball takes seconds. The root already holds the agent package's Debian dependencies, so installing
-from the controller's repository needs no mirror.
+tarball takes seconds. The root already holds the Debian dependencies of both packages (loaxa-agent and
+loaxa-controller), so installing them, from the controller's repository or with dpkg -i, needs no mirror.
+The cache's name carries a digest of the package list, so a changed list builds a new root.
 """
 
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,10 +16,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / "var" / "cache" / "debian-bookworm-loaxa-agent.tar"
 MIRROR = os.environ.get("LOAXA_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # debootstrap resolves no virtual packages: python3-cryptography's cffi API needs python3-cffi-backend.
-INCLUDE = "python3,python3-cffi-backend,python3-psutil,python3-cryptography,mpg123,alsa-utils"
+# The agent needs the first six; the controller's Depends add mosquitto and espeak-ng (ffmpeg is only
+# recommended: it would triple the root, and dpkg -i does not install recommendations).
+INCLUDE = "python3,python3-cffi-backend,python3-psutil,python3-cryptography,mpg123,alsa-utils,mosquitto,espeak-ng"
+_DIGEST = hashlib.blake2s(INCLUDE.encode(), digest_size=4).hexdigest()
+CACHE = ROOT / "var" / "cache" / f"debian-bookworm-loaxa-{_DIGEST}.tar"
 
 
 def _make_cache() -> None:

@@ -18,6 +18,7 @@ from controller.db.models.bulletins import (
 )
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
+from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
 
 __all__ = [
     "AREA_LEVELS",
@@ -26,6 +27,7 @@ __all__ = [
     "DELIVERY_STATES",
     "PLAY_STATUSES",
     "ROLES",
+    "ROLLOUT_STATES",
     "ApiToken",
     "Area",
     "Asset",
@@ -40,6 +42,7 @@ __all__ = [
     "DeviceEvent",
     "Plan",
     "Play",
+    "Rollout",
     "User",
     "Village",
 ]
