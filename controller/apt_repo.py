@@ -122,18 +122,29 @@ def repository_dir(settings: Settings) -> Path:
     return settings.data_dir / "apt"
 
 
+def _stanzas(repo: Path) -> list[dict[str, str]]:
+    """The signed index's package entries (binary-all), as field → value."""
+    index = repo / "dists" / SUITE / COMPONENT / "binary-all" / "Packages"
+    text = index.read_text(encoding="utf-8") if index.is_file() else ""
+    return [
+        dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" "))
+        for stanza in text.split("\n\n")
+        if stanza.strip()
+    ]
+
+
+def published_versions(repo: Path, package: str) -> list[str]:
+    """The versions of `package` the repository lists, in the index's order."""
+    return [f["Version"] for f in _stanzas(repo) if f.get("Package") == package and "Version" in f]
+
+
 def published_sha256(repo: Path, package: str, version: str) -> str:
     """The SHA-256 of `package` `version` as the signed index lists it, checked against the pool's file.
 
     Raises RepositoryError when the version is not published or the pool's file differs from the index
     (then apt on the Pis would refuse it too).
     """
-    index = repo / "dists" / SUITE / COMPONENT / "binary-all" / "Packages"
-    text = index.read_text(encoding="utf-8") if index.is_file() else ""
-    for stanza in text.split("\n\n"):
-        fields = dict(
-            line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" ")
-        )
+    for fields in _stanzas(repo):
         if fields.get("Package") != package or fields.get("Version") != version:
             continue
         listed, pool_file = fields.get("SHA256", ""), repo / fields.get("Filename", "")

@@ -24,6 +24,7 @@ from web.api import (
     openapi_errors,
     plays,
     tts,
+    updates,
 )
 from web.context import WebContext, install
 from web.pages import pages
@@ -78,6 +79,7 @@ def create_app(services: WebContext) -> APIFlask:
         plays.bp,
         health.bp,
         assets.bp,
+        updates.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
