@@ -40,8 +40,9 @@ class RolloutJob:
             if running is None:
                 return None
             fleet = rollouts.fleet_health(session)
-            step = advance(rollouts.pure(running), fleet, now)
-            saved = rollouts.save_step(session, running.id, step, fleet, now)
+            looked_at = rollouts.pure(running)
+            step = advance(looked_at, fleet, now)
+            saved = rollouts.save_step(session, running.id, looked_at, step, fleet, now)
         if saved is None:
             return None
         if saved.state == "failed":

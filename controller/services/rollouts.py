@@ -213,7 +213,8 @@ def start_rollout(
 
 
 def _row(session: Session, rollout_id: int) -> Rollout:
-    row = session.get(Rollout, rollout_id)
+    # Locked and read afresh: the leader's job and an admin's cancel may change the same row at once.
+    row = session.get(Rollout, rollout_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise NotFound(f"Không có đợt cập nhật số {rollout_id}; xem danh sách bằng: loaxa update status.")
     return row
@@ -245,22 +246,25 @@ def recent_rollouts(session: Session, limit: int = 5) -> list[RolloutView]:
 def save_step(
     session: Session,
     rollout_id: int,
+    looked_at: waves_logic.Rollout,
     step: waves_logic.Step,
     fleet: dict[str, waves_logic.DeviceHealth],
     now: datetime,
 ) -> RolloutView | None:
     """Store one look at a running rollout: its wave and state, and each started device's outcome.
 
-    Returns None when the rollout was cancelled meanwhile (nothing is changed then).
+    `looked_at` is the rollout `advance` was given: the devices of its waves are judged against its wave's
+    start (a rollout that moved on starts the next wave's clock at `now`). Returns None when the rollout
+    was cancelled meanwhile (nothing is changed then).
     """
     row = _row(session, rollout_id)
     if row.state != "running":
         return None
-    moved = step.rollout
     outcomes = dict(row.outcomes)
-    for wave in moved.waves[: moved.wave + 1]:
+    for wave in looked_at.waves[: looked_at.wave + 1]:
         for device in wave:
-            outcomes[device] = _outcome(outcomes.get(device, "waiting"), fleet.get(device), moved)
+            outcomes[device] = _outcome(outcomes.get(device, "waiting"), fleet.get(device), looked_at)
+    moved = step.rollout
     for device in moved.failed_devices:
         outcomes[device] = "failed"
     row.wave, row.wave_started_at, row.state = moved.wave, moved.wave_started_at, moved.state
