@@ -42,7 +42,9 @@ class RolloutJob:
             fleet = rollouts.fleet_health(session)
             looked_at = rollouts.pure(running)
             step = advance(looked_at, fleet, now)
-            saved = rollouts.save_step(session, running.id, looked_at, step, fleet, now)
+            saved = rollouts.save_step(
+                session, running.id, looked_at=looked_at, step=step, fleet=fleet, now=now
+            )
         if saved is None:
             return None
         if saved.state == "failed":

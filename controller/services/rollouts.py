@@ -246,6 +246,7 @@ def recent_rollouts(session: Session, limit: int = 5) -> list[RolloutView]:
 def save_step(
     session: Session,
     rollout_id: int,
+    *,
     looked_at: waves_logic.Rollout,
     step: waves_logic.Step,
     fleet: dict[str, waves_logic.DeviceHealth],

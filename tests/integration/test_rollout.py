@@ -81,7 +81,8 @@ def test_a_rollout_goes_wave_by_wave_and_a_late_wave_stops_it_with_an_alert(
         assert third.outcomes["tule-c02"] == third.outcomes["tule-c03"] == "healthy"
         assert (homes["tule-c03"] / "state/update-request").read_text() == request
         assert third.state == "running"
-        wait_for("the third wave's update sent", lambda: _newest(deployment).outcomes["tule-c12"] == "sent", 30)
+        last = "tule-c12"
+        wait_for("the third wave's update sent", lambda: _newest(deployment).outcomes[last] == "sent", 30)
 
         # The third wave's clusters have no agent running: past its deadline the rollout stops.
         later = controller.clock() + timedelta(minutes=6)

@@ -20,7 +20,9 @@ MIRROR = os.environ.get("LOAXA_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # debootstrap resolves no virtual packages: python3-cryptography's cffi API needs python3-cffi-backend.
 # The agent needs the first six; the controller's Depends add mosquitto and espeak-ng (ffmpeg is only
 # recommended: it would triple the root, and dpkg -i does not install recommendations).
-INCLUDE = "python3,python3-cffi-backend,python3-psutil,python3-cryptography,mpg123,alsa-utils,mosquitto,espeak-ng"
+INCLUDE = (
+    "python3,python3-cffi-backend,python3-psutil,python3-cryptography,mpg123,alsa-utils,mosquitto,espeak-ng"
+)
 _DIGEST = hashlib.blake2s(INCLUDE.encode(), digest_size=4).hexdigest()
 CACHE = ROOT / "var" / "cache" / f"debian-bookworm-loaxa-{_DIGEST}.tar"
 
