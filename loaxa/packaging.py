@@ -1,5 +1,7 @@
 """`make deb`: the loaxa-agent Debian package, built with dpkg-deb from this source tree.
 
+(loaxa.controller_package builds the second one, loaxa-controller, with the helpers here.)
+
 Owns the package's layout: the agent and protocol packages with their pure-Python dependencies
 (paho-mqtt 2, sdnotify, gpiozero, colorzero, copied from the build's own environment, since Debian 12
 ships paho-mqtt 1.6) under /usr/lib/loaxa-agent, the `loaxa-agent` command, the systemd unit, and
@@ -85,7 +87,7 @@ exit 0
 """
 
 
-def _copy_distribution(name: str, target: Path) -> None:
+def copy_distribution(name: str, target: Path) -> None:
     """Copy an installed distribution's package files (not its scripts) into `target`."""
     dist = importlib.metadata.distribution(name)
     for entry in dist.files or ():
@@ -101,10 +103,23 @@ def _copy_package(name: str, target: Path) -> None:
     shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
+def write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a file of the package tree with its mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     path.chmod(mode)
+
+
+def write_version(lib: Path, version: str) -> None:
+    """Record `version` as the installed loaxa's (what the agent reports in births and heartbeats).
+
+    The rollout compares the reported version with the Debian version it sent, so the package's own
+    version is written, not the source tree's.
+    """
+    write(
+        lib / f"loaxa-{version}.dist-info" / "METADATA",
+        f"Metadata-Version: 2.1\nName: loaxa\nVersion: {version}\n",
+    )
 
 
 def unit_text() -> str:
@@ -122,15 +137,16 @@ def build_agent(version: str, out: Path) -> Path:
         for package in ("edge_agent", "protocol"):
             _copy_package(package, tree / LIB)
         for name in VENDORED:
-            _copy_distribution(name, tree / LIB)
-        _write(tree / "usr/bin/loaxa-agent", LAUNCHER, 0o755)
-        _write(tree / "lib/systemd/system/loaxa-agent.service", unit_text())
+            copy_distribution(name, tree / LIB)
+        write_version(tree / LIB, version)
+        write(tree / "usr/bin/loaxa-agent", LAUNCHER, 0o755)
+        write(tree / "lib/systemd/system/loaxa-agent.service", unit_text())
         # The root-side OTA helper (firmware_notes/loaxa-agent-update) and the units that start it.
         notes = ROOT / "firmware_notes"
-        _write(tree / "usr/sbin/loaxa-agent-update", (notes / "loaxa-agent-update").read_text(), 0o755)
+        write(tree / "usr/sbin/loaxa-agent-update", (notes / "loaxa-agent-update").read_text(), 0o755)
         for unit in ("loaxa-agent-update.path", "loaxa-agent-update.service"):
-            _write(tree / "lib/systemd/system" / unit, (notes / unit).read_text())
-        _write(tree / "usr/share/doc/loaxa-agent/copyright", (ROOT / "LICENSE").read_text(encoding="utf-8"))
+            write(tree / "lib/systemd/system" / unit, (notes / unit).read_text())
+        write(tree / "usr/share/doc/loaxa-agent/copyright", (ROOT / "LICENSE").read_text(encoding="utf-8"))
         size_kb = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file()) // 1024
         control = (
             f"Package: {NAME}\nVersion: {version}\nArchitecture: all\nSection: sound\nPriority: optional\n"
@@ -139,9 +155,9 @@ def build_agent(version: str, out: Path) -> Path:
             " Plays the signed broadcast plan of a loaxa controller on time, also offline,\n"
             " and reports what it played (Raspberry Pi, systemd with watchdog).\n"
         )
-        _write(tree / "DEBIAN/control", control)
+        write(tree / "DEBIAN/control", control)
         for script, text in (("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)):
-            _write(tree / "DEBIAN" / script, text, 0o755)
+            write(tree / "DEBIAN" / script, text, 0o755)
         deb = out / f"{NAME}_{version}_all.deb"
         subprocess.run(
             ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(tree), str(deb)],
@@ -152,12 +168,18 @@ def build_agent(version: str, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m controller.packaging --out dist/ [--version X]`."""
-    parser = argparse.ArgumentParser(prog="python -m controller.packaging", description=__doc__)
+    """`python -m loaxa.packaging --out dist/ [--version X] [--only agent|controller]`."""
+    from loaxa.controller_package import build_controller
+
+    parser = argparse.ArgumentParser(prog="python -m loaxa.packaging", description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     parser.add_argument("--version", default=importlib.metadata.version("loaxa"))
+    parser.add_argument("--only", choices=("agent", "controller"), help="build one package (default both)")
     args = parser.parse_args(argv)
-    print(build_agent(args.version, args.out))
+    if args.only != "controller":
+        print(build_agent(args.version, args.out))
+    if args.only != "agent":
+        print(build_controller(args.version, args.out))
     return 0
 
 
