@@ -13,7 +13,7 @@ APT_PACKAGES := mosquitto mosquitto-clients espeak-ng ffmpeg mpg123 alsa-utils p
 help:
 	@echo "make demo   – install what is missing, seed the Tú Lệ demo commune, serve http://127.0.0.1:$${LOAXA_PORT:-8080}"
 	@echo "make test   – install what is missing, then ruff, ruff format --check, mypy and the whole test suite"
-	@echo "make deb    – build dist/loaxa-agent_VERSION_all.deb (then: loaxa apt publish dist/*.deb)"
+	@echo "make deb    – build dist/loaxa-agent_VERSION_all.deb and dist/loaxa-controller_VERSION_ARCH.deb (then: loaxa apt publish dist/loaxa-agent_*.deb)"
 
 system-deps:
 	@missing=""; \
@@ -55,7 +55,7 @@ test: system-deps venv lint
 	LOAXA_REQUIRE_POSTGRES=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 deb: system-deps venv
-	$(BIN)/python -m loaxa.packaging --out dist
+	$(BIN)/python -m loaxa.make_deb --out dist
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

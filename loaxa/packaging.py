@@ -10,11 +10,9 @@ service is enabled. Binary dependencies (cryptography, psutil) come from Debian,
 `Architecture: all` and installs on every Raspberry Pi. It touches nothing outside the output directory.
 """
 
-import argparse
 import importlib.metadata
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -165,23 +163,3 @@ def build_agent(version: str, out: Path) -> Path:
             capture_output=True,
         )
     return deb
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m loaxa.packaging --out dist/ [--version X] [--only agent|controller]`."""
-    from loaxa.controller_package import build_controller
-
-    parser = argparse.ArgumentParser(prog="python -m loaxa.packaging", description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "dist")
-    parser.add_argument("--version", default=importlib.metadata.version("loaxa"))
-    parser.add_argument("--only", choices=("agent", "controller"), help="build one package (default both)")
-    args = parser.parse_args(argv)
-    if args.only != "controller":
-        print(build_agent(args.version, args.out))
-    if args.only != "agent":
-        print(build_controller(args.version, args.out))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,15 @@
-"""`make deb` builds an arch-all loaxa-agent package; `loaxa apt publish` signs a repository of it that
-gpgv verifies with the exported key alone (the chroot install is tests/integration/test_deb.py)."""
+"""`make deb` builds an arch-all loaxa-agent package (and loaxa-controller); `loaxa apt publish` signs a
+repository of it that gpgv verifies with the exported key alone. The chroot installs are
+tests/integration/test_deb.py, test_deb_update.py and test_deb_controller.py."""
 
+import hashlib
 import subprocess
 from pathlib import Path
 
-from controller.apt_repo import KEYRING, publish
+import pytest
+
+from controller.apt_repo import KEYRING, RepositoryError, publish, published_sha256, published_versions
+from loaxa import controller_package
 from loaxa.packaging import build_agent
 
 
@@ -27,6 +32,7 @@ def test_the_agent_package_holds_the_agent_its_libraries_unit_and_scripts(tmp_pa
         "./usr/lib/loaxa-agent/paho/mqtt/client.py",
         "./usr/lib/loaxa-agent/sdnotify/__init__.py",
         "./lib/systemd/system/loaxa-agent.service",
+        "./usr/lib/loaxa-agent/loaxa-1.2.3.dist-info/METADATA",  # the version the agent reports
     ):
         assert path in listing, path
     assert "__pycache__" not in listing and "controller/" not in listing
@@ -55,3 +61,18 @@ def test_the_repository_is_signed_by_the_controllers_own_key(tmp_path: Path) -> 
     assert not verified(dist / "Release.gpg", release)
     # Publishing again keeps the same key (agents trust it once).
     assert publish([deb], repo, keys, "tule").read_bytes() == keyring.read_bytes()
+    # The rollout reads the signed index: a published version's SHA-256 is the file's.
+    assert published_versions(repo, "loaxa-agent") == ["1.2.3"]
+    assert published_sha256(repo, "loaxa-agent", "1.2.3") == hashlib.sha256(deb.read_bytes()).hexdigest()
+    with pytest.raises(RepositoryError, match=r"chưa có loaxa-agent 9\.9"):
+        published_sha256(repo, "loaxa-agent", "9.9")
+
+
+def test_the_controller_package_carries_the_controller_extra_and_its_unit() -> None:
+    names = {name.lower().replace("_", "-") for name in controller_package.controller_distributions()}
+    assert {"sqlalchemy", "pydantic-core", "paho-mqtt", "apiflask", "waitress", "piper-tts"} <= names
+    assert not names & {"pytest", "playwright", "mypy", "gpiozero"}  # dev tools and the Pi's libraries
+    unit = controller_package.unit_text()
+    assert "ExecStart=/usr/bin/loaxa controller" in unit and "/opt/loaxa" not in unit
+    assert "EnvironmentFile=/etc/loaxa/controller.env" in unit
+    assert "loaxa check-config" in controller_package.POSTINST

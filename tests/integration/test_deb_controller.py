@@ -40,14 +40,15 @@ def test_the_controller_package_installs_offline_and_checks_its_config(tmp_path:
     configured = in_root(root, "dpkg --configure -a")
     assert "default.toml: Asia/Ho_Chi_Minh" in configured.stdout  # check-config ran in the postinst
     assert _status(root) == f"{version} install ok installed"
-    in_root(root, "getent passwd loaxa && test \"$(stat -c %U:%a /var/lib/loaxa)\" = loaxa:700")
+    in_root(root, 'getent passwd loaxa && test "$(stat -c %U:%a /var/lib/loaxa)" = loaxa:700')
     assert "Smart loudspeaker system" in in_root(root, "loaxa --help").stdout
     # As the service runs it: its user, its environment file.
     checked = in_root(root, "set -a; . /etc/loaxa/controller.env; runuser -u loaxa -- loaxa check-config")
     assert "✓" in checked.stdout
     report = "import sys; sys.path.insert(0, '/usr/lib/loaxa-controller'); import importlib.metadata as m; "
-    assert in_root(root, f'python3 -c "{report}print(m.version(\'loaxa\'))"').stdout.strip() == version
+    assert in_root(root, f"python3 -c \"{report}print(m.version('loaxa'))\"").stdout.strip() == version
     unit = (root / "lib/systemd/system/loaxa-controller.service").read_text()
-    assert "ExecStart=/usr/bin/loaxa controller" in unit and "EnvironmentFile=/etc/loaxa/controller.env" in unit
+    assert "ExecStart=/usr/bin/loaxa controller" in unit
+    assert "EnvironmentFile=/etc/loaxa/controller.env" in unit
     # Removing the package leaves the settings (a conffile; purge removes it).
     in_root(root, "dpkg -r loaxa-controller && test -f /etc/loaxa/controller.env && ! test -e /usr/bin/loaxa")
