@@ -61,6 +61,11 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
     ("POST", "/api/v1/devices/<device_id>/cmd"): (
         "/api/v1/devices/tule-c01/cmd", {"command": "stop"}, "device.manage", ADMINS,
     ),
+    ("GET", "/api/v1/updates"): ("/api/v1/updates", None, "device.read", EVERYONE),
+    ("POST", "/api/v1/updates"): ("/api/v1/updates", {"version": "9.9.9"}, "device.manage", ADMINS),
+    ("POST", "/api/v1/updates/<int:rollout_id>/cancel"): (
+        "/api/v1/updates/999/cancel", None, "device.manage", ADMINS,
+    ),
     ("POST", "/api/v1/tts/preview"): (
         "/api/v1/tts/preview", {"text": "xin chào"}, "bulletin.create", WRITERS,
     ),
