@@ -19,6 +19,7 @@ from edge_agent.pcm import BLOCK_BYTES, BLOCK_S, RATE
 log = logging.getLogger(__name__)
 # ffmpeg gives up on a connection that sends nothing for this long (the agent usually gives up sooner).
 _RW_TIMEOUT_US: Final = 5_000_000
+_PROBE_BYTES: Final = 4096
 
 
 def decoder_argv(source: str | Path) -> list[str]:
@@ -27,6 +28,9 @@ def decoder_argv(source: str | Path) -> list[str]:
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
         *(["-rw_timeout", str(_RW_TIMEOUT_US)] if network else []),
+        # A small probe: MP3 and AAC frames say what they are in a few hundred bytes, and ffmpeg's default
+        # (5 MB or 5 s) would hold the first sound of a 32 kbit/s stream back by most of a second.
+        "-probesize", str(_PROBE_BYTES), "-analyzeduration", "0",
         "-i", str(source), "-vn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "-",
     ]  # fmt: skip
 

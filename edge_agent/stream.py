@@ -28,7 +28,7 @@ class StreamSettings:
     stall_s: float = 2.0  # no bytes this long (and the buffer run low): the source stalled
     connect_s: float = 3.0  # no audio this long after opening a URL: try the next
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
-    min_gap_s: float = 1.0  # shorter outages are not reported
+    min_gap_s: float = 0.3  # shorter outages are not reported
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,12 @@ class StreamAiring:
         self._filler: Decoder | None = None
         self._filler_path = job.filler
         self._round = 0
+        self._probing = False  # the URLs are being tried again while the filler airs
         self._retry_at = 0.0
         self._outage: _Outage | None = _Outage(air.at)
         self._queue = _fallbacks(0, len(job.urls))
         self._started = False
+        self._stream_until = air.at  # the end of the last stream block aired (where an outage begins)
         self._failures: list[str] = []
 
     def _open(self, index: int) -> Decoder:
@@ -128,6 +130,7 @@ class StreamAiring:
         if active is None:
             if self._clock.monotonic() >= self._retry_at:
                 self._queue = list(range(1, len(self._job.urls)))
+                self._probing = True
                 self._active = self._open(0)
             return
         if not self._failed(active):
@@ -135,8 +138,8 @@ class StreamAiring:
         reason = active.failure()
         self._failures.append(f"{active.source}: {reason}")
         active.close()
-        if self._outage is None:
-            self._outage = _Outage(self._air.at)
+        if self._outage is None:  # the stream was airing: the outage began where its last block ended
+            self._outage = _Outage(self._stream_until)
         self._outage.lost(active.source, reason)
         if self._queue:
             self._active = self._open(self._queue.pop(0))
@@ -157,10 +160,12 @@ class StreamAiring:
             block = active.take(BLOCK_S)
             if block is not None:
                 self._stream_airs(active.source)
-                self._round = 0
             self._air.air(block)
+            if block is not None:
+                self._stream_until = self._air.at
             return
-        filler = self._filler_decoder()
+        # The filler airs once the fallbacks are used up, and while the URLs are tried again.
+        filler = self._filler_decoder() if active is None or self._probing else None
         block = None if filler is None else filler.take(BLOCK_S)
         if block is not None and self._outage is not None:
             if not self._started:
@@ -186,6 +191,8 @@ class StreamAiring:
         if not self._started:
             self._started = True
             self._notify(Note("started", url=url, detail="; ".join(self._failures) or None))
+        self._round, self._probing = 0, False
+        self._queue = _fallbacks(self._index, len(self._job.urls))
         outage = self._outage
         if outage is None:
             return
