@@ -99,9 +99,9 @@ class DeadAirWatch:
         return "broken" if self._broken_s >= self._silent_s else "silent"
 
     @property
-    def run_s(self) -> float:
-        """How long the current run of non-audio has lasted (0 while audio airs)."""
-        return self._silent_s + self._broken_s
+    def over_limit(self) -> bool:
+        """True once the current run of non-audio passed the limit (and was reported)."""
+        return self._reported
 
     def close(self, at: datetime) -> None:
         """End the current run at `at` (audio came back or the play ended)."""

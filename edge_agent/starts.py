@@ -44,7 +44,7 @@ class Starter:
         )
 
     def _streaming(self, job: StreamJob) -> "_StreamBody":
-        return _StreamBody(job, self._clock, self._settings, self._dead_air_s)
+        return _StreamBody(job, self._clock, self._settings)
 
     def file(self, item: PlanItem, path: Path, volume: int, *, emergency: bool) -> Playback:
         """A bulletin: decoded and level-checked when the player `decodes_files`, else handed over whole."""
@@ -80,8 +80,8 @@ class Starter:
 class _StreamBody:
     """Airs one stream job (a callable for PcmPlay)."""
 
-    def __init__(self, job: StreamJob, clock: Clock, settings: StreamSettings, dead_air_s: float) -> None:
-        self._job, self._clock, self._settings, self._dead_air_s = job, clock, settings, dead_air_s
+    def __init__(self, job: StreamJob, clock: Clock, settings: StreamSettings) -> None:
+        self._job, self._clock, self._settings = job, clock, settings
 
     def __call__(self, air: Air, cancel: threading.Event) -> Result:
-        return StreamAiring(self._job, air, self._clock, self._settings, self._dead_air_s).run(cancel)
+        return StreamAiring(self._job, air, self._clock, self._settings).run(cancel)

@@ -69,14 +69,12 @@ class StreamAiring:
         air: Air,
         clock: Clock,
         settings: StreamSettings,
-        dead_air_s: float,
     ) -> None:
         self._job = job
         self._air = air
         self._clock = clock
         self._notify = air.note
         self._settings = settings
-        self._dead_air_s = dead_air_s
         self._queue: list[int] = []
         self._index = 0
         self._active: Decoder | None = self._open(0)
@@ -111,7 +109,7 @@ class StreamAiring:
             while not cancel.is_set():
                 if self._air.at >= self._job.ends_at:
                     return self._result()
-                if self._job.live and self._air.watch.run_s > self._dead_air_s:
+                if self._job.live and self._air.watch.over_limit:
                     silent = self._air.watch.kind == "silent"
                     return Result("interrupted", "silent") if silent else Result("finished", "source_ended")
                 self._check_active()

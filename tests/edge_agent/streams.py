@@ -1,6 +1,8 @@
 """Stream test helpers: a paced MP3 stream server on loopback (like an Icecast mount) and what a WAV aired."""
 
+import array
 import http.server
+import itertools
 import socket
 import subprocess
 import threading
@@ -18,8 +20,8 @@ BITRATE = 32_000  # bits/s of the test streams (mono MP3)
 def make_stream_mp3(path: Path, expression: str, seconds: float) -> bytes:
     """A mono MP3 at BITRATE from an ffmpeg aevalsrc expression of t (e.g. a tone, then silence)."""
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"aevalsrc='{expression}':s=22050:d={seconds}",
-         "-ac", "1", "-b:a", "32k", str(path)],
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", f"aevalsrc='{expression}':s=22050:d={seconds}", "-ac", "1", "-b:a", "32k", str(path)],
         check=True,
     )  # fmt: skip
     return path.read_bytes()
@@ -122,8 +124,6 @@ def aired(path: Path, step_s: float = 0.5) -> list[int]:
     with wave.open(str(path)) as wav:
         rate = wav.getframerate()
         data = wav.readframes(wav.getnframes())
-    import array
-
     samples = array.array("h")
     samples.frombytes(data)
     step = int(rate * step_s)
@@ -133,6 +133,6 @@ def aired(path: Path, step_s: float = 0.5) -> list[int]:
         if max(abs(s) for s in chunk) < 300:
             out.append(0)
             continue
-        crossings = sum(1 for a, b in zip(chunk, chunk[1:]) if (a < 0) != (b < 0))
+        crossings = sum(1 for a, b in itertools.pairwise(chunk) if (a < 0) != (b < 0))
         out.append(round(crossings / 2 / step_s / 10) * 10)
     return out

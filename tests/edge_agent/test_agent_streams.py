@@ -2,7 +2,9 @@
 falls back when a URL refuses or dies mid-slot (next URL, then the filler), reports each gap, and stops at
 the slot's end. What the sink recorded is checked: which tone aired when."""
 
+import hashlib
 import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,20 @@ import pytest
 from edge_agent.agent import Agent
 from protocol import Asset, PlanBody, SourcedItem, StreamSource
 from protocol.timefmt import parse_utc
-from tests.edge_agent.streams import Mount, StreamServer, aired, make_stream_mp3, refused_url, stream_server, tone
+from tests.edge_agent.streams import (
+    Mount,
+    aired,
+    make_stream_mp3,
+    refused_url,
+    stream_server,
+    tone,
+)
 from tests.edge_agent.support import (
+    Audio,
     Controller,
     Keys,
     asset_server,
+    item,
     make_mp3,
     now_utc,
     plan,
@@ -30,7 +41,9 @@ from tests.support.services import BrokerFixture
 from tests.support.timing import seconds_until
 
 
-def relay_item(item_id: str, urls: list[str], start: datetime, seconds: float, filler: Asset | None = None) -> SourcedItem:
+def relay_item(
+    item_id: str, urls: list[str], start: datetime, seconds: float, filler: Asset | None = None
+) -> SourcedItem:
     return SourcedItem(
         item_id=item_id, bulletin_id=9, priority="normal", source=StreamSource("relay", tuple(urls), "vov1"),
         not_before=start, not_after=start + timedelta(minutes=2), planned_start=start,
@@ -88,7 +101,7 @@ def test_a_refusing_first_url_falls_back_to_the_second_which_airs_to_the_slot_en
     assert parse_utc(finished["at"]) >= relay.ends_at
 
 
-def test_a_source_killed_mid_slot_falls_back_to_the_next_then_the_filler_and_every_gap_is_reported(  # noqa: PLR0917
+def test_a_source_killed_mid_slot_falls_back_to_the_next_then_the_filler_and_every_gap_is_reported(
     tmp_path: Path,
     device_broker: BrokerFixture,
     controller: Controller,
@@ -116,12 +129,18 @@ def test_a_source_killed_mid_slot_falls_back_to_the_next_then_the_filler_and_eve
         (server.url("/relay"), "stalled"),
     ]
     assert "resumed from " + server.url("/relay") in gaps[0]["detail"]
-    assert "filler" in gaps[1]["detail"] and parse_utc(gaps[1]["to"]) >= relay.ends_at - timedelta(seconds=0.2)
+    assert "filler" in gaps[1]["detail"] and parse_utc(gaps[1]["to"]) >= relay.ends_at - timedelta(
+        seconds=0.2
+    )
     record, heard = the_recording(tmp_path / "played", "r-2")
-    tones_in_order = [f for i, f in enumerate(heard) if f in (440, 880, 660) and (i == 0 or heard[i - 1] != f)]
+    tones_in_order = [
+        f for i, f in enumerate(heard) if f in (440, 880, 660) and (i == 0 or heard[i - 1] != f)
+    ]
     assert tones_in_order == [440, 880, 660], heard
     # Each fallback aired within 10 s of the loss: the silence between tones is short.
-    longest_quiet = max(len(run) for run in "".join("q" if f not in (440, 880, 660) else " " for f in heard).split(" "))
+    longest_quiet = max(
+        len(run) for run in "".join("q" if f not in (440, 880, 660) else " " for f in heard).split(" ")
+    )
     assert longest_quiet * 0.5 <= 10, heard
     # The gap's span matches what the sink aired: 880 Hz stops where the second gap begins.
     second = parse_utc(gaps[1]["from"]) - parse_utc(record["started_at"])
@@ -146,5 +165,37 @@ def test_a_stream_that_goes_quiet_is_reported_as_dead_air(
     assert [(d["kind"], d.get("detail")) for d in dead] == [("silent", "ongoing"), ("silent", None)]
     record, heard = the_recording(tmp_path / "played", "r-3")
     quiet_from = parse_utc(dead[1]["from"]) - parse_utc(record["started_at"])
-    assert heard[int(quiet_from.total_seconds() / 0.5) - 1] != 0 and set(heard[int(quiet_from.total_seconds() / 0.5) + 1 :]) == {0}
+    assert heard[int(quiet_from.total_seconds() / 0.5) - 1] != 0 and set(
+        heard[int(quiet_from.total_seconds() / 0.5) + 1 :]
+    ) == {0}
     assert parse_utc(dead[1]["to"]) - parse_utc(dead[1]["from"]) > timedelta(seconds=2)
+
+
+def test_a_silent_file_and_a_corrupt_file_are_dead_air_silent_and_broken(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys
+) -> None:
+    silent = make_stream_mp3(tmp_path / "silent.mp3", "0", 4)
+    corrupt = tmp_path / "corrupt.mp3"
+    corrupt.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + os.urandom(20_000))
+    with asset_server() as assets:
+        quiet = assets.add(
+            Audio(tmp_path / "silent.mp3", hashlib.sha256(silent).hexdigest(), len(silent), 4000)
+        )
+        broken = assets.add(Audio(corrupt, hashlib.sha256(corrupt.read_bytes()).hexdigest(), 20_010, 3500))
+        config = write_config(
+            tmp_path, device_broker, [keys.public_b64], player_extra="decode_files = true\ndead_air_s = 2"
+        )
+        opens = now_utc() + timedelta(seconds=2)
+        items = [item("quiet", quiet, opens), item("broken", broken, opens + timedelta(seconds=5))]
+        body = plan(1, [window("w", opens, opens + timedelta(minutes=2))], items)
+        controller.publish("plan", keys.plan(1, body), retain=True)
+        with running_agent(Agent(config)):
+            controller.wait_event("finished", "quiet", timeout=seconds_until(opens))
+            [failed] = controller.wait_event("failed", "broken", timeout=seconds_until(opens, 20))
+    assert failed["reason"] == "decode_error"
+    assert [d["kind"] for d in controller.events("dead_air", "quiet")] == ["silent", "silent"]
+    assert [d["kind"] for d in controller.events("dead_air", "broken")] == ["broken", "broken"]
+    # The broken file held its slot: the sink aired 3.5 s of silence for it, the silent file 4 s.
+    for item_id, seconds in (("quiet", 4.0), ("broken", 3.5)):
+        _, heard = the_recording(tmp_path / "played", item_id)
+        assert set(heard) == {0} and abs(len(heard) * 0.5 - seconds) <= 0.5, (item_id, heard)
