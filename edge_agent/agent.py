@@ -254,7 +254,7 @@ class Agent:
             and (self._current is None or self._current.session is None)
         ):
             self._live = None
-            self._outbox.emit("finished", session=live.session, reason="not_after")
+            self._outbox.emit("finished", session=live.session, reason="not_after", source="live")
             return None
         return live
 
@@ -380,10 +380,10 @@ class Agent:
             if self._current is not None and self._current.session == old.session:
                 self._interrupt("live_stop" if started is None else "replaced")
             elif started is None:
-                self._outbox.emit("finished", session=old.session, reason="live_stop")
+                self._outbox.emit("finished", session=old.session, reason="live_stop", source="live")
         if started is not None:
             self._live = started
-            self._outbox.emit("received", session=started.session, detail="live_start")
+            self._outbox.emit("received", session=started.session, detail="live_start", source="live")
 
     def _play_now(self, command: Command) -> None:
         if command.item is None:  # Command.from_json refuses this already; keeps the type narrow

@@ -17,7 +17,7 @@ from edge_agent.clock import Clock
 from edge_agent.ratelimit import TokenBucket
 from edge_agent.state import State
 from protocol import Event, PlanItem, SourcedItem
-from protocol.messages import DeadAirKind, EventType
+from protocol.messages import DeadAirKind, EventSource, EventType
 
 log = logging.getLogger(__name__)
 # Events in flight (published, not yet acknowledged); the rest wait in SQLite, not in memory. It is also
@@ -75,6 +75,7 @@ class Outbox:
         url: str | None = None,
         span: tuple[datetime, datetime] | None = None,
         dead_air: DeadAirKind | None = None,
+        source: EventSource | None = None,
     ) -> int:
         """Store an event in the outbox and return its seq (it is sent on the next flush).
 
@@ -99,6 +100,7 @@ class Outbox:
                 start=None if span is None else span[0],
                 end=None if span is None else span[1],
                 kind=dead_air,
+                source=source,
             )
             return json.dumps(event.to_json(), ensure_ascii=False)
 

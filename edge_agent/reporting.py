@@ -10,26 +10,33 @@ from edge_agent.outbox import Outbox
 from edge_agent.playback import Playback
 from edge_agent.programme import Programme
 from edge_agent.schedule import Progress
-from protocol import PlanBody, PlanItem, UnknownSource
+from protocol import PlanBody, PlanItem, SourcedItem, UnknownSource
+from protocol.messages import EventSource
 
 
 def report_notes(outbox: Outbox, play: Playback, plan_version: int | None) -> None:
     """Report what a PCM play saw since the last call: the stream it started on, gaps, dead air."""
+    source = _source(play)
     for note in play.take_notes():
         span = None if note.start is None or note.end is None else (note.start, note.end)
         outbox.emit(
             note.kind, item=play.item, item_id=None if play.item or play.session else play.item_id,
             plan_version=plan_version, session=play.session, url=note.url, span=span, dead_air=note.dead_air,
-            reason=note.reason, detail=note.detail,
+            reason=note.reason, detail=note.detail, source=source,
         )  # fmt: skip
+
+
+def _source(play: Playback) -> EventSource | None:
+    """What a play airs, for its events: a live session, a relay, or (None) a file."""
+    return "live" if play.session else "relay" if isinstance(play.item, SourcedItem) else None
 
 
 def _report_live(outbox: Outbox, play: Playback) -> None:
     """A live session's play ended: `finished` when its source ended or it was stopped, else `interrupted`."""
     if play.outcome == "interrupted" and play.reason == "live_stop":
-        outbox.emit("finished", session=play.session, reason="live_stop")
+        outbox.emit("finished", session=play.session, reason="live_stop", source="live")
     else:
-        outbox.emit(play.outcome, session=play.session, reason=play.reason, detail=play.detail)
+        outbox.emit(play.outcome, session=play.session, reason=play.reason, detail=play.detail, source="live")
 
 
 def report_outcome(
@@ -49,15 +56,19 @@ def report_outcome(
     if play.outcome == "finished":
         count = programme.record_play(item, now)
         outbox.emit(
-            "finished", item=item, plan_version=plan_version, detail=f"play {count.plays}/{count.repeat}"
-        )
+            "finished", item=item, plan_version=plan_version, detail=f"play {count.plays}/{count.repeat}",
+            source=_source(play),
+        )  # fmt: skip
     elif play.outcome == "interrupted":
         reason = play.reason or "stopped"
-        outbox.emit("interrupted", item=item, plan_version=plan_version, reason=reason)
+        outbox.emit("interrupted", item=item, plan_version=plan_version, reason=reason, source=_source(play))
         if reason in ("stopped", "cancelled"):
             programme.close(item.item_id, reason)
     else:
-        outbox.emit("failed", item=item, plan_version=plan_version, reason=play.reason, detail=play.detail)
+        outbox.emit(
+            "failed", item=item, plan_version=plan_version, reason=play.reason, detail=play.detail,
+            source=_source(play),
+        )  # fmt: skip
         programme.close(item.item_id, "failed")
 
 

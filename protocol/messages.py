@@ -29,6 +29,7 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "gap", "dead_air",
 )  # fmt: skip
 DeadAirKind = Literal["silent", "broken"]
+EventSource = Literal["relay", "live"]  # absent: a file
 DEAD_AIR_KINDS: Final[tuple[DeadAirKind, ...]] = ("silent", "broken")
 
 CommandName = Literal[
@@ -238,8 +239,9 @@ class Heartbeat:
 class Event:
     """One playback or plan event from the agent's durable outbox; `seq` orders and de-duplicates.
 
-    Streams add: `session` (a live session's id, instead of `item_id`), `url` (the stream a `started` plays,
-    the one a `gap` lost), and for `gap` and `dead_air` the span `[from, to)` (`start`, `end` here);
+    Streams add: `source` (`relay` or `live`; absent for a file), `session` (a live session's id, instead of
+    `item_id`), `url` (the stream a `started` plays, the one a `gap` lost), and for `gap` and `dead_air` the
+    span `[from, to)` (`start`, `end` here);
     `dead_air` also has `kind` (`silent`: audio below -50 dBFS, `broken`: no or undecodable audio).
     """
 
@@ -258,6 +260,7 @@ class Event:
     start: datetime | None = None  # wire name "from"
     end: datetime | None = None  # wire name "to"
     kind: DeadAirKind | None = None
+    source: EventSource | None = None
 
     @classmethod
     def from_json(cls, data: object) -> "Event":
@@ -281,6 +284,9 @@ class Event:
             start=f.opt_time("from"),
             end=f.opt_time("to"),
             kind=None if f.raw("kind") is None else cast(DeadAirKind, f.choice("kind", DEAD_AIR_KINDS)),
+            source=None
+            if f.raw("source") is None
+            else cast(EventSource, f.choice("source", ("relay", "live"))),
         )
         f.done()
         if event.type in ("gap", "dead_air") and (event.start is None or event.end is None):
@@ -309,5 +315,6 @@ class Event:
             "from": None if self.start is None else format_utc(self.start),
             "to": None if self.end is None else format_utc(self.end),
             "kind": self.kind,
+            "source": self.source,
         }
         return {k: v for k, v in out.items() if v is not None}
