@@ -6,7 +6,6 @@ alert rules). Must not parse MQTT payloads, commit, or decide what raises an ale
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -14,31 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from controller.db.models import DeadAir, Play, PlayGap
+from controller.services.views import DeadAirView, GapView
 from protocol import Event, ProtocolError
-
-
-@dataclass(frozen=True)
-class GapView:
-    """A stretch of a relay or live play when its stream did not air (a filler may have)."""
-
-    started_at: datetime
-    ended_at: datetime
-    url: str | None
-    reason: str | None
-    detail: str | None
-
-
-@dataclass(frozen=True)
-class DeadAirView:
-    """A device's dead air: when it began, how long it lasted (so far, when `ongoing`), and its kind."""
-
-    device_id: str
-    started_at: datetime
-    duration_s: float
-    kind: str
-    ongoing: bool
-    item_id: str | None
-    session: str | None
 
 
 def _span(ev: Event) -> tuple[datetime, datetime]:
