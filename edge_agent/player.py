@@ -126,10 +126,12 @@ def _commands(backend: Backend, device: str, path: Path) -> list[list[str]]:
 class ProcessPlayer:
     """Plays through a real player process on an ALSA device; stopping terminates the process."""
 
-    # Bulletins are decoded by the agent and aired through aplay, so what ALSA gets is checked for dead air.
-    decodes_files = True
-
     def __init__(self, backend: Backend, device: str, mixer_control: str) -> None:
+        # Bulletins are decoded by the agent and aired through aplay, so what ALSA gets is checked for dead
+        # air; without ffmpeg (a Pi installed before the package depended on it) they go to the player whole.
+        self.decodes_files = shutil.which("ffmpeg") is not None
+        if not self.decodes_files:
+            log.warning("ffmpeg is not installed: bulletins play unchecked and streams cannot play")
         self._backend = backend
         self._device = device
         self._mixer_control = mixer_control
