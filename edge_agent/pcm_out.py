@@ -25,6 +25,14 @@ LEAD_S: Final = 0.2
 _F_SETPIPE_SZ: Final = 1031  # Linux fcntl: a small pipe keeps aplay's input from holding seconds of audio
 
 
+class PlayerError(RuntimeError):
+    """A play failed; `reason` is a short word for the `failed` event."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class PcmOutput(Protocol):
     """Where PCM blocks go; `write` blocks while the device is more than `LEAD_S` ahead."""
 
@@ -33,7 +41,10 @@ class PcmOutput(Protocol):
         ...
 
     def close(self, *, completed: bool) -> None:
-        """Let what was written play out (completed) or drop it (cut short), then release the device."""
+        """Let what was written play out (completed) or drop it (cut short), then release the device.
+
+        Raises PlayerError when the device refused the audio.
+        """
         ...
 
 
@@ -120,7 +131,7 @@ class AplayOutput:
             log.error("aplay stopped taking audio: %s", exc)
 
     def close(self, *, completed: bool) -> None:
-        """Drain (completed) or stop aplay at once."""
+        """Drain (completed) or stop aplay at once; PlayerError when aplay refused the audio."""
         with contextlib.suppress(OSError):
             self._stdin.close()
         if not completed and self._proc.poll() is None:
@@ -130,5 +141,8 @@ class AplayOutput:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        err = self._proc.stderr.read().decode(errors="replace")[-300:] if self._proc.stderr else ""
         if self._proc.stderr is not None:
             self._proc.stderr.close()
+        if completed and (self.failed or self._proc.returncode != 0):
+            raise PlayerError("player_error", f"aplay exited with {self._proc.returncode}: {err.strip()}")

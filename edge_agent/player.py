@@ -18,7 +18,9 @@ from typing import Protocol
 
 from edge_agent.clock import Clock
 from edge_agent.config import Backend
-from edge_agent.pcm_out import AplayOutput, PcmOutput, WavSinkOutput
+from edge_agent.pcm_out import AplayOutput, PcmOutput, PlayerError, WavSinkOutput
+
+__all__ = ["FileSinkPlayer", "PcmOutput", "Player", "PlayerError", "ProcessPlayer", "Track"]
 from protocol.timefmt import format_utc
 
 log = logging.getLogger(__name__)
@@ -34,14 +36,6 @@ class Track:
     path: Path
     duration_ms: int
     volume: int
-
-
-class PlayerError(RuntimeError):
-    """A play failed; `reason` is a short word for the `failed` event."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 class Player(Protocol):
