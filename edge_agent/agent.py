@@ -11,7 +11,6 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -23,7 +22,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.downloader import Downloader, asset_path, evict, sweep
 from edge_agent.heartbeat import Heartbeats, Snapshot
 from edge_agent.intake import Intake
-from edge_agent.live import LiveSession
+from edge_agent.live import LiveDesk, LiveSession
 from edge_agent.mqtt import Link
 from edge_agent.outbox import Outbox
 from edge_agent.playback import Playback
@@ -87,6 +86,7 @@ class Agent:
         self._outbox = Outbox(
             self._state, self._link, self._clock, self.boot_id, events_per_s=config.events_per_s
         )
+        self._live = LiveDesk(self._outbox)
         if self._state.rebuilt is not None:  # the retained plan fills the new state; say what was lost
             self._outbox.emit("failed", reason="state_rebuilt", detail=self._state.rebuilt)
         self._downloader = Downloader(
@@ -101,7 +101,6 @@ class Agent:
         self._systemd = Systemd()
         self._programme = Programme(self._state, config.cache_dir)
         self._current: Playback | None = None
-        self._live: LiveSession | None = None
         self._starter = Starter(
             self._player, self._amplifier, self._clock, self._wake, dead_air_s=config.player.dead_air_s
         )
@@ -198,7 +197,7 @@ class Agent:
         if self._fetch_pending or self._clock.monotonic() >= self._next_fetch:
             self._fetch_pending = False
             self._request_missing()
-        self._play(decision, self._live_due(now), playing)
+        self._play(decision, self._live.due(now, None if playing is None else playing.session), playing)
         warm_at = None
         if self._current is None:
             warm_at = warm_before(self._amplifier, decision.next_start, now, self.config.amplifier.warmup_s)
@@ -245,19 +244,6 @@ class Agent:
             self._outbox.emit("started", item_id=track.item_id, detail="test_tone")
             self._current = self._starter.tone(track)
 
-    def _live_due(self, now: datetime) -> LiveSession | None:
-        """The live session to air now, if any; one past its not_after that never got back on air ends."""
-        live = self._live
-        if (
-            live is not None
-            and now >= live.not_after
-            and (self._current is None or self._current.session is None)
-        ):
-            self._live = None
-            self._outbox.emit("finished", session=live.session, reason="not_after", source="live")
-            return None
-        return live
-
     def _start(self, item: PlanItem | SourcedItem, *, emergency: bool) -> None:
         if isinstance(item, SourcedItem):
             if isinstance(item.source, StreamSource):
@@ -299,11 +285,7 @@ class Agent:
             return
         self._current = None
         report_notes(self._outbox, current, self._plan_version())
-        live = self._live
-        # An emergency pauses a live session (it airs again after); any other end ends it.
-        ended = current.reason not in ("emergency", "shutdown")
-        if live is not None and current.session == live.session and ended:
-            self._live = None
+        self._live.ended(current)
         if (
             current.item is None
             and current.session is None
@@ -341,10 +323,12 @@ class Agent:
         if command.command == "play_now":
             self._play_now(command)
         elif command.command in ("live_start", "live_stop"):
-            self._live_command(command)
+            cut = self._live.take(command, None if self._current is None else self._current.session)
+            if cut is not None:
+                self._interrupt(cut)
         elif command.command == "stop":
             self._tones.clear()
-            self._live = None
+            self._live.session = None
             self._interrupt("stopped")
             for entry in list(self._programme.emergencies):
                 self._programme.close(entry.item.item_id, "stopped")
@@ -370,20 +354,6 @@ class Agent:
             self._link.publish_birth()
             self._downloader.forget_failures()
             self._request_missing()
-
-    def _live_command(self, command: Command) -> None:
-        """Start a live session (replacing another) or stop one; the loop airs it on its next pass."""
-        started = LiveSession.from_command(command)
-        old = self._live
-        if old is not None and (started is not None or old.session == command.session):
-            self._live = None
-            if self._current is not None and self._current.session == old.session:
-                self._interrupt("live_stop" if started is None else "replaced")
-            elif started is None:
-                self._outbox.emit("finished", session=old.session, reason="live_stop", source="live")
-        if started is not None:
-            self._live = started
-            self._outbox.emit("received", session=started.session, detail="live_start", source="live")
 
     def _play_now(self, command: Command) -> None:
         if command.item is None:  # Command.from_json refuses this already; keeps the type narrow

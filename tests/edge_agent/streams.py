@@ -67,6 +67,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         sent = min(len(mount.body), BITRATE // 8 if mount.paced else len(mount.body))  # the burst on connect
         began = time.monotonic()
         try:
+            if mount.stalled:  # a hung server sends headers, then nothing
+                sent = 0
             self.wfile.write(mount.body[:sent])
             while sent < len(mount.body) and not mount.killed and not self.server.closing.is_set():
                 if mount.stalled:
