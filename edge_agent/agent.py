@@ -32,6 +32,7 @@ from edge_agent.reporting import report_held, report_notes, report_outcome, skip
 from edge_agent.schedule import Decision
 from edge_agent.starts import Starter
 from edge_agent.state import State
+from edge_agent.stream import StreamJob
 from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
 from edge_agent.update import mark_healthy, request_update
@@ -250,9 +251,10 @@ class Agent:
                 filler = None
                 if item.asset is not None and item.asset.sha256 in self._programme.ready:
                     filler = asset_path(self.config.cache_dir, item.asset.sha256)
+                job = StreamJob(item.source.urls, self._programme.stream_end(item), filler)
                 volume = item.volume if item.volume is not None else self._volume()
                 # Its `started`, with the URL that answered, comes from the stream as a note.
-                self._current = self._starter.stream(item, item.source, filler, volume, emergency=emergency)
+                self._current = self._starter.stream(item, job, volume, emergency=emergency)
             return
         path = asset_path(self.config.cache_dir, item.asset.sha256)
         if not path.exists():

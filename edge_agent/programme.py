@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edge_agent.downloader import asset_path
 from edge_agent.intake import read_plan
-from edge_agent.schedule import Decision, Emergency, Progress, decide
+from edge_agent.schedule import Decision, Emergency, Progress, decide, play_span
 from edge_agent.state import State
 from protocol import Asset, PlanBody, PlanItem, ProtocolError, SourcedItem, StreamSource, Verifier
 
@@ -72,6 +72,11 @@ class Programme:
             playing=playing,
             clock_ok=clock_ok,
         )
+
+    def stream_end(self, item: SourcedItem) -> datetime:
+        """When a stream slot stops airing: its end, or its window's close when that comes first."""
+        span = None if self.plan is None or item.priority == "emergency" else play_span(self.plan, item)
+        return item.ends_at if span is None else min(item.ends_at, span[1])
 
     def close(self, item_id: str, reason: str) -> None:
         """Close an item for good (skipped, stopped, cancelled, failed)."""

@@ -15,7 +15,7 @@ from edge_agent.live import LiveSession
 from edge_agent.playback import PcmPlay, Playback, start_pcm, start_playback
 from edge_agent.player import Player, Track
 from edge_agent.stream import StreamAiring, StreamJob, StreamSettings
-from protocol import PlanItem, SourcedItem, StreamSource
+from protocol import PlanItem, SourcedItem
 
 
 class Starter:
@@ -59,12 +59,9 @@ class Starter:
 
         return self._pcm(PcmPlay(item.item_id, volume, airing, item=item, emergency=emergency))
 
-    def stream(
-        self, item: SourcedItem, source: StreamSource, filler: Path | None, volume: int, *, emergency: bool
-    ) -> Playback:
-        """A relay slot: its URLs in order, the filler while none answers, until the slot's end."""
-        body = self._streaming(StreamJob(source.urls, item.ends_at, filler))
-        return self._pcm(PcmPlay(item.item_id, volume, body, item=item, emergency=emergency))
+    def stream(self, item: SourcedItem, job: StreamJob, volume: int, *, emergency: bool) -> Playback:
+        """A relay slot: its URLs in order, the filler while none answers, until the job's end."""
+        return self._pcm(PcmPlay(item.item_id, volume, self._streaming(job), item=item, emergency=emergency))
 
     def live(self, live: LiveSession, volume: int) -> Playback:
         """A live session: its URLs until not_after, or until its source falls silent."""

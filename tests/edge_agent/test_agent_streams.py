@@ -199,3 +199,25 @@ def test_a_silent_file_and_a_corrupt_file_are_dead_air_silent_and_broken(
     for item_id, seconds in (("quiet", 4.0), ("broken", 3.5)):
         _, heard = the_recording(tmp_path / "played", item_id)
         assert set(heard) == {0} and abs(len(heard) * 0.5 - seconds) <= 0.5, (item_id, heard)
+
+
+def test_a_relay_never_airs_after_its_window_closes(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, tones: dict[int, bytes]
+) -> None:
+    with stream_server() as server:
+        server.mounts["/vov1"] = Mount(tones[440])
+        config = write_config(tmp_path, device_broker, [keys.public_b64])
+        start = now_utc().replace(microsecond=0) + timedelta(seconds=2)
+        closes = start + timedelta(seconds=5)
+        relay = relay_item("r-4", [server.url("/vov1")], start, 60)  # the slot outlasts the window
+        body = plan(1, [window("short", start - timedelta(seconds=1), closes)], [])
+        controller.publish(
+            "plan", keys.plan(1, PlanBody(**{**body.__dict__, "sourced": (relay,)})), retain=True
+        )
+        with running_agent(Agent(config)):
+            [finished] = controller.wait_event("finished", "r-4", timeout=seconds_until(closes))
+    record, heard = the_recording(tmp_path / "played", "r-4")
+    assert parse_utc(finished["at"]) >= closes and parse_utc(record["finished_at"]) <= closes + timedelta(
+        seconds=0.5
+    )
+    assert 440 in heard and len(heard) * 0.5 <= 5.5, heard
