@@ -1,6 +1,7 @@
 """Reading the as-run log (what played where and when) for the UI, the REST API and CSV reports.
 
-Owns queries on plays; must not write them (ingest does).
+Entries say their source (file, relay, live) and, for streams, their gaps. Owns queries on plays; must
+not write them (ingest does).
 """
 
 from datetime import datetime
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Play
 from controller.services.errors import ValidationFailed
+from controller.services.onair import gaps_of
 from controller.services.views import PlayView
 
 MAX_PLAYS: Final = 10_000
@@ -41,6 +43,8 @@ def list_plays(
         query = query.where(Play.device_id == device_id)
     if bulletin_id is not None:
         query = query.where(Play.bulletin_id == bulletin_id)
+    plays = list(session.scalars(query))
+    gaps = gaps_of(session, (p.id for p in plays if p.source != "file"))
     return [
         PlayView(
             device_id=p.device_id,
@@ -50,6 +54,10 @@ def list_plays(
             finished_at=p.finished_at,
             status=p.status,
             reason=p.reason,
+            source=p.source,
+            url=p.url,
+            session=p.session,
+            gaps=tuple(gaps.get(p.id, ())),
         )
-        for p in session.scalars(query)
+        for p in plays
     ]

@@ -1,34 +1,34 @@
-"""Reading the agents' dead-air reports for the alert rule (controller.services.dead_air)."""
+"""Reading the agents' dead-air spans for the alert rule (controller.services.dead_air)."""
 
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from controller.db.models import DeviceEvent
+from controller.db.models import DeadAir
 from controller.services.dead_air import dead_air_reports
 from tests.services.conftest import T0, World
 
 
-def _event(device: str, seq: int, kind: str, minutes: int, reason: str | None) -> DeviceEvent:
-    at = T0 + timedelta(minutes=minutes)
-    return DeviceEvent(
-        device_id=device, seq=seq, type=kind, at=at, received_at=at, boot_id="b1", reason=reason
-    )
+def _span(device: str, seq: int, start_min: int, length_s: float, *, ongoing: bool = False) -> DeadAir:
+    start = T0 + timedelta(minutes=start_min)
+    return DeadAir(
+        device_id=device, item_id="b1-0", session=None, started_at=start,
+        ended_at=start + timedelta(seconds=length_s), kind="silent", ongoing=ongoing, seq=seq,
+    )  # fmt: skip
 
 
-def test_dead_air_events_since_a_time_with_their_length_when_said(session: Session, world: World) -> None:
+def test_dead_air_spans_since_a_time_with_their_length(session: Session, world: World) -> None:
     session.add_all(
         [
-            _event("tl-c01", 1, "dead_air", 0, "duration_s=42.5"),
-            _event("tl-c01", 2, "dead_air", 10, "17"),
-            _event("tl-c02", 1, "dead_air", 12, "relay_down"),  # no length said
-            _event("tl-c02", 2, "finished", 12, None),  # not dead air
-            _event("tl-c03", 1, "dead_air", -90, "30"),  # before `since`
+            _span("tl-c01", 1, 0, 42.5),
+            _span("tl-c01", 2, 10, 17),
+            _span("tl-c02", 1, 12, 11, ongoing=True),  # still silent: its length so far
+            _span("tl-c03", 1, -90, 30),  # ended before `since`
         ]
     )
     session.flush()
     assert dead_air_reports(session, T0 - timedelta(minutes=60)) == [
         ("tl-c01", T0, 42.5),
         ("tl-c01", T0 + timedelta(minutes=10), 17.0),
-        ("tl-c02", T0 + timedelta(minutes=12), None),
+        ("tl-c02", T0 + timedelta(minutes=12), 11.0),
     ]
