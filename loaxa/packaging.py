@@ -21,6 +21,10 @@ NAME = "loaxa-agent"
 LIB = Path("usr/lib/loaxa-agent")
 VENDORED = ("paho-mqtt", "sdnotify", "gpiozero", "colorzero")
 DEPENDS = "python3 (>= 3.11), python3-cryptography, python3-psutil, mpg123, alsa-utils, passwd"
+# ffmpeg decodes relay and live streams and lets the agent check the level of what it airs (dead air).
+# apt installs Recommends by default, so a Pi gets it; without it the agent plays files by mpg123 and
+# cannot air relay and live items; Recommends keeps the offline test root small.
+RECOMMENDS = "ffmpeg"
 
 LAUNCHER = """#!/usr/bin/python3
 # loaxa-agent: the edge agent, with its own copy of the libraries Debian lacks (/usr/lib/loaxa-agent).
@@ -149,6 +153,7 @@ def build_agent(version: str, out: Path) -> Path:
         control = (
             f"Package: {NAME}\nVersion: {version}\nArchitecture: all\nSection: sound\nPriority: optional\n"
             f"Maintainer: loaxa <loaxa@localhost>\nInstalled-Size: {size_kb}\nDepends: {DEPENDS}\n"
+            f"Recommends: {RECOMMENDS}\n"
             "Description: loaxa edge agent for a commune loudspeaker cluster\n"
             " Plays the signed broadcast plan of a loaxa controller on time, also offline,\n"
             " and reports what it played (Raspberry Pi, systemd with watchdog).\n"
