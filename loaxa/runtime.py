@@ -51,6 +51,7 @@ from controller.planning import (
 )
 from controller.services.event_seqs import stored_seq_below
 from controller.speech_upgrade import upgrade_speech
+from controller.streaming import StreamingServer
 from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from loaxa.workers import Workers
@@ -117,6 +118,7 @@ class Controller:
             self.broker_supervisor = Supervisor(self.broker)
             password = self.keys.broker_password
             link_url = self.broker.controller_url
+        self.streaming = StreamingServer(settings, self.keys.url_secret)
         self.event_gaps = EventGaps(self._stored_seq_below)
         self.ingestor: Ingestor | IngestProcess = (
             IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
@@ -197,6 +199,7 @@ class Controller:
         if self.broker is not None and self.broker_supervisor is not None:
             self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
             self.broker_supervisor.start()
+        self.streaming.start(())
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
@@ -222,6 +225,7 @@ class Controller:
         self.ingestor.stop()
         if self.broker_supervisor is not None:
             self.broker_supervisor.stop()
+        self.streaming.stop()
         self.db.engine.dispose()
 
     def run_forever(self) -> None:
@@ -392,4 +396,5 @@ class Controller:
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
             "planning": self.workers.health(),
             **({"broker": self.broker_supervisor.health()} if self.broker_supervisor else {}),
+            "streaming": self.streaming.health(),
         }

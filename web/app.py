@@ -23,6 +23,7 @@ from web.api import (
     metrics,
     openapi_errors,
     plays,
+    streaming,
     tts,
 )
 from web.context import WebContext, install
@@ -78,6 +79,7 @@ def create_app(services: WebContext) -> APIFlask:
         plays.bp,
         health.bp,
         assets.bp,
+        streaming.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
