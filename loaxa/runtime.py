@@ -50,8 +50,9 @@ from controller.planning import (
     load_schedule_file,
 )
 from controller.services.event_seqs import stored_seq_below
+from controller.services.stations import list_stations
 from controller.speech_upgrade import upgrade_speech
-from controller.streaming import StreamingServer
+from controller.streaming import StationUrls, StreamingServer
 from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from loaxa.workers import Workers
@@ -185,6 +186,7 @@ class Controller:
                 signing_public_keys=self.keys.public_keys_b64,
                 planning_preview=self.planning_preview,
                 metrics=self.monitoring.registry,
+                on_station_changed=self.station_changed,
             )
         )
         http, proxies = settings.http, settings.trusted_proxies
@@ -199,7 +201,7 @@ class Controller:
         if self.broker is not None and self.broker_supervisor is not None:
             self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
             self.broker_supervisor.start()
-        self.streaming.start(())
+        self.streaming.start(self._stations())
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
@@ -368,6 +370,15 @@ class Controller:
         if self.broker is not None:
             self.broker.reload(self.broker_accounts())
         self.request_replan()
+
+    def station_changed(self, _station_id: int) -> None:
+        """A station was added, changed or retired: relay mounts follow, relay items are planned again."""
+        self.streaming.set_stations(self._stations())
+        self.request_replan()
+
+    def _stations(self) -> list[StationUrls]:
+        with self.db.session() as session:
+            return [StationUrls(s.id, s.urls) for s in list_stations(session)]
 
     def broker_accounts(self) -> list[BrokerAccount]:
         """The controller's account plus every device's, for the managed broker."""

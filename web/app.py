@@ -23,6 +23,7 @@ from web.api import (
     metrics,
     openapi_errors,
     plays,
+    stations,
     streaming,
     tts,
 )
@@ -80,6 +81,7 @@ def create_app(services: WebContext) -> APIFlask:
         health.bp,
         assets.bp,
         streaming.bp,
+        stations.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.

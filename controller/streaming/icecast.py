@@ -6,6 +6,7 @@ mosquitto. Stations reach it as `RelayMount`s (callers read the database). Must 
 (controller.streaming.listeners) nor know HTTP frameworks.
 """
 
+import base64
 import grp
 import logging
 import os
@@ -14,12 +15,13 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Final
 
 from controller.children import die_with_parent, stop_leftover
 from controller.mqtt.accounts import write_private
-from controller.streaming.credentials import IcecastCredentials, load_or_create_credentials
+from controller.streaming.credentials import ADMIN_USER, IcecastCredentials, load_or_create_credentials
 from controller.streaming.icecast_config import IcecastLayout, RelayMount, SourceMount, render_config
 
 log = logging.getLogger(__name__)
@@ -136,11 +138,37 @@ class ManagedIcecast:
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     log.info("managed icecast listening on %s (pid %s)", self.url, self._process.pid)
+                    self._wait_for_relays(deadline)
                     return
             except OSError:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"icecast2 did not listen on {self.host}:{self.port} within {timeout} s")
+
+    def listed_mounts(self) -> str:
+        """Icecast's own list of its mounts (admin/listmounts, XML), read with the admin password."""
+        request = urllib.request.Request(f"{self.url}/admin/listmounts")  # noqa: S310 - our own http URL
+        login = base64.b64encode(f"{ADMIN_USER}:{self.credentials.admin_password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {login}")
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - our own http URL
+            return str(response.read().decode(errors="replace"))
+
+    def _wait_for_relays(self, deadline: float) -> None:
+        """Wait until the on-demand relay mounts are set up (Icecast's relay thread takes about a second).
+
+        An agent that falls back to one right after a restart then finds it.
+        """
+        wanted = [f'mount="{r.mount}"' for r in self._relays if r.on_demand]
+        while wanted and time.monotonic() < deadline:
+            try:
+                listed = self.listed_mounts()
+            except OSError:
+                listed = ""
+            if all(mount in listed for mount in wanted):
+                return
+            time.sleep(0.1)
+        if wanted:
+            log.warning("managed icecast has not set up its relay mounts yet; agents may wait for them")
 
     def reload(self) -> None:
         """Rewrite icecast.xml and make the running Icecast take it.

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controller.streaming import sign_listener_url
+from controller.streaming import StationUrls, sign_listener_url
 from controller.streaming.credentials import load_or_create_credentials
 from tests.streaming.conftest import SECRET, Stack, feed, listen, mounts, wait_mounted
 
@@ -100,3 +100,28 @@ def test_the_listener_check_takes_only_icecasts_form(stack: Stack) -> None:
     admitted.add_header("Content-Type", "application/x-www-form-urlencoded")
     with urllib.request.urlopen(admitted, timeout=5) as answer:
         assert answer.headers["icecast-auth-user"] == "1"
+
+
+def test_a_station_gets_a_relay_mount_that_agents_hear_with_a_token(stack: Stack) -> None:
+    supervisor = stack.server.supervisor
+    assert supervisor is not None
+    # The "station" is another mount of this Icecast, reached with a listener token like any agent's.
+    upstream = sign_listener_url(stack.base, "/upstream", SECRET, datetime.now(UTC) + timedelta(hours=1))
+    stack.server.set_stations([StationUrls(7, ("https://only-tls.example/vov1", upstream))])
+    assert "<local-mount>/relay-7</local-mount>" in stack.server.icecast.conf_path.read_text()  # type: ignore[union-attr]
+    deadline = time.monotonic() + 20
+    while supervisor.restarts == 0 or not supervisor.healthy:  # as root it restarts to take the change
+        assert time.monotonic() < deadline, "icecast did not take its new configuration"
+        time.sleep(0.1)
+    source = feed(stack, "/upstream")
+    try:
+        wait_mounted(stack, "/upstream")
+        relay = stack.server.relay_url(7, datetime.now(UTC) + timedelta(minutes=5), device="tule-c01")
+        assert relay is not None and relay.startswith(f"{stack.base}/relay-7?expires=")
+        status, data = listen(relay)  # on demand: the relay starts pulling for this listener
+        assert status == 200 and len(data) == 8192
+        assert listen(relay.split("?")[0])[0] in (401, 403)
+        assert stack.server.relay_url(8, datetime.now(UTC) + timedelta(minutes=5)) is None  # no such station
+    finally:
+        source.terminate()
+        source.wait()

@@ -18,6 +18,7 @@ from controller.db.models.bulletins import (
 )
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
+from controller.db.models.streaming import Station
 
 __all__ = [
     "AREA_LEVELS",
@@ -40,6 +41,7 @@ __all__ = [
     "DeviceEvent",
     "Plan",
     "Play",
+    "Station",
     "User",
     "Village",
 ]
