@@ -109,6 +109,7 @@ class BulletinView:
     expires_at: datetime | None
     audio: tuple[AudioView, ...]
     deliveries: tuple[DeliveryView, ...]
+    source: dict[str, Any] | None = None  # a relay slot's {"kind": "relay", "station", "duration_s"}
 
 
 @dataclass(frozen=True)
