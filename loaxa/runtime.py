@@ -151,6 +151,7 @@ class Controller:
             clock=clock,
             rules=rules,
             lexicon=lambda: commune_lexicon(settings.data_dir),
+            relay_url=self.streaming.relay_url,
         )
         self.monitoring = Monitoring(self)
         self.workers = Workers(

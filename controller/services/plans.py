@@ -91,7 +91,7 @@ def save_plan(session: Session, device_id: str, body: PlanBody, now: datetime) -
         body.generated_at,
         None,
     )
-    for item in body.items:
+    for item in (*body.items, *body.sourced):  # relay slots are deliveries too
         if session.get(Bulletin, item.bulletin_id) is not None:
             plan_delivery(
                 session,
