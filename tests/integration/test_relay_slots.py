@@ -32,7 +32,9 @@ def plans_of(deployment: Deployment, device: str) -> Iterator[list[PlanBody]]:
     seen: list[PlanBody] = []
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="relay-spy")
     client.username_pw_set(settings.mqtt.username, keys.broker_password)
-    client.on_message = lambda _c, _u, m: seen.append(PlanBody.from_json(verifier.open(m.payload).body))
+    client.on_message = lambda _c, _u, m: seen.append(
+        PlanBody.from_json(verifier.open(bytes(m.payload)).body)
+    )
     client.on_connect = lambda c, *_: c.subscribe(topics.device_topic(device, "plan"), qos=1)
     host, port = settings.mqtt.url.removeprefix("mqtt://").split(":")
     client.connect(host, int(port))
