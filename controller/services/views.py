@@ -3,7 +3,7 @@
 Owns the shapes callers see; must not query the database (the service modules fill these in).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +123,7 @@ class PlayView:
     finished_at: datetime | None
     status: str
     reason: str | None
+    source: dict[str, Any] = field(default_factory=lambda: {"kind": "file"})  # what it aired
 
 
 @dataclass(frozen=True)

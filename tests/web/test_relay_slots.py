@@ -2,12 +2,15 @@
 overlapping another slot on the same clusters; every refusal a stable code and a Vietnamese message.
 Windows are Tú Lệ's 05:00–07:30 and 17:00–19:00."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.web.conftest import Runtime
+from controller import services
+from protocol import Event
+from tests.web.conftest import NOW, Runtime
 
 DAILY = {"mode": "daily", "days": 7, "start_time": "06:00"}
 
@@ -140,3 +143,28 @@ def test_a_retired_station_takes_no_new_slots_and_edits_keep_the_rules(
     client.post(f"/api/v1/stations/{station}/retire", headers=runtime.auth("admin"))
     status, body = _slot(client, runtime, {**source}, {**DAILY, "start_time": "17:00"})
     assert status == 422 and "không có đài số" in body["error"]["message"]
+
+
+def test_plays_of_a_relay_slot_say_which_station_they_aired(
+    client: FlaskClient, runtime: Runtime, station: int
+) -> None:
+    status, body = _slot(client, runtime, {"kind": "relay", "station": station, "duration_s": 600})
+    assert status == 201
+    start = NOW + timedelta(hours=1)
+    with runtime.db.session() as session:
+        services.plan_delivery(  # as publishing the plan does
+            session,
+            NOW,
+            bulletin_id=body["id"],
+            device_id="tule-c01",
+            item_id="relay-item",
+            planned_start=start,
+        )
+        for seq, kind in ((1, "started"), (2, "finished")):
+            event = Event(
+                seq=seq, type=kind, at=start + timedelta(minutes=seq), boot_id="b1", item_id="relay-item",
+                bulletin_id=body["id"],
+            )  # fmt: skip
+            services.record_event(session, "tule-c01", event, event.at)
+    (play,) = client.get(f"/api/v1/plays?bulletin={body['id']}", headers=runtime.auth("viewer")).json["items"]
+    assert play["source"] == {"kind": "relay", "station": station} and play["status"] == "finished"

@@ -275,6 +275,11 @@ class PlayOut(_Out):
     started_at: datetime | None
     finished_at: datetime | None
     status: str
+    source: dict[str, Any] = Field(
+        default_factory=lambda: {"kind": "file"},
+        description='What it aired: {"kind": "file"} (a bulletin\'s audio) or '
+        '{"kind": "relay", "station": ID}.',
+    )
 
 
 class PlayList(_Out):

@@ -90,6 +90,7 @@ def play_out(view: PlayView) -> PlayOut:
         started_at=view.started_at,
         finished_at=view.finished_at,
         status=view.status,
+        source=view.source,
     )
 
 
