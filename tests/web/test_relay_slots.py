@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from controller import services
 from protocol import Event
+from protocol.messages import EventType
 from tests.web.conftest import NOW, Runtime
 
 DAILY = {"mode": "daily", "days": 7, "start_time": "06:00"}
@@ -160,7 +161,8 @@ def test_plays_of_a_relay_slot_say_which_station_they_aired(
             item_id="relay-item",
             planned_start=start,
         )
-        for seq, kind in ((1, "started"), (2, "finished")):
+        steps: tuple[tuple[int, EventType], ...] = ((1, "started"), (2, "finished"))
+        for seq, kind in steps:
             event = Event(
                 seq=seq, type=kind, at=start + timedelta(minutes=seq), boot_id="b1", item_id="relay-item",
                 bulletin_id=body["id"],
