@@ -101,19 +101,23 @@ class ManagedIcecast:
         """The server's base URL as loaxa's own processes reach it."""
         return f"http://{self.host}:{self.port}"
 
-    def source_url(self, mount: str) -> str:
-        """An `icecast://` URL ffmpeg can send a mount's audio to (the general source password)."""
-        return f"icecast://source:{self.credentials.source_password}@{self.host}:{self.port}{mount}"
+    def source_url(self, mount: str, password: str | None = None) -> str:
+        """An `icecast://` URL ffmpeg can send a mount's audio to (default: the general source password)."""
+        secret = password or self.credentials.source_password
+        return f"icecast://source:{secret}@{self.host}:{self.port}{mount}"
 
     def write_files(self) -> None:
         """Write icecast.xml for the current relays and source mounts."""
         text = render_config(self.layout, self.credentials, self._relays, self._sources)
         write_private(self.conf_path, text)
 
-    def configure(self, relays: tuple[RelayMount, ...], sources: tuple[SourceMount, ...] = ()) -> bool:
-        """Set the relays and source mounts; True when they differ from what the files hold now."""
-        changed = (relays, sources) != (self._relays, self._sources)
-        self._relays, self._sources = relays, sources
+    def configure(
+        self, relays: tuple[RelayMount, ...] | None = None, sources: tuple[SourceMount, ...] | None = None
+    ) -> bool:
+        """Set the relays and/or the source mounts (None keeps them); True when anything changed."""
+        wanted = (self._relays if relays is None else relays, self._sources if sources is None else sources)
+        changed = wanted != (self._relays, self._sources)
+        self._relays, self._sources = wanted
         return changed
 
     def launch(self, timeout: float = 10.0) -> None:

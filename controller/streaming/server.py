@@ -14,7 +14,13 @@ from datetime import datetime
 from controller.children import Supervisor
 from controller.config import Settings
 from controller.streaming.icecast import ManagedIcecast
-from controller.streaming.icecast_config import LISTENER_AUTH_PATH, RelayMount, relay_mount, relayable
+from controller.streaming.icecast_config import (
+    LISTENER_AUTH_PATH,
+    RelayMount,
+    SourceMount,
+    relay_mount,
+    relayable,
+)
 from controller.streaming.listeners import sign_listener_url
 
 log = logging.getLogger(__name__)
@@ -83,8 +89,17 @@ class StreamingServer:
                 continue
             relays.append(RelayMount(relay_mount(station.id), url, on_demand=self.settings.relay_on_demand))
         self._relayed = frozenset(s.id for s in stations for r in relays if r.mount == relay_mount(s.id))
-        if self.icecast.configure(tuple(relays)) and self.icecast.running():
+        if self.icecast.configure(relays=tuple(relays)) and self.icecast.running():
             self.icecast.reload()
+
+    def set_source_mounts(self, mounts: Iterable[str]) -> dict[str, str]:
+        """Declare source mounts with their own passwords (live ingest); returns mount → source URL."""
+        if self.icecast is None:
+            return {}
+        declared = tuple(SourceMount(m, self.icecast.credentials.mount_password(m)) for m in mounts)
+        if self.icecast.configure(sources=declared) and self.icecast.running():
+            self.icecast.reload()
+        return {m.mount: self.icecast.source_url(m.mount, m.password) for m in declared}
 
     def relay_url(self, station_id: int, expires_at: datetime, device: str | None = None) -> str | None:
         """A signed listener URL of the station's relay mount, or None when the controller has none."""

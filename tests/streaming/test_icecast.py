@@ -125,3 +125,30 @@ def test_a_station_gets_a_relay_mount_that_agents_hear_with_a_token(stack: Stack
     finally:
         source.terminate()
         source.wait()
+
+
+def test_a_declared_source_mount_takes_only_its_own_password(stack: Stack) -> None:
+    supervisor, icecast = stack.server.supervisor, stack.server.icecast
+    assert supervisor is not None and icecast is not None
+    (own,) = stack.server.set_source_mounts(["/live-1"]).values()
+    deadline = time.monotonic() + 20
+    while supervisor.restarts == 0 or not supervisor.healthy:  # as root it restarts to take the change
+        assert time.monotonic() < deadline, "icecast did not take its new configuration"
+        time.sleep(0.1)
+    general = icecast.source_url("/live-1")
+    refused = subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=2",
+         "-f", "mp3", "-content_type", "audio/mpeg", general],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0  # the general password does not open a mount with its own
+    source = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "sine=duration=30",
+         "-f", "mp3", "-content_type", "audio/mpeg", own],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_mounted(stack, "/live-1")
+    finally:
+        source.terminate()
+        source.wait()
