@@ -175,7 +175,7 @@ class SourcedItem:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this item."""
-        return {
+        data = {
             "item_id": self.item_id,
             "bulletin_id": self.bulletin_id,
             "priority": self.priority,
@@ -188,6 +188,9 @@ class SourcedItem:
             **({} if self.asset is None else {"asset": self.asset.to_json()}),
             **({} if self.volume is None else {"volume": self.volume}),
         }
+        if self.asset is not None:
+            data["asset"] = self.asset.to_json()
+        return data
 
 
 def read_item(data: object) -> "PlanItem | SourcedItem":

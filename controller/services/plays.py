@@ -1,16 +1,20 @@
 """Reading the as-run log (what played where and when) for the UI, the REST API and CSV reports.
 
-Entries say their source (file, relay, live) and, for streams, their gaps. Owns queries on plays; must
-not write them (ingest does).
+source=play_source(p.source, source, p.session),
+url=p.url,
+session=p.session,
+gaps=tuple(gaps.get(p.id, ())),
+)
+for p, source in rows
 """
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Play
+from controller.db.models import Bulletin, Play
 from controller.services.errors import ValidationFailed
 from controller.services.onair import gaps_of
 from controller.services.views import PlayView
@@ -34,7 +38,13 @@ def list_plays(
     if not 1 <= limit <= MAX_PLAYS:
         raise ValidationFailed(f"plays: limit {limit} must be 1–{MAX_PLAYS}")
     at = func.coalesce(Play.started_at, Play.finished_at)
-    query = select(Play).order_by(at, Play.id).limit(limit).offset(max(offset, 0))
+    query = (
+        select(Play, Bulletin.source)
+        .outerjoin(Bulletin, Bulletin.id == Play.bulletin_id)
+        .order_by(at, Play.id)
+        .limit(limit)
+        .offset(max(offset, 0))
+    )
     if start is not None:
         query = query.where(at >= start)
     if end is not None:
@@ -43,8 +53,8 @@ def list_plays(
         query = query.where(Play.device_id == device_id)
     if bulletin_id is not None:
         query = query.where(Play.bulletin_id == bulletin_id)
-    plays = list(session.scalars(query))
-    gaps = gaps_of(session, (p.id for p in plays if p.source != "file"))
+    rows = session.execute(query).all()
+    gaps = gaps_of(session, (p.id for p, _ in rows if p.source != "file"))
     return [
         PlayView(
             device_id=p.device_id,
@@ -54,10 +64,24 @@ def list_plays(
             finished_at=p.finished_at,
             status=p.status,
             reason=p.reason,
-            source=p.source,
+            source=play_source(p.source, source, p.session),
             url=p.url,
             session=p.session,
             gaps=tuple(gaps.get(p.id, ())),
         )
-        for p in plays
+        for p, source in rows
     ]
+
+
+def play_source(kind: str, bulletin_source: dict[str, Any] | None, live: str | None) -> dict[str, Any]:
+    """What a play aired (DESIGN §8): `{"kind": "file"}`, `{"kind": "relay", "station": ID}` or live.
+
+    `kind` is what the agent reported; a relay's station comes from its bulletin, a live play's session
+    (`{"kind": "live", "session": ID}`) from the agent's report.
+    """
+    if kind == "relay" or (bulletin_source or {}).get("kind") == "relay":
+        station = (bulletin_source or {}).get("station")
+        return {"kind": "relay", "station": None if station is None else str(station)}  # as in plan items
+    if kind == "live":
+        return {"kind": "live", "session": live}
+    return {"kind": "file"}

@@ -3,7 +3,7 @@
 Owns the shapes callers see; must not query the database (the service modules fill these in).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -134,6 +134,7 @@ class BulletinView:
     expires_at: datetime | None
     audio: tuple[AudioView, ...]
     deliveries: tuple[DeliveryView, ...]
+    source: dict[str, Any] | None = None  # a relay slot's {"kind": "relay", "station", "duration_s"}
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class PlayView:
     finished_at: datetime | None
     status: str
     reason: str | None
-    source: str = "file"  # file, relay or live
+    source: dict[str, Any] = field(default_factory=lambda: {"kind": "file"})  # what it aired
     url: str | None = None  # the stream a relay or live play started on
     session: str | None = None  # a live play's session
     gaps: tuple[GapView, ...] = ()  # when a relay or live play's stream did not air

@@ -44,12 +44,12 @@ def test_a_relay_play_keeps_its_source_url_and_gaps(session: Session, world: Wor
     record_event(session, "tl-c01", ev(4, "finished", s(90), **relay), s(90))
     record_event(session, "tl-c01", ev(5, "started", s(100), item_id="b7-file"), s(100))
     relay_play, file_play = list_plays(session, device_id="tl-c01")
-    assert (relay_play.source, relay_play.url, relay_play.status) == ("relay", URL1, "finished")
+    assert (relay_play.source["kind"], relay_play.url, relay_play.status) == ("relay", URL1, "finished")
     assert [(g.url, g.reason, g.started_at, g.ended_at) for g in relay_play.gaps] == [
         (URL1, "stalled", s(30), s(33)),
         (URL2, "ended", s(60), s(90)),
     ]
-    assert (file_play.source, file_play.url, file_play.gaps) == ("file", None, ())
+    assert (file_play.source, file_play.url, file_play.gaps) == ({"kind": "file"}, None, ())
 
 
 def test_a_live_session_is_logged_by_its_session(session: Session, world: World) -> None:
@@ -61,7 +61,7 @@ def test_a_live_session_is_logged_by_its_session(session: Session, world: World)
     record_event(session, "tl-c02", gap, s(31))
     record_event(session, "tl-c02", ev(5, "finished", s(40), reason="live_stop", **live), s(40))
     plays = list_plays(session, device_id="tl-c02")
-    assert [(p.source, p.session, p.status, p.reason, len(p.gaps)) for p in plays] == [
+    assert [(p.source["kind"], p.session, p.status, p.reason, len(p.gaps)) for p in plays] == [
         ("live", "L-42", "interrupted", "emergency", 0),
         ("live", "L-42", "finished", "live_stop", 1),
     ]

@@ -55,7 +55,7 @@ def test_plays_as_json_with_filters(client: FlaskClient, runtime: Runtime) -> No
             "started_at": "2026-11-22T05:00:00Z",
             "finished_at": "2026-11-22T05:01:00Z",
             "status": "finished",
-            "source": "file",
+            "source": {"kind": "file"},
             "url": None,
             "session": None,
             "gaps": [],
@@ -92,7 +92,8 @@ def test_a_relay_play_shows_its_url_and_gaps_and_the_device_its_dead_air(
         for event in events:
             services.record_event(session, "tule-c03", event, event.at)
     [entry] = client.get("/api/v1/plays?device=tule-c03", headers=runtime.auth("viewer")).json["items"]
-    assert (entry["source"], entry["url"], entry["status"]) == ("relay", url, "finished")
+    relay_source = {"kind": "relay", "station": None}  # a play with no bulletin here: no station known
+    assert (entry["source"], entry["url"], entry["status"]) == (relay_source, url, "finished")
     assert entry["gaps"] == [
         {"started_at": "2026-11-22T06:00:02Z", "ended_at": "2026-11-22T06:00:09Z", "url": url,
          "reason": "stalled", "detail": "slot ended; filler 5.0 s"}

@@ -61,6 +61,7 @@ def bulletin_out(view: BulletinView) -> BulletinOut:
             )
             for d in view.deliveries
         ],
+        source=view.source,
     )
 
 

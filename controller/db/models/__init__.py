@@ -21,6 +21,7 @@ from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Pl
 from controller.db.models.onair import DEAD_AIR_KINDS, DeadAir, PlayGap
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
 from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
+from controller.db.models.streaming import Station
 
 __all__ = [
     "AREA_LEVELS",
@@ -49,6 +50,7 @@ __all__ = [
     "Play",
     "PlayGap",
     "Rollout",
+    "Station",
     "User",
     "Village",
 ]
