@@ -16,6 +16,7 @@ from controller.db.models.bulletins import (
     Delivery,
     Play,
 )
+from controller.db.models.cap import CapAlert, CapSource, Drill
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
 
@@ -33,11 +34,14 @@ __all__ = [
     "Base",
     "Bulletin",
     "BulletinAudio",
+    "CapAlert",
+    "CapSource",
     "Commune",
     "Delivery",
     "Device",
     "DeviceCoverage",
     "DeviceEvent",
+    "Drill",
     "Plan",
     "Play",
     "User",

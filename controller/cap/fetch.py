@@ -1,0 +1,105 @@
+"""Reading a source's URL: one CAP alert, or an Atom or RSS feed whose entries link to (or hold) alerts.
+
+Owns the HTTP side of polling (http and https only, a timeout, a size ceiling, no HTML) and reading feeds
+with the same safe parser as alerts. Returns documents or refusals per entry; must not validate CAP,
+store or decide anything.
+"""
+
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from controller.cap.model import CapRejected
+from controller.cap.parse import CAP_NS, MAX_DOCUMENT_BYTES, parse_xml
+
+ATOM_NS: Final = "http://www.w3.org/2005/Atom"
+MAX_ENTRIES: Final = 100
+_USER_AGENT: Final = "loaxa-cap/1 (+https://github.com/loaxa)"
+
+#: `get(url, timeout_s)` → body bytes; raises CapRejected (fetch_failed, fetch_timeout, not_cap, too_large).
+Getter = Callable[[str, float], bytes]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One document a poll found (its URL and bytes), or why it could not be read."""
+
+    where: str
+    data: bytes | None = None
+    problem: CapRejected | None = None
+
+
+def http_get(url: str, timeout_s: float) -> bytes:
+    """The body at `url` (http or https), refusing HTML, bodies over the ceiling and slow servers."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise CapRejected("fetch_failed", f"{url[:200]}: only http and https URLs can be polled")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, headers={"User-Agent": _USER_AGENT, "Accept": "application/cap+xml, application/atom+xml, */*"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            kind = response.headers.get_content_type()
+            body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
+    except (TimeoutError, socket.timeout) as exc:
+        raise CapRejected("fetch_timeout", f"{url[:200]} did not answer within {timeout_s:g} s") from exc
+    except urllib.error.HTTPError as exc:
+        raise CapRejected("fetch_failed", f"{url[:200]} answered HTTP {exc.code}") from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError | socket.timeout):
+            raise CapRejected("fetch_timeout", f"{url[:200]} did not answer within {timeout_s:g} s") from exc
+        raise CapRejected("fetch_failed", f"{url[:200]} could not be read: {reason}") from exc
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise CapRejected("too_large", f"{url[:200]} sent more than {MAX_DOCUMENT_BYTES} bytes")
+    if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise CapRejected("not_cap", f"{url[:200]} returned an HTML page, not CAP or a feed of CAP alerts")
+    return body
+
+
+def poll(url: str, timeout_s: float, get: Getter = http_get) -> list[Fetched]:
+    """Every alert document at `url`: the document itself, or each entry of its Atom/RSS feed."""
+    try:
+        body = get(url, timeout_s)
+        root = parse_xml(body)
+    except CapRejected as problem:
+        return [Fetched(url, problem=problem)]
+    if root.tag == f"{{{CAP_NS}}}alert":
+        return [Fetched(url, data=body)]
+    if root.tag == f"{{{ATOM_NS}}}feed":
+        return [_entry(url, e, timeout_s, get) for e in root.findall(f"{{{ATOM_NS}}}entry")[:MAX_ENTRIES]]
+    if root.tag == "rss":
+        return [_item(url, i, timeout_s, get) for i in root.findall("channel/item")[:MAX_ENTRIES]]
+    return [Fetched(url, problem=CapRejected("not_cap", f"{url[:200]}: root {root.tag!r} is no CAP or feed"))]
+
+
+def _entry(base: str, entry: etree._Element, timeout_s: float, get: Getter) -> Fetched:
+    inline = entry.find(f".//{{{CAP_NS}}}alert")
+    if inline is not None:
+        return Fetched(base, data=etree.tostring(inline))
+    links = entry.findall(f"{{{ATOM_NS}}}link")
+    chosen = next((link for link in links if "cap" in (link.get("type") or "")), None)
+    chosen = chosen if chosen is not None else next(iter(links), None)
+    href = chosen.get("href") if chosen is not None else None
+    if not href:
+        return Fetched(base, problem=CapRejected("not_cap", f"{base[:200]}: a feed entry links to no alert"))
+    return _linked(urljoin(base, href), timeout_s, get)
+
+
+def _item(base: str, item: etree._Element, timeout_s: float, get: Getter) -> Fetched:
+    href = (item.findtext("link") or "").strip()
+    if not href:
+        return Fetched(base, problem=CapRejected("not_cap", f"{base[:200]}: an RSS item links to no alert"))
+    return _linked(urljoin(base, href), timeout_s, get)
+
+
+def _linked(url: str, timeout_s: float, get: Getter) -> Fetched:
+    try:
+        return Fetched(url, data=get(url, timeout_s))
+    except CapRejected as problem:
+        return Fetched(url, problem=problem)
