@@ -15,6 +15,7 @@ from web.api import (
     assets,
     auth,
     bulletins,
+    cap,
     devices,
     errors,
     guards,
@@ -27,6 +28,7 @@ from web.api import (
 )
 from web.context import WebContext, install
 from web.pages import pages
+from web.public import BLUEPRINTS as PUBLIC_BLUEPRINTS
 from web.ui import register as register_ui
 
 API_PREFIX = "/api/v1"
@@ -78,6 +80,7 @@ def create_app(services: WebContext) -> APIFlask:
         plays.bp,
         health.bp,
         assets.bp,
+        cap.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
@@ -86,6 +89,8 @@ def create_app(services: WebContext) -> APIFlask:
     access_log.register(app)
     app.register_blueprint(pages)
     app.register_blueprint(apt.bp)
+    for public in PUBLIC_BLUEPRINTS:
+        app.register_blueprint(public)
     register_ui(app, services)
     hops = services.settings.trusted_proxies
     if hops:  # behind N reverse proxies: the client address, scheme and host are the ones they forward

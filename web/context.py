@@ -14,10 +14,11 @@ from flask import current_app
 from prometheus_client import CollectorRegistry
 
 from controller.assets import AssetStore
+from controller.cap.intake import CapIntake
 from controller.config import Settings
 from controller.db import Database
 from controller.planning import PlanningResult, load_schedule
-from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases
+from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases, DrillUseCases
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -85,6 +86,16 @@ class WebContext:
     def areas(self) -> AreaUseCases:
         """The area use cases (they commit, then tell `on_device_changed` of clusters whose area moved)."""
         return AreaUseCases(self.db, self.clock, self._announcer)
+
+    @cached_property
+    def drills(self) -> DrillUseCases:
+        """Starting drills (a short announced test through the one-step emergency)."""
+        return DrillUseCases(self.db, self.clock, self.bulletins)
+
+    @cached_property
+    def cap_intake(self) -> CapIntake:
+        """The CAP inbound adapter, for pushed documents and polls started from the API."""
+        return CapIntake(self.db, self.clock, self.bulletins, self.drills)
 
     @property
     def _announcer(self) -> Announcer:

@@ -46,7 +46,7 @@ def http_get(url: str, timeout_s: float) -> bytes:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
             kind = response.headers.get_content_type()
             body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise CapRejected("fetch_timeout", f"{url[:200]} did not answer within {timeout_s:g} s") from exc
     except urllib.error.HTTPError as exc:
         raise CapRejected("fetch_failed", f"{url[:200]} answered HTTP {exc.code}") from exc

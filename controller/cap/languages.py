@@ -24,7 +24,7 @@ _TAGS: Final = {
 
 
 def village_language(tag: str) -> str | None:
-    """loaxa's language code for a CAP language tag (its primary subtag decides), or None when unknown."""
+    """Loaxa's language code for a CAP language tag (its primary subtag decides), or None when unknown."""
     lowered = tag.strip().lower()
     if lowered in _TAGS:
         return _TAGS[lowered]

@@ -23,6 +23,7 @@ REASONS: Final = (
     "not_cap",
     "too_large",
     "bad_resource",
+    "not_playable",
 )
 
 

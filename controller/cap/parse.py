@@ -121,9 +121,7 @@ def _resource(node: etree._Element) -> Resource:
 
 
 def _area(node: etree._Element) -> Area:
-    geocodes = tuple(
-        (_text(g, "valueName"), _text(g, "value")) for g in node.findall("cap:geocode", _NS)
-    )
+    geocodes = tuple((_text(g, "valueName"), _text(g, "value")) for g in node.findall("cap:geocode", _NS))
     return Area(
         description=_text(node, "areaDesc"),
         geocodes=geocodes,

@@ -56,7 +56,9 @@ class Policy(BaseModel):
 #: The policy a source gets when the admin gives none: a flash flood at night cannot wait for an approver.
 DEFAULT_POLICY: Final = Policy(
     rules=[
-        Rule(urgency=["Immediate"], severity=["Extreme"], certainty=["Observed", "Likely"], action="emergency"),
+        Rule(
+            urgency=["Immediate"], severity=["Extreme"], certainty=["Observed", "Likely"], action="emergency"
+        ),
         Rule(severity=["Extreme", "Severe"], action="priority"),
     ],
     default="inbox",

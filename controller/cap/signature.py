@@ -6,8 +6,9 @@ document (a wrapped, unsigned alert beside a signed one is not read). Must not p
 """
 
 from lxml import etree
-from signxml import InvalidInput, XMLVerifier
-from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidSignature
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
+from signxml.processor import SignatureConfiguration
+from signxml.verifier import XMLVerifier
 
 from controller.cap.model import CapRejected
 from controller.cap.parse import parse_xml
@@ -21,9 +22,14 @@ def verify_signed(data: bytes, certificate_pem: str) -> etree._Element:
     if root.find(_DSIG) is None:
         raise CapRejected("no_signature", "this source signs its alerts, but the document has no signature")
     try:
-        result = XMLVerifier().verify(root, x509_cert=certificate_pem)
+        # The source's certificate is the trust anchor: the signature need not carry it (require_x509).
+        result = XMLVerifier().verify(
+            root, x509_cert=certificate_pem, expect_config=SignatureConfiguration(require_x509=False)
+        )
     except (InvalidSignature, InvalidDigest, InvalidCertificate, InvalidInput) as exc:
         raise CapRejected("bad_signature", f"the XML signature does not verify: {exc}") from exc
+    if isinstance(result, list):  # one signature is expected; several would hide which part is signed
+        raise CapRejected("bad_signature", "the document carries more than one signature")
     signed = result.signed_xml
     if signed is None or signed.tag != root.tag:
         raise CapRejected("bad_signature", "the signature does not cover the whole <alert>")

@@ -64,4 +64,3 @@ class Drill(Base):
     origin: Mapped[str] = mapped_column(String(16))
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime]
-    volume: Mapped[int]

@@ -48,11 +48,15 @@ def upgrade() -> None:
         sa.Column("bulletin_id", sa.Integer(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["bulletin_id"], ["bulletins.id"], name=op.f("fk_cap_alerts_bulletin_id_bulletins"),
+            ["bulletin_id"],
+            ["bulletins.id"],
+            name=op.f("fk_cap_alerts_bulletin_id_bulletins"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["source_id"], ["cap_sources.id"], name=op.f("fk_cap_alerts_source_id_cap_sources"),
+            ["source_id"],
+            ["cap_sources.id"],
+            name=op.f("fk_cap_alerts_source_id_cap_sources"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cap_alerts")),
@@ -66,9 +70,11 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(length=16), nullable=False),
         sa.Column("started_by", sa.String(length=64), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("volume", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["bulletin_id"], ["bulletins.id"], name=op.f("fk_drills_bulletin_id_bulletins"), ondelete="CASCADE"
+            ["bulletin_id"],
+            ["bulletins.id"],
+            name=op.f("fk_drills_bulletin_id_bulletins"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_drills")),
     )

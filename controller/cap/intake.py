@@ -1,0 +1,290 @@
+"""The CAP inbound adapter: a pushed or polled document becomes a bulletin, a drill, a cancel, or a refusal.
+
+Owns the order of the checks (DESIGN §12, docs/cap.md): parse safely, verify the signature where the source
+signs, validate against the CAP 1.2 schema, the sender allow-list, duplicates (sender + identifier, once),
+`references` for Update and Cancel, expiry, and the areas; then the source's policy. Every change goes
+through controller.usecases (the one-step emergency, drafts for the inbox, cancel, drills) under the
+`cap-system` account; every refusal is counted and logged per source, and nothing of a refused document
+plays. Must not speak HTTP to callers or write SQL itself.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from controller.cap import fetch, geo
+from controller.cap.languages import village_language
+from controller.cap.model import Alert, CapRejected, Info, Resource
+from controller.cap.parse import check_schema, parse_xml, read_alert
+from controller.cap.policy import Policy, decide
+from controller.cap.signature import verify_signed
+from controller.db import Database
+from controller.services import cap_sources as sources
+from controller.services import cap_targets
+from controller.services.errors import ServiceError
+from controller.services.views import UserView
+from controller.usecases import BulletinDraft, BulletinUseCases, DrillUseCases, Recording
+
+log = logging.getLogger(__name__)
+
+_LIVE = ("draft", "pending", "approved")
+_AUDIO_PREFIX = "audio/"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one document: accepted (with its action), a duplicate, ignored, or refused."""
+
+    status: str  # accepted | duplicate | ignored | refused
+    message: str
+    action: str | None = None  # emergency | priority | inbox | drill | cancel | ignore
+    reason: str | None = None
+    bulletin_id: int | None = None
+    drill_id: int | None = None
+    cancelled: tuple[int, ...] = ()
+
+
+class CapIntake:
+    """Takes CAP documents in for the sources configured in the database."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        bulletins: BulletinUseCases,
+        drills: DrillUseCases,
+        *,
+        get: fetch.Getter = fetch.http_get,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._bulletins = bulletins
+        self._drills = drills
+        self._get = get
+        self._timeout_s = timeout_s
+
+    # -- entry points --------------------------------------------------------------------------------
+
+    def poll(self, source_id: int, url: str) -> list[Outcome]:
+        """Read a polled source's URL and take in every alert found there."""
+        outcomes = []
+        for found in fetch.poll(url, self._timeout_s, self._get):
+            if found.problem is not None:
+                outcomes.append(self._refuse(source_id, found.problem, found.where))
+            elif found.data is not None:
+                outcomes.append(self.receive(source_id, found.data, where=found.where))
+        with self._db.session() as session:
+            sources.mark_polled(session, source_id, self._clock())
+        return outcomes
+
+    def receive(self, source_id: int, data: bytes, *, where: str = "push") -> Outcome:
+        """Take in one CAP document from a source (pushed, or found by a poll)."""
+        try:
+            with self._db.session() as session:
+                checks = sources.source_checks(session, source_id)
+            root = verify_signed(data, checks.certificate) if checks.certificate else parse_xml(data)
+            check_schema(root)
+            alert = read_alert(root)
+            if alert.sender not in checks.senders:
+                raise CapRejected(
+                    "unknown_sender",
+                    f"sender {alert.sender[:100]!r} is not on this source's allow-list; an admin adds it",
+                )
+            outcome = self._take(source_id, checks.policy, alert)
+        except CapRejected as problem:
+            return self._refuse(source_id, problem, where)
+        log.info(
+            "CAP source %s: %s %s/%s: %s (%s)", source_id, outcome.status, alert.sender, alert.identifier,
+            outcome.action, outcome.message,
+        )  # fmt: skip
+        return outcome
+
+    # -- steps -----------------------------------------------------------------------------------------
+
+    def _refuse(self, source_id: int, problem: CapRejected, where: str) -> Outcome:
+        with self._db.session() as session:
+            sources.count_refusal(
+                session, source_id, self._clock(), reason=problem.reason, message=problem.message, where=where
+            )
+        return Outcome(status="refused", reason=problem.reason, message=problem.message)
+
+    def _take(self, source_id: int, policy: Policy, alert: Alert) -> Outcome:
+        now = self._clock()
+        with self._db.session() as session:
+            if sources.find_alert(session, alert.sender, alert.identifier) is not None:
+                return Outcome(status="duplicate", message="this alert was taken in before; it plays once")
+            actor = sources.system_actor(session, now)
+        if alert.status in ("System", "Draft") or alert.msg_type in ("Ack", "Error"):
+            self._remember(source_id, alert, "ignore", None)
+            return Outcome(
+                status="ignored", action="ignore", message=f"{alert.status} {alert.msg_type}: no play"
+            )
+        cancelled: tuple[int, ...] = ()
+        if alert.msg_type in ("Update", "Cancel"):
+            cancelled = self._follow_references(actor, alert)
+            if alert.msg_type == "Cancel":
+                self._remember(source_id, alert, "cancel", None)
+                return Outcome(
+                    status="accepted", action="cancel", cancelled=cancelled,
+                    message=f"cancelled bulletin(s) {list(cancelled)}",
+                )  # fmt: skip
+        expires = alert.expires
+        if expires is not None and expires <= now:
+            raise CapRejected(
+                "expired", f"the alert expired at {expires.isoformat()}; expired alerts never play"
+            )
+        villages = self._villages(alert)
+        if alert.status in ("Test", "Exercise"):
+            return self._drill(source_id, actor, alert, villages, cancelled)
+        action = decide(policy, alert.infos)
+        if action == "ignore":
+            self._remember(source_id, alert, "ignore", None)
+            return Outcome(
+                status="ignored", action="ignore", message="the source's policy ignores this alert"
+            )
+        info = _main_info(alert)
+        title = (info.headline or info.event)[:200]
+        text = _spoken_text(info)
+        recordings = self._recordings(alert)
+        targets = {"villages": villages}
+        try:
+            if action == "emergency":
+                view = self._bulletins.broadcast_emergency(
+                    actor, title=title, text=text, targets=targets, expires_at=expires, recordings=recordings
+                )
+            else:
+                draft = BulletinDraft(
+                    title=title, text=text, targets=targets, expires_at=expires,
+                    priority="priority" if action == "priority" else "normal",
+                )  # fmt: skip
+                view = self._bulletins.create(actor, draft, recordings=recordings, submit=True)
+        except ServiceError as exc:
+            raise CapRejected("not_playable", f"loaxa cannot make a bulletin of it: {exc.message}") from exc
+        self._remember(source_id, alert, action, view.id)
+        return Outcome(
+            status="accepted", action=action, bulletin_id=view.id, cancelled=cancelled,
+            message=f"bulletin {view.id} ({view.status}) for {len(villages)} village(s)",
+        )  # fmt: skip
+
+    def _follow_references(self, actor: UserView, alert: Alert) -> tuple[int, ...]:
+        """Cancel the live bulletins of the alerts an Update or Cancel refers to."""
+        with self._db.session() as session:
+            known = [sources.find_alert(session, sender, ident) for sender, ident, _ in alert.references]
+        found = [record for record in known if record is not None]
+        if not found:
+            raise CapRejected(
+                "unknown_reference",
+                f"this {alert.msg_type} refers to alerts loaxa never took in "
+                f"({', '.join(i for _, i, _ in alert.references)[:200] or 'none named'})",
+            )
+        cancelled = []
+        for record in found:
+            if record.bulletin_id is None:
+                continue
+            try:
+                view = self._bulletins.cancel(actor, record.bulletin_id)
+            except ServiceError as exc:  # already done, expired or cancelled: nothing left to stop
+                log.info(
+                    "CAP %s: bulletin %s not cancelled: %s", alert.msg_type, record.bulletin_id, exc.message
+                )
+                continue
+            if view.status == "cancelled":
+                cancelled.append(view.id)
+        return tuple(cancelled)
+
+    def _villages(self, alert: Alert) -> list[str]:
+        areas = [area for info in alert.infos for area in info.areas]
+        with self._db.session() as session:
+            found = cap_targets.villages_under(session, geo.area_codes(areas))
+            if any(area.polygons for area in areas):
+                found |= geo.villages_in_polygons(areas, cap_targets.village_points(session))
+            reachable = cap_targets.villages_with_devices(session, found)
+        if not reachable:
+            described = "; ".join(area.description for area in areas)[:200]
+            raise CapRejected(
+                "unknown_area",
+                f"no village with loudspeakers lies in the alert's areas ({described}); geocodes must be "
+                "VN-ADMIN codes of loaxa's areas, or polygons around villages with coordinates",
+            )
+        return reachable
+
+    def _drill(
+        self, source_id: int, actor: UserView, alert: Alert, villages: list[str], cancelled: tuple[int, ...]
+    ) -> Outcome:
+        info = _main_info(alert)
+        try:
+            drill_id, bulletin_id = self._drills.start(
+                actor, targets={"villages": villages}, origin="cap", note=info.headline or info.event
+            )
+        except ServiceError as exc:
+            raise CapRejected("not_playable", f"loaxa cannot run this drill: {exc.message}") from exc
+        self._remember(source_id, alert, "drill", bulletin_id)
+        return Outcome(
+            status="accepted", action="drill", bulletin_id=bulletin_id, drill_id=drill_id,
+            cancelled=cancelled,
+            message=f"drill {drill_id} ({alert.status}) on {len(villages)} village(s)",
+        )  # fmt: skip
+
+    def _recordings(self, alert: Alert) -> list[Recording]:
+        """One verified audio resource per village language the alert speaks, if it attaches any."""
+        chosen: dict[str, Recording] = {}
+        for info in alert.infos:
+            language = village_language(info.language)
+            if language is None or language in chosen:
+                continue
+            for resource in info.resources:
+                if resource.mime_type.startswith(_AUDIO_PREFIX):
+                    data = self._resource_bytes(resource)
+                    if data is not None:
+                        chosen[language] = Recording(data=data, language=language)
+                        break
+        return list(chosen.values())
+
+    def _resource_bytes(self, resource: Resource) -> bytes | None:
+        """The resource's content when its SHA-1 digest (and size, if given) verify; else None (speech)."""
+        data = resource.deref
+        if data is None and resource.uri:
+            try:
+                data = self._get(resource.uri, self._timeout_s)
+            except CapRejected as problem:
+                log.warning("CAP audio %s not used: %s", resource.uri[:200], problem.message)
+                return None
+        if data is None or resource.digest is None:
+            log.warning("CAP audio %r not used: no content or no digest to verify it", resource.description)
+            return None
+        actual = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+        if actual != resource.digest or (resource.size is not None and resource.size != len(data)):
+            log.warning("CAP audio %r not used: digest or size does not match", resource.description)
+            return None
+        return data
+
+    def _remember(self, source_id: int, alert: Alert, action: str, bulletin_id: int | None) -> None:
+        with self._db.session() as session:
+            try:
+                sources.remember_alert(
+                    session, self._clock(), source_id=source_id, sender=alert.sender,
+                    identifier=alert.identifier, sent=alert.sent, status=alert.status,
+                    msg_type=alert.msg_type, action=action, expires_at=alert.expires, bulletin_id=bulletin_id,
+                )  # fmt: skip
+                sources.count_accepted(session, source_id)
+            except IntegrityError:  # the same alert arrived twice at once: the first one is kept
+                session.rollback()
+                log.info("CAP %s/%s stored by a concurrent intake", alert.sender, alert.identifier)
+
+
+def _main_info(alert: Alert) -> Info:
+    """The Vietnamese info block, else the first (CAP requires none; loaxa's speech is Vietnamese)."""
+    if not alert.infos:
+        raise CapRejected("not_playable", "the alert has no <info>: nothing to say")
+    return next((i for i in alert.infos if village_language(i.language) == "vi"), alert.infos[0])
+
+
+def _spoken_text(info: Info) -> str:
+    """What the loudspeakers read: description, then instruction (the headline when both are empty)."""
+    parts = [part for part in (info.description, info.instruction) if part]
+    return "\n".join(parts) if parts else (info.headline or info.event)
