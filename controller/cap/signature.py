@@ -7,8 +7,7 @@ document (a wrapped, unsigned alert beside a signed one is not read). Must not p
 
 from lxml import etree
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
-from signxml.processor import SignatureConfiguration
-from signxml.verifier import XMLVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from controller.cap.model import CapRejected
 from controller.cap.parse import parse_xml
