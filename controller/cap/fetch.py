@@ -5,9 +5,7 @@ with the same safe parser as alerts. Returns documents or refusals per entry; mu
 store or decide anything.
 """
 
-import socket
-import urllib.error
-import urllib.request
+import http.client
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -20,7 +18,9 @@ from controller.cap.parse import CAP_NS, MAX_DOCUMENT_BYTES, parse_xml
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES: Final = 100
-_USER_AGENT: Final = "loaxa-cap/1 (+https://github.com/loaxa)"
+_MAX_REDIRECTS: Final = 3
+_USER_AGENT: Final = "loaxa-cap/1"
+_ACCEPT: Final = "application/cap+xml, application/atom+xml, application/rss+xml, application/xml"
 
 #: `get(url, timeout_s)` → body bytes; raises CapRejected (fetch_failed, fetch_timeout, not_cap, too_large).
 Getter = Callable[[str, float], bytes]
@@ -36,30 +36,41 @@ class Fetched:
 
 
 def http_get(url: str, timeout_s: float) -> bytes:
-    """The body at `url` (http or https), refusing HTML, bodies over the ceiling and slow servers."""
-    if urlsplit(url).scheme not in ("http", "https"):
+    """The body at `url` (http or https, up to 3 redirects), refusing HTML, large bodies and slow servers."""
+    for _ in range(_MAX_REDIRECTS + 1):
+        status, location, kind, body = _get_once(url, timeout_s)
+        if status in (301, 302, 303, 307, 308) and location:
+            url = urljoin(url, location)
+            continue
+        if status != 200:
+            raise CapRejected("fetch_failed", f"{url[:200]} answered HTTP {status}")
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise CapRejected("too_large", f"{url[:200]} sent more than {MAX_DOCUMENT_BYTES} bytes")
+        if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+            raise CapRejected("not_cap", f"{url[:200]} returned an HTML page, not CAP or a feed of CAP alerts")
+        return body
+    raise CapRejected("fetch_failed", f"{url[:200]}: more than {_MAX_REDIRECTS} redirects")
+
+
+def _get_once(url: str, timeout_s: float) -> tuple[int, str | None, str, bytes]:
+    """(status, Location, content type, body up to the ceiling + 1) of one GET; the connection is closed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CapRejected("fetch_failed", f"{url[:200]}: only http and https URLs can be polled")
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url, headers={"User-Agent": _USER_AGENT, "Accept": "application/cap+xml, application/atom+xml, */*"}
-    )
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(parts.hostname, parts.port, timeout=timeout_s)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-            kind = response.headers.get_content_type()
-            body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
+        connection.request("GET", path, headers={"User-Agent": _USER_AGENT, "Accept": _ACCEPT})
+        response = connection.getresponse()
+        kind = response.headers.get_content_type()
+        return response.status, response.headers.get("Location"), kind, response.read(MAX_DOCUMENT_BYTES + 1)
     except TimeoutError as exc:
         raise CapRejected("fetch_timeout", f"{url[:200]} did not answer within {timeout_s:g} s") from exc
-    except urllib.error.HTTPError as exc:
-        raise CapRejected("fetch_failed", f"{url[:200]} answered HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError | socket.timeout):
-            raise CapRejected("fetch_timeout", f"{url[:200]} did not answer within {timeout_s:g} s") from exc
-        raise CapRejected("fetch_failed", f"{url[:200]} could not be read: {reason}") from exc
-    if len(body) > MAX_DOCUMENT_BYTES:
-        raise CapRejected("too_large", f"{url[:200]} sent more than {MAX_DOCUMENT_BYTES} bytes")
-    if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
-        raise CapRejected("not_cap", f"{url[:200]} returned an HTML page, not CAP or a feed of CAP alerts")
-    return body
+    except (OSError, http.client.HTTPException) as exc:
+        raise CapRejected("fetch_failed", f"{url[:200]} could not be read: {exc}") from exc
+    finally:
+        connection.close()
 
 
 def poll(url: str, timeout_s: float, get: Getter = http_get) -> list[Fetched]:

@@ -9,6 +9,7 @@ store or decide what an alert becomes.
 import base64
 import binascii
 import functools
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -21,6 +22,7 @@ CAP_NS: Final = "urn:oasis:names:tc:emergency:cap:1.2"
 SCHEMA_PATH: Final = Path(__file__).parent / "schema" / "CAP-v1.2.xsd"
 MAX_DOCUMENT_BYTES: Final = 8 * 1024 * 1024  # an alert with a short inline audio clip fits
 _NS: Final = {"cap": CAP_NS}
+_ROOT_START: Final = re.compile(rb"<[A-Za-z_]")
 
 
 def safe_parser() -> etree.XMLParser:
@@ -38,6 +40,12 @@ def parse_xml(data: bytes) -> etree._Element:
     """The root element of `data`, or CapRejected (malformed_xml, forbidden_dtd, too_large)."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise CapRejected("too_large", f"the document has {len(data)} bytes; at most {MAX_DOCUMENT_BYTES}")
+    # Refuse a DTD before parsing: libxml2 would stop a billion laughs too, but as a syntax error.
+    root_start = _ROOT_START.search(data)
+    if b"<!DOCTYPE" in data[: root_start.start() if root_start else len(data)].upper():
+        raise CapRejected(
+            "forbidden_dtd", "the document declares a DTD (entities); CAP needs none and loaxa refuses them"
+        )
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
