@@ -161,6 +161,15 @@ class AlertSettings(_Section):
     sms_to: tuple[str, ...] = Field((), description="Phone numbers that get alerts by SMS (comma-separated).")
 
 
+class CapSettings(_Section):
+    """CAP alert sources (LOAXA_CAP_*, docs/cap.md): how often polled sources are read, how long to wait."""
+
+    poll_s: float = Field(60.0, gt=0, description="How often the leader reads every polled CAP source.")
+    fetch_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="How long one fetch of a CAP source or audio resource may take."
+    )
+
+
 class Settings(_Section):
     """Everything the controller needs to run."""
 
@@ -177,6 +186,7 @@ class Settings(_Section):
     tts: TtsSettings = TtsSettings()
     leader: LeaderSettings = LeaderSettings()
     alerts: AlertSettings = AlertSettings()
+    cap: CapSettings = CapSettings()
     metrics_token: str | None = Field(
         None, description="Bearer token for GET /metrics besides an admin's (LOAXA_METRICS_TOKEN)."
     )

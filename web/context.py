@@ -95,7 +95,9 @@ class WebContext:
     @cached_property
     def cap_intake(self) -> CapIntake:
         """The CAP inbound adapter, for pushed documents and polls started from the API."""
-        return CapIntake(self.db, self.clock, self.bulletins, self.drills)
+        return CapIntake(
+            self.db, self.clock, self.bulletins, self.drills, timeout_s=self.settings.cap.fetch_timeout_s
+        )
 
     @property
     def _announcer(self) -> Announcer:

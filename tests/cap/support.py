@@ -32,7 +32,9 @@ def cap_time(moment: datetime) -> str:
     return moment.astimezone(LOCAL).isoformat(timespec="seconds")
 
 
-def fixture(name: str, now: datetime, *, area: str = TULE_CODE, expires_in: timedelta = timedelta(hours=6)) -> bytes:
+def fixture(
+    name: str, now: datetime, *, area: str = TULE_CODE, expires_in: timedelta = timedelta(hours=6)
+) -> bytes:
     """A fixture file with ${sent}, ${expires} and ${area} filled in against `now`."""
     text = (FIXTURES / name).read_text(encoding="utf-8")
     filled = Template(text).safe_substitute(
@@ -49,7 +51,9 @@ class Served:
     hits: list[str] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
-    def add(self, path: str, body: bytes, content_type: str = "application/cap+xml", delay: float = 0.0) -> None:
+    def add(
+        self, path: str, body: bytes, content_type: str = "application/cap+xml", delay: float = 0.0
+    ) -> None:
         """Serve `body` at `path`."""
         self.routes[path] = (content_type, body, delay)
 
@@ -75,7 +79,7 @@ def cap_server() -> Iterator[tuple[str, Served]]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,4 +1,4 @@
-"""CAP in through the API: sources, push, poll from a loopback server, and every bad input refused and counted."""
+"""CAP in through the API: sources, push, polls of a loopback server; every bad input refused and counted."""
 
 from typing import Any
 
@@ -24,7 +24,8 @@ def add_source(client: FlaskClient, runtime: Runtime, **body: Any) -> dict[str, 
         headers=runtime.auth("admin"),
     )
     assert answer.status_code == 201, answer.json
-    return dict(answer.json)
+    body: dict[str, Any] = answer.json
+    return body
 
 
 def push(client: FlaskClient, source: dict[str, Any], document: bytes, token: str | None = None) -> Any:
@@ -44,10 +45,13 @@ def bulletin_count(runtime: Runtime) -> int:
 def source_page(client: FlaskClient, runtime: Runtime, source_id: int) -> dict[str, Any]:
     answer = client.get(f"/api/v1/cap/sources/{source_id}", headers=runtime.auth("admin"))
     assert answer.status_code == 200
-    return dict(answer.json)
+    body: dict[str, Any] = answer.json
+    return body
 
 
-def test_an_extreme_immediate_alert_goes_on_air_without_an_approver(client: FlaskClient, runtime: Runtime) -> None:
+def test_an_extreme_immediate_alert_goes_on_air_without_an_approver(
+    client: FlaskClient, runtime: Runtime
+) -> None:
     source = add_source(client, runtime)
     assert source["push_url"].endswith(f"/api/v1/cap/sources/{source['id']}/push")
     answer = push(client, source, fixture("alert.xml", runtime.now))
@@ -212,6 +216,8 @@ def test_source_input_is_checked(client: FlaskClient, runtime: Runtime) -> None:
                        headers=runtime.auth("approver")).status_code == 403  # fmt: skip
     source = add_source(client, runtime)
     json_push = client.post(
-        f"/api/v1/cap/sources/{source['id']}/push", json={}, headers={"Authorization": f"Bearer {source['push_token']}"}
+        f"/api/v1/cap/sources/{source['id']}/push",
+        json={},
+        headers={"Authorization": f"Bearer {source['push_token']}"},
     )
     assert json_push.status_code == 415
