@@ -47,7 +47,7 @@ def http_get(url: str, timeout_s: float) -> bytes:
         if len(body) > MAX_DOCUMENT_BYTES:
             raise CapRejected("too_large", f"{url[:200]} sent more than {MAX_DOCUMENT_BYTES} bytes")
         if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
-            raise CapRejected("not_cap", f"{url[:200]} returned an HTML page, not CAP or a feed of CAP alerts")
+            raise CapRejected("not_cap", f"{url[:200]} returned an HTML page, not CAP or a feed of alerts")
         return body
     raise CapRejected("fetch_failed", f"{url[:200]}: more than {_MAX_REDIRECTS} redirects")
 

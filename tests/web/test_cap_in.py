@@ -24,8 +24,8 @@ def add_source(client: FlaskClient, runtime: Runtime, **body: Any) -> dict[str, 
         headers=runtime.auth("admin"),
     )
     assert answer.status_code == 201, answer.json
-    body: dict[str, Any] = answer.json
-    return body
+    found: dict[str, Any] = answer.json or {}
+    return found
 
 
 def push(client: FlaskClient, source: dict[str, Any], document: bytes, token: str | None = None) -> Any:
@@ -45,8 +45,8 @@ def bulletin_count(runtime: Runtime) -> int:
 def source_page(client: FlaskClient, runtime: Runtime, source_id: int) -> dict[str, Any]:
     answer = client.get(f"/api/v1/cap/sources/{source_id}", headers=runtime.auth("admin"))
     assert answer.status_code == 200
-    body: dict[str, Any] = answer.json
-    return body
+    found: dict[str, Any] = answer.json or {}
+    return found
 
 
 def test_an_extreme_immediate_alert_goes_on_air_without_an_approver(
