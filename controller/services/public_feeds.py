@@ -96,7 +96,7 @@ def public_bulletins(
     played = set(session.scalars(select(Play.bulletin_id).where(Play.bulletin_id.in_(ids)).distinct()))
     system = session.scalar(select(User.id).where(User.username == SYSTEM_USERNAME))
     villages = {v.id: v for v in session.scalars(select(Village))}
-    device_village = dict(session.execute(select(Device.id, Device.village_id)).tuples())
+    device_village: dict[str, str] = {d: v for d, v in session.execute(select(Device.id, Device.village_id))}
     found: list[PublicBulletin] = []
     for bulletin in candidates:
         if bulletin.id in drills or (bulletin.priority != "emergency" and bulletin.id not in played):
@@ -151,7 +151,7 @@ def _public(session: Session, bulletin: Bulletin, villages: list[Village]) -> Pu
         .join(Asset, Asset.sha256 == BulletinAudio.asset_sha256)
         .where(BulletinAudio.bulletin_id == bulletin.id)
         .order_by(BulletinAudio.position)
-    ).tuples()
+    )
     audio = tuple(PublicAudio(lang, a.sha256, a.bytes, a.duration_ms, a.mime) for lang, a in rows)
     return PublicBulletin(
         id=bulletin.id, title=bulletin.title, text=bulletin.text, priority=bulletin.priority,
