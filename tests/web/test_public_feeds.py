@@ -127,10 +127,11 @@ def test_cap_atom_feed_is_valid_cap_and_its_audio_verifies(client: FlaskClient, 
 
 def test_cap_feed_per_area(client: FlaskClient, runtime: Runtime) -> None:
     world(client, runtime)
-    titles = lambda query: [  # noqa: E731 - a local shorthand
-        e.findtext(f"{ATOM}title")
-        for e in etree.fromstring(client.get(f"/feeds/cap.atom{query}").data).iter(f"{ATOM}entry")
-    ]
+
+    def titles(query: str) -> list[str | None]:
+        feed = etree.fromstring(client.get(f"/feeds/cap.atom{query}").data)
+        return [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]
+
     assert titles("?area=ban-phinh") == ["Cháy rừng", "Họp bản Phình"]
     assert titles("?area=04630") == titles("") == titles("?area=15")
     missing = client.get("/feeds/cap.atom?area=nowhere")
@@ -164,7 +165,7 @@ def test_podcast_feed_of_a_village(client: FlaskClient, runtime: Runtime) -> Non
     for private in ("tule-c0", "operator", "approver", "cap-system", "Bản nháp bí mật", "Phát thử"):
         assert private not in text
     thai = etree.fromstring(client.get("/feeds/podcast.xml?village=ban-lim&lang=thai").data)
-    lim_item = [i for i in thai.iter("item") if i.findtext("title") == "Lịch tiêm chủng"][0]
+    lim_item = next(i for i in thai.iter("item") if i.findtext("title") == "Lịch tiêm chủng")
     assert str(lim_item.findtext("guid")).endswith("-thai")
     assert client.get("/feeds/podcast.xml?village=nowhere").status_code == 404
     assert ids["drill"] not in (ids["lim"], ids["emergency"])
@@ -197,7 +198,8 @@ def test_drill_report_names_acknowledged_and_missing_clusters(client: FlaskClien
         db.add(
             Play(
                 device_id="tule-c01", bulletin_id=report["bulletin_id"], item_id="d", seq=900,
-                started_at=runtime.now + timedelta(seconds=4), finished_at=runtime.now + timedelta(seconds=20),
+                started_at=runtime.now + timedelta(seconds=4),
+                finished_at=runtime.now + timedelta(seconds=20),
                 status="finished",
             )
         )  # fmt: skip
