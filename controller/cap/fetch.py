@@ -43,20 +43,30 @@ def http_get(url: str, timeout_s: float) -> bytes:
             url = urljoin(url, location)
             continue
         if status != 200:
-            raise CapRejected("fetch_failed", f"{url[:200]} answered HTTP {status}")
+            raise CapRejected(
+                "fetch_failed",
+                f"{url[:200]} trả lời HTTP {status}; kiểm tra địa chỉ nguồn hoặc báo bên cung cấp.",
+            )
         if len(body) > MAX_DOCUMENT_BYTES:
-            raise CapRejected("too_large", f"{url[:200]} sent more than {MAX_DOCUMENT_BYTES} bytes")
+            raise CapRejected(
+                "too_large", f"{url[:200]} gửi quá {MAX_DOCUMENT_BYTES} byte; báo bên cung cấp."
+            )
         if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
-            raise CapRejected("not_cap", f"{url[:200]} returned an HTML page, not CAP or a feed of alerts")
+            raise CapRejected(
+                "not_cap",
+                f"{url[:200]} trả về trang HTML, không phải CAP hay nguồn tin CAP; kiểm tra lại địa chỉ.",
+            )
         return body
-    raise CapRejected("fetch_failed", f"{url[:200]}: more than {_MAX_REDIRECTS} redirects")
+    raise CapRejected(
+        "fetch_failed", f"{url[:200]} chuyển hướng quá {_MAX_REDIRECTS} lần; dùng địa chỉ cuối cùng."
+    )
 
 
 def _get_once(url: str, timeout_s: float) -> tuple[int, str | None, str, bytes]:
     """(status, Location, content type, body up to the ceiling + 1) of one GET; the connection is closed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CapRejected("fetch_failed", f"{url[:200]}: only http and https URLs can be polled")
+        raise CapRejected("fetch_failed", f"{url[:200]}: chỉ đọc được địa chỉ http hoặc https.")
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_type(parts.hostname, parts.port, timeout=timeout_s)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -66,9 +76,13 @@ def _get_once(url: str, timeout_s: float) -> tuple[int, str | None, str, bytes]:
         kind = response.headers.get_content_type()
         return response.status, response.headers.get("Location"), kind, response.read(MAX_DOCUMENT_BYTES + 1)
     except TimeoutError as exc:
-        raise CapRejected("fetch_timeout", f"{url[:200]} did not answer within {timeout_s:g} s") from exc
+        raise CapRejected(
+            "fetch_timeout", f"{url[:200]} không trả lời trong {timeout_s:g} giây; lần đọc sau sẽ thử lại."
+        ) from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise CapRejected("fetch_failed", f"{url[:200]} could not be read: {exc}") from exc
+        raise CapRejected(
+            "fetch_failed", f"Không đọc được {url[:200]} ({exc}); lần đọc sau sẽ thử lại."
+        ) from exc
     finally:
         connection.close()
 
@@ -86,7 +100,14 @@ def poll(url: str, timeout_s: float, get: Getter = http_get) -> list[Fetched]:
         return [_entry(url, e, timeout_s, get) for e in root.findall(f"{{{ATOM_NS}}}entry")[:MAX_ENTRIES]]
     if root.tag == "rss":
         return [_item(url, i, timeout_s, get) for i in root.findall("channel/item")[:MAX_ENTRIES]]
-    return [Fetched(url, problem=CapRejected("not_cap", f"{url[:200]}: root {root.tag!r} is no CAP or feed"))]
+    return [
+        Fetched(
+            url,
+            problem=CapRejected(
+                "not_cap", f"{url[:200]}: phần tử gốc {root.tag!r} không phải CAP, Atom hay RSS."
+            ),
+        )
+    ]
 
 
 def _entry(base: str, entry: etree._Element, timeout_s: float, get: Getter) -> Fetched:
@@ -98,14 +119,21 @@ def _entry(base: str, entry: etree._Element, timeout_s: float, get: Getter) -> F
     chosen = chosen if chosen is not None else next(iter(links), None)
     href = chosen.get("href") if chosen is not None else None
     if not href:
-        return Fetched(base, problem=CapRejected("not_cap", f"{base[:200]}: a feed entry links to no alert"))
+        return Fetched(
+            base,
+            problem=CapRejected(
+                "not_cap", f"{base[:200]}: một mục của nguồn tin không dẫn tới cảnh báo nào."
+            ),
+        )
     return _linked(urljoin(base, href), timeout_s, get)
 
 
 def _item(base: str, item: etree._Element, timeout_s: float, get: Getter) -> Fetched:
     href = (item.findtext("link") or "").strip()
     if not href:
-        return Fetched(base, problem=CapRejected("not_cap", f"{base[:200]}: an RSS item links to no alert"))
+        return Fetched(
+            base, problem=CapRejected("not_cap", f"{base[:200]}: một mục RSS không dẫn tới cảnh báo nào.")
+        )
     return _linked(urljoin(base, href), timeout_s, get)
 
 

@@ -93,7 +93,8 @@ class CapIntake:
             if alert.sender not in checks.senders:
                 raise CapRejected(
                     "unknown_sender",
-                    f"sender {alert.sender[:100]!r} is not on this source's allow-list; an admin adds it",
+                    f"Bên gửi {alert.sender[:100]!r} không có trong danh sách được phép của nguồn; "
+                    "quản trị viên thêm vào nếu tin cậy.",
                 )
             outcome = self._take(source_id, checks.policy, alert)
         except CapRejected as problem:
@@ -117,12 +118,12 @@ class CapIntake:
         now = self._clock()
         with self._db.session() as session:
             if sources.find_alert(session, alert.sender, alert.identifier) is not None:
-                return Outcome(status="duplicate", message="this alert was taken in before; it plays once")
+                return Outcome(status="duplicate", message="Cảnh báo này đã nhận trước đó; chỉ phát một lần.")
             actor = sources.system_actor(session, now)
         if alert.status in ("System", "Draft") or alert.msg_type in ("Ack", "Error"):
             self._remember(source_id, alert, "ignore", None)
             return Outcome(
-                status="ignored", action="ignore", message=f"{alert.status} {alert.msg_type}: no play"
+                status="ignored", action="ignore", message=f"{alert.status} {alert.msg_type}: không phát."
             )
         cancelled: tuple[int, ...] = ()
         if alert.msg_type in ("Update", "Cancel"):
@@ -131,12 +132,13 @@ class CapIntake:
                 self._remember(source_id, alert, "cancel", None)
                 return Outcome(
                     status="accepted", action="cancel", cancelled=cancelled,
-                    message=f"cancelled bulletin(s) {list(cancelled)}",
+                    message=f"Đã huỷ bản tin {list(cancelled)}.",
                 )  # fmt: skip
         expires = alert.expires
         if expires is not None and expires <= now:
             raise CapRejected(
-                "expired", f"the alert expired at {expires.isoformat()}; expired alerts never play"
+                "expired",
+                f"Cảnh báo đã hết hạn lúc {expires.isoformat()}; cảnh báo hết hạn không bao giờ được phát.",
             )
         villages = self._villages(alert)
         if alert.status in ("Test", "Exercise"):
@@ -145,7 +147,7 @@ class CapIntake:
         if action == "ignore":
             self._remember(source_id, alert, "ignore", None)
             return Outcome(
-                status="ignored", action="ignore", message="the source's policy ignores this alert"
+                status="ignored", action="ignore", message="Chính sách của nguồn bỏ qua cảnh báo này."
             )
         info = _main_info(alert)
         title = (info.headline or info.event)[:200]
@@ -164,11 +166,11 @@ class CapIntake:
                 )  # fmt: skip
                 view = self._bulletins.create(actor, draft, recordings=recordings, submit=True)
         except ServiceError as exc:
-            raise CapRejected("not_playable", f"loaxa cannot make a bulletin of it: {exc.message}") from exc
+            raise CapRejected("not_playable", f"Không tạo được bản tin từ cảnh báo: {exc.message}") from exc
         self._remember(source_id, alert, action, view.id)
         return Outcome(
             status="accepted", action=action, bulletin_id=view.id, cancelled=cancelled,
-            message=f"bulletin {view.id} ({view.status}) for {len(villages)} village(s)",
+            message=f"Bản tin {view.id} ({view.status}) cho {len(villages)} thôn/bản.",
         )  # fmt: skip
 
     def _follow_references(self, actor: UserView, alert: Alert) -> tuple[int, ...]:
@@ -179,8 +181,8 @@ class CapIntake:
         if not found:
             raise CapRejected(
                 "unknown_reference",
-                f"this {alert.msg_type} refers to alerts loaxa never took in "
-                f"({', '.join(i for _, i, _ in alert.references)[:200] or 'none named'})",
+                f"{alert.msg_type} này nhắc tới cảnh báo chưa từng nhận "
+                f"({', '.join(i for _, i, _ in alert.references)[:200] or 'không ghi'}); không phát.",
             )
         cancelled = []
         for record in found:
@@ -208,8 +210,8 @@ class CapIntake:
             described = "; ".join(area.description for area in areas)[:200]
             raise CapRejected(
                 "unknown_area",
-                f"no village with loudspeakers lies in the alert's areas ({described}); geocodes must be "
-                "VN-ADMIN codes of loaxa's areas, or polygons around villages with coordinates",
+                f"Không thôn/bản nào có cụm loa nằm trong vùng cảnh báo ({described}); geocode phải là "
+                "mã VN-ADMIN của địa bàn trong loaxa, hoặc đa giác quanh thôn/bản có toạ độ.",
             )
         return reachable
 
@@ -222,12 +224,12 @@ class CapIntake:
                 actor, targets={"villages": villages}, origin="cap", note=info.headline or info.event
             )
         except ServiceError as exc:
-            raise CapRejected("not_playable", f"loaxa cannot run this drill: {exc.message}") from exc
+            raise CapRejected("not_playable", f"Không chạy được buổi phát thử: {exc.message}") from exc
         self._remember(source_id, alert, "drill", bulletin_id)
         return Outcome(
             status="accepted", action="drill", bulletin_id=bulletin_id, drill_id=drill_id,
             cancelled=cancelled,
-            message=f"drill {drill_id} ({alert.status}) on {len(villages)} village(s)",
+            message=f"Phát thử {drill_id} ({alert.status}) ở {len(villages)} thôn/bản.",
         )  # fmt: skip
 
     def _recordings(self, alert: Alert) -> list[Recording]:
@@ -280,7 +282,7 @@ class CapIntake:
 def _main_info(alert: Alert) -> Info:
     """The Vietnamese info block, else the first (CAP requires none; loaxa's speech is Vietnamese)."""
     if not alert.infos:
-        raise CapRejected("not_playable", "the alert has no <info>: nothing to say")
+        raise CapRejected("not_playable", "Cảnh báo không có <info>: không có gì để đọc.")
     return next((i for i in alert.infos if village_language(i.language) == "vi"), alert.infos[0])
 
 

@@ -23,6 +23,10 @@ SCHEMA_PATH: Final = Path(__file__).parent / "schema" / "CAP-v1.2.xsd"
 MAX_DOCUMENT_BYTES: Final = 8 * 1024 * 1024  # an alert with a short inline audio clip fits
 _NS: Final = {"cap": CAP_NS}
 _ROOT_START: Final = re.compile(rb"<[A-Za-z_]")
+_DTD_MESSAGE: Final = (
+    "Văn bản khai báo DTD (thực thể XML, có thể là bom XML hay đọc tệp lạ); CAP không cần DTD nên loaxa "
+    "từ chối, không phát."
+)
 
 
 def safe_parser() -> etree.XMLParser:
@@ -39,22 +43,24 @@ def safe_parser() -> etree.XMLParser:
 def parse_xml(data: bytes) -> etree._Element:
     """The root element of `data`, or CapRejected (malformed_xml, forbidden_dtd, too_large)."""
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise CapRejected("too_large", f"the document has {len(data)} bytes; at most {MAX_DOCUMENT_BYTES}")
+        raise CapRejected(
+            "too_large",
+            f"Văn bản dài {len(data)} byte, quá giới hạn {MAX_DOCUMENT_BYTES} byte; "
+            "nguồn cần gửi bản tin ngắn hơn.",
+        )
     # Refuse a DTD before parsing: libxml2 would stop a billion laughs too, but as a syntax error.
     root_start = _ROOT_START.search(data)
     if b"<!DOCTYPE" in data[: root_start.start() if root_start else len(data)].upper():
-        raise CapRejected(
-            "forbidden_dtd", "the document declares a DTD (entities); CAP needs none and loaxa refuses them"
-        )
+        raise CapRejected("forbidden_dtd", _DTD_MESSAGE)
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise CapRejected("malformed_xml", f"not well-formed XML: {exc}") from exc
+        raise CapRejected(
+            "malformed_xml", f"XML hỏng, không đọc được ({exc}); nguồn cần gửi lại văn bản CAP đúng cú pháp."
+        ) from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise CapRejected(
-            "forbidden_dtd", "the document declares a DTD (entities); CAP needs none and loaxa refuses them"
-        )
+        raise CapRejected("forbidden_dtd", _DTD_MESSAGE)
     return root
 
 
@@ -67,11 +73,16 @@ def cap_schema() -> etree.XMLSchema:
 def check_schema(root: etree._Element) -> None:
     """Raise CapRejected(schema_invalid) unless `root` is a valid CAP 1.2 alert."""
     if root.tag != f"{{{CAP_NS}}}alert":
-        raise CapRejected("not_cap", f"the root element is {root.tag!r}, not a CAP 1.2 <alert>")
+        raise CapRejected(
+            "not_cap", f"Phần tử gốc là {root.tag!r}, không phải <alert> của CAP 1.2; kiểm tra địa chỉ nguồn."
+        )
     schema = cap_schema()
     if not schema.validate(root):
         first = schema.error_log.filter_from_errors()[0]
-        raise CapRejected("schema_invalid", f"not valid CAP 1.2 (line {first.line}): {first.message}")
+        raise CapRejected(
+            "schema_invalid",
+            f"Không đúng lược đồ CAP 1.2 (dòng {first.line}): {first.message}; nguồn cần sửa văn bản.",
+        )
 
 
 def parse_alert(data: bytes) -> Alert:
@@ -117,7 +128,9 @@ def _resource(node: etree._Element) -> Resource:
     try:
         content = base64.b64decode(deref, validate=True) if deref else None
     except (binascii.Error, ValueError) as exc:
-        raise CapRejected("bad_resource", f"a resource's derefUri is not base64: {exc}") from exc
+        raise CapRejected(
+            "bad_resource", f"Tệp đính kèm (derefUri) không phải base64 ({exc}); nguồn cần sửa tệp đính kèm."
+        ) from exc
     return Resource(
         description=_text(node, "resourceDesc"),
         mime_type=_text(node, "mimeType"),
@@ -144,9 +157,14 @@ def _polygon(text: str) -> tuple[tuple[float, float], ...]:
         try:
             points.append((float(lat), float(lon)))
         except ValueError as exc:
-            raise CapRejected("schema_invalid", f"a polygon point {pair[:40]!r} is not 'lat,lon'") from exc
+            raise CapRejected(
+                "schema_invalid",
+                f"Điểm đa giác {pair[:40]!r} không có dạng 'vĩ độ,kinh độ'; nguồn cần sửa vùng.",
+            ) from exc
     if len(points) < 4 or points[0] != points[-1]:
-        raise CapRejected("schema_invalid", "a polygon needs at least 4 points and must end where it starts")
+        raise CapRejected(
+            "schema_invalid", "Đa giác cần ít nhất 4 điểm và điểm cuối trùng điểm đầu; nguồn cần sửa vùng."
+        )
     return tuple(points)
 
 
@@ -155,7 +173,11 @@ def _references(text: str) -> tuple[tuple[str, str, datetime], ...]:
     for entry in text.split():
         parts = entry.split(",")
         if len(parts) != 3:
-            raise CapRejected("schema_invalid", f"a reference {entry[:80]!r} is not 'sender,identifier,sent'")
+            raise CapRejected(
+                "schema_invalid",
+                f"Tham chiếu {entry[:80]!r} không có dạng 'sender,identifier,sent'; "
+                "nguồn cần sửa references.",
+            )
         found.append((parts[0], parts[1], _moment(parts[2])))
     return tuple(found)
 
@@ -164,9 +186,11 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise CapRejected("schema_invalid", f"{text[:40]!r} is not a CAP date and time") from exc
+        raise CapRejected("schema_invalid", f"{text[:40]!r} không phải ngày giờ CAP; nguồn cần sửa.") from exc
     if moment.utcoffset() is None:
-        raise CapRejected("schema_invalid", f"{text[:40]!r} has no time zone offset")
+        raise CapRejected(
+            "schema_invalid", f"{text[:40]!r} thiếu múi giờ; nguồn cần ghi kèm múi giờ, ví dụ +07:00."
+        )
     return moment
 
 

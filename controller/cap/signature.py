@@ -19,17 +19,21 @@ def verify_signed(data: bytes, certificate_pem: str) -> etree._Element:
     """The signed <alert> of `data` when its enveloped signature verifies against `certificate_pem`."""
     root = parse_xml(data)  # refuses DTDs and malformed XML before the verifier sees anything
     if root.find(_DSIG) is None:
-        raise CapRejected("no_signature", "this source signs its alerts, but the document has no signature")
+        raise CapRejected(
+            "no_signature", "Nguồn này ký số mọi cảnh báo, nhưng văn bản không có chữ ký; không phát."
+        )
     try:
         # The source's certificate is the trust anchor: the signature need not carry it (require_x509).
         result = XMLVerifier().verify(
             root, x509_cert=certificate_pem, expect_config=SignatureConfiguration(require_x509=False)
         )
     except (InvalidSignature, InvalidDigest, InvalidCertificate, InvalidInput) as exc:
-        raise CapRejected("bad_signature", f"the XML signature does not verify: {exc}") from exc
+        raise CapRejected(
+            "bad_signature", f"Chữ ký số không hợp lệ ({exc}); không phát. Kiểm tra chứng thư của nguồn."
+        ) from exc
     if isinstance(result, list):  # one signature is expected; several would hide which part is signed
-        raise CapRejected("bad_signature", "the document carries more than one signature")
+        raise CapRejected("bad_signature", "Văn bản có nhiều hơn một chữ ký; không phát.")
     signed = result.signed_xml
     if signed is None or signed.tag != root.tag:
-        raise CapRejected("bad_signature", "the signature does not cover the whole <alert>")
+        raise CapRejected("bad_signature", "Chữ ký không bao trọn <alert>; không phát.")
     return signed

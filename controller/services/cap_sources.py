@@ -102,7 +102,7 @@ def check_policy(policy: object) -> Policy:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "policy"
         raise ValidationFailed(
-            f"policy.{where}: {first['msg']}; see docs/cap.md for the rules' form"
+            f"Chính sách (policy.{where}) không hợp lệ: {first['msg']}; xem cách viết trong docs/cap.md."
         ) from exc
 
 
@@ -113,8 +113,7 @@ def _check_certificate(certificate: str | None) -> str | None:
         x509.load_pem_x509_certificate(certificate.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
         raise ValidationFailed(
-            "certificate is not a PEM X.509 certificate; paste the source's signing certificate "
-            "(-----BEGIN CERTIFICATE----- ...)"
+            "Chứng thư không phải PEM X.509; dán chứng thư ký số của nguồn (-----BEGIN CERTIFICATE----- ...)."
         ) from exc
     return certificate
 
@@ -123,12 +122,14 @@ def _check_senders(senders: list[str]) -> list[str]:
     cleaned = [s.strip() for s in senders if s.strip()]
     if not cleaned or len(cleaned) > MAX_SENDERS:
         raise ValidationFailed(
-            f"senders must list 1–{MAX_SENDERS} CAP sender ids this source may send as "
-            "(e.g. 'canhbao@yenbai.gov.vn')"
+            f"Danh sách bên gửi cần 1–{MAX_SENDERS} mã <sender> CAP mà nguồn được dùng "
+            "(ví dụ 'canhbao@yenbai.gov.vn')."
         )
     bad = [s for s in cleaned if any(c in s for c in " ,<&") or len(s) > 255]
     if bad:
-        raise ValidationFailed(f"sender {bad[0][:60]!r} is not a CAP sender id (no spaces, commas, < or &)")
+        raise ValidationFailed(
+            f"Bên gửi {bad[0][:60]!r} không phải mã <sender> CAP (không dấu cách, dấu phẩy, < hay &)."
+        )
     return cleaned
 
 
@@ -146,11 +147,14 @@ def create_source(
     """Create a source; returns it and its push token, which is shown this once and stored as a hash."""
     clean_name = name.strip()
     if not clean_name or len(clean_name) > 200:
-        raise ValidationFailed("name must be 1–200 characters, e.g. 'Đài KTTV Yên Bái'")
+        raise ValidationFailed("Tên nguồn cần 1–200 ký tự, ví dụ 'Đài KTTV Yên Bái'.")
     if url is not None and not url.startswith(("http://", "https://")):
-        raise ValidationFailed(f"url {url[:80]!r} must start with http:// or https://, or be left out")
+        raise ValidationFailed(
+            f"Địa chỉ {url[:80]!r} phải bắt đầu bằng http:// hoặc https://, "
+            "hoặc bỏ trống nếu nguồn tự gửi tới."
+        )
     if session.scalar(select(CapSource.id).where(CapSource.name == clean_name)) is not None:
-        raise Conflict(f"a CAP source named {clean_name!r} exists already; pick another name")
+        raise Conflict(f"Đã có nguồn CAP tên {clean_name!r}; chọn tên khác.")
     token = secrets.token_urlsafe(32)
     row = CapSource(
         name=clean_name, url=url, senders=_check_senders(senders),
@@ -172,7 +176,7 @@ def get_source(session: Session, source_id: int) -> SourceView:
     """One source with its counters and newest refusals."""
     row = session.get(CapSource, source_id)
     if row is None:
-        raise NotFound(f"CAP source {source_id} does not exist")
+        raise NotFound(f"Không có nguồn CAP số {source_id}; xem danh sách nguồn.")
     return _view(row)
 
 
@@ -191,7 +195,7 @@ def source_checks(session: Session, source_id: int) -> SourceChecks:
     """The allow-list, certificate and policy of a source."""
     row = session.get(CapSource, source_id)
     if row is None:
-        raise NotFound(f"CAP source {source_id} does not exist")
+        raise NotFound(f"Không có nguồn CAP số {source_id}; xem danh sách nguồn.")
     return SourceChecks(
         id=row.id, senders=frozenset(row.senders), certificate=row.certificate,
         policy=Policy.model_validate(row.policy),
@@ -209,7 +213,7 @@ def source_for_push_token(session: Session, source_id: int, token: str) -> int |
 def _locked(session: Session, source_id: int) -> CapSource:
     row = session.scalars(select(CapSource).where(CapSource.id == source_id).with_for_update()).one_or_none()
     if row is None:
-        raise NotFound(f"CAP source {source_id} does not exist")
+        raise NotFound(f"Không có nguồn CAP số {source_id}; xem danh sách nguồn.")
     return row
 
 

@@ -86,7 +86,7 @@ def drill_report(session: Session, drill_id: int) -> DrillReport:
     """The report of a drill from the as-run log and the device registry."""
     drill = session.get(Drill, drill_id)
     if drill is None:
-        raise NotFound(f"drill {drill_id} does not exist")
+        raise NotFound(f"Không có buổi phát thử số {drill_id}; xem danh sách phát thử.")
     bulletin = load_bulletin(session, drill.bulletin_id)
     devices = target_devices(session, bulletin)
     plays: dict[str, list[Play]] = {}

@@ -161,7 +161,9 @@ def poll_now(source_id: int) -> Outcomes:
     with context.db.session() as session:
         view = cap_sources.get_source(session, source_id)
     if view.url is None:
-        raise ApiError(409, f"CAP source {source_id} has no URL: it only takes pushes", "no_url")
+        raise ApiError(
+            409, f"Nguồn CAP {source_id} không có địa chỉ để đọc: nguồn này tự gửi cảnh báo tới.", "no_url"
+        )
     outcomes = context.cap_intake.poll(source_id, view.url)
     return Outcomes(items=[o.__dict__ | {"cancelled": list(o.cancelled)} for o in outcomes])
 
@@ -180,12 +182,14 @@ def push(source_id: int) -> tuple[dict[str, Any], int]:
         known = cap_sources.source_for_push_token(session, source_id, token) if scheme == "Bearer" else None
     if known is None:
         raise ApiError(
-            401, "wrong or missing push token: send 'Authorization: Bearer <push_token>' of this source",
+            401, "Thiếu hoặc sai mã đẩy: gửi kèm 'Authorization: Bearer <push_token>' của nguồn này.",
             headers={"WWW-Authenticate": 'Bearer realm="loaxa-cap"'},
         )  # fmt: skip
     outcome = context.cap_intake.receive(source_id, request.get_data(cache=False), where="push")
     if outcome.status == "refused":
-        raise ApiError(422, f"CAP document refused: {outcome.message}", outcome.reason or "refused")
+        raise ApiError(
+            422, f"Cảnh báo CAP bị từ chối, không phát: {outcome.message}", outcome.reason or "refused"
+        )
     return outcome.__dict__ | {"cancelled": list(outcome.cancelled)}, 202
 
 

@@ -134,7 +134,7 @@ def _check_body() -> None:
     mimetype = request.mimetype
     if getattr(view, _XML_ATTR, False):
         if mimetype not in XML_TYPES:
-            abort(415, f"unsupported Content-Type {mimetype or '(none)'!r}: send application/cap+xml")
+            abort(415, f"Content-Type {mimetype or '(trống)'!r} không được nhận: gửi application/cap+xml.")
         request.max_content_length = UPLOAD_LIMIT_BYTES  # controller.cap.parse has its own, lower ceiling
         return
     if mimetype == "multipart/form-data" and uploads:
