@@ -43,12 +43,13 @@ def test_sources_count_refusals_by_reason_and_keep_the_newest(session: Session) 
 
 
 def test_source_checks(session: Session) -> None:
-    for bad in (
+    cases: list[dict[str, object]] = [
         {"senders": []},
         {"certificate": "x"},
         {"policy": {"default": "shout"}},
         {"url": "file:///x"},
-    ):
+    ]
+    for bad in cases:
         arguments = {"name": "N", "url": None, "senders": ["a@b.vn"], "certificate": None, "policy": None}
         with pytest.raises(ValidationFailed):
             cap_sources.create_source(session, T0, **{**arguments, **bad}, actor="root")  # type: ignore[arg-type]
@@ -56,17 +57,19 @@ def test_source_checks(session: Session) -> None:
 
 def test_an_alert_is_remembered_once_per_sender_and_identifier(session: Session) -> None:
     source = new_source(session)
-    fields = {"sent": T0, "status": "Actual", "msg_type": "Alert", "action": "emergency", "expires_at": None}
-    cap_sources.remember_alert(
-        session, T0, source_id=source, sender="a@kttv.vn", identifier="X1", bulletin_id=None, **fields
-    )
+
+    def remember() -> None:
+        cap_sources.remember_alert(
+            session, T0, source_id=source, sender="a@kttv.vn", identifier="X1", sent=T0, status="Actual",
+            msg_type="Alert", action="emergency", expires_at=None, bulletin_id=None,
+        )  # fmt: skip
+
+    remember()
     found = cap_sources.find_alert(session, "a@kttv.vn", "X1")
     assert found is not None and found.action == "emergency"
     assert cap_sources.find_alert(session, "b@kttv.vn", "X1") is None
     with pytest.raises(IntegrityError):
-        cap_sources.remember_alert(
-            session, T0, source_id=source, sender="a@kttv.vn", identifier="X1", bulletin_id=None, **fields
-        )
+        remember()
 
 
 def test_system_actor_is_made_once_and_cannot_sign_in(session: Session) -> None:
