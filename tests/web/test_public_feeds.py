@@ -218,3 +218,18 @@ def test_drill_report_names_acknowledged_and_missing_clusters(client: FlaskClien
     )
     assert bad.status_code == 422
     assert client.get("/api/v1/drills/999", headers=runtime.auth("viewer")).status_code == 404
+
+
+def test_drill_pages(client: FlaskClient, runtime: Runtime) -> None:
+    from tests.web.ui_support import post, sign_in
+
+    sign_in(client, "approver")
+    index = client.get("/drills")
+    assert index.status_code == 200 and "Bắt đầu phát thử" in index.text
+    started = post(client, "/drills", {"target_mode": "villages", "villages": "ban-lim"})
+    assert started.status_code == 302
+    report = client.get(started.headers["Location"])
+    assert report.status_code == 200
+    assert "Chưa phát" in report.text and "tule-c01" in report.text and "tule-c02" in report.text
+    assert "tule-c03" not in report.text
+    assert "Lần 1" in client.get("/drills").text

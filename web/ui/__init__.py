@@ -8,7 +8,7 @@ MQTT directly, and never serve JSON (that is web.api).
 from flask import Flask
 
 from web.context import WebContext
-from web.ui import auth, bulletins, common, compose, devices, emergency, reports, schedule, session
+from web.ui import auth, bulletins, common, compose, devices, drills, emergency, reports, schedule, session
 
 BLUEPRINTS = (
     auth.bp,
@@ -18,6 +18,7 @@ BLUEPRINTS = (
     devices.bp,
     reports.bp,
     emergency.bp,
+    drills.bp,
 )
 
 
