@@ -1,5 +1,7 @@
 """CAP in through the API: sources, push, polls of a loopback server; every bad input refused and counted."""
 
+import base64
+import hashlib
 from typing import Any
 
 import pytest
@@ -221,3 +223,39 @@ def test_source_input_is_checked(client: FlaskClient, runtime: Runtime) -> None:
         headers={"Authorization": f"Bearer {source['push_token']}"},
     )
     assert json_push.status_code == 415
+
+
+def with_audio(document: bytes, audio: bytes, digest: str, language: bytes = b"blt") -> bytes:
+    """The alert with an inline audio resource in the info block of `language`."""
+    resource = (
+        b"<resource><resourceDesc>Audio</resourceDesc><mimeType>audio/mpeg</mimeType>"
+        + f"<size>{len(audio)}</size><derefUri>{base64.b64encode(audio).decode()}</derefUri>".encode()
+        + f"<digest>{digest}</digest></resource>".encode()
+    )
+    head, _, tail = document.partition(b"<language>" + language + b"</language>")
+    before, _, after = tail.partition(b"<area>")
+    return head + b"<language>" + language + b"</language>" + before + resource + b"<area>" + after
+
+
+def test_a_verified_audio_resource_becomes_the_version_in_its_language(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    source = add_source(client, runtime)
+    audio = b"ID3 recorded warning in Thai"
+    good = with_audio(
+        fixture("alert.xml", runtime.now), audio, hashlib.sha1(audio, usedforsecurity=False).hexdigest()
+    )
+    answer = push(client, source, good)
+    assert answer.status_code == 202, answer.json
+    with runtime.db.session() as db:
+        view = services.get_bulletin(db, answer.json["bulletin_id"])
+    assert [(a.language, a.kind) for a in view.audio] == [("thai", "recorded")]
+    forged = with_audio(
+        fixture("alert.xml", runtime.now).replace(b"KTTV-YB-2026-0001", b"KTTV-YB-2026-0777"), audio, "f" * 40
+    )
+    third = push(client, source, forged)
+    assert third.status_code == 202
+    with runtime.db.session() as db:
+        assert (
+            services.get_bulletin(db, third.json["bulletin_id"]).audio == ()
+        )  # speech only, no forged audio
