@@ -247,7 +247,7 @@ _SHORT_NAMES = {
     "LOAXA_METRICS_TOKEN": (None, "metrics_token"),
     "LOAXA_TRUSTED_PROXIES": (None, "trusted_proxies"),
 }
-_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts")
+_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts", "cap")
 _LISTS = (("tts", "engines"), ("alerts", "email_to"), ("alerts", "sms_to"))
 
 

@@ -2,7 +2,7 @@
 
 An Extreme/Immediate CAP alert pushed for one commune plays at once on that commune's clusters and on no
 cluster of the commune next door, with nobody approving; the Cancel that follows stops its repeats. A
-drill's report names the cluster whose agent was switched off.
+drill from a CAP Exercise the leader polls names, in its report, the cluster whose agent was switched off.
 """
 
 import json
@@ -14,7 +14,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.cap.support import SENDER, fixture
+from sqlalchemy import select
+
+from controller.db.models import Drill
+from tests.cap.support import SENDER, cap_server, fixture
 from tests.integration.conftest import Api, Deployment, deployed, wait_for
 from tests.integration.test_scheduling import plays, sink_log, speech_seconds
 
@@ -110,7 +113,11 @@ def test_an_extreme_alert_plays_on_its_commune_only_and_a_cancel_stops_its_repea
 
 
 def test_a_drill_report_names_the_cluster_that_was_switched_off(tmp_path: Path) -> None:
-    with deployed(tmp_path, opens_in_s=3000, length_s=60) as deployment:
+    """The drill comes from a CAP Exercise the leader's job polls from a feed on loopback."""
+    with (
+        cap_server() as (base, served),
+        deployed(tmp_path, opens_in_s=3000, length_s=60, cap__poll_s=1) as deployment,
+    ):
         api = deployment.api
         deployment.start_agent("tule-c01")
         deployment.start_agent("tule-c02")  # both clusters of Bản Lìm
@@ -118,16 +125,37 @@ def test_a_drill_report_names_the_cluster_that_was_switched_off(tmp_path: Path) 
         off = deployment.agents["tule-c02"]
         os.kill(off.pid, signal.SIGTERM)
         off.wait(20)
-        status, drill = api.call("POST", "/drills", {"targets": {"villages": ["ban-lim"]}}, user="approver")
-        assert status == 201, drill
+        status, source = api.call(
+            "POST", "/cap/sources", {"name": "KTTV", "senders": [SENDER], "url": f"{base}/cap"}, user="admin"
+        )
+        assert status == 201, source
+        served.add("/cap", fixture("exercise.xml", deployment.controller.clock(), area="ban-lim"))
+
+        def drill_id() -> int | None:
+            _, page = api.call("GET", f"/cap/sources/{source['id']}", user="admin")
+            drills = [a for a in page["recent_alerts"] if a["action"] == "drill"]
+            return drills[0]["bulletin_id"] if drills else None
+
+        bulletin_id = wait_for("the leader to poll the Exercise", drill_id, timeout=60)
 
         def answered() -> dict[str, Any] | None:
-            _, report = api.call("GET", f"/drills/{drill['id']}", user="operator")
+            report = drill_report(deployment, bulletin_id)
             done = [a for a in report["acknowledged"] if a["finished_at"]]
-            return dict(report) if done else None
+            return report if done else None
 
         report = wait_for("the running cluster to finish the drill", answered, timeout=90)
+        assert report["origin"] == "cap"
         assert [a["device"] for a in report["acknowledged"]] == ["tule-c01"]
         assert report["acknowledged"][0]["delay_s"] >= 0
         assert [m["device"] for m in report["missing"]] == ["tule-c02"]
         assert report["missing"][0]["last_seen"] is not None  # it was heard from before it went silent
+        assert served.hits.count("/cap") >= 1
+
+
+def drill_report(deployment: Deployment, bulletin_id: int) -> dict[str, Any]:
+    """The report of the drill whose bulletin is `bulletin_id`, over REST."""
+    with deployment.controller.db.session() as session:
+        drill = session.scalar(select(Drill.id).where(Drill.bulletin_id == bulletin_id))
+    status, report = deployment.api.call("GET", f"/drills/{drill}", user="operator")
+    assert status == 200, report
+    return dict(report)
