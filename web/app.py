@@ -83,8 +83,10 @@ def create_app(services: WebContext) -> APIFlask:
         cap.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
-    app.spec_processor(lambda spec: openapi_errors.document_errors(bulletins.document_upload(spec)))
+    # APIFlask keeps one spec processor: the upload body, the CAP push body, then the app-wide error answers.
+    app.spec_processor(
+        lambda spec: openapi_errors.document_errors(cap.document_push(bulletins.document_upload(spec)))
+    )
     metrics.register(app, services)
     access_log.register(app)
     app.register_blueprint(pages)

@@ -234,3 +234,26 @@ def _drill_out(drill_id: int) -> DrillOut:
             for m in report.missing
         ],
     )  # fmt: skip
+
+
+def document_push(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
+    """OpenAPI: the push endpoint takes a CAP 1.2 XML document and the source's token, not a user's."""
+    if isinstance(spec, str):
+        return spec
+    operation = spec["paths"]["/api/v1/cap/sources/{source_id}/push"]["post"]
+    operation["requestBody"] = {
+        "required": True,
+        "description": "One CAP 1.2 <alert> (OASIS), signed where the source signs.",
+        "content": {"application/cap+xml": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    operation["parameters"] = [
+        *operation.get("parameters", []),
+        {
+            "name": "Authorization",
+            "in": "header",
+            "required": True,
+            "description": "Bearer <push_token> of this source (from POST /api/v1/cap/sources)",
+            "schema": {"type": "string"},
+        },
+    ]
+    return spec
