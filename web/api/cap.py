@@ -6,6 +6,7 @@ bearer token, and starting and reading drills. Checks are controller.cap.intake'
 controller.usecases. Must not parse CAP itself.
 """
 
+from dataclasses import asdict
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -165,7 +166,7 @@ def poll_now(source_id: int) -> Outcomes:
             409, f"Nguồn CAP {source_id} không có địa chỉ để đọc: nguồn này tự gửi cảnh báo tới.", "no_url"
         )
     outcomes = context.cap_intake.poll(source_id, view.url)
-    return Outcomes(items=[o.__dict__ | {"cancelled": list(o.cancelled)} for o in outcomes])
+    return Outcomes(items=[asdict(o) for o in outcomes])
 
 
 @bp.post("/cap/sources/<int:source_id>/push")
@@ -190,7 +191,7 @@ def push(source_id: int) -> tuple[dict[str, Any], int]:
         raise ApiError(
             422, f"Cảnh báo CAP bị từ chối, không phát: {outcome.message}", outcome.reason or "refused"
         )
-    return outcome.__dict__ | {"cancelled": list(outcome.cancelled)}, 202
+    return asdict(outcome), 202
 
 
 @bp.post("/drills")
