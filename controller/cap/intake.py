@@ -4,8 +4,8 @@ Owns the order of the checks (DESIGN §12, docs/cap.md): parse safely, verify th
 signs, validate against the CAP 1.2 schema, the sender allow-list, duplicates (sender + identifier, once),
 `references` for Update and Cancel, expiry, and the areas; then the source's policy. Every change goes
 through controller.usecases (the one-step emergency, drafts for the inbox, cancel, drills) under the
-`cap-system` account; every refusal is counted and logged per source, and nothing of a refused document
-plays. Must not speak HTTP to callers or write SQL itself.
+`cap-system` accounts (one per commune); every refusal is counted and logged per source, and nothing of a
+refused document plays. Must not speak HTTP to callers or write SQL itself.
 """
 
 import hashlib
@@ -119,7 +119,7 @@ class CapIntake:
         with self._db.session() as session:
             if sources.find_alert(session, alert.sender, alert.identifier) is not None:
                 return Outcome(status="duplicate", message="Cảnh báo này đã nhận trước đó; chỉ phát một lần.")
-            actor = sources.system_actor(session, now)
+            canceller = sources.system_actor(session, now)  # province-wide: may cancel any bulletin
         if alert.status in ("System", "Draft") or alert.msg_type in ("Ack", "Error"):
             self._remember(source_id, alert, "ignore", None)
             return Outcome(
@@ -127,7 +127,7 @@ class CapIntake:
             )
         cancelled: tuple[int, ...] = ()
         if alert.msg_type in ("Update", "Cancel"):
-            cancelled = self._follow_references(actor, alert)
+            cancelled = self._follow_references(canceller, alert)
             if alert.msg_type == "Cancel":
                 self._remember(source_id, alert, "cancel", None)
                 return Outcome(
@@ -141,6 +141,7 @@ class CapIntake:
                 f"Cảnh báo đã hết hạn lúc {expires.isoformat()}; cảnh báo hết hạn không bao giờ được phát.",
             )
         villages = self._villages(alert)
+        actor = self._writer(villages, now)
         if alert.status in ("Test", "Exercise"):
             return self._drill(source_id, actor, alert, villages, cancelled)
         action = decide(policy, alert.infos)
@@ -172,6 +173,13 @@ class CapIntake:
             status="accepted", action=action, bulletin_id=view.id, cancelled=cancelled,
             message=f"Bản tin {view.id} ({view.status}) cho {len(villages)} thôn/bản.",
         )  # fmt: skip
+
+    def _writer(self, villages: list[str], now: datetime) -> UserView:
+        """The system account of the villages' commune, or the province-wide one when they span several."""
+        with self._db.session() as session:
+            communes = cap_targets.communes_of(session, villages)
+            only = next(iter(communes)) if len(communes) == 1 else None
+            return sources.system_actor(session, now, only)
 
     def _follow_references(self, actor: UserView, alert: Alert) -> tuple[int, ...]:
         """Cancel the live bulletins of the alerts an Update or Cancel refers to."""

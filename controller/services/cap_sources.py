@@ -285,19 +285,37 @@ def recent_alerts(session: Session, source_id: int, limit: int = 20) -> list[Ale
     return [_record(row) for row in session.scalars(query)]
 
 
-def system_actor(session: Session, now: datetime) -> UserView:
-    """The `cap-system` account (admin of no commune, that cannot sign in), created on first use."""
-    user = session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+def system_username(commune_id: str | None) -> str:
+    """`cap-system` for alerts over several communes, `cap-system.<commune>` for one commune's."""
+    return SYSTEM_USERNAME if commune_id is None else f"{SYSTEM_USERNAME}.{commune_id}"[:64]
+
+
+def system_actor(session: Session, now: datetime, commune_id: str | None = None) -> UserView:
+    """The account CAP bulletins are written under, created on first use; nobody can sign in as it.
+
+    One per commune, so a commune's alerts land among that commune's bulletins (its operators and approvers
+    see and approve them); `cap-system` (no commune) writes alerts that span several communes and cancels.
+    An admin: it writes, approves (emergencies only, through the one-step path) and cancels what CAP asks.
+    """
+    username = system_username(commune_id)
+    user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        # Admin: it writes, approves (emergencies only, by the one-step path) and cancels what CAP asks.
         user = User(
-            username=SYSTEM_USERNAME, password_hash=UNUSABLE_HASH, role="admin", commune_id=None,
+            username=username, password_hash=UNUSABLE_HASH, role="admin", commune_id=commune_id,
             active=True, created_at=now,
         )  # fmt: skip
         session.add(user)
         session.flush()
         write_audit(
             session, now, actor=None, action="user.create", entity="user", entity_id=user.id,
-            detail={"username": SYSTEM_USERNAME, "role": "approver", "why": "CAP alerts and drills"},
+            detail={"username": username, "role": "admin", "why": "CAP alerts and drills"},
         )  # fmt: skip
     return view_of(user)
+
+
+def system_user_ids(session: Session) -> set[int]:
+    """The ids of every CAP system account."""
+    query = select(User.id).where(
+        (User.username == SYSTEM_USERNAME) | User.username.startswith(f"{SYSTEM_USERNAME}.")
+    )
+    return set(session.scalars(query))

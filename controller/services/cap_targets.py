@@ -40,3 +40,8 @@ def villages_with_devices(session: Session, villages: Iterable[str]) -> list[str
     """The given villages that have at least one loudspeaker cluster, sorted."""
     query = select(Device.village_id).where(Device.village_id.in_(list(villages))).distinct()
     return sorted(set(session.scalars(query)))
+
+
+def communes_of(session: Session, villages: Iterable[str]) -> set[str]:
+    """The communes (ids) the given villages belong to."""
+    return set(session.scalars(select(Village.commune_id).where(Village.id.in_(list(villages)))))

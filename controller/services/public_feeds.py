@@ -14,8 +14,8 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Area, Asset, Bulletin, BulletinAudio, Device, Play, User, Village
-from controller.services.cap_sources import SYSTEM_USERNAME
+from controller.db.models import Area, Asset, Bulletin, BulletinAudio, Device, Play, Village
+from controller.services.cap_sources import system_user_ids
 from controller.services.drills import drill_bulletin_ids
 
 PUBLIC_STATUSES: Final = ("approved", "done", "expired")
@@ -94,14 +94,14 @@ def public_bulletins(
     drills = drill_bulletin_ids(session)
     ids = [b.id for b in candidates if b.id not in drills]
     played = set(session.scalars(select(Play.bulletin_id).where(Play.bulletin_id.in_(ids)).distinct()))
-    system = session.scalar(select(User.id).where(User.username == SYSTEM_USERNAME))
+    system = system_user_ids(session)
     villages = {v.id: v for v in session.scalars(select(Village))}
     device_village: dict[str, str] = {d: v for d, v in session.execute(select(Device.id, Device.village_id))}
     found: list[PublicBulletin] = []
     for bulletin in candidates:
         if bulletin.id in drills or (bulletin.priority != "emergency" and bulletin.id not in played):
             continue
-        if for_cap and system is not None and bulletin.author_id == system:
+        if for_cap and bulletin.author_id in system:
             continue
         reached = _villages_of(bulletin, villages, device_village)
         if village_id is not None and village_id not in reached:

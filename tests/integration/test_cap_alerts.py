@@ -84,7 +84,7 @@ def test_an_extreme_alert_plays_on_its_commune_only_and_a_cancel_stops_its_repea
         assert (taken["status"], taken["action"]) == ("accepted", "emergency"), taken
         bulletin_id = taken["bulletin_id"]
         _, bulletin = api.call("GET", f"/bulletins/{bulletin_id}", user="admin")
-        assert (bulletin["status"], bulletin["approver"]) == ("approved", "cap-system")
+        assert (bulletin["status"], bulletin["approver"]) == ("approved", "cap-system.tule")
         started = wait_for(
             "the alert starting on Tú Lệ's cluster",
             lambda: [p for p in plays(api, bulletin_id) if p["device"] == TULE_AGENT],

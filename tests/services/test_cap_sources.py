@@ -78,6 +78,10 @@ def test_system_actor_is_made_once_and_cannot_sign_in(session: Session) -> None:
     assert (first.username, first.role, first.commune_id) == ("cap-system", "admin", None)
     with pytest.raises(services.AuthenticationFailed):
         services.authenticate(session, "cap-system", "!")
+    services.create_commune(session, "tl", "Xã Tú Lệ", T0)
+    commune = cap_sources.system_actor(session, T0, "tl")
+    assert (commune.username, commune.commune_id) == ("cap-system.tl", "tl")
+    assert cap_sources.system_user_ids(session) == {first.id, commune.id}
 
 
 def test_area_codes_and_points_find_villages(session: Session, world: World) -> None:

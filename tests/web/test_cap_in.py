@@ -62,7 +62,7 @@ def test_an_extreme_immediate_alert_goes_on_air_without_an_approver(
     bulletin_id = answer.json["bulletin_id"]
     with runtime.db.session() as db:
         view = services.get_bulletin(db, bulletin_id)
-    assert (view.status, view.priority, view.author) == ("approved", "emergency", "cap-system")
+    assert (view.status, view.priority, view.author) == ("approved", "emergency", "cap-system.tule")
     assert sorted(view.targets["villages"]) == ALL_TULE
     assert view.title == "Cảnh báo lũ quét khẩn cấp"
     assert "di chuyển ngay lên chỗ cao" in view.text  # the instruction is read out
@@ -135,6 +135,11 @@ def test_inbox_policy(client: FlaskClient, runtime: Runtime) -> None:
     with runtime.db.session() as db:
         view = services.get_bulletin(db, answer.json["bulletin_id"])
     assert (view.status, view.priority) == ("pending", "normal")
+    # It lands among the commune's bulletins, where the commune's approver finds it.
+    from tests.web.ui_support import sign_in
+
+    sign_in(client, "approver")
+    assert "Cảnh báo lũ quét khẩn cấp" in client.get("/approvals").text
 
 
 @pytest.mark.parametrize(
