@@ -115,13 +115,44 @@ class CapIntake:
         return Outcome(status="refused", reason=problem.reason, message=problem.message)
 
     def _take(self, source_id: int, policy: Policy, alert: Alert) -> Outcome:
+        """Claim the alert, act on it, then record what it became.
+
+        The claim is the row of (sender, identifier), so of two copies arriving at once only one acts; a
+        refusal after the claim releases it, so a corrected copy is taken in.
+        """
+        claim = self._claim(source_id, alert)
+        if claim is None:
+            return Outcome(status="duplicate", message="Cảnh báo này đã nhận trước đó; chỉ phát một lần.")
+        try:
+            outcome = self._act(policy, alert)
+        except BaseException:
+            with self._db.session() as session:
+                sources.forget_alert(session, claim)
+            raise
+        with self._db.session() as session:
+            sources.settle_alert(
+                session, claim, action=outcome.action or "ignore", bulletin_id=outcome.bulletin_id
+            )
+            sources.count_accepted(session, source_id)
+        return outcome
+
+    def _claim(self, source_id: int, alert: Alert) -> int | None:
+        with self._db.session() as session:
+            try:
+                return sources.remember_alert(
+                    session, self._clock(), source_id=source_id, sender=alert.sender,
+                    identifier=alert.identifier, sent=alert.sent, status=alert.status,
+                    msg_type=alert.msg_type, action="pending", expires_at=alert.expires, bulletin_id=None,
+                ).id  # fmt: skip
+            except IntegrityError:  # taken in before, or by a concurrent intake this instant
+                session.rollback()
+                return None
+
+    def _act(self, policy: Policy, alert: Alert) -> Outcome:
         now = self._clock()
         with self._db.session() as session:
-            if sources.find_alert(session, alert.sender, alert.identifier) is not None:
-                return Outcome(status="duplicate", message="Cảnh báo này đã nhận trước đó; chỉ phát một lần.")
             canceller = sources.system_actor(session, now)  # province-wide: may cancel any bulletin
         if alert.status in ("System", "Draft") or alert.msg_type in ("Ack", "Error"):
-            self._remember(source_id, alert, "ignore", None)
             return Outcome(
                 status="ignored", action="ignore", message=f"{alert.status} {alert.msg_type}: không phát."
             )
@@ -129,7 +160,6 @@ class CapIntake:
         if alert.msg_type in ("Update", "Cancel"):
             cancelled = self._follow_references(canceller, alert)
             if alert.msg_type == "Cancel":
-                self._remember(source_id, alert, "cancel", None)
                 return Outcome(
                     status="accepted", action="cancel", cancelled=cancelled,
                     message=f"Đã huỷ bản tin {list(cancelled)}.",
@@ -143,10 +173,9 @@ class CapIntake:
         villages = self._villages(alert)
         actor = self._writer(villages, now)
         if alert.status in ("Test", "Exercise"):
-            return self._drill(source_id, actor, alert, villages, cancelled)
+            return self._drill(actor, alert, villages, cancelled)
         action = decide(policy, alert.infos)
         if action == "ignore":
-            self._remember(source_id, alert, "ignore", None)
             return Outcome(
                 status="ignored", action="ignore", message="Chính sách của nguồn bỏ qua cảnh báo này."
             )
@@ -168,7 +197,6 @@ class CapIntake:
                 view = self._bulletins.create(actor, draft, recordings=recordings, submit=True)
         except ServiceError as exc:
             raise CapRejected("not_playable", f"Không tạo được bản tin từ cảnh báo: {exc.message}") from exc
-        self._remember(source_id, alert, action, view.id)
         return Outcome(
             status="accepted", action=action, bulletin_id=view.id, cancelled=cancelled,
             message=f"Bản tin {view.id} ({view.status}) cho {len(villages)} thôn/bản.",
@@ -224,7 +252,7 @@ class CapIntake:
         return reachable
 
     def _drill(
-        self, source_id: int, actor: UserView, alert: Alert, villages: list[str], cancelled: tuple[int, ...]
+        self, actor: UserView, alert: Alert, villages: list[str], cancelled: tuple[int, ...]
     ) -> Outcome:
         info = _main_info(alert)
         try:
@@ -233,7 +261,6 @@ class CapIntake:
             )
         except ServiceError as exc:
             raise CapRejected("not_playable", f"Không chạy được buổi phát thử: {exc.message}") from exc
-        self._remember(source_id, alert, "drill", bulletin_id)
         return Outcome(
             status="accepted", action="drill", bulletin_id=bulletin_id, drill_id=drill_id,
             cancelled=cancelled,
@@ -272,19 +299,6 @@ class CapIntake:
             log.warning("CAP audio %r not used: digest or size does not match", resource.description)
             return None
         return data
-
-    def _remember(self, source_id: int, alert: Alert, action: str, bulletin_id: int | None) -> None:
-        with self._db.session() as session:
-            try:
-                sources.remember_alert(
-                    session, self._clock(), source_id=source_id, sender=alert.sender,
-                    identifier=alert.identifier, sent=alert.sent, status=alert.status,
-                    msg_type=alert.msg_type, action=action, expires_at=alert.expires, bulletin_id=bulletin_id,
-                )  # fmt: skip
-                sources.count_accepted(session, source_id)
-            except IntegrityError:  # the same alert arrived twice at once: the first one is kept
-                session.rollback()
-                log.info("CAP %s/%s stored by a concurrent intake", alert.sender, alert.identifier)
 
 
 def _main_info(alert: Alert) -> Info:

@@ -279,6 +279,21 @@ def remember_alert(
     return _record(row)
 
 
+def settle_alert(session: Session, alert_id: int, *, action: str, bulletin_id: int | None) -> None:
+    """Record what a claimed alert became."""
+    row = session.get(CapAlert, alert_id)
+    if row is None:
+        raise NotFound(f"Không có cảnh báo đã nhận số {alert_id}.")
+    row.action, row.bulletin_id = action, bulletin_id
+
+
+def forget_alert(session: Session, alert_id: int) -> None:
+    """Release a claimed alert that was refused after all (a corrected copy may then be taken in)."""
+    row = session.get(CapAlert, alert_id)
+    if row is not None:
+        session.delete(row)
+
+
 def recent_alerts(session: Session, source_id: int, limit: int = 20) -> list[AlertRecord]:
     """The newest alerts a source sent."""
     query = select(CapAlert).where(CapAlert.source_id == source_id).order_by(CapAlert.id.desc()).limit(limit)

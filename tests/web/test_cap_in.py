@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import threading
 from typing import Any
 
 import pytest
@@ -164,6 +165,7 @@ def test_bad_documents_are_refused_counted_and_nothing_plays(
     page = source_page(client, runtime, source["id"])
     assert page["counters"][reason] == 1 and page["counters"]["refused"] == 1
     assert page["last_errors"][0]["reason"] == reason
+    assert page["recent_alerts"] == []  # a refusal after the duplicate claim releases it
 
 
 def test_unknown_sender_bad_signature_and_wrong_token(client: FlaskClient, runtime: Runtime) -> None:
@@ -264,3 +266,21 @@ def test_a_verified_audio_resource_becomes_the_version_in_its_language(
         assert (
             services.get_bulletin(db, third.json["bulletin_id"]).audio == ()
         )  # speech only, no forged audio
+
+
+def test_two_copies_pushed_at_once_play_once(client: FlaskClient, runtime: Runtime) -> None:
+    source = add_source(client, runtime)
+    document = fixture("alert.xml", runtime.now)
+    app = client.application
+    answers: list[str] = []
+
+    def send() -> None:
+        answers.append(push(app.test_client(), source, document).json["status"])
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == ["accepted", "duplicate"]
+    assert bulletin_count(runtime) == 1
