@@ -156,6 +156,14 @@ class CapIntake:
             return Outcome(
                 status="ignored", action="ignore", message=f"{alert.status} {alert.msg_type}: không phát."
             )
+        expires = alert.expires
+        if (
+            alert.msg_type != "Cancel" and expires is not None and expires <= now
+        ):  # before it cancels anything
+            raise CapRejected(
+                "expired",
+                f"Cảnh báo đã hết hạn lúc {expires.isoformat()}; cảnh báo hết hạn không bao giờ được phát.",
+            )
         cancelled: tuple[int, ...] = ()
         if alert.msg_type in ("Update", "Cancel"):
             cancelled = self._follow_references(canceller, alert)
@@ -164,12 +172,6 @@ class CapIntake:
                     status="accepted", action="cancel", cancelled=cancelled,
                     message=f"Đã huỷ bản tin {list(cancelled)}.",
                 )  # fmt: skip
-        expires = alert.expires
-        if expires is not None and expires <= now:
-            raise CapRejected(
-                "expired",
-                f"Cảnh báo đã hết hạn lúc {expires.isoformat()}; cảnh báo hết hạn không bao giờ được phát.",
-            )
         villages = self._villages(alert)
         actor = self._writer(villages, now)
         if alert.status in ("Test", "Exercise"):

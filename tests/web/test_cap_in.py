@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -284,3 +285,13 @@ def test_two_copies_pushed_at_once_play_once(client: FlaskClient, runtime: Runti
         thread.join(60)
     assert sorted(answers) == ["accepted", "duplicate"]
     assert bulletin_count(runtime) == 1
+
+
+def test_an_expired_update_cancels_nothing(client: FlaskClient, runtime: Runtime) -> None:
+    source = add_source(client, runtime)
+    first = push(client, source, fixture("alert.xml", runtime.now)).json["bulletin_id"]
+    stale = fixture("update.xml", runtime.now, expires_in=-timedelta(minutes=1))
+    answer = push(client, source, stale)
+    assert (answer.status_code, answer.json["error"]["code"]) == (422, "expired")
+    with runtime.db.session() as db:
+        assert services.get_bulletin(db, first).status == "approved"
