@@ -222,6 +222,15 @@ class StreamSettings(_Section):
         return (chosen or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+class CapSettings(_Section):
+    """CAP alert sources (LOAXA_CAP_*, docs/cap.md): how often polled sources are read, how long to wait."""
+
+    poll_s: float = Field(60.0, gt=0, description="How often the leader reads every polled CAP source.")
+    fetch_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="How long one fetch of a CAP source or audio resource may take."
+    )
+
+
 class Settings(_Section):
     """Everything the controller needs to run."""
 
@@ -239,6 +248,7 @@ class Settings(_Section):
     leader: LeaderSettings = LeaderSettings()
     alerts: AlertSettings = AlertSettings()
     stream: StreamSettings = StreamSettings()
+    cap: CapSettings = CapSettings()
     metrics_token: str | None = Field(
         None, description="Bearer token for GET /metrics besides an admin's (LOAXA_METRICS_TOKEN)."
     )
@@ -304,7 +314,7 @@ _SHORT_NAMES = {
     "LOAXA_METRICS_TOKEN": (None, "metrics_token"),
     "LOAXA_TRUSTED_PROXIES": (None, "trusted_proxies"),
 }
-_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts", "stream")
+_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts", "stream", "cap")
 _LISTS = (("tts", "engines"), ("alerts", "email_to"), ("alerts", "sms_to"))
 
 

@@ -50,6 +50,7 @@ from controller.planning import (
     load_schedule_file,
 )
 from controller.rollout_job import RolloutJob
+from controller.services import cap_sources
 from controller.services.event_seqs import stored_seq_below
 from controller.services.stations import list_stations
 from controller.speech_upgrade import upgrade_speech
@@ -174,25 +175,24 @@ class Controller:
             on_replan_requested=self.request_replan,
         )
         self.jobs = BackgroundScheduler(timezone=UTC)
-        self.app = create_app(
-            WebContext(
-                db=self.db,
-                settings=settings,
-                clock=clock,
-                assets=self.store,
-                asset_url_secret=self.keys.url_secret,
-                on_bulletin_changed=self.bulletin_changed,
-                render_preview=self.render_preview,
-                send_command=self.send_command,
-                health=self.health,
-                store_recording=self.store_recording,
-                on_device_changed=self.device_changed,
-                signing_public_keys=self.keys.public_keys_b64,
-                planning_preview=self.planning_preview,
-                metrics=self.monitoring.registry,
-                on_station_changed=self.station_changed,
-            )
+        self.context = WebContext(
+            db=self.db,
+            settings=settings,
+            clock=clock,
+            assets=self.store,
+            asset_url_secret=self.keys.url_secret,
+            on_bulletin_changed=self.bulletin_changed,
+            render_preview=self.render_preview,
+            send_command=self.send_command,
+            health=self.health,
+            store_recording=self.store_recording,
+            on_device_changed=self.device_changed,
+            signing_public_keys=self.keys.public_keys_b64,
+            planning_preview=self.planning_preview,
+            metrics=self.monitoring.registry,
+            on_station_changed=self.station_changed,
         )
+        self.app = create_app(self.context)
         http, proxies = settings.http, settings.trusted_proxies
         self.web = WebServer(self.app, host=http.host, port=http.port, trusted_proxies=proxies)
         self.systemd = Watchdog()
@@ -252,6 +252,9 @@ class Controller:
         self.jobs.add_job(self.workers.upgrade_speech, "interval", minutes=10, id="better-speech")
         # Over-the-air updates move wave by wave; a look every heartbeat interval is often enough.
         self.jobs.add_job(self.rollouts.tick, "interval", seconds=interval, id="rollouts", coalesce=True)
+        # CAP sources with a URL are read by the leader only, so two processes never take one alert twice.
+        cap_every = self.settings.cap.poll_s
+        self.jobs.add_job(self._poll_cap, "interval", seconds=cap_every, id="cap-poll", coalesce=True)
         self.monitoring.schedule(self.jobs)
         # Plan again shortly before each window opens and just after it closes (what missed it rolls on);
         # overrides may add windows of their own. Each run is idempotent, so shared times cost nothing.
@@ -331,6 +334,18 @@ class Controller:
         for device_id, first in self.event_gaps.due(self.clock()):
             sent = self.dispatcher.send_command(device_id, Command(command="resync", events_from=first))
             log.warning("events of %s missing from seq %s: resync (taken: %s)", device_id, first, sent)
+
+    def _poll_cap(self) -> None:
+        """Read every polled CAP source once (a failing source is counted on its page, not raised)."""
+        if not self.leadership.is_leader:
+            return
+        with self.db.session() as session:
+            polled = cap_sources.polled_sources(session)
+        for source_id, url in polled:
+            try:
+                self.context.cap_intake.poll(source_id, url)
+            except Exception:
+                log.exception("CAP source %s: poll failed; the next poll tries again", source_id)
 
     def _mark_silent(self) -> None:
         if not self.leadership.is_leader:

@@ -15,6 +15,7 @@ from web.api import (
     assets,
     auth,
     bulletins,
+    cap,
     devices,
     errors,
     guards,
@@ -30,6 +31,7 @@ from web.api import (
 )
 from web.context import WebContext, install
 from web.pages import pages
+from web.public import BLUEPRINTS as PUBLIC_BLUEPRINTS
 from web.ui import register as register_ui
 
 API_PREFIX = "/api/v1"
@@ -84,14 +86,19 @@ def create_app(services: WebContext) -> APIFlask:
         updates.bp,
         streaming.bp,
         stations.bp,
+        cap.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.
-    app.spec_processor(lambda spec: openapi_errors.document_errors(bulletins.document_upload(spec)))
+    # APIFlask keeps one spec processor: the upload body, the CAP push body, then the app-wide error answers.
+    app.spec_processor(
+        lambda spec: openapi_errors.document_errors(cap.document_push(bulletins.document_upload(spec)))
+    )
     metrics.register(app, services)
     access_log.register(app)
     app.register_blueprint(pages)
     app.register_blueprint(apt.bp)
+    for public in PUBLIC_BLUEPRINTS:
+        app.register_blueprint(public)
     register_ui(app, services)
     hops = services.settings.trusted_proxies
     if hops:  # behind N reverse proxies: the client address, scheme and host are the ones they forward

@@ -14,10 +14,18 @@ from flask import current_app
 from prometheus_client import CollectorRegistry
 
 from controller.assets import AssetStore
+from controller.cap.intake import CapIntake
 from controller.config import Settings
 from controller.db import Database
 from controller.planning import PlanningResult, load_schedule
-from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases, StationUseCases
+from controller.usecases import (
+    Announcer,
+    AreaUseCases,
+    BulletinUseCases,
+    DeviceUseCases,
+    DrillUseCases,
+    StationUseCases,
+)
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -93,6 +101,18 @@ class WebContext:
     def stations(self) -> StationUseCases:
         """The station use cases (they commit, then tell `on_station_changed`)."""
         return StationUseCases(self.db, self.clock, self._announcer)
+
+    @cached_property
+    def drills(self) -> DrillUseCases:
+        """Starting drills (a short announced test through the one-step emergency)."""
+        return DrillUseCases(self.db, self.clock, self.bulletins)
+
+    @cached_property
+    def cap_intake(self) -> CapIntake:
+        """The CAP inbound adapter, for pushed documents and polls started from the API."""
+        return CapIntake(
+            self.db, self.clock, self.bulletins, self.drills, timeout_s=self.settings.cap.fetch_timeout_s
+        )
 
     @property
     def _announcer(self) -> Announcer:

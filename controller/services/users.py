@@ -46,6 +46,8 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "bulletin.reject": "any",
         # One-step emergency (docs/security.md): written, submitted and approved by one approver.
         "emergency.broadcast": "any",
+        # A drill plays a short announced test at once on the targets (docs/cap.md).
+        "drill.run": "any",
         "device.read": "any",
         "plays.read": "any",
         # Stations to relay (issue 13): admins and approvers add, change and retire them.
@@ -55,7 +57,7 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
 }
 ACTIONS: Final[frozenset[str]] = frozenset(
     {action for table in PERMISSIONS.values() for action in table}
-    | {"area.manage", "device.manage", "user.manage", "audit.read", "lexicon.manage"}
+    | {"area.manage", "device.manage", "user.manage", "audit.read", "lexicon.manage", "cap.manage"}
 )
 
 

@@ -10,6 +10,7 @@ from controller.usecases._announce import Announcer
 from controller.usecases.areas import AreaUseCases
 from controller.usecases.bulletins import BulletinDraft, BulletinUseCases, Recording
 from controller.usecases.devices import DeviceUseCases
+from controller.usecases.drills import DrillUseCases
 from controller.usecases.stations import StationUseCases
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "BulletinDraft",
     "BulletinUseCases",
     "DeviceUseCases",
+    "DrillUseCases",
     "Recording",
     "StationUseCases",
 ]

@@ -6,7 +6,7 @@ Every caller (REST, UI, CAP feeds) goes through here, so the commune scope check
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,18 +76,15 @@ class BulletinUseCases:
         draft: BulletinDraft,
         *,
         recording: Recording | None = None,
+        recordings: Sequence[Recording] = (),
         submit: bool = False,
     ) -> BulletinView:
-        """Write a draft (with its recording), and submit it for approval when asked."""
-        sha256 = self._store(recording) if recording is not None else None
+        """Write a draft (with its recordings, one per language), and submit it for approval when asked."""
+        stored = self._store_all([*([recording] if recording is not None else []), *recordings])
         with self._db.session() as session:
             now = self._clock()
             view = self._create(session, actor, now, draft)
-            if recording is not None and sha256 is not None:
-                view = services.attach_audio(
-                    session, view.id, now, language=recording.language, kind="recorded",
-                    asset_sha256=sha256, actor=actor,
-                )  # fmt: skip
+            view = self._attach(session, view, now, actor, stored)
             if submit:
                 view = services.submit(session, view.id, actor, now)
         self._announce.bulletin(view.id)
@@ -127,8 +124,20 @@ class BulletinUseCases:
         """Draft, pending or approved → cancelled; a cancelled emergency is stopped on the speakers."""
         return self._step(actor, bulletin_id, lambda s, now: services.cancel(s, bulletin_id, actor, now))
 
-    def broadcast_emergency(self, actor: UserView, *, title: str, text: str, targets: object) -> BulletinView:
+    def broadcast_emergency(
+        self,
+        actor: UserView,
+        *,
+        title: str,
+        text: str,
+        targets: object,
+        expires_at: datetime | None = None,
+        recordings: Sequence[Recording] = (),
+    ) -> BulletinView:
         """Write, submit and approve an emergency in one step: it plays at once on every target.
+
+        `recordings` are versions in the villages' languages (an inbound CAP alert's audio); `expires_at`
+        ends it early (a CAP alert's expiry).
 
         Who may: holders of `emergency.broadcast` (approvers and admins). Under the two-person rule
         (`LOAXA_EMERGENCY_TWO_PERSON`) this is the first approval and a second approver must confirm;
@@ -136,10 +145,14 @@ class BulletinUseCases:
         `bulletin.emergency_one_person` so that it can be reviewed (a flash flood at night cannot wait).
         """
         services.require(actor, "emergency.broadcast")
-        draft = BulletinDraft(title=title, text=text, targets=targets, priority="emergency")
+        draft = BulletinDraft(
+            title=title, text=text, targets=targets, priority="emergency", expires_at=expires_at
+        )
+        stored = self._store_all(recordings)
         with self._db.session() as session:
             now = self._clock()
             view = self._create(session, actor, now, draft, permission="emergency.broadcast")
+            view = self._attach(session, view, now, actor, stored)
             services.submit(session, view.id, actor, now, permission="emergency.broadcast")
             view = services.approve(
                 session, view.id, actor, now, allow_self_approval=True,
@@ -199,6 +212,20 @@ class BulletinUseCases:
         view = services.get_bulletin(session, bulletin_id)
         if actor.commune_id is not None and view.commune_id not in (None, actor.commune_id):
             raise NotFound(f"bulletin {bulletin_id} does not exist")
+
+    def _store_all(self, recordings: Sequence[Recording]) -> list[tuple[str, str]]:
+        """(language, sha256) of each recording, stored before the transaction opens (encoding is slow)."""
+        return [(recording.language, self._store(recording)) for recording in recordings]
+
+    @staticmethod
+    def _attach(
+        session: Session, view: BulletinView, now: datetime, actor: UserView, stored: list[tuple[str, str]]
+    ) -> BulletinView:
+        for language, sha256 in stored:
+            view = services.attach_audio(
+                session, view.id, now, language=language, kind="recorded", asset_sha256=sha256, actor=actor
+            )
+        return view
 
     def _store(self, recording: Recording) -> str:
         if self._store_recording is None:

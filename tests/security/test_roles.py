@@ -21,6 +21,8 @@ PUBLIC = {
     ("GET", "/api/v1/assets/<sha256>"),  # the URL's signature is the permission
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
+    ("POST", "/api/v1/cap/sources/<int:source_id>/push"),  # the source's own push token is the permission
+    ("POST", "/api/v1/streaming/listener-auth"),  # Icecast asks; the URL's signature is the permission
 }
 BULLETIN = {"title": "Họp thôn", "text": "Mời bà con họp lúc 8 giờ.", "targets": {"all": True}}
 # (method, rule) → (path to call, JSON body, the permission `permit` checks, the roles that hold it)
@@ -80,6 +82,28 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
         "/api/v1/lexicon/entries/UBND", {"reading": "uỷ ban nhân dân"}, None, ADMINS,
     ),
     ("DELETE", "/api/v1/lexicon/entries/<path:key>"): ("/api/v1/lexicon/entries/XYZ", None, None, ADMINS),
+    ("GET", "/api/v1/cap/sources"): ("/api/v1/cap/sources", None, "cap.manage", ADMINS),
+    ("POST", "/api/v1/cap/sources"): (
+        "/api/v1/cap/sources", {"name": "KTTV", "senders": ["a@b.vn"]}, "cap.manage", ADMINS,
+    ),
+    ("GET", "/api/v1/cap/sources/<int:source_id>"): ("/api/v1/cap/sources/999", None, "cap.manage", ADMINS),
+    ("POST", "/api/v1/cap/sources/<int:source_id>/poll"): (
+        "/api/v1/cap/sources/999/poll", None, "cap.manage", ADMINS,
+    ),
+    ("POST", "/api/v1/drills"): (
+        "/api/v1/drills", {"targets": {"villages": ["ban-lim"]}}, "drill.run", APPROVERS,
+    ),
+    ("GET", "/api/v1/drills/<int:drill_id>"): ("/api/v1/drills/999", None, "plays.read", EVERYONE),
+    ("GET", "/api/v1/stations"): ("/api/v1/stations", None, "station.read", EVERYONE),
+    ("POST", "/api/v1/stations"): (
+        "/api/v1/stations", {"name": "VOV1", "urls": ["http://vov.example/1"]}, "station.manage", APPROVERS,
+    ),
+    ("PATCH", "/api/v1/stations/<int:station_id>"): (
+        "/api/v1/stations/999", {"name": "VOV1"}, "station.manage", APPROVERS,
+    ),
+    ("POST", "/api/v1/stations/<int:station_id>/retire"): (
+        "/api/v1/stations/999/retire", None, "station.manage", APPROVERS,
+    ),
 }  # fmt: skip
 
 

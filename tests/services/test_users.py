@@ -102,6 +102,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "bulletin.approve",
                 "bulletin.reject",
                 "emergency.broadcast",
+                "drill.run",
                 "device.read",
                 "plays.read",
                 "station.read",

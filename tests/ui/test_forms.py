@@ -24,6 +24,7 @@ PAGES = (
     ("report", "/reports"),
     ("users", "/users"),
     ("emergency", "/emergency"),
+    ("drills", "/drills"),
 )
 
 

@@ -193,6 +193,9 @@ def test_openapi_lists_the_contract_paths(client: FlaskClient) -> None:
         "/api/v1/tts/preview": {"post"},
         "/api/v1/plays": {"get"},
         "/api/v1/assets/{sha256}": {"get"},
+        "/api/v1/cap/sources": {"get", "post"},
+        "/api/v1/cap/sources/{source_id}/push": {"post"},
+        "/api/v1/drills": {"post"},
     }
     for path, methods in expected.items():
         assert path in paths, path
@@ -203,6 +206,8 @@ def test_openapi_lists_the_contract_paths(client: FlaskClient) -> None:
     assert "security" not in paths["/api/v1/health"]["get"]
     assert "security" not in paths["/api/v1/assets/{sha256}"]["get"]
     assert paths["/api/v1/devices"]["get"]["security"] == [{"BearerAuth": []}]
+    push = paths["/api/v1/cap/sources/{source_id}/push"]["post"]
+    assert "application/cap+xml" in push["requestBody"]["content"] and "security" not in push
 
 
 def test_unknown_path_is_a_json_404(client: FlaskClient) -> None:

@@ -8,7 +8,19 @@ MQTT directly, and never serve JSON (that is web.api).
 from flask import Flask
 
 from web.context import WebContext
-from web.ui import auth, bulletins, common, compose, devices, emergency, reports, schedule, session, updates
+from web.ui import (
+    auth,
+    bulletins,
+    common,
+    compose,
+    devices,
+    drills,
+    emergency,
+    reports,
+    schedule,
+    session,
+    updates,
+)
 
 BLUEPRINTS = (
     auth.bp,
@@ -19,6 +31,7 @@ BLUEPRINTS = (
     reports.bp,
     emergency.bp,
     updates.bp,
+    drills.bp,
 )
 
 

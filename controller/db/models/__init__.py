@@ -17,6 +17,7 @@ from controller.db.models.bulletins import (
     Delivery,
     Play,
 )
+from controller.db.models.cap import CapAlert, CapSource, Drill
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
 from controller.db.models.onair import DEAD_AIR_KINDS, DeadAir, PlayGap
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
@@ -40,12 +41,15 @@ __all__ = [
     "Base",
     "Bulletin",
     "BulletinAudio",
+    "CapAlert",
+    "CapSource",
     "Commune",
     "DeadAir",
     "Delivery",
     "Device",
     "DeviceCoverage",
     "DeviceEvent",
+    "Drill",
     "Plan",
     "Play",
     "PlayGap",
