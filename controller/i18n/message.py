@@ -26,8 +26,7 @@ class Message:
     def render(self, locale: str = DEFAULT_LOCALE) -> str:
         """The text in `locale`, values filled in."""
         text = translations(locale).ugettext(self.msgid)
-        if not self.params:
-            return text
+        # Always formatted, so a literal brace is written {{ }} in every msgid alike.
         return text.format(**{key: render(value, locale) for key, value in self.params.items()})
 
     def __str__(self) -> str:

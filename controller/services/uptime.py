@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceCoverage
+from controller.i18n import Message
 from controller.services.errors import NotFound, ValidationFailed
 from controller.services.views import Gap, UptimeReport
 
@@ -102,9 +103,16 @@ def _spans(
 def device_uptime(session: Session, device_id: str, start: datetime, end: datetime) -> UptimeReport:
     """The fraction of [start, end] covered by the device's heartbeats, and the gaps in between."""
     if end <= start:
-        raise ValidationFailed(f"uptime period: end {end.isoformat()} is not after start {start.isoformat()}")
+        raise ValidationFailed(
+            Message("The end of the period must come after its start. Swap or change the dates.")
+        )
     if session.get(Device, device_id) is None:
-        raise NotFound(f"device {device_id!r} does not exist")
+        raise NotFound(
+            Message(
+                "The cluster {device} does not exist. Check its code in the list, or add it first.",
+                device=str(device_id)[:80],
+            )
+        )
     merged = _merge(_spans(session, [device_id], start, end)[device_id], start, end)
     gaps: list[Gap] = []
     cursor = start
