@@ -9,7 +9,7 @@ from typing import Final
 from controller.i18n.message import Message
 
 STATUSES: Final = {
-    "draft": Message("draft"),
+    "draft": Message("a draft"),
     "pending": Message("waiting for approval"),
     "approved": Message("approved"),
     "rejected": Message("rejected"),
