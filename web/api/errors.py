@@ -136,13 +136,7 @@ def validation_error(errors: Sequence[ErrorDetails], where: str = "body") -> Api
     fields: dict[str, list[Message]] = {}
     for error in errors:
         name = ".".join(str(part) for part in error["loc"]) or where
-        problem = _FIELD_PROBLEMS.get(error["type"], _FIELD_PROBLEM)
-        context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
-        try:
-            problem.msgid.format(**context)
-        except (KeyError, IndexError):
-            problem, context = _FIELD_PROBLEM, {}
-        fields.setdefault(name, []).append(Message(problem.msgid, **context))
+        fields.setdefault(name, []).append(_field_problem(error))
     listed = Joined(
         [Message("{field}: {problems}", field=name, problems=Joined(msgs)) for name, msgs in fields.items()]
     )
@@ -152,6 +146,25 @@ def validation_error(errors: Sequence[ErrorDetails], where: str = "body") -> Api
         problems=listed,
     )
     return ApiError(422, message, fields=fields)
+
+
+def _field_problem(error: ErrorDetails) -> Text:
+    """What is wrong with one field: our validators' own Message, or pydantic's error type in words."""
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
+        return cause.args[0]
+    problem = _FIELD_PROBLEMS.get(error["type"], _FIELD_PROBLEM)
+    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    try:
+        problem.msgid.format(**context)
+    except (KeyError, IndexError):
+        problem, context = _FIELD_PROBLEM, {}
+    given = error.get("input")
+    if isinstance(given, str | int | float) and not isinstance(given, bool) and len(repr(given)) <= 40:
+        return Message(
+            "{problem} (received {given})", problem=Message(problem.msgid, **context), given=repr(given)
+        )
+    return Message(problem.msgid, **context)
 
 
 def _body(error: ApiError) -> Response:

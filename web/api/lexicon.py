@@ -49,7 +49,7 @@ class EntryIn(ReadingIn):
     def _readable(self) -> Self:
         problems = check_entry(self.key, self.reading)
         if problems:
-            raise ValueError(f"{self.key!r}: {'; '.join(problems)}")
+            raise ValueError(Message("{key}: {problems}", key=repr(self.key), problems=Joined(problems)))
         return self
 
 
@@ -66,7 +66,9 @@ class LexiconIn(_In):
         keys = [entry.key for entry in self.entries]
         twice = sorted({key for key in keys if keys.count(key) > 1})
         if twice:
-            raise ValueError(f"written forms listed twice: {', '.join(twice)}; keep one line each")
+            raise ValueError(
+                Message("written forms listed twice: {keys}; keep one line each", keys=", ".join(twice))
+            )
         return self
 
 
