@@ -96,9 +96,7 @@ def check_entry(key: str, reading: str) -> list[Message]:
             )
         )
     if not any(ch.isalpha() for ch in reading):
-        problems.append(
-            Message("the reading is empty: write how the words are said, such as 'ủy ban nhân dân'")
-        )
+        problems.append(Message("the reading is empty: write how the words are said ('ủy ban nhân dân')"))
     if any(ch.isdigit() for ch in reading):
         problems.append(
             Message(

@@ -107,7 +107,8 @@ def test_transition_error_names_status_and_allowed_ones(session: Session, world:
     bulletin_id = bring_to(session, world, "rejected")
     with pytest.raises(
         InvalidTransition,
-        match=rf"Bản tin số {bulletin_id} đã bị từ chối nên chưa thể làm bước này \(duyệt bản tin: chỉ làm được khi bản tin đang chờ duyệt\)",
+        match=rf"Bản tin số {bulletin_id} đã bị từ chối nên chưa thể làm bước này "
+        r"\(duyệt bản tin: chỉ làm được khi bản tin đang chờ duyệt\)",
     ):
         approve(session, bulletin_id, world.approver, T0)
 
@@ -168,7 +169,8 @@ def test_text_is_cleaned_and_checked(session: Session, world: World) -> None:
     with pytest.raises(ValidationFailed, match="Nội dung dài 5001 ký tự, quá giới hạn 5000 ký tự"):
         new(session, world, text="a" * 5001)
     with pytest.raises(
-        ValidationFailed, match="Mức ưu tiên 'urgent' không có. Hãy chọn một trong: normal, priority, emergency"
+        ValidationFailed,
+        match=r"Mức ưu tiên 'urgent' không có\. Hãy chọn một trong: normal, priority, emergency",
     ):
         new(session, world, priority="urgent")
     with pytest.raises(ValidationFailed, match="Thời điểm hết hạn đã qua"):
@@ -214,7 +216,10 @@ def test_schedules(
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ({"mode": "sometime"}, r"Cách xếp lịch \(schedule.mode\) phải là một trong: next_window, dates, daily"),
+        (
+            {"mode": "sometime"},
+            r"Cách xếp lịch \(schedule.mode\) phải là một trong: next_window, dates, daily",
+        ),
         ({"mode": "daily", "days": 0}, "Số ngày phát phải là số nguyên từ 1 đến 31"),
         ({"mode": "dates", "dates": ["23/11/2026"]}, "Ngày phát phải là một ngày viết dạng 2026-12-07"),
         ({"mode": "next_window", "days": 2}, "Cách xếp lịch next_window không dùng days"),

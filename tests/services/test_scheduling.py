@@ -86,12 +86,24 @@ def test_schedule_options_are_stored_checked(
     [
         ({"windows": ["noon"]}, "Không có khung giờ phát tên noon. Các khung giờ là: morning, evening"),
         ({"start_time": "12:00"}, "Giờ bắt đầu 12:00 nằm ngoài các khung giờ đã chọn"),
-        ({"windows": ["morning"], "start_time": "17:30"}, "nằm ngoài các khung giờ đã chọn (morning 05:00–07:30)"),
+        (
+            {"windows": ["morning"], "start_time": "17:30"},
+            "nằm ngoài các khung giờ đã chọn (morning 05:00–07:30)",
+        ),
         ({"repeat": 0}, "Số lần phát phải là số nguyên từ 1 đến 10"),
-        ({"mode": "daily", "days": 2, "start_date": "2026-11-23", "weekdays": [5]}, "Không thứ nào đã chọn rơi vào 2 ngày tính từ 23/11/2026"),
-        ({"mode": "daily", "days": 2, "weekdays": [7]}, "Hãy chọn các thứ trong tuần từ thứ Hai đến Chủ nhật"),
+        (
+            {"mode": "daily", "days": 2, "start_date": "2026-11-23", "weekdays": [5]},
+            "Không thứ nào đã chọn rơi vào 2 ngày tính từ 23/11/2026",
+        ),
+        (
+            {"mode": "daily", "days": 2, "weekdays": [7]},
+            "Hãy chọn các thứ trong tuần từ thứ Hai đến Chủ nhật",
+        ),
         ({"expires_at": "tomorrow"}, "Thời điểm hết hạn phải là ngày giờ kèm múi giờ"),
-        ({"emergency_gap_s": 601}, "Khoảng nghỉ giữa các lần phát khẩn cấp (giây) phải là số nguyên từ 0 đến 600"),
+        (
+            {"emergency_gap_s": 601},
+            "Khoảng nghỉ giữa các lần phát khẩn cấp (giây) phải là số nguyên từ 0 đến 600",
+        ),
     ],
 )
 def test_bad_schedule_options_say_what_to_fix(

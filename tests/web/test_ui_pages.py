@@ -72,7 +72,9 @@ def test_device_page_draws_the_heartbeat_gaps_and_sends_commands(
     _heartbeats(runtime, "tule-c03", NOW - timedelta(hours=3), 60)
     sign_in(client, "viewer")
     page = client.get("/devices/tule-c03").get_data(as_text=True)
-    assert 'class="seg seg-none"' in page and "chưa lắp đặt" in page  # its heartbeats came before it was added
+    assert (
+        'class="seg seg-none"' in page and "chưa lắp đặt" in page
+    )  # its heartbeats came before it was added
     assert "Điều khiển" not in page
     assert post(client, "/devices/tule-c03/cmd", {"command": "stop"}).status_code == 403
     sign_in(client, "admin")

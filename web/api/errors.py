@@ -160,7 +160,13 @@ def _field_problem(error: ErrorDetails) -> Text:
     except (KeyError, IndexError):
         problem, context = _FIELD_PROBLEM, {}
     given = error.get("input")
-    if isinstance(given, str | int | float) and not isinstance(given, bool) and len(repr(given)) <= 40:
+    shown = error["type"] not in ("extra_forbidden", "missing")
+    if (
+        shown
+        and isinstance(given, str | int | float)
+        and not isinstance(given, bool)
+        and len(repr(given)) <= 40
+    ):
         return Message(
             "{problem} (received {given})", problem=Message(problem.msgid, **context), given=repr(given)
         )
