@@ -17,7 +17,7 @@ from controller.i18n import DEFAULT_LOCALE, LOCALES, Message, render, translatio
 API_PATH: Final = "/api/"
 
 
-class _CatalogueDomain(Domain):
+class _CatalogueDomain(Domain):  # type: ignore[misc]  # flask_babel ships no type information
     """Flask-Babel's domain reading controller.i18n's in-memory compiled catalogues."""
 
     def get_translations(self) -> NullTranslations:

@@ -279,7 +279,7 @@ def _daily(value: dict[str, Any]) -> dict[str, Any]:
     if "start_date" in value:
         out["start_date"] = _iso_date(value["start_date"], _LABELS["start_date"])
         last = date.fromisoformat(out["start_date"]) + timedelta(days=days - 1)
-        _within_horizon(last, f"schedule: ngày cuối của {days} ngày")
+        _within_horizon(last, Message("The last of the {days} days", days=days))
     if "weekdays" in value:
         weekdays = value["weekdays"]
         if (

@@ -133,7 +133,7 @@ def abort(status: int, message: Text, code: str | None = None) -> NoReturn:
 
 def validation_error(errors: Sequence[ErrorDetails], where: str = "body") -> ApiError:
     """Turn pydantic errors into one 422 naming every bad or unknown field."""
-    fields: dict[str, list[Message]] = {}
+    fields: dict[str, list[Text]] = {}
     for error in errors:
         name = ".".join(str(part) for part in error["loc"]) or where
         fields.setdefault(name, []).append(_field_problem(error))

@@ -163,7 +163,7 @@ def _check_body() -> None:
     mimetype = request.mimetype
     if mimetype == "multipart/form-data" and uploads:
         request.max_content_length = UPLOAD_LIMIT_BYTES
-        _check_strings("form field", request.form.items(multi=True))
+        _check_strings(Message("form field"), request.form.items(multi=True))
         return
     if mimetype != "application/json":
         accepted = "application/json or multipart/form-data" if uploads else "application/json"
