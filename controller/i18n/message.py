@@ -23,6 +23,10 @@ class Message:
         object.__setattr__(self, "msgid", msgid)
         object.__setattr__(self, "params", params)
 
+    def with_values(self, **params: Any) -> "Message":
+        """The same msgid with (more) values: a message chosen early, filled in once they are known."""
+        return Message(self.msgid, **{**self.params, **params})
+
     def render(self, locale: str = DEFAULT_LOCALE) -> str:
         """The text in `locale`, values filled in."""
         text = translations(locale).ugettext(self.msgid)

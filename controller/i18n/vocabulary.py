@@ -54,7 +54,7 @@ def describe_action(code: str) -> Message:
     """The phrase for an audit action code; unknown codes keep their code in brackets."""
     if code in ACTIONS:
         return ACTIONS[code]
-    return Message((API_ACTION if code.startswith("api.") else OTHER_ACTION).msgid, code=code)
+    return (API_ACTION if code.startswith("api.") else OTHER_ACTION).with_values(code=code)
 
 
 def describe_status(code: str) -> Message | str:

@@ -165,7 +165,7 @@ def check_targets(session: Session, value: object, commune_id: str | None) -> di
     missing = sorted(set(ids) - set(session.scalars(query)))
     if missing:
         where = Message(" in commune {commune}", commune=commune_id) if commune_id else ""
-        raise ValidationFailed(Message(unknown.msgid, where=where, ids=", ".join(missing)))
+        raise ValidationFailed(unknown.with_values(where=where, ids=", ".join(missing)))
     return {key: ids}
 
 

@@ -156,9 +156,10 @@ def _field_problem(error: ErrorDetails) -> Text:
     problem = _FIELD_PROBLEMS.get(error["type"], _FIELD_PROBLEM)
     context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
     try:
-        problem.msgid.format(**context)
+        problem.msgid.format(**context)  # pydantic's context lacks a value this msgid names
     except (KeyError, IndexError):
         problem, context = _FIELD_PROBLEM, {}
+    filled = problem.with_values(**context)
     given = error.get("input")
     shown = error["type"] not in ("extra_forbidden", "missing")
     if (
@@ -167,10 +168,8 @@ def _field_problem(error: ErrorDetails) -> Text:
         and not isinstance(given, bool)
         and len(repr(given)) <= 40
     ):
-        return Message(
-            "{problem} (received {given})", problem=Message(problem.msgid, **context), given=repr(given)
-        )
-    return Message(problem.msgid, **context)
+        return Message("{problem} (received {given})", problem=filled, given=repr(given))
+    return filled
 
 
 def _body(error: ApiError) -> Response:
