@@ -16,6 +16,7 @@ from controller.bundle import AgentBundle
 from controller.config import Settings
 from controller.datadir import make_data_dir
 from controller.db import Database, upgrade
+from controller.i18n.vocabulary import describe_role
 from controller.keys import load_or_create_keys
 from controller.planning import ScheduleError, error_line, load_schedule_file
 from loaxa.errors import CliError
@@ -31,15 +32,15 @@ def database(settings: Settings) -> Database:
 def add_user(settings: Settings, username: str, role: str, password: str | None) -> int:
     """Create a user; the password is asked for when not given."""
     if password is None:
-        password = getpass.getpass(f"Password for {username}: ")
-        if password != getpass.getpass("Again: "):
-            raise CliError("the two passwords differ; nothing was changed")
+        password = getpass.getpass(f"Mật khẩu cho {username}: ")
+        if password != getpass.getpass("Nhập lại mật khẩu: "):
+            raise CliError("hai lần nhập mật khẩu khác nhau; chưa có gì thay đổi. Hãy chạy lại lệnh.")
     try:
         with database(settings).session() as session:
             user = services.create_user(session, username, password, role, datetime.now(UTC))
     except services.ServiceError as exc:
         raise CliError(str(exc)) from exc
-    print(f"user {user.username} ({user.role}) created")
+    print(f"Đã tạo tài khoản {user.username} ({describe_role(user.role)}).")
     return 0
 
 
@@ -65,9 +66,10 @@ def add_device(
         sys.stdout.write(bundle.toml())
     else:
         bundle.write(output)
-        print(f"device {device_id} provisioned; agent bundle written to {output} (mode 0600)")
+        print(f"Đã thêm cụm loa {device_id}; gói cấu hình cho Pi ở {output} (chỉ chủ tệp đọc được).")
     print(
-        "A running controller picks the new device up on its next restart or device change.", file=sys.stderr
+        "Máy chủ xã đang chạy sẽ nhận cụm loa mới khi khởi động lại hoặc khi danh sách cụm loa thay đổi.",
+        file=sys.stderr,
     )
     return 0
 
@@ -92,8 +94,8 @@ def check_config(settings: Settings, files: list[Path]) -> int:
             continue
         schedule = schedule_file.default
         windows = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in schedule.windows)
-        extra = f"; {len(schedule_file.overrides)} override(s)" if schedule_file.overrides else ""
-        blackout = f"; {len(schedule.blackout)} blackout date(s)" if schedule.blackout else ""
+        extra = f"; {len(schedule_file.overrides)} lịch riêng" if schedule_file.overrides else ""
+        blackout = f"; {len(schedule.blackout)} ngày nghỉ phát" if schedule.blackout else ""
         print(f"✓ {path}: {schedule.timezone.key}; {windows}{extra}{blackout}")
     return 1 if failures else 0
 
@@ -108,7 +110,7 @@ def _known_places(settings: Settings) -> tuple[set[str], set[str]] | None:
             clusters = {d.id for d in services.list_devices(session, datetime.now(UTC))}
     except SQLAlchemyError as exc:
         print(
-            f"loaxa: villages and clusters not checked: the database is not reachable ({exc})",
+            f"loaxa: chưa kiểm tra thôn bản và cụm loa vì không kết nối được cơ sở dữ liệu ({exc})",
             file=sys.stderr,
         )
         return None

@@ -36,7 +36,9 @@ def _settings(args: argparse.Namespace) -> "Settings":
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise CliError(f"invalid settings (LOAXA_* environment or flags): {problems}") from exc
+        raise CliError(
+            f"cấu hình chưa đúng (biến LOAXA_* hoặc tham số): {problems}. Hãy sửa rồi chạy lại."
+        ) from exc
 
 
 def cmd_controller(args: argparse.Namespace) -> int:
@@ -94,7 +96,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     make_data_dir(settings)
     upgrade(settings.db_url)
-    print(f"database at {settings.db_url} is up to date")
+    print(f"Cơ sở dữ liệu {settings.db_url} đã ở phiên bản mới nhất.")
     return 0
 
 
@@ -136,9 +138,10 @@ def cmd_broker_certs(args: argparse.Namespace) -> int:
     files = tls.tls_files(settings.data_dir)
     hosts = [*args.host, *tls.default_hosts([settings.mqtt.url, settings.mqtt.public_url or ""])]
     cert = tls.generate(files, hosts, datetime.now(UTC))
-    print(f"server certificate for {', '.join(dict.fromkeys(hosts))}, valid until {cert.not_valid_after_utc}")
-    print(f"CA certificate for agents (public; copy it to every Pi): {files.ca_cert}")
-    print(f"enable the listener with LOAXA_MQTT_TLS_PORT=8883 and restart the controller ({files.directory})")
+    names = ", ".join(dict.fromkeys(hosts))
+    print(f"Chứng chỉ máy chủ cho {names}, hạn đến {cert.not_valid_after_utc:%d/%m/%Y}.")
+    print(f"Chứng chỉ gốc (CA, công khai) cho các Pi: {files.ca_cert} — hãy chép tệp này vào từng Pi.")
+    print(f"Bật cổng TLS: LOAXA_MQTT_TLS_PORT=8883, rồi khởi động lại máy chủ xã (tệp ở {files.directory}).")
     return 0
 
 
@@ -169,12 +172,12 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
             bridge=broker.bridge(settings.mqtt),
         )
         relay.write_files(relayed)
-        print(f"{len(relayed)} device account(s) of {args.relay}; run: mosquitto -c {relay.conf_path}")
+        print(f"{len(relayed)} tài khoản cụm loa của {args.relay}; hãy chạy: mosquitto -c {relay.conf_path}")
         if relay.bridge is None:
-            print("no bridge: set LOAXA_MQTT_BRIDGE_URL, _USERNAME and _PASSWORD to reach the province")
+            print("Chưa có cầu nối lên tỉnh: hãy đặt LOAXA_MQTT_BRIDGE_URL, _USERNAME và _PASSWORD.")
         return 0
     if not settings.mqtt.password:
-        raise CliError("set LOAXA_MQTT_PASSWORD: the controller's password on this broker")
+        raise CliError("hãy đặt LOAXA_MQTT_PASSWORD: mật khẩu của máy chủ xã trên máy chủ tin nhắn này")
     accounts = [
         mqtt_accounts.BrokerAccount(
             settings.mqtt.username, mqtt_accounts.hash_password(settings.mqtt.password), "controller"
@@ -185,10 +188,13 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
     for commune in args.bridge:
         account, secret = mqtt_accounts.bridge_account(out, commune, (a.username for a in devices))
         accounts.append(account)
-        print(f"relay account {account.username} ({len(account.devices)} devices), password in {secret}")
+        print(
+            f"Tài khoản chuyển tiếp {account.username} ({len(account.devices)} cụm loa), mật khẩu ở {secret}"
+        )
     passwd, acl = mqtt_accounts.write_account_files(out, accounts)
     print(
-        f"{len(accounts)} account(s): password_file {passwd}, acl_file {acl}; then reload the broker (SIGHUP)"
+        f"{len(accounts)} tài khoản: password_file {passwd}, acl_file {acl}; "
+        "hãy nạp lại máy chủ tin nhắn (SIGHUP)"
     )
     return 0
 
@@ -203,7 +209,11 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         raise CliError(str(exc)) from exc
     listed = ", ".join(f'"{key}"' for key in ring.public_keys_b64)
-    print("staged the next signing key" if args.stage else f"the signer is now {ring.public_key_b64}")
+    print(
+        "Đã chuẩn bị khóa ký tiếp theo."
+        if args.stage
+        else f"Khóa ký kế hoạch bây giờ là {ring.public_key_b64}."
+    )
     print(f"agent.toml, [controller]: public_keys = [{listed}]")
     return 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from controller.assets import AssetStore
 from controller.config import Settings
+from controller.i18n import format_bytes, format_duration
 from controller.tts.commune_lexicon import commune_lexicon
 from controller.tts.errors import NoEngineAvailable, TextRejected
 from controller.tts.lexicon import LexiconError
@@ -29,7 +30,8 @@ def render_to_file(settings: Settings, text: str, output: str | Path) -> int:
     shutil.copyfile(store.path(result.sha256), output)
     print(result.normalized_text)
     print(
-        f"engine {result.engine} ({result.voice}), {result.duration_ms} ms, {result.bytes} bytes → {output}"
+        f"giọng đọc {result.engine} ({result.voice}), dài {format_duration(result.duration_ms / 1000)}, "
+        f"{format_bytes(result.bytes)} → {output}"
     )
     return 0
 

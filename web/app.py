@@ -9,7 +9,7 @@ from typing import Any
 from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import access_log, apt, headers
+from web import access_log, apt, headers, i18n
 from web.api import (
     areas,
     assets,
@@ -70,6 +70,7 @@ def create_app(services: WebContext) -> APIFlask:
         INFO={"description": "REST API of loaxa, a commune's smart loudspeaker system (DESIGN §8)."},
     )
     install(app.extensions, services)
+    i18n.install(app)
     errors.register(app)
     guards.register(app)
     headers.register(app)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from controller.i18n import format_megabytes
 from controller.planning import Schedule, current_or_next
 from controller.services.fleet_status import ClusterState
 
@@ -59,8 +60,8 @@ def _disk_low(state: ClusterState, limit_mb: float) -> Alert | None:
         severity="warning",
         subject=f"Cụm loa {state.device_id} sắp hết dung lượng thẻ nhớ",
         text=(
-            f"Cụm loa {state.device_id} chỉ còn {state.disk_free_mb:.0f} MB trống "
-            f"(ngưỡng {limit_mb:.0f} MB). "
+            f"Cụm loa {state.device_id} chỉ còn {format_megabytes(state.disk_free_mb)} trống "
+            f"(ngưỡng {format_megabytes(limit_mb)}). "
             "Hãy xoá tệp nhật ký cũ hoặc thay thẻ nhớ lớn hơn để thiết bị tiếp tục tải bản tin."
         ),
     )

@@ -67,7 +67,7 @@ from controller.services.plans import (
 )
 from controller.services.plays import list_plays
 from controller.services.seed import seed_demo
-from controller.services.uptime import device_uptime, window_uptime
+from controller.services.uptime import device_uptime, uptime_slots, window_uptime
 from controller.services.users import (
     authenticate,
     can,
@@ -91,6 +91,8 @@ from controller.services.views import (
     PlayView,
     ProvisionedDevice,
     UptimeReport,
+    UptimeSlot,
+    UptimeSlots,
     UserView,
     VillageView,
 )
@@ -114,6 +116,8 @@ __all__ = [
     "ServiceError",
     "StoredPlan",
     "UptimeReport",
+    "UptimeSlot",
+    "UptimeSlots",
     "UserView",
     "ValidationFailed",
     "VillageTally",
@@ -174,6 +178,7 @@ __all__ = [
     "set_user_active",
     "submit",
     "target_devices",
+    "uptime_slots",
     "user_for_token",
     "village_tallies",
     "window_uptime",

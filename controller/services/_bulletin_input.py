@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Village
+from controller.i18n import Message
 from controller.planning import SCHEDULE_MODES, Schedule, ScheduleOptions
 from controller.planning.options import (
     EARLIEST_DATE,
@@ -44,23 +45,66 @@ _SCHEDULE_KEYS: Final = {
     "daily": _COMMON_KEYS | {"days", "start_date", "weekdays"},
 }
 
+# What each checked value is called in a message (Vietnamese in the catalogue).
+LABELS: Final = {
+    "title": Message("The title"),
+    "text": Message("The text"),
+    "reason": Message("The reason"),
+    "reject_reason": Message("The reason for rejecting"),
+}
+_LABELS: Final = {
+    "dates": Message("A broadcast day"),
+    "start_date": Message("The first day"),
+    "expires_at": Message("The end time"),
+    "days": Message("The number of days"),
+    "repeat": Message("The number of plays"),
+    "emergency_repeat": Message("The number of emergency plays"),
+    "emergency_gap_s": Message("The pause between emergency plays (seconds)"),
+}
+_EMPTY_TARGETS: Final = {
+    "villages": Message("No village was chosen. Choose at least one village, or all villages."),
+    "clusters": Message("No loudspeaker cluster was chosen. Choose at least one cluster, or all villages."),
+}
+_TARGETS_SHAPE: Final = Message(
+    'Choose where to broadcast: all villages, some villages or some clusters (targets: {{"all": true}}, '
+    '{{"villages": [...]}} or {{"clusters": [...]}}).'
+)
 
-def clean_text(value: object, what: str, max_len: int) -> str:
+
+def _day(day: date) -> str:
+    return f"{day.day}/{day.month}/{day.year}"
+
+
+def _bad_date(what: Message) -> Message:
+    return Message("{what} must be a date such as 2026-12-07 (year-month-day).", what=what)
+
+
+def clean_text(value: object, what: Message, max_len: int) -> str:
     """NFC-normalize, collapse surrounding whitespace, and refuse empty or overlong text."""
     if not isinstance(value, str):
-        raise ValidationFailed(f"{what} must be text, got {type(value).__name__}")
+        raise ValidationFailed(Message("{what} must be text. Type it again.", what=what))
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        raise ValidationFailed(f"{what} is empty: write something to broadcast")
+        raise ValidationFailed(Message("{what} is empty. Write what should be broadcast.", what=what))
     # Zero-width and other invisible characters are not whitespace, but nothing can be read aloud from
     # them: speech would fail after approval (issue 20). The speech renderer asks the same.
     if not any(ch.isalnum() for ch in text):
         raise ValidationFailed(
-            f"{what}: không có chữ hay số nào (chỉ có dấu hoặc ký tự vô hình); hãy viết nội dung cần phát"
+            Message(
+                "{what} has no letter or digit (only marks or invisible characters). "
+                "Write the words to broadcast.",
+                what=what,
+            )
         )
     if len(text) > max_len:
         raise ValidationFailed(
-            f"{what} is {len(text)} characters long; the limit is {max_len}: shorten it or split it in two"
+            Message(
+                "{what} is {length} characters long, more than the {limit} allowed. "
+                "Shorten it or split it into two bulletins.",
+                what=what,
+                length=len(text),
+                limit=max_len,
+            )
         )
     return text
 
@@ -70,69 +114,83 @@ def check_priority(value: object) -> Priority:
     for priority in PRIORITIES:
         if value == priority:
             return priority
-    raise ValidationFailed(f"priority {value!r} is not valid: choose one of {', '.join(PRIORITIES)}")
+    raise ValidationFailed(
+        Message(
+            "The priority {value} is not known. Choose one of: {allowed}.",
+            value=repr(value)[:40],
+            allowed=", ".join(PRIORITIES),
+        )
+    )
 
 
 def _id_list(value: object, key: str) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed(f"targets.{key} must be a non-empty list of ids, got {value!r:.80}")
+        raise ValidationFailed(_EMPTY_TARGETS[key])
     if len(value) > MAX_TARGETS:
-        raise ValidationFailed(f"targets.{key} names {len(value)} ids; the limit is {MAX_TARGETS}")
+        raise ValidationFailed(
+            Message(
+                "{count} places were chosen; at most {limit} can be. Choose fewer, or choose all villages.",
+                count=len(value),
+                limit=MAX_TARGETS,
+            )
+        )
     return sorted(set(value))
 
 
 def check_targets(session: Session, value: object, commune_id: str | None) -> dict[str, Any]:
     """Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [device ids]}, all existing."""
     if not isinstance(value, dict) or len(value) != 1:
-        raise ValidationFailed(
-            'targets must be exactly one of {"all": true}, {"villages": [ids]} or {"clusters": [ids]}, '
-            f"got {value!r:.80}"
-        )
+        raise ValidationFailed(_TARGETS_SHAPE)
     key, inner = next(iter(value.items()))
     if key == "all":
         if inner is not True:
-            raise ValidationFailed(f"targets.all must be true, got {inner!r:.40}")
+            raise ValidationFailed(_TARGETS_SHAPE)
         return {"all": True}
     if key == "villages":
         ids = _id_list(inner, key)
         query = select(Village.id).where(Village.id.in_(ids))
         if commune_id is not None:
             query = query.where(Village.commune_id == commune_id)
-        what = "village"
+        unknown = Message("These villages do not exist{where}: {ids}. Choose villages from the list.")
     elif key == "clusters":
         ids = _id_list(inner, key)
         query = select(Device.id).where(Device.id.in_(ids))
         if commune_id is not None:
             query = query.join(Village).where(Village.commune_id == commune_id)
-        what = "cluster"
+        unknown = Message(
+            "These loudspeaker clusters do not exist{where}: {ids}. Choose clusters from the list."
+        )
     else:
-        raise ValidationFailed(f"targets key {key!r} is not valid: use all, villages or clusters")
+        raise ValidationFailed(_TARGETS_SHAPE)
     missing = sorted(set(ids) - set(session.scalars(query)))
     if missing:
-        where = f" in commune {commune_id!r}" if commune_id else ""
-        raise ValidationFailed(
-            f"unknown {what} id(s){where}: {', '.join(missing)}; check the list of {what}s"
-        )
+        where = Message(" in commune {commune}", commune=commune_id) if commune_id else ""
+        raise ValidationFailed(unknown.with_values(where=where, ids=", ".join(missing)))
     return {key: ids}
 
 
-def _iso_date(value: object, what: str) -> str:
+def _iso_date(value: object, what: Message) -> str:
     if not isinstance(value, str):
-        raise ValidationFailed(f"{what} must be a date YYYY-MM-DD, got {value!r:.40}")
+        raise ValidationFailed(_bad_date(what))
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(f"{what} must be a date YYYY-MM-DD, got {value!r:.40}") from None
+        raise ValidationFailed(_bad_date(what)) from None
     _within_horizon(day, what)
     return day.isoformat()
 
 
-def _within_horizon(day: date, what: str) -> None:
+def _within_horizon(day: date, what: Message) -> None:
     """Refuse a date the planner cannot work with (it would overflow, or never come)."""
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValidationFailed(
-            f"{what}: ngày {day.isoformat()} nằm ngoài khoảng {EARLIEST_DATE.isoformat()} – "
-            f"{LATEST_DATE.isoformat()}; hãy chọn một ngày trong khoảng đó"
+            Message(
+                "{what}: the day {day} is outside {first} – {last}. Choose a day in that range.",
+                what=what,
+                day=_day(day),
+                first=_day(EARLIEST_DATE),
+                last=_day(LATEST_DATE),
+            )
         )
 
 
@@ -145,22 +203,31 @@ def check_schedule(value: object, windows: Schedule | None = None) -> ScheduleOp
     ):  # the server keeps "revision" (see bulletin_edit); a copy sent back is ignored
         value = {k: v for k, v in value.items() if k != "revision"}
     if not isinstance(value, dict) or value.get("mode", "next_window") not in SCHEDULE_MODES:
-        raise ValidationFailed(f"schedule.mode must be one of {', '.join(SCHEDULE_MODES)}, got {value!r:.80}")
+        raise ValidationFailed(
+            Message(
+                "The schedule kind (schedule.mode) must be one of: {allowed}.",
+                allowed=", ".join(SCHEDULE_MODES),
+            )
+        )
     mode = value.get("mode", "next_window")
     unknown = sorted(set(value) - _SCHEDULE_KEYS[mode])
     if unknown:
         raise ValidationFailed(
-            f"schedule mode {mode!r} does not take {', '.join(unknown)}; "
-            f"allowed keys: {', '.join(sorted(_SCHEDULE_KEYS[mode]))}"
+            Message(
+                "The schedule kind {mode} does not take {unknown}. Remove them; it takes: {allowed}.",
+                mode=mode,
+                unknown=", ".join(unknown),
+                allowed=", ".join(sorted(_SCHEDULE_KEYS[mode])),
+            )
         )
     out: dict[str, Any] = {"mode": mode}
     if mode == "dates":
         dates = value.get("dates")
         if not isinstance(dates, list) or not 0 < len(dates) <= MAX_DATES:
             raise ValidationFailed(
-                f"schedule.dates must list 1–{MAX_DATES} dates YYYY-MM-DD, got {dates!r:.80}"
+                Message("Choose from 1 to {limit} broadcast days (schedule.dates).", limit=MAX_DATES)
             )
-        out["dates"] = sorted({_iso_date(d, "schedule.dates[]") for d in dates})
+        out["dates"] = sorted({_iso_date(d, _LABELS["dates"]) for d in dates})
     if mode == "daily":
         out.update(_daily(value))
     if "windows" in value:
@@ -169,7 +236,7 @@ def check_schedule(value: object, windows: Schedule | None = None) -> ScheduleOp
         out["start_time"] = _start_time(value["start_time"], out.get("windows"), windows)
     out.update(_counts(value))
     if value.get("expires_at") is not None:
-        out["expires_at"] = _moment(value["expires_at"], "schedule.expires_at").isoformat()
+        out["expires_at"] = _moment(value["expires_at"], _LABELS["expires_at"]).isoformat()
     return ScheduleOptions.from_json(out)
 
 
@@ -184,7 +251,14 @@ def _counts(value: dict[str, Any]) -> dict[str, int]:
             continue
         number = value[key]
         if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
-            raise ValidationFailed(f"schedule.{key} must be a whole number {low}–{high}, got {number!r:.40}")
+            raise ValidationFailed(
+                Message(
+                    "{what} must be a whole number from {low} to {high}.",
+                    what=_LABELS[key],
+                    low=low,
+                    high=high,
+                )
+            )
         out[key] = number
     return out
 
@@ -193,12 +267,19 @@ def _daily(value: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     days = value.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAILY_DAYS:
-        raise ValidationFailed(f"schedule.days must be a whole number 1–{MAX_DAILY_DAYS}, got {days!r:.40}")
+        raise ValidationFailed(
+            Message(
+                "{what} must be a whole number from {low} to {high}.",
+                what=_LABELS["days"],
+                low=1,
+                high=MAX_DAILY_DAYS,
+            )
+        )
     out["days"] = days
     if "start_date" in value:
-        out["start_date"] = _iso_date(value["start_date"], "schedule.start_date")
+        out["start_date"] = _iso_date(value["start_date"], _LABELS["start_date"])
         last = date.fromisoformat(out["start_date"]) + timedelta(days=days - 1)
-        _within_horizon(last, f"schedule: ngày cuối của {days} ngày")
+        _within_horizon(last, Message("The last of the {days} days", days=days))
     if "weekdays" in value:
         weekdays = value["weekdays"]
         if (
@@ -207,15 +288,21 @@ def _daily(value: dict[str, Any]) -> dict[str, Any]:
             or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays)
         ):
             raise ValidationFailed(
-                f"schedule.weekdays must list days 0 (Monday) … 6 (Sunday), got {weekdays!r:.60}"
+                Message(
+                    "Choose the weekdays from Monday to Sunday (schedule.weekdays: 0 is Monday, 6 Sunday)."
+                )
             )
         # Without a start date the span begins on the approval day, so the check waits for that.
         if "start_date" in out:
             first = date.fromisoformat(out["start_date"])
             if not {(first + timedelta(days=n)).weekday() for n in range(days)} & set(weekdays):
                 raise ValidationFailed(
-                    f"schedule: none of weekdays {sorted(set(weekdays))} falls within the {days} day(s) "
-                    f"from {first}; add days or pick other weekdays"
+                    Message(
+                        "None of the chosen weekdays falls within the {days} day(s) from {first}. "
+                        "Add days or choose other weekdays.",
+                        days=days,
+                        first=_day(first),
+                    )
                 )
         out["weekdays"] = sorted(set(weekdays))
     return out
@@ -223,16 +310,17 @@ def _daily(value: dict[str, Any]) -> dict[str, Any]:
 
 def _window_names(value: object, windows: Schedule | None) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
-        raise ValidationFailed(
-            "schedule.windows must be a non-empty list of window names such as ['morning'], "
-            f"got {value!r:.80}"
-        )
+        raise ValidationFailed(Message("Choose at least one broadcast window (morning or evening)."))
     if windows is not None:
         known = [w.name for w in windows.windows]
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise ValidationFailed(
-                f"schedule.windows: no window named {', '.join(unknown)}; the windows are {', '.join(known)}"
+                Message(
+                    "There is no broadcast window named {unknown}. The windows are: {known}.",
+                    unknown=", ".join(unknown),
+                    known=", ".join(known),
+                )
             )
     return sorted(set(value))
 
@@ -244,7 +332,7 @@ def _start_time(value: object, names: list[str] | None, windows: Schedule | None
         clock = time.fromisoformat(value).replace(microsecond=0)
     except ValueError:
         raise ValidationFailed(
-            f'schedule.start_time must be a local time "HH:MM", got {value!r:.40}'
+            Message("The start time must be a time of day such as 06:30 (hours:minutes).")
         ) from None
     text = clock.isoformat()
     if windows is not None:
@@ -252,13 +340,16 @@ def _start_time(value: object, names: list[str] | None, windows: Schedule | None
         if not any(w.start <= text < w.end for w in chosen):
             spans = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in chosen)
             raise ValidationFailed(
-                f"schedule.start_time {text[:5]} is outside the chosen windows ({spans}); "
-                "pick a time inside one"
+                Message(
+                    "The start time {time} is outside the chosen windows ({spans}). Choose a time in one.",
+                    time=text[:5],
+                    spans=spans,
+                )
             )
     return text
 
 
-def _moment(value: object, what: str) -> datetime:
+def _moment(value: object, what: Message) -> datetime:
     try:
         if not isinstance(value, str):
             raise ValueError
@@ -267,7 +358,9 @@ def _moment(value: object, what: str) -> datetime:
         moment = None
     if moment is None or moment.utcoffset() is None:
         raise ValidationFailed(
-            f'{what} must be a date and time with a zone, e.g. "2026-11-30T12:00:00+07:00", got {value!r:.40}'
+            Message(
+                "{what} must be a date and time with its zone, such as 2026-11-30T12:00:00+07:00.", what=what
+            )
         )
     _within_horizon(moment.date(), what)
     return moment.astimezone(UTC)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Asset, Bulletin, BulletinAudio, Delivery, User
+from controller.i18n import Message
 from controller.services.errors import NotFound
 from controller.services.views import AudioView, BulletinView, DeliveryView
 from protocol import Priority
@@ -21,7 +22,9 @@ def load_bulletin(session: Session, bulletin_id: int) -> Bulletin:
     """The bulletin row, or NotFound."""
     bulletin = session.get(Bulletin, bulletin_id)
     if bulletin is None:
-        raise NotFound(f"bulletin {bulletin_id} does not exist; check the id in the bulletin list")
+        raise NotFound(
+            Message("Bulletin #{id} does not exist. Check the number in the bulletin list.", id=bulletin_id)
+        )
     return bulletin
 
 

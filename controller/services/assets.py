@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Asset
+from controller.i18n import Message
 from controller.services.errors import NotFound, ValidationFailed
 from controller.services.views import AssetView
 
@@ -44,9 +45,13 @@ def register_asset(
 ) -> AssetView:
     """Record an asset; registering the same sha256 again returns the existing record unchanged."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ValidationFailed(f"asset sha256 {sha256!r:.80} is not 64 lowercase hex digits")
+        raise ValidationFailed(
+            Message("This audio file's fingerprint (sha256) is not valid: 64 hex digits are needed.")
+        )
     if size < 1 or duration_ms < 1:
-        raise ValidationFailed(f"asset {sha256}: size {size} and duration_ms {duration_ms} must be positive")
+        raise ValidationFailed(
+            Message("This audio file is empty or has no length. Record or choose it again.")
+        )
     existing = session.get(Asset, sha256)
     if existing is not None:
         return _view(existing)
@@ -71,7 +76,11 @@ def get_asset(session: Session, sha256: str) -> AssetView:
     """One asset by sha256."""
     asset = session.get(Asset, sha256)
     if asset is None:
-        raise NotFound(f"audio asset {sha256!r:.80} does not exist")
+        raise NotFound(
+            Message(
+                "This audio file is not on the controller. Upload the recording or read the text aloud first."
+            )
+        )
     return _view(asset)
 
 

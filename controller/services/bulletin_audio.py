@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import AUDIO_KINDS, Asset, BulletinAudio
+from controller.i18n import Message
+from controller.i18n.vocabulary import describe_status
 from controller.services._bulletin_views import load_bulletin, view_bulletin
 from controller.services.audit import write_audit
 from controller.services.errors import NotFound, ValidationFailed
@@ -37,15 +39,34 @@ def attach_audio(
     if actor is not None:
         require(actor, "bulletin.submit", owner_id=bulletin.author_id)
     if bulletin.status not in ("draft", "pending", "approved"):
-        raise ValidationFailed(f"bulletin {bulletin_id} is {bulletin.status}; audio can no longer be changed")
+        raise ValidationFailed(
+            Message(
+                "Bulletin #{id} is {status}: its audio cannot be changed now. Write a new bulletin instead.",
+                id=bulletin_id,
+                status=describe_status(bulletin.status),
+            )
+        )
     if kind not in AUDIO_KINDS:
-        raise ValidationFailed(f"audio kind {kind!r} is not valid: choose one of {', '.join(AUDIO_KINDS)}")
+        raise ValidationFailed(
+            Message(
+                "The audio kind {kind} is not known. Choose one of: {allowed}.",
+                kind=repr(kind)[:40],
+                allowed=", ".join(AUDIO_KINDS),
+            )
+        )
     if not language or len(language) > 16:
         raise ValidationFailed(
-            f"language {language!r} is not valid: use a short tag such as vi, thai, hmn, dao"
+            Message(
+                "The language {language} is not valid. Use a short code such as vi, thai, hmn or dao.",
+                language=repr(language)[:40],
+            )
         )
     if session.get(Asset, asset_sha256) is None:
-        raise NotFound(f"audio asset {asset_sha256} does not exist; upload or render it first")
+        raise NotFound(
+            Message(
+                "This audio file is not on the controller. Upload the recording or read the text aloud first."
+            )
+        )
     versions = list(session.scalars(select(BulletinAudio).where(BulletinAudio.bulletin_id == bulletin_id)))
     existing = next((v for v in versions if v.language == language), None)
     if existing is None:

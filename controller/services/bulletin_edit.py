@@ -14,8 +14,11 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from controller.db.models import BulletinAudio
+from controller.i18n import Message
+from controller.i18n.vocabulary import describe_status
 from controller.planning import Schedule, ScheduleOptions
 from controller.services._bulletin_input import (
+    LABELS,
     MAX_TEXT,
     MAX_TITLE,
     check_schedule,
@@ -50,14 +53,18 @@ def edit_bulletin(
     require(actor, "bulletin.submit", owner_id=bulletin.author_id)  # editing is submitting anew
     if bulletin.status not in EDITABLE:
         raise InvalidTransition(
-            f"bulletin {bulletin_id} is {bulletin.status}; "
-            "only a draft, pending or approved bulletin can be edited"
+            Message(
+                "Bulletin #{id} is {status}; only a draft, a bulletin waiting for approval or an approved "
+                "one can be edited. Write a new bulletin instead.",
+                id=bulletin_id,
+                status=describe_status(bulletin.status),
+            )
         )
     changed: dict[str, Any] = {}
     if changes.get("title") is not None:
-        changed["title"] = clean_text(changes["title"], "the title", MAX_TITLE)
+        changed["title"] = clean_text(changes["title"], LABELS["title"], MAX_TITLE)
     if changes.get("text") is not None:
-        changed["text"] = clean_text(changes["text"], "the text", MAX_TEXT)
+        changed["text"] = clean_text(changes["text"], LABELS["text"], MAX_TEXT)
     if changes.get("targets") is not None:
         changed["targets"] = check_targets(session, changes["targets"], bulletin.commune_id)
     if changes.get("schedule") is not None:

@@ -20,8 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Device, Village
+from controller.i18n import Joined, Message
+from controller.i18n.vocabulary import describe_action, describe_status
 from controller.planning import Schedule
 from controller.services._bulletin_input import (
+    LABELS,
     MAX_REASON,
     MAX_TEXT,
     MAX_TITLE,
@@ -65,8 +68,14 @@ def take_step(
     sources, target = TRANSITIONS[step]
     if bulletin.status not in sources:
         raise InvalidTransition(
-            f"bulletin {bulletin.id} is {bulletin.status}; it can be {step} only when it is "
-            f"{' or '.join(sorted(sources))}"
+            Message(
+                "Bulletin #{id} is {status}, so this step cannot be done now ({step}: only when it is "
+                "{allowed}). Reload the page to see its state.",
+                id=bulletin.id,
+                status=describe_status(bulletin.status),
+                step=describe_action(f"bulletin.{step}"),
+                allowed=Joined([describe_status(code) for code in sorted(sources)], " / "),
+            )
         )
     before = bulletin.status
     bulletin.status = target
@@ -94,8 +103,11 @@ def submit(
     require(actor, permission, owner_id=bulletin.author_id)
     if bulletin.status == "draft" and not target_devices(session, bulletin):
         raise ValidationFailed(
-            f"bulletin {bulletin_id}: its targets {bulletin.targets} reach no device; "
-            "pick villages or clusters that have devices"
+            Message(
+                "Bulletin #{id} is meant for places with no loudspeaker cluster. "
+                "Choose villages or clusters that have loudspeakers.",
+                id=bulletin_id,
+            )
         )
     take_step(session, bulletin, "submit", now, actor=actor.username)
     bulletin.submitted_at = now
@@ -116,8 +128,10 @@ def approve(
     require(actor, "bulletin.approve")
     if bulletin.author_id == actor.id and not allow_self_approval:
         raise Forbidden(
-            f"bulletin {bulletin_id} was written by {actor.username!r}, who may not approve it too; "
-            "ask another approver"
+            Message(
+                "You wrote bulletin #{id}, so you cannot approve it too. Ask another approver.",
+                id=bulletin_id,
+            )
         )
     if two_person_emergency and bulletin.priority == "emergency" and bulletin.status == "pending":
         if bulletin.approver_id is None:
@@ -130,8 +144,11 @@ def approve(
             return view_bulletin(session, bulletin)
         if bulletin.approver_id == actor.id:
             raise Forbidden(
-                f"emergency bulletin {bulletin_id} already has {actor.username!r}'s approval; "
-                "the two-person rule needs a second, different approver"
+                Message(
+                    "You already approved emergency bulletin #{id}. Two different people must approve it: "
+                    "ask a second approver.",
+                    id=bulletin_id,
+                )
             )
     take_step(session, bulletin, "approve", now, actor=actor.username)
     bulletin.approver_id, bulletin.approved_at = actor.id, now
@@ -142,7 +159,7 @@ def reject(session: Session, bulletin_id: int, actor: UserView, now: datetime, r
     """Reject a pending bulletin, saying why (the reason is required)."""
     bulletin = load_bulletin(session, bulletin_id)
     require(actor, "bulletin.reject")
-    clean_reason = clean_text(reason, "the reason for rejecting", MAX_REASON)
+    clean_reason = clean_text(reason, LABELS["reject_reason"], MAX_REASON)
     take_step(session, bulletin, "reject", now, actor=actor.username, detail={"reason": clean_reason})
     bulletin.approver_id, bulletin.rejected_at, bulletin.reject_reason = actor.id, now, clean_reason
     return view_bulletin(session, bulletin)
@@ -155,7 +172,7 @@ def cancel(
     bulletin = load_bulletin(session, bulletin_id)
     require(actor, "bulletin.cancel", owner_id=bulletin.author_id)
     detail: dict[str, object] = (
-        {} if reason is None else {"reason": clean_text(reason, "the reason", MAX_REASON)}
+        {} if reason is None else {"reason": clean_text(reason, LABELS["reason"], MAX_REASON)}
     )
     take_step(session, bulletin, "cancel", now, actor=actor.username, detail=detail)
     bulletin.cancelled_at = now
@@ -204,14 +221,12 @@ def create_bulletin(
     is a relay slot's, already checked (controller.services.relay_slots creates those).
     """
     require(actor, permission)
-    clean_title = clean_text(title, "the title", MAX_TITLE)
-    clean_body = clean_text(text, "the text", MAX_TEXT)
+    clean_title = clean_text(title, LABELS["title"], MAX_TITLE)
+    clean_body = clean_text(text, LABELS["text"], MAX_TEXT)
     clean_schedule = check_schedule(schedule, windows)
     expires_at = expires_at or clean_schedule.expires_at
     if expires_at is not None and expires_at <= now:
-        raise ValidationFailed(
-            f"expires_at {expires_at.isoformat()} is in the past; pick a later time or none"
-        )
+        raise ValidationFailed(Message("The end time has already passed. Choose a later end time, or none."))
     bulletin = Bulletin(
         commune_id=actor.commune_id,
         title=clean_title,

@@ -13,6 +13,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Area, Device, Village
+from controller.i18n import Message
 from controller.mqtt.accounts import BrokerAccount, hash_password, new_password
 from controller.services.audit import write_audit
 from controller.services.errors import AreaRetired, Conflict, NotFound, ValidationFailed
@@ -31,7 +32,12 @@ def load_device(session: Session, device_id: str) -> Device:
     """The device row, or NotFound."""
     device = session.get(Device, device_id)
     if device is None:
-        raise NotFound(f"device {device_id!r:.80} does not exist; provision it first (loaxa device add)")
+        raise NotFound(
+            Message(
+                "The cluster {device} does not exist. Check its code in the list, or add it first.",
+                device=str(device_id)[:80],
+            )
+        )
     return device
 
 
@@ -65,20 +71,34 @@ def provision_device(
     actor: str | None = None,
 ) -> ProvisionedDevice:
     """Register a device; the returned MQTT password is shown once and only its hash is kept."""
-    check_slug(device_id, "device id")
+    check_slug(device_id, Message("The cluster code"))
     clean_name = name.strip()
     if not clean_name or len(clean_name) > 200:
-        raise ValidationFailed(f"device name {name!r:.80} must be 1–200 characters")
+        raise ValidationFailed(Message("The cluster's name must be 1–200 characters. Type a shorter name."))
     if isinstance(speakers, bool) or not isinstance(speakers, int) or not 1 <= speakers <= MAX_SPEAKERS:
-        raise ValidationFailed(f"speakers {speakers!r} must be a whole number 1–{MAX_SPEAKERS}")
+        raise ValidationFailed(
+            Message(
+                "The number of loudspeakers must be a whole number from 1 to {limit}.", limit=MAX_SPEAKERS
+            )
+        )
     village = session.get(Village, village_id)
     if village is None:
-        raise NotFound(f"village {village_id!r} does not exist; pick one from the village list")
+        raise NotFound(
+            Message(
+                "The village {village} does not exist. Choose one from the list of villages.",
+                village=village_id,
+            )
+        )
     area = session.get(Area, village.area_code)
     if area is not None and area.retired:
         raise AreaRetired(f"Thôn/bản {village_id} đã ngừng hoạt động: chọn thôn/bản khác cho cụm loa này.")
     if session.get(Device, device_id) is not None:
-        raise Conflict(f"device {device_id!r} already exists; pick another id or reset its password")
+        raise Conflict(
+            Message(
+                "The cluster code {device} is taken. Choose another, or give that cluster a new password.",
+                device=device_id,
+            )
+        )
     password = new_password()
     device = Device(
         id=device_id,

@@ -14,8 +14,12 @@
     ├── Forbidden           403  the user's role or ownership does not allow it
     └── AuthenticationFailed 401 wrong password, unknown, expired or revoked token, inactive user
 
+Each error carries a `controller.i18n.Message` (or words already in Vietnamese): `message` is the
+Vietnamese text, `message_in(locale)` the text in another catalogue's language (the API's `en`).
 Owns the error types only; must not import the database or the web framework.
 """
+
+from controller.i18n import DEFAULT_LOCALE, Text, render
 
 
 class ServiceError(Exception):
@@ -24,9 +28,14 @@ class ServiceError(Exception):
     code = "error"
     http_status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
+        self.text = message
+        self.message: str = render(message)
+
+    def message_in(self, locale: str = DEFAULT_LOCALE) -> str:
+        """The message in `locale` (Vietnamese unless the reader asked for another catalogue)."""
+        return str(render(self.text, locale))
 
 
 class ValidationFailed(ServiceError):
@@ -106,6 +115,6 @@ class ImportRejected(ValidationFailed):
 
     code = "import_rejected"
 
-    def __init__(self, message: str, problems: list[str]) -> None:
+    def __init__(self, message: Text, problems: list[str]) -> None:
         super().__init__(message)
         self.problems = problems

@@ -39,6 +39,7 @@ from controller.db.models import (
     DeviceEvent,
     Play,
 )
+from controller.i18n import Message
 from controller.services.deliveries import advance_delivery, find_delivery
 from controller.services.devices import load_device
 from controller.services.errors import NotFound
@@ -121,7 +122,12 @@ def record_heartbeat(
     """Store a heartbeat's metrics, mark the device online, and extend its uptime coverage."""
     unknown = record_heartbeats(session, [(device_id, hb, received_at)], interval=interval)
     if unknown:
-        raise NotFound(f"device {device_id!r} does not exist; provision it first")
+        raise NotFound(
+            Message(
+                "The cluster {device} does not exist. Check its code in the list, or add it first.",
+                device=str(device_id)[:80],
+            )
+        )
 
 
 def record_heartbeats(

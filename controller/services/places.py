@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Commune, Village
+from controller.i18n import Message
 from controller.services.areas import check_code, insert_area
 from controller.services.audit import write_audit
 from controller.services.errors import Conflict, NotFound, ValidationFailed
@@ -22,12 +23,16 @@ SLUG: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _LANGUAGE: Final = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,8})*")
 
 
-def check_slug(value: str, what: str) -> str:
+def check_slug(value: str, what: Message) -> str:
     """A lowercase id: letters a–z, digits and inner '-', at most 64 characters."""
     if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ValidationFailed(
-            f"{what} {value!r:.80} is not valid: use 1–64 lowercase letters a–z, digits and '-' "
-            "(not at the start or end), e.g. 'tule-c01'"
+            Message(
+                "{what} {value} is not valid. Use 1–64 lowercase letters a–z without accents, digits and '-' "
+                "(not first or last), such as tule-c01.",
+                what=what,
+                value=repr(value)[:80],
+            )
         )
     return value
 
@@ -53,9 +58,11 @@ def create_commune(
     Without a code the commune's id is its area's code: a commune running loaxa on its own, as before
     areas existed.
     """
-    check_slug(commune_id, "commune id")
+    check_slug(commune_id, Message("The commune code"))
     if session.get(Commune, commune_id) is not None:
-        raise Conflict(f"commune {commune_id!r} already exists")
+        raise Conflict(
+            Message("The commune {commune} exists already. Choose another code.", commune=commune_id)
+        )
     if code is not None:
         check_code(code, "commune")
     area = insert_area(session, now, code=code or commune_id, name=name, level="commune", parent=parent)
@@ -70,16 +77,18 @@ def create_village(
     session: Session, village_id: str, now: datetime, *, name: str, commune_id: str, languages: Sequence[str]
 ) -> VillageView:
     """Create a village with the languages of its listeners (e.g. ["vi", "thai"])."""
-    check_slug(village_id, "village id")
+    check_slug(village_id, Message("The village code"))
     commune = session.get(Commune, commune_id)
     if commune is None:
-        raise NotFound(f"commune {commune_id!r} does not exist; create it first")
+        raise NotFound(Message("The commune {commune} does not exist. Create it first.", commune=commune_id))
     if session.get(Village, village_id) is not None:
-        raise Conflict(f"village {village_id!r} already exists")
+        raise Conflict(
+            Message("The village {village} exists already. Choose another code.", village=village_id)
+        )
     bad = [lang for lang in languages if not _LANGUAGE.fullmatch(lang)]
     if not languages or bad:
         raise ValidationFailed(
-            f"village languages {list(languages)!r} are not valid: give short lowercase tags such as vi, thai"
+            Message("The village's languages are not valid. Give short lowercase codes such as vi or thai.")
         )
     area = insert_area(session, now, code=village_id, name=name, level="village", parent=commune.area_code)
     village = Village(

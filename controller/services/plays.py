@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Play
+from controller.i18n import Message
 from controller.services.errors import ValidationFailed
 from controller.services.onair import gaps_of
 from controller.services.views import PlayView
@@ -34,9 +35,11 @@ def list_plays(
 ) -> list[PlayView]:
     """Plays that started (or, with no start recorded, ended) in [start, end), oldest first."""
     if start is not None and end is not None and end <= start:
-        raise ValidationFailed(f"plays: 'to' {end.isoformat()} is not after 'from' {start.isoformat()}")
+        raise ValidationFailed(
+            Message("The end of the period must come after its start. Swap or change the dates.")
+        )
     if not 1 <= limit <= MAX_PLAYS:
-        raise ValidationFailed(f"plays: limit {limit} must be 1–{MAX_PLAYS}")
+        raise ValidationFailed(Message("Ask for 1 to {limit} plays at a time.", limit=MAX_PLAYS))
     at = func.coalesce(Play.started_at, Play.finished_at)
     query = (
         select(Play, Bulletin.source)

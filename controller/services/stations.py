@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Station
+from controller.i18n import Message
 from controller.services._bulletin_input import clean_text
 from controller.services.audit import write_audit
 from controller.services.errors import Conflict, NotFound, ValidationFailed
@@ -103,7 +104,7 @@ def check_urls(value: object) -> list[str]:
 
 
 def _clean_name(value: object) -> str:
-    return clean_text(value, "tên đài", MAX_NAME)
+    return clean_text(value, Message("station name"), MAX_NAME)
 
 
 def _load(session: Session, station_id: int) -> Station:

@@ -15,8 +15,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceCoverage
+from controller.i18n import Message
 from controller.services.errors import NotFound, ValidationFailed
-from controller.services.views import Gap, UptimeReport
+from controller.services.views import Gap, UptimeReport, UptimeSlot, UptimeSlots
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,16 @@ def _spans(
 def device_uptime(session: Session, device_id: str, start: datetime, end: datetime) -> UptimeReport:
     """The fraction of [start, end] covered by the device's heartbeats, and the gaps in between."""
     if end <= start:
-        raise ValidationFailed(f"uptime period: end {end.isoformat()} is not after start {start.isoformat()}")
+        raise ValidationFailed(
+            Message("The end of the period must come after its start. Swap or change the dates.")
+        )
     if session.get(Device, device_id) is None:
-        raise NotFound(f"device {device_id!r} does not exist")
+        raise NotFound(
+            Message(
+                "The cluster {device} does not exist. Check its code in the list, or add it first.",
+                device=str(device_id)[:80],
+            )
+        )
     merged = _merge(_spans(session, [device_id], start, end)[device_id], start, end)
     gaps: list[Gap] = []
     cursor = start
@@ -117,6 +125,43 @@ def device_uptime(session: Session, device_id: str, start: datetime, end: dateti
     return UptimeReport(
         device_id=device_id, start=start, end=end, fraction=_fraction(merged, start, end), gaps=tuple(gaps)
     )
+
+
+def uptime_slots(
+    session: Session, device_id: str, now: datetime, period: timedelta, count: int
+) -> UptimeSlots:
+    """The `period` ending at `now` cut into `count` equal slots, each with its covered fraction.
+
+    The overall fraction is computed from the same merged spans and the same provisioning time as
+    `uptime_fractions` (the device page's percentage), so a picture drawn from the slots agrees with it.
+    """
+    if count < 1:
+        raise ValueError(f"uptime slots: count must be at least 1, got {count}")
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(
+            Message(
+                "The cluster {device} does not exist. Check its code in the list, or add it first.",
+                device=str(device_id)[:80],
+            )
+        )
+    start = now - period
+    merged = _merge(_spans(session, [device_id], start, now)[device_id], start, now)
+    created = device.created_at
+    step = period / count
+    slots = []
+    covered, lived = timedelta(), timedelta()
+    for index in range(count):
+        lo, hi = start + step * index, (now if index == count - 1 else start + step * (index + 1))
+        since = max(lo, created)
+        if since >= hi:
+            slots.append(UptimeSlot(start=lo, end=hi, fraction=None))
+            continue
+        fraction = _merged_fraction(merged, since, hi)
+        covered += (hi - since) * fraction
+        lived += hi - since
+        slots.append(UptimeSlot(start=lo, end=hi, fraction=fraction))
+    return UptimeSlots(device_id=device_id, fraction=covered / lived if lived else None, slots=tuple(slots))
 
 
 def uptime_fractions(

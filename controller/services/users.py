@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import ROLES, ApiToken, Commune, User
+from controller.i18n import Message
+from controller.i18n.vocabulary import describe_role
 from controller.services.audit import write_audit
 from controller.services.errors import AuthenticationFailed, Conflict, Forbidden, NotFound, ValidationFailed
 from controller.services.views import UserView
@@ -78,10 +80,15 @@ def can(user: UserView, action: str, *, owner_id: int | None = None) -> bool:
 def require(user: UserView, action: str, *, owner_id: int | None = None) -> None:
     """Raise Forbidden unless `user` may take `action`."""
     if not can(user, action, owner_id=owner_id):
-        own = " on a bulletin written by someone else" if owner_id not in (None, user.id) else ""
+        own = Message(" on a bulletin someone else wrote") if owner_id not in (None, user.id) else ""
         raise Forbidden(
-            f"user {user.username!r} with role {user.role!r} may not do {action!r}{own}; "
-            "ask an admin to change the role or to do it"
+            Message(
+                "The account {user} ({role}) may not do this{own}. "
+                "Ask an administrator to change your role or to do it for you.",
+                user=user.username,
+                role=describe_role(user.role),
+                own=own,
+            )
         )
 
 
@@ -115,17 +122,33 @@ def create_user(
     """Create an active user with an argon2 password hash."""
     if not _USERNAME.fullmatch(username):
         raise ValidationFailed(
-            f"username {username!r} is not valid: use 2–64 lowercase letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            Message(
+                "The username {username} is not valid. Use 2–64 lowercase letters without accents, digits, "
+                "'.', '_' or '-', starting with a letter or digit.",
+                username=repr(username)[:70],
+            )
         )
     if role not in ROLES:
-        raise ValidationFailed(f"role {role!r} is not valid: choose one of {', '.join(ROLES)}")
+        raise ValidationFailed(
+            Message(
+                "The role {role} is not known. Choose one of: {allowed}.",
+                role=repr(role)[:40],
+                allowed=", ".join(ROLES),
+            )
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValidationFailed(
+            Message("The password is too short. Use at least {count} characters.", count=MIN_PASSWORD_LENGTH)
+        )
     if commune_id is not None and session.get(Commune, commune_id) is None:
-        raise NotFound(f"commune {commune_id!r} does not exist; create it first or leave it empty")
+        raise NotFound(
+            Message(
+                "The commune {commune} does not exist. Create it first, or leave it empty.",
+                commune=commune_id,
+            )
+        )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists; pick another username")
+        raise Conflict(Message("The username {username} is taken. Choose another one.", username=username))
     user = User(
         username=username,
         password_hash=_hasher.hash(password),
@@ -153,7 +176,12 @@ def get_user(session: Session, username: str) -> UserView:
     """A user by username."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(
+            Message(
+                "There is no account named {username}. Check the name in the list of users.",
+                username=username,
+            )
+        )
     return view_of(user)
 
 
@@ -168,7 +196,12 @@ def set_user_active(
     """Enable or disable a user; disabling also revokes the user's tokens."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(
+            Message(
+                "There is no account named {username}. Check the name in the list of users.",
+                username=username,
+            )
+        )
     user.active = active
     if not active:
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
@@ -194,7 +227,9 @@ def authenticate(session: Session, username: str, password: str) -> UserView:
         user = None
     if user is None or not user.active:
         log.info("sign-in refused for %r", username)
-        raise AuthenticationFailed("wrong username or password, or the account is disabled")
+        raise AuthenticationFailed(
+            Message("Wrong username or password, or the account is disabled. Check them and try again.")
+        )
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return view_of(user)
@@ -225,12 +260,12 @@ def user_for_token(session: Session, token: str, now: datetime) -> UserView:
         .where(ApiToken.token_sha256 == _hash_token(token))
     ).one_or_none()
     if found is None or found[0].revoked:
-        raise AuthenticationFailed("the token is unknown or revoked; sign in again")
+        raise AuthenticationFailed(Message("This sign-in is no longer valid. Sign in again."))
     row, user = found
     if row.expires_at <= now:
-        raise AuthenticationFailed("the token has expired; sign in again")
+        raise AuthenticationFailed(Message("This sign-in has expired. Sign in again."))
     if not user.active:
-        raise AuthenticationFailed("the account of this token is disabled")
+        raise AuthenticationFailed(Message("This account is disabled. Ask an administrator to enable it."))
     return view_of(user)
 
 

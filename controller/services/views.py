@@ -163,6 +163,28 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class UptimeSlot:
+    """One equal slice of an uptime period; `fraction` is None when the device did not exist yet."""
+
+    start: datetime
+    end: datetime
+    fraction: float | None
+
+
+@dataclass(frozen=True)
+class UptimeSlots:
+    """A period cut into equal slots, and the whole period's fraction from the very same spans.
+
+    `fraction` counts only time since the device was provisioned, as `uptime_fractions` does, so the
+    bar drawn from the slots and the percentage printed under it cannot disagree.
+    """
+
+    device_id: str
+    fraction: float | None
+    slots: tuple[UptimeSlot, ...]
+
+
+@dataclass(frozen=True)
 class UptimeReport:
     """Uptime of one device over [start, end]: the covered fraction and the gaps between."""
 

@@ -6,12 +6,24 @@ TtsError
  ├── EngineUnavailable              one engine could not synthesize (offline, missing program, timeout)
  └── NoEngineAvailable              every engine in the chain failed
  AudioProcessingError               ffmpeg failed on audio we produced ourselves (a bug or a broken install)
+Each carries a `controller.i18n.Message`: `str(error)` is the Vietnamese text a person reads, with no
+internal detail (paths, a program's stderr), which goes to the log where the error is raised.
 Owns no logic.
 """
+
+from controller.i18n import DEFAULT_LOCALE, Text, render
 
 
 class TtsError(Exception):
     """Base of every error in controller.tts."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(render(message)))
+        self.text = message
+
+    def message_in(self, locale: str = DEFAULT_LOCALE) -> str:
+        """The message in `locale` (Vietnamese unless the reader asked for another catalogue)."""
+        return str(render(self.text, locale))
 
 
 class TextRejected(TtsError, ValueError):

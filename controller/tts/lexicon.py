@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from controller.i18n import Message
+
 DEFAULT_LEXICON = Path(__file__).with_name("abbreviations.toml")
 Kind = Literal["abbreviation", "place"]
 KINDS: dict[str, Kind] = {"abbreviations": "abbreviation", "places": "place"}  # TOML table → kind
@@ -80,21 +82,38 @@ class Lexicon:
         return written  # the chain splits only another way round; leave it as written
 
 
-def check_entry(key: str, reading: str) -> list[str]:
+def check_entry(key: str, reading: str) -> list[Message]:
     """What is wrong with one entry, as sentences a person can act on (empty when it is fine)."""
     problems = []
     if not key.strip() or key != key.strip() or not any(ch.isalnum() for ch in key):
-        problems.append("the written form needs a letter or digit and no spaces at its ends")
+        problems.append(Message("the written form needs a letter or digit, and no spaces at its ends"))
     if len(key) > MAX_KEY_CHARS:
-        problems.append(f"the written form has {len(key)} characters; the limit is {MAX_KEY_CHARS}")
+        problems.append(
+            Message(
+                "the written form has {length} characters; at most {limit} are allowed",
+                length=len(key),
+                limit=MAX_KEY_CHARS,
+            )
+        )
     if not any(ch.isalpha() for ch in reading):
-        problems.append("the reading is empty: write how the words are said, e.g. 'ủy ban nhân dân'")
+        problems.append(Message("the reading is empty: write how the words are said ('ủy ban nhân dân')"))
     if any(ch.isdigit() for ch in reading):
-        problems.append(f"the reading {reading!r} has digits: write numbers in words ('bốn gờ', not '4 gờ')")
+        problems.append(
+            Message(
+                "the reading {reading} has digits: write numbers in words ('bốn gờ', not '4 gờ')",
+                reading=repr(reading[:60]),
+            )
+        )
     if len(reading) > MAX_READING_CHARS:
-        problems.append(f"the reading has {len(reading)} characters; the limit is {MAX_READING_CHARS}")
+        problems.append(
+            Message(
+                "the reading has {length} characters; at most {limit} are allowed",
+                length=len(reading),
+                limit=MAX_READING_CHARS,
+            )
+        )
     if any(unicodedata.category(ch)[0] == "C" for ch in key + reading):
-        problems.append("remove line breaks and control characters")
+        problems.append(Message("remove the line breaks and control characters"))
     return problems
 
 
@@ -115,7 +134,7 @@ def read_entries(path: Path) -> list[Entry]:
                 raise LexiconError(f"{path}: [{table}] {key!r} needs a non-empty reading in quotes")
             problems = check_entry(key, value.strip())
             if problems:
-                raise LexiconError(f"{path}: [{table}] {key!r}: {'; '.join(problems)}")
+                raise LexiconError(f"{path}: [{table}] {key!r}: {'; '.join(map(str, problems))}")
             entries.append(Entry(key, value.strip(), kind))
     return entries
 

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from controller.i18n import Message
 from controller.tts import numbers
 from controller.tts.errors import TextRejected
 from controller.tts.lexicon import Lexicon, load_lexicon
@@ -44,11 +45,15 @@ def clean_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> str:
     lines = [line for line in (_SPACES.sub(" ", line).strip() for line in text.split("\n")) if line]
     cleaned = " ".join(lines)
     if not any(ch.isalnum() for ch in cleaned):
-        raise TextRejected("The bulletin text is empty: write the words to read aloud (Vietnamese).")
+        raise TextRejected(Message("The bulletin text is empty. Write the words to read aloud."))
     if len(cleaned) > max_chars:
         raise TextRejected(
-            f"The bulletin text has {len(cleaned)} characters; the limit is {max_chars}. "
-            "Shorten it or split it into two bulletins."
+            Message(
+                "The bulletin text has {length} characters, more than the {limit} allowed. "
+                "Shorten it or split it into two bulletins.",
+                length=len(cleaned),
+                limit=max_chars,
+            )
         )
     # A paragraph without final punctuation still ends a sentence (a pause, a split for synthesis).
     return " ".join(line if line[-1] in ".!?…:;," else f"{line}." for line in lines)
@@ -65,7 +70,9 @@ def normalize_text(
     words = _SPACES.sub(" ", _g2p_read(words)).strip()
     sentences = tuple(s for s in _SENTENCE_END.split(words) if any(ch.isalnum() for ch in s))
     if not sentences:
-        raise TextRejected(f"Nothing left to read in {text[:80]!r} after normalization; write it in words.")
+        raise TextRejected(
+            Message("Nothing in {text} can be read aloud. Write it in words.", text=repr(text[:80]))
+        )
     return NormalizedText(" ".join(sentences), sentences)
 
 

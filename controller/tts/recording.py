@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from controller.assets import AssetStore
+from controller.i18n import Message, format_bytes, format_duration
 from controller.tts import audio, loudness
 from controller.tts.cache import RenderCache, cache_key
 from controller.tts.errors import AudioProcessingError, RecordingRejected
@@ -38,8 +39,10 @@ def language_tag(language: str) -> str:
     tag = _ALIASES.get(bare, bare)
     if not _LANGUAGE.fullmatch(tag):
         raise RecordingRejected(
-            f"Ngôn ngữ {language[:40]!r} không hợp lệ: hãy dùng mã ngắn viết thường "
-            "(ví dụ: vi, thai, mong, dao)."
+            Message(
+                "The language {language} is not valid. Use a short code such as vi, thai, mong or dao.",
+                language=repr(language[:40]),
+            )
         )
     return tag
 
@@ -58,8 +61,12 @@ def render_recording(
     size = len(data) if isinstance(data, bytes) else data.stat().st_size
     if size > max_bytes:
         raise RecordingRejected(
-            f"Tệp ghi âm nặng {size / 1e6:.1f} MB; giới hạn là {max_bytes / 1e6:.0f} MB. "
-            "Hãy xuất ra MP3 (64–128 kbit/s) hoặc cắt ngắn."
+            Message(
+                "The recording is {size}, more than the {limit} allowed. "
+                "Export it as MP3 (64–128 kbit/s) or make it shorter.",
+                size=format_bytes(size),
+                limit=format_bytes(max_bytes),
+            )
         )
     raw = data if isinstance(data, bytes) else data.read_bytes()
     cache = RenderCache(store)
@@ -101,11 +108,17 @@ def _checked_samples(upload: Path, decoded: Path, max_duration_s: int) -> Sample
         raise _unreadable(error) from None
     if length_ms > max_duration_s * 1000:
         raise RecordingRejected(
-            f"Bản ghi dài hơn {max_duration_s} giây, quá giới hạn. Hãy cắt ngắn hoặc chia thành hai bản tin."
+            Message(
+                "The recording is longer than {limit}. Shorten it or split it into two bulletins.",
+                limit=format_duration(max_duration_s),
+            )
         )
     if length_ms < MIN_RECORDING_MS:
         raise RecordingRejected(
-            f"Bản ghi chỉ dài {length_ms} ms; hãy ghi trọn thông báo (ít nhất {MIN_RECORDING_MS} ms)."
+            Message(
+                "The recording is only {length} long. Record the whole announcement (at least 0.5 s).",
+                length=f"{length_ms} ms",
+            )
         )
     try:
         samples = audio.decode_file(decoded)
@@ -114,7 +127,10 @@ def _checked_samples(upload: Path, decoded: Path, max_duration_s: int) -> Sample
         raise _unreadable(error) from None
     if level <= SILENCE_LUFS:
         raise RecordingRejected(
-            f"Bản ghi không có tiếng (độ lớn {level:.0f} LUFS). Hãy kiểm tra micrô rồi ghi lại."
+            Message(
+                "The recording is silent (loudness {level} LUFS). Check the microphone, then record again.",
+                level=f"{level:.0f}",
+            )
         )
     return samples
 
@@ -122,6 +138,8 @@ def _checked_samples(upload: Path, decoded: Path, max_duration_s: int) -> Sample
 def _unreadable(error: Exception) -> RecordingRejected:
     log.warning("upload refused: not readable as audio: %s", error)
     return RecordingRejected(
-        "Tệp tải lên không đọc được thành âm thanh. Hãy tải lên tệp MP3, WAV, M4A, OGG hoặc WebM "
-        "ghi âm trực tiếp (không phải danh sách phát hay đường dẫn)."
+        Message(
+            "The recording cannot be read as audio. Record again, or choose another MP3, WAV, M4A, OGG "
+            "or WebM file (a recording itself, not a playlist or a link)."
+        )
     )

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from controller.assets import AssetStore
 from controller.config import TtsSettings
+from controller.i18n import Message
 from controller.tts import audio
 from controller.tts.cache import CachedRender, RenderCache, cache_key
 from controller.tts.engines import Synthesizer, build_engines, speak_with
@@ -126,8 +127,13 @@ def _render_with(
         cache.put(key, entry)
         log.info("tts rendered %s engine %s (%s ms)", entry.sha256, entry.engine, entry.duration_ms)
         return result_of(entry, from_cache=False)
+    # Each engine's reason (network, missing program) is an internal detail: logged above and here.
+    log.error("no speech engine could read the text: %s", "; ".join(reasons) or "none configured")
     raise NoEngineAvailable(
-        "No text-to-speech engine could read the bulletin: " + ("; ".join(reasons) or "none configured")
+        Message(
+            "No voice could read the bulletin now. Try again in a few minutes; if it keeps failing, "
+            "record the announcement instead or tell the administrator."
+        )
     )
 
 

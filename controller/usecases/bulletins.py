@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from controller import services
 from controller.db import Database
+from controller.i18n import Message
 from controller.planning import Schedule
 from controller.services.audit import write_audit
 from controller.services.bulletin_edit import edit_bulletin
@@ -211,7 +212,11 @@ class BulletinUseCases:
         """A user of one commune acts only on that commune's bulletins (another's look like none)."""
         view = services.get_bulletin(session, bulletin_id)
         if actor.commune_id is not None and view.commune_id not in (None, actor.commune_id):
-            raise NotFound(f"bulletin {bulletin_id} does not exist")
+            raise NotFound(
+                Message(
+                    "Bulletin #{id} does not exist. Check the number in the bulletin list.", id=bulletin_id
+                )
+            )
 
     def _store_all(self, recordings: Sequence[Recording]) -> list[tuple[str, str]]:
         """(language, sha256) of each recording, stored before the transaction opens (encoding is slow)."""
@@ -230,7 +235,9 @@ class BulletinUseCases:
     def _store(self, recording: Recording) -> str:
         if self._store_recording is None:
             raise RecordingsUnavailable(
-                "recorded audio is not available on this controller; send the bulletin as text"
+                Message(
+                    "This controller cannot store recordings. Send the bulletin as text to be read aloud."
+                )
             )
         return self._store_recording(recording.data, recording.language)
 

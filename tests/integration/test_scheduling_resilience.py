@@ -80,7 +80,7 @@ def test_devices_down_through_a_window_play_late_only_while_it_is_open(tmp_path:
         # An edit after approval sends it back for approval (over REST, checked by the service).
         bad = {"schedule": {"start_time": "03:00"}}
         status, error = api.call("PATCH", f"/bulletins/{bulletin_id}", bad, user="operator")
-        assert status == 422 and "outside the chosen windows" in error["error"]["message"], error
+        assert status == 422 and "nằm ngoài các khung giờ đã chọn" in error["error"]["message"], error
         status, edited = api.call(
             "PATCH", f"/bulletins/{bulletin_id}", {"title": "Lịch cắt điện"}, user="operator"
         )

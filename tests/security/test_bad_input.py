@@ -32,13 +32,13 @@ def _post(
     ("raw", "status", "words"),
     [
         (b'{"title": "a\\u0000b", "text": "x", "targets": {"all": true}}', 422, "U+0000"),
-        (b'{"title": "\\ud800", "text": "x", "targets": {"all": true}}', 422, "lone surrogate"),
-        (b'{"title": "ok", "text": "x", "targets": {"all": true, "\\udfff": 1}}', 422, "lone surrogate"),
+        (b'{"title": "\\ud800", "text": "x", "targets": {"all": true}}', 422, "có ký tự hỏng"),
+        (b'{"title": "ok", "text": "x", "targets": {"all": true, "\\udfff": 1}}', 422, "có ký tự hỏng"),
         (b'{"title": "\x1b[2J", "text": "x", "targets": {"all": true}}', 400, "Invalid control character"),
         (b'{"title": "\\u001b[2J", "text": "x", "targets": {"all": true}}', 422, "U+001B"),
-        (b'{"title": "\xff\xfe", "text": "x", "targets": {"all": true}}', 400, "not UTF-8"),
-        (b"[" * 5000 + b"]" * 5000, 422, "nested deeper"),
-        (b'{"a":' * (MAX_JSON_DEPTH + 1) + b"1" + b"}" * (MAX_JSON_DEPTH + 1), 422, "nested deeper"),
+        (b'{"title": "\xff\xfe", "text": "x", "targets": {"all": true}}', 400, "không phải chữ UTF-8"),
+        (b"[" * 5000 + b"]" * 5000, 422, "lồng nhau quá"),
+        (b'{"a":' * (MAX_JSON_DEPTH + 1) + b"1" + b"}" * (MAX_JSON_DEPTH + 1), 422, "lồng nhau quá"),
         (b'{"title": 1e999999, "text": "x"}', 422, ""),
         (b"NaN", 422, ""),
     ],
@@ -62,10 +62,10 @@ def test_overlong_text_and_unknown_fields_are_named(client: FlaskClient, runtime
     headers = runtime.auth("operator")
     long_text = client.post("/api/v1/bulletins", json={**BULLETIN, "text": "a" * 5001}, headers=headers)
     assert long_text.status_code == 422
-    assert "the limit is 5000" in long_text.json["error"]["message"]
+    assert "quá giới hạn 5000 ký tự" in long_text.json["error"]["message"]
     unknown = client.post("/api/v1/bulletins", json={**BULLETIN, "approved": True}, headers=headers)
     assert unknown.status_code == 422
-    assert "unknown field(s) approved" in unknown.json["error"]["message"]
+    assert "approved: trường không có: hãy bỏ đi" in unknown.json["error"]["message"]
     nul_query = client.get("/api/v1/bulletins?status=draft%00", headers=headers)
     assert nul_query.status_code == 422
 
@@ -160,7 +160,7 @@ def test_recordings_that_are_not_audio_are_422(context: WebContext, runtime: Run
         assert answer.status_code == 422, answer.json
         assert answer.json["error"]["code"] == "recording_rejected"
         message = answer.json["error"]["message"]
-        assert "Hãy tải lên tệp MP3, WAV, M4A, OGG" in message
+        assert "Hãy ghi lại hoặc chọn tệp MP3, WAV, M4A, OGG" in message
         assert "/tmp" not in message and "ffprobe" not in message, "no temporary paths or tool output"
 
 

@@ -23,7 +23,7 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(client: FlaskClient
     locked = client.post(TOKEN, json={"username": "operator", "password": PASSWORD})
     assert locked.status_code == 429, "even the right password waits out the lock"
     assert locked.json["error"]["code"] == "too_many_attempts"
-    assert "try again in 15 minute(s)" in locked.json["error"]["message"]
+    assert "Hãy thử lại sau 15 phút" in locked.json["error"]["message"]
     assert locked.headers["Retry-After"] == "900"
     assert _sign_in(client, "approver", PASSWORD) == 200, "other accounts are not affected"
     runtime.now += timedelta(minutes=15)

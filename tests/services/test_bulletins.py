@@ -107,7 +107,8 @@ def test_transition_error_names_status_and_allowed_ones(session: Session, world:
     bulletin_id = bring_to(session, world, "rejected")
     with pytest.raises(
         InvalidTransition,
-        match=rf"bulletin {bulletin_id} is rejected; it can be approve only when it is pending",
+        match=rf"Bản tin số {bulletin_id} đã bị từ chối nên chưa thể làm bước này "
+        r"\(duyệt bản tin: chỉ làm được khi bản tin đang chờ duyệt\)",
     ):
         approve(session, bulletin_id, world.approver, T0)
 
@@ -122,17 +123,17 @@ def test_approval_trail(session: Session, world: World) -> None:
 
 
 def test_roles_are_enforced(session: Session, world: World) -> None:
-    with pytest.raises(Forbidden, match=r"'eye' with role 'viewer' may not do 'bulletin.create'"):
+    with pytest.raises(Forbidden, match=r"Tài khoản eye \(người xem\) không được làm việc này"):
         create_bulletin(session, world.viewer, T0, title="t", text="x", targets={"all": True})
     bulletin_id = new(session, world)
-    with pytest.raises(Forbidden, match="written by someone else"):
+    with pytest.raises(Forbidden, match="với bản tin người khác soạn"):
         submit(session, bulletin_id, world.operator2, T0)
     with pytest.raises(Forbidden):
         cancel(session, bulletin_id, world.operator2, T0)
     submit(session, bulletin_id, world.operator, T0)
-    with pytest.raises(Forbidden, match=r"may not do 'bulletin.approve'"):
+    with pytest.raises(Forbidden, match=r"không được làm việc này"):
         approve(session, bulletin_id, world.operator, T0)
-    with pytest.raises(Forbidden, match=r"may not do 'bulletin.reject'"):
+    with pytest.raises(Forbidden, match=r"không được làm việc này"):
         reject(session, bulletin_id, world.operator2, T0, "không")
     cancel(session, bulletin_id, world.admin, T0, reason="Trùng lịch")
     assert list_audit(session, entity="bulletin", entity_id=bulletin_id)[0].detail["reason"] == "Trùng lịch"
@@ -143,14 +144,14 @@ def test_author_may_not_approve_own_bulletin_unless_allowed(session: Session, wo
         session, world.admin, T0, title="Tin", text="Nội dung", targets={"all": True}
     ).id
     submit(session, bulletin_id, world.admin, T0)
-    with pytest.raises(Forbidden, match="ask another approver"):
+    with pytest.raises(Forbidden, match="Hãy nhờ người duyệt khác"):
         approve(session, bulletin_id, world.admin, T0)
     assert approve(session, bulletin_id, world.admin, T0, allow_self_approval=True).status == "approved"
 
 
 def test_reject_needs_a_reason(session: Session, world: World) -> None:
     bulletin_id = bring_to(session, world, "pending")
-    with pytest.raises(ValidationFailed, match="the reason for rejecting is empty"):
+    with pytest.raises(ValidationFailed, match="Lý do từ chối đang để trống"):
         reject(session, bulletin_id, world.approver, T0, "   ")
 
 
@@ -163,28 +164,29 @@ def test_text_is_cleaned_and_checked(session: Session, world: World) -> None:
     assert view.text == "Nội dung"
     assert view.schedule == {"mode": "next_window"}
     assert view.priority == "normal"
-    with pytest.raises(ValidationFailed, match="the title is empty"):
+    with pytest.raises(ValidationFailed, match="Tiêu đề đang để trống"):
         new(session, world, title=" \t ")
-    with pytest.raises(ValidationFailed, match="the text is 5001 characters long; the limit is 5000"):
+    with pytest.raises(ValidationFailed, match="Nội dung dài 5001 ký tự, quá giới hạn 5000 ký tự"):
         new(session, world, text="a" * 5001)
     with pytest.raises(
-        ValidationFailed, match="priority 'urgent' is not valid: choose one of normal, priority, emergency"
+        ValidationFailed,
+        match=r"Mức ưu tiên 'urgent' không có\. Hãy chọn một trong: normal, priority, emergency",
     ):
         new(session, world, priority="urgent")
-    with pytest.raises(ValidationFailed, match="is in the past"):
+    with pytest.raises(ValidationFailed, match="Thời điểm hết hạn đã qua"):
         new(session, world, expires_at=T0)
 
 
 @pytest.mark.parametrize(
     ("targets", "message"),
     [
-        ({"all": True, "villages": ["lim"]}, "exactly one of"),
-        ({"all": False}, "targets.all must be true"),
-        ({"villages": []}, "non-empty list of ids"),
-        ({"villages": ["lim", "nowhere"]}, r"unknown village id\(s\) in commune 'tl': nowhere"),
-        ({"clusters": ["tl-c99"]}, r"unknown cluster id\(s\) in commune 'tl': tl-c99"),
-        ({"hamlets": ["lim"]}, "targets key 'hamlets' is not valid"),
-        ("all", "exactly one of"),
+        ({"all": True, "villages": ["lim"]}, "Hãy chọn nơi phát"),
+        ({"all": False}, "Hãy chọn nơi phát"),
+        ({"villages": []}, "Chưa chọn thôn bản nào"),
+        ({"villages": ["lim", "nowhere"]}, r"Không có các thôn bản này trong xã tl: nowhere"),
+        ({"clusters": ["tl-c99"]}, r"Không có các cụm loa này trong xã tl: tl-c99"),
+        ({"hamlets": ["lim"]}, "Hãy chọn nơi phát"),
+        ("all", "Hãy chọn nơi phát"),
     ],
 )
 def test_bad_targets(session: Session, world: World, targets: object, message: str) -> None:
@@ -214,10 +216,13 @@ def test_schedules(
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ({"mode": "sometime"}, "schedule.mode must be one of next_window, dates, daily"),
-        ({"mode": "daily", "days": 0}, "schedule.days must be a whole number 1–31"),
-        ({"mode": "dates", "dates": ["23/11/2026"]}, "must be a date YYYY-MM-DD"),
-        ({"mode": "next_window", "days": 2}, "schedule mode 'next_window' does not take days"),
+        (
+            {"mode": "sometime"},
+            r"Cách xếp lịch \(schedule.mode\) phải là một trong: next_window, dates, daily",
+        ),
+        ({"mode": "daily", "days": 0}, "Số ngày phát phải là số nguyên từ 1 đến 31"),
+        ({"mode": "dates", "dates": ["23/11/2026"]}, "Ngày phát phải là một ngày viết dạng 2026-12-07"),
+        ({"mode": "next_window", "days": 2}, "Cách xếp lịch next_window không dùng days"),
     ],
 )
 def test_bad_schedules(session: Session, world: World, schedule: dict[str, Any], message: str) -> None:
@@ -243,12 +248,12 @@ def test_target_resolution(session: Session, world: World) -> None:
 
 def test_submit_refuses_targets_without_devices(session: Session, world: World) -> None:
     bulletin_id = new(session, world, targets={"villages": ["empty"]})
-    with pytest.raises(ValidationFailed, match="reach no device"):
+    with pytest.raises(ValidationFailed, match="nơi chưa có cụm loa nào"):
         submit(session, bulletin_id, world.operator, T0)
 
 
 def test_not_found(session: Session, world: World) -> None:
-    with pytest.raises(NotFound, match="bulletin 999999 does not exist"):
+    with pytest.raises(NotFound, match="Không có bản tin số 999999"):
         get_bulletin(session, 999_999)
 
 
@@ -286,7 +291,7 @@ def test_audio_versions_vietnamese_first(session: Session, world: World) -> None
         ("mong", 2, "2"),
     ]
     assert view.audio[0].engine == "espeak-ng"
-    with pytest.raises(NotFound, match="audio asset"):
+    with pytest.raises(NotFound, match="Máy chủ xã không có tệp âm thanh này"):
         attach_audio(session, bulletin_id, T0, language="dao", kind="recorded", asset_sha256="f" * 64)
     with pytest.raises(Forbidden):
         attach_audio(

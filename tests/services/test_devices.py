@@ -44,18 +44,18 @@ def test_provision_returns_the_password_once_and_stores_its_hash(session: Sessio
     "bad", ["TL-C01", "tl/c01", "tl+c01", "tl#1", "-tl", "tl-", "", "a" * 65, "tl c01", "$sys"]
 )
 def test_device_ids_must_be_safe_mqtt_names(session: Session, world: World, bad: str) -> None:
-    with pytest.raises(ValidationFailed, match=r"device id .* is not valid: use 1–64 lowercase letters"):
+    with pytest.raises(ValidationFailed, match=r"Mã cụm loa .* không hợp lệ. Hãy dùng 1–64 chữ thường"):
         provision_device(session, bad, T0, name="x", village_id="lim")
 
 
 def test_provision_errors(session: Session, world: World) -> None:
-    with pytest.raises(Conflict, match="device 'tl-c01' already exists"):
+    with pytest.raises(Conflict, match="Mã cụm loa tl-c01 đã được dùng"):
         provision_device(session, "tl-c01", T0, name="x", village_id="lim")
-    with pytest.raises(NotFound, match="village 'nowhere' does not exist"):
+    with pytest.raises(NotFound, match="Không có thôn bản nowhere"):
         provision_device(session, "tl-c09", T0, name="x", village_id="nowhere")
-    with pytest.raises(ValidationFailed, match="speakers 0 must be a whole number 1–64"):
+    with pytest.raises(ValidationFailed, match="Số loa phải là số nguyên từ 1 đến 64"):
         provision_device(session, "tl-c09", T0, name="x", village_id="lim", speakers=0)
-    with pytest.raises(NotFound, match="device 'tl-c99' does not exist"):
+    with pytest.raises(NotFound, match="Không có cụm loa tl-c99"):
         get_device(session, "tl-c99", T0)
 
 

@@ -114,7 +114,7 @@ def test_silent_devices_go_offline_after_coverage_ends(session: Session, world: 
 
 
 def test_unknown_device_is_not_found(session: Session, world: World) -> None:
-    with pytest.raises(NotFound, match="device 'ghost' does not exist"):
+    with pytest.raises(NotFound, match="Không có cụm loa ghost"):
         record_heartbeat(session, "ghost", heartbeat(1), T0)
     with pytest.raises(NotFound):
         record_status(session, "ghost", Status("online", bdseq=1), T0)

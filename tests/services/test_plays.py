@@ -38,7 +38,7 @@ def test_filters(session: Session, world: World) -> None:
     window = list_plays(session, start=T0 + timedelta(minutes=30), end=T0 + timedelta(hours=2))
     assert [(p.device_id, p.bulletin_id) for p in window] == [("tl-c01", second)]
     assert list_plays(session, limit=1, offset=2)[0].device_id == "tl-c02"
-    with pytest.raises(ValidationFailed, match=r"'to' .* is not after 'from'"):
+    with pytest.raises(ValidationFailed, match=r"Ngày kết thúc phải sau ngày bắt đầu"):
         list_plays(session, start=T0, end=T0)
 
 

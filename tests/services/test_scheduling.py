@@ -84,14 +84,26 @@ def test_schedule_options_are_stored_checked(
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ({"windows": ["noon"]}, "no window named noon; the windows are morning, evening"),
-        ({"start_time": "12:00"}, "start_time 12:00 is outside the chosen windows"),
-        ({"windows": ["morning"], "start_time": "17:30"}, "outside the chosen windows (morning 05:00–07:30)"),
-        ({"repeat": 0}, "schedule.repeat must be a whole number 1–10"),
-        ({"mode": "daily", "days": 2, "start_date": "2026-11-23", "weekdays": [5]}, "none of weekdays [5]"),
-        ({"mode": "daily", "days": 2, "weekdays": [7]}, "schedule.weekdays must list days 0 (Monday)"),
-        ({"expires_at": "tomorrow"}, "schedule.expires_at must be a date and time with a zone"),
-        ({"emergency_gap_s": 601}, "schedule.emergency_gap_s must be a whole number 0–600"),
+        ({"windows": ["noon"]}, "Không có khung giờ phát tên noon. Các khung giờ là: morning, evening"),
+        ({"start_time": "12:00"}, "Giờ bắt đầu 12:00 nằm ngoài các khung giờ đã chọn"),
+        (
+            {"windows": ["morning"], "start_time": "17:30"},
+            "nằm ngoài các khung giờ đã chọn (morning 05:00–07:30)",
+        ),
+        ({"repeat": 0}, "Số lần phát phải là số nguyên từ 1 đến 10"),
+        (
+            {"mode": "daily", "days": 2, "start_date": "2026-11-23", "weekdays": [5]},
+            "Không thứ nào đã chọn rơi vào 2 ngày tính từ 23/11/2026",
+        ),
+        (
+            {"mode": "daily", "days": 2, "weekdays": [7]},
+            "Hãy chọn các thứ trong tuần từ thứ Hai đến Chủ nhật",
+        ),
+        ({"expires_at": "tomorrow"}, "Thời điểm hết hạn phải là ngày giờ kèm múi giờ"),
+        (
+            {"emergency_gap_s": 601},
+            "Khoảng nghỉ giữa các lần phát khẩn cấp (giây) phải là số nguyên từ 0 đến 600",
+        ),
     ],
 )
 def test_bad_schedule_options_say_what_to_fix(
@@ -130,7 +142,7 @@ def test_an_emergency_under_the_two_person_rule_needs_two_approvers(session: Ses
     submit(session, bulletin_id, world.operator, T0)
     first = approve(session, bulletin_id, world.approver, T0, two_person_emergency=True)
     assert first.status == "pending"
-    with pytest.raises(Forbidden, match="needs a second, different approver"):
+    with pytest.raises(Forbidden, match="cần hai người khác nhau duyệt"):
         approve(session, bulletin_id, world.approver, T0, two_person_emergency=True)
     second = add_user(session, "deputy", "approver")
     assert approve(session, bulletin_id, second, T0, two_person_emergency=True).status == "approved"

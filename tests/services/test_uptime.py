@@ -65,7 +65,7 @@ def test_will_cuts_coverage(session: Session, world: World) -> None:
 
 
 def test_uptime_errors(session: Session, world: World) -> None:
-    with pytest.raises(ValidationFailed, match="is not after start"):
+    with pytest.raises(ValidationFailed, match="Ngày kết thúc phải sau ngày bắt đầu"):
         device_uptime(session, "tl-c01", T0, T0)
     with pytest.raises(NotFound):
         device_uptime(session, "nope", T0, T0 + timedelta(hours=1))

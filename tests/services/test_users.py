@@ -32,7 +32,7 @@ def test_create_and_authenticate(session: Session) -> None:
     stored = session.scalars(select(User.password_hash).where(User.username == "canbo")).one()
     assert stored.startswith("$argon2id$")
     assert authenticate(session, "canbo", "mật khẩu dài") == user
-    with pytest.raises(AuthenticationFailed, match="wrong username or password"):
+    with pytest.raises(AuthenticationFailed, match="Sai tên đăng nhập hoặc mật khẩu"):
         authenticate(session, "canbo", "sai")
     with pytest.raises(AuthenticationFailed):
         authenticate(session, "nobody", "mật khẩu dài")
@@ -40,18 +40,18 @@ def test_create_and_authenticate(session: Session) -> None:
 
 
 def test_create_user_refuses_bad_input_with_clear_messages(session: Session) -> None:
-    with pytest.raises(ValidationFailed, match=r"username 'Bad Name' is not valid"):
+    with pytest.raises(ValidationFailed, match=r"Tên đăng nhập 'Bad Name' không hợp lệ"):
         create_user(session, "Bad Name", "long enough", "operator", T0)
     with pytest.raises(
-        ValidationFailed, match=r"role 'chief' is not valid: choose one of operator, approver"
+        ValidationFailed, match=r"Vai trò 'chief' không có. Hãy chọn một trong: operator, approver"
     ):
         create_user(session, "ok", "long enough", "chief", T0)
-    with pytest.raises(ValidationFailed, match="at least 8 characters"):
+    with pytest.raises(ValidationFailed, match="ít nhất 8 ký tự"):
         create_user(session, "ok", "short", "operator", T0)
-    with pytest.raises(NotFound, match="commune 'nowhere' does not exist"):
+    with pytest.raises(NotFound, match="Chưa có xã nowhere"):
         create_user(session, "ok", "long enough", "operator", T0, commune_id="nowhere")
     add_user(session, "taken", "viewer", commune_id=None)
-    with pytest.raises(Conflict, match="user 'taken' already exists"):
+    with pytest.raises(Conflict, match="Tên đăng nhập taken đã có người dùng"):
         create_user(session, "taken", "long enough", "viewer", T0)
 
 
@@ -59,12 +59,12 @@ def test_tokens_expire_and_revoke(session: Session, world: World) -> None:
     token = issue_token(session, world.operator, T0, timedelta(hours=1))
     assert session.scalars(select(ApiToken.token_sha256)).one() != token  # only the hash is stored
     assert user_for_token(session, token, T0 + timedelta(minutes=59)) == world.operator
-    with pytest.raises(AuthenticationFailed, match="expired"):
+    with pytest.raises(AuthenticationFailed, match="đã hết hạn"):
         user_for_token(session, token, T0 + timedelta(hours=1))
-    with pytest.raises(AuthenticationFailed, match="unknown or revoked"):
+    with pytest.raises(AuthenticationFailed, match="không còn hiệu lực"):
         user_for_token(session, "not-a-token", T0)
     revoke_token(session, token)
-    with pytest.raises(AuthenticationFailed, match="revoked"):
+    with pytest.raises(AuthenticationFailed, match="không còn hiệu lực"):
         user_for_token(session, token, T0)
 
 
@@ -130,7 +130,7 @@ def test_operators_act_only_on_their_own_bulletins(session: Session, world: Worl
     assert not can(world.operator, "bulletin.cancel", owner_id=world.operator2.id)
     assert can(world.admin, "bulletin.cancel", owner_id=world.operator2.id)
     with pytest.raises(
-        Forbidden, match=r"'op' with role 'operator' may not do 'bulletin.submit' on a bulletin"
+        Forbidden, match=r"Tài khoản op \(cán bộ đài\) không được làm việc này với bản tin người khác soạn"
     ):
         require(world.operator, "bulletin.submit", owner_id=world.operator2.id)
     with pytest.raises(ValueError, match="unknown action"):

@@ -15,7 +15,7 @@ def test_render_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert (tmp_path / "out.mp3").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert "Họp lúc mười bốn giờ." in printed
-    assert "engine espeak-ng" in printed
+    assert "giọng đọc espeak-ng" in printed
     assert main(["--data-dir", str(tmp_path / "var"), "tts", "   ", "-o", str(tmp_path / "empty.mp3")]) == 2
-    assert "empty" in capsys.readouterr().err
+    assert "Nội dung bản tin đang trống" in capsys.readouterr().err
     assert not (tmp_path / "empty.mp3").exists()

@@ -67,3 +67,37 @@ def test_a_recording_made_in_the_browser_is_submitted_and_normalized(
         bulletin = services.list_bulletins(session)[0]
     thai = [a for a in bulletin.audio if a.language == "thai"]
     assert bulletin.status == "pending" and thai and thai[0].kind == "recorded" and thai[0].duration_ms > 500
+
+
+@pytest.fixture(scope="module")
+def browser_on_a_lan_name(browser: Browser) -> Iterator[Browser]:
+    """Chromium that resolves the LAN-like name loa.tule.lan to loopback: plain HTTP there is not a secure
+    context (only https:// and the machine itself are), as on a commune's network."""
+    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1"]
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=flags)
+    yield chromium
+    chromium.close()
+
+
+LAN_NAME = "loa.tule.lan"
+
+
+@pytest.mark.browser
+def test_over_plain_http_on_a_lan_name_the_page_says_recording_needs_https(
+    browser_on_a_lan_name: Browser, context: WebContext
+) -> None:
+    with serve(context) as live:
+        base = live.base.replace("127.0.0.1", LAN_NAME)
+        page = browser_on_a_lan_name.new_context(
+            viewport={"width": 390, "height": 844}, locale="vi-VN"
+        ).new_page()
+        page.set_default_timeout(20_000)
+        sign_in(page, base, "operator", PASSWORD)
+        page.goto(f"{base}/compose")
+        assert page.evaluate("window.isSecureContext") is False
+        note = page.get_by_role("note")
+        note.wait_for()
+        text = note.inner_text()
+        assert "HTTPS" in text and f"https://{LAN_NAME}" in text and "ứng dụng ghi âm của điện thoại" in text
+        assert not page.get_by_role("button", name="● Ghi âm").is_visible()
+        shot(page, "phone-compose-recorder-needs-https")

@@ -56,13 +56,13 @@ def test_bad_expired_or_missing_signature_is_403(client: FlaskClient, runtime: R
     forged = client.get(_url(sha256, secret=b"x" * 32))
     assert forged.status_code == 403
     assert forged.json["error"]["code"] == "bad_signature"
-    assert "does not match" in forged.json["error"]["message"]
+    assert "không khớp" in forged.json["error"]["message"]
     expired = client.get(_url(sha256, expires_in=timedelta(seconds=-1)))
     assert expired.status_code == 403
     assert expired.json["error"]["code"] == "url_expired"
     unsigned = client.get(f"/api/v1/assets/{sha256}")
     assert unsigned.status_code == 403
-    assert "not signed" in unsigned.json["error"]["message"]
+    assert "chưa được ký" in unsigned.json["error"]["message"]
 
 
 def test_unknown_asset_is_404(client: FlaskClient) -> None:

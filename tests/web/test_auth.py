@@ -18,7 +18,7 @@ def test_bad_password_is_401_json(client: FlaskClient) -> None:
     answer = client.post("/api/v1/auth/token", json={"username": "operator", "password": "wrong-password"})
     assert answer.status_code == 401
     assert answer.json["error"]["code"] == "authentication_failed"
-    assert "wrong username or password" in answer.json["error"]["message"]
+    assert "Sai tên đăng nhập hoặc mật khẩu" in answer.json["error"]["message"]
 
 
 def test_missing_token_is_401_with_how_to(client: FlaskClient) -> None:
@@ -32,7 +32,7 @@ def test_missing_token_is_401_with_how_to(client: FlaskClient) -> None:
 def test_unknown_token_is_401(client: FlaskClient) -> None:
     answer = client.get("/api/v1/devices", headers={"Authorization": "Bearer not-a-token"})
     assert answer.status_code == 401
-    assert "unknown or revoked" in answer.json["error"]["message"]
+    assert "không còn hiệu lực" in answer.json["error"]["message"]
 
 
 def test_health_needs_no_token(client: FlaskClient, runtime: Runtime) -> None:

@@ -85,7 +85,7 @@ def test_invalid_transition_is_409_and_changes_nothing(client: FlaskClient, runt
     answer = _step(client, runtime, bulletin_id, "approve", "approver")
     assert answer.status_code == 409
     assert answer.json["error"]["code"] == "invalid_transition"
-    assert "draft" in answer.json["error"]["message"]
+    assert "đang là bản nháp" in answer.json["error"]["message"]
     assert runtime.changed == [bulletin_id]
 
 
@@ -95,7 +95,7 @@ def test_author_cannot_approve_own_bulletin(client: FlaskClient, runtime: Runtim
     answer = _step(client, runtime, bulletin_id, "approve", "admin")
     assert answer.status_code == 403
     assert answer.json["error"]["code"] == "forbidden"
-    assert "another approver" in answer.json["error"]["message"]
+    assert "nhờ người duyệt khác" in answer.json["error"]["message"]
 
 
 def test_operator_cannot_submit_or_cancel_someone_elses_bulletin(
@@ -153,7 +153,7 @@ def test_unknown_fields_are_422_and_named(client: FlaskClient, runtime: Runtime)
     assert error["code"] == "validation_failed"
     assert "colour" in error["message"]
     assert "urgent" in error["message"]
-    assert error["fields"]["colour"] == ["unknown field"]
+    assert error["fields"]["colour"] == ["trường không có: hãy bỏ đi"]
 
 
 def test_service_validation_names_the_field(client: FlaskClient, runtime: Runtime) -> None:
@@ -261,7 +261,7 @@ def test_upload_without_recording_support_is_501(context: WebContext, runtime: R
         headers=runtime.auth("operator"),
     )
     assert answer.status_code == 501
-    assert "JSON" in answer.json["error"]["message"]
+    assert "dạng chữ" in answer.json["error"]["message"]
     assert runtime.changed == []
 
 
@@ -319,7 +319,7 @@ def test_list_filters_by_status(client: FlaskClient, runtime: Runtime) -> None:
     assert [b["id"] for b in drafts] == [first]
     typo = client.get("/api/v1/bulletins?status=aproved", headers=viewer)
     assert typo.status_code == 422
-    assert "aproved" in typo.json["error"]["message"]
+    assert "trạng thái 'aproved' không có" in typo.json["error"]["message"]
 
 
 def test_two_person_rule_for_emergencies_over_rest(context: WebContext, runtime: Runtime) -> None:
@@ -330,6 +330,6 @@ def test_two_person_rule_for_emergencies_over_rest(context: WebContext, runtime:
     first = _step(client, runtime, bulletin_id, "approve", "approver")
     assert (first.status_code, first.json["status"]) == (200, "pending")  # waits for a second approver
     again = _step(client, runtime, bulletin_id, "approve", "approver")
-    assert again.status_code == 403 and "second, different approver" in again.json["error"]["message"]
+    assert again.status_code == 403 and "người duyệt thứ hai" in again.json["error"]["message"]
     second = _step(client, runtime, bulletin_id, "approve", "approver2")
     assert second.json["status"] == "approved"

@@ -114,7 +114,7 @@ def test_bad_commands_are_refused(client: FlaskClient, runtime: Runtime) -> None
     )
     no_volume = client.post("/api/v1/devices/tule-c03/cmd", json={"command": "set_volume"}, headers=admin)
     assert no_volume.status_code == 422
-    assert "volume" in no_volume.json["error"]["message"]
+    assert "âm lượng (0–100) cần cho lệnh set_volume" in no_volume.json["error"]["message"]
     unknown = client.post("/api/v1/devices/nope/cmd", json={"command": "stop"}, headers=admin)
     assert unknown.status_code == 404
     operator = client.post(
@@ -134,7 +134,7 @@ def test_a_command_the_broker_does_not_take_is_503(context: WebContext, runtime:
     )
     assert answer.status_code == 503
     assert answer.json["error"]["code"] == "broker_unavailable"
-    assert "try again" in answer.json["error"]["message"]
+    assert "Hãy thử lại sau ít phút" in answer.json["error"]["message"]
 
 
 @pytest.mark.parametrize(

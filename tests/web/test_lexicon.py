@@ -25,7 +25,7 @@ def test_get_lists_packaged_entries_for_admins_only(client: FlaskClient, runtime
     for role in ("operator", "approver", "viewer"):
         denied = client.get("/api/v1/lexicon", headers=runtime.auth(role))
         assert denied.status_code == 403
-        assert "ask an admin" in denied.json["error"]["message"]
+        assert "Hãy nhờ quản trị viên" in denied.json["error"]["message"]
     assert client.get("/api/v1/lexicon").status_code == 401
 
 
@@ -52,7 +52,7 @@ def test_put_replaces_the_commune_list_and_changes_the_reading(
     # A second save from the old version would overwrite this one: refused.
     stale = client.put("/api/v1/lexicon", json=body, headers=runtime.auth("admin"))
     assert stale.status_code == 409
-    assert "reload it" in stale.json["error"]["message"]
+    assert "Hãy tải lại" in stale.json["error"]["message"]
 
 
 def test_one_entry_is_set_and_removed_by_its_url(
@@ -69,18 +69,21 @@ def test_one_entry_is_set_and_removed_by_its_url(
     assert normalize_text("Đ/c Hùng.", commune_lexicon(context.settings.data_dir)).text == "đồng chí Hùng."
     missing = client.delete(url, headers=admin)
     assert missing.status_code == 404
-    assert "packaged entries stay" in missing.json["error"]["message"]
+    assert "Các mục có sẵn không xóa được" in missing.json["error"]["message"]
 
 
 def test_invalid_entries_are_422_with_reasons(client: FlaskClient, runtime: Runtime) -> None:
     admin = runtime.auth("admin")
     cases = [
-        ({"entries": [{"key": "4G", "reading": "4 gờ"}]}, "write numbers in words"),
-        ({"entries": [{"key": " TL", "reading": "Tú Lệ"}]}, "no spaces at its ends"),
-        ({"entries": [{"key": "TL", "reading": "..."}]}, "the reading is empty"),
+        ({"entries": [{"key": "4G", "reading": "4 gờ"}]}, "hãy viết số thành chữ"),
+        ({"entries": [{"key": " TL", "reading": "Tú Lệ"}]}, "không có khoảng trắng ở hai đầu"),
+        ({"entries": [{"key": "TL", "reading": "..."}]}, "cách đọc đang trống"),
         ({"entries": [{"key": "TL", "reading": "Tú Lệ", "kind": "person"}]}, "kind"),
-        ({"entries": [{"key": "TL", "reading": "Tú Lệ"}, {"key": "TL", "reading": "Tà Lù"}]}, "listed twice"),
-        ({"entries": [{"key": "TL", "reading": "Tú Lệ", "colour": "red"}]}, "unknown field"),
+        (
+            {"entries": [{"key": "TL", "reading": "Tú Lệ"}, {"key": "TL", "reading": "Tà Lù"}]},
+            "dạng viết bị lặp",
+        ),
+        ({"entries": [{"key": "TL", "reading": "Tú Lệ", "colour": "red"}]}, "trường không có"),
         ({"entries": [{"key": "x" * 41, "reading": "ích"}]}, "key"),
     ]
     for body, reason in cases:
@@ -90,5 +93,5 @@ def test_invalid_entries_are_422_with_reasons(client: FlaskClient, runtime: Runt
         assert reason in answer.json["error"]["message"], answer.json
     one = client.put("/api/v1/lexicon/entries/TL", json={"reading": "Tú Lệ 2"}, headers=admin)
     assert one.status_code == 422
-    assert "write numbers in words" in one.json["error"]["message"]
+    assert "hãy viết số thành chữ" in one.json["error"]["message"]
     assert client.get("/api/v1/lexicon", headers=admin).json["entries"][0]["source"] == "packaged"

@@ -101,7 +101,7 @@ def test_admin_adds_and_deactivates_a_user_who_then_cannot_sign_in(client: Flask
     assert "Đã khóa" in page
     refused = post(client, "/users", {"username": "x", "password": "short", "role": "operator"})
     assert refused.status_code == 302
-    assert "not valid" in client.get("/users").get_data(as_text=True)
+    assert "không hợp lệ" in client.get("/users").get_data(as_text=True)
     other = client.application.test_client()
     token = csrf(other)
     answer = other.post(

@@ -10,6 +10,7 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller.assets import AssetUrlError, AssetUrlExpired, sign_asset_url, verify_asset_signature
+from controller.i18n import Message
 from web.api.errors import ApiError
 from web.api.schemas import ResponsesDoc
 from web.api.serialize import send_asset
@@ -38,13 +39,27 @@ def download(sha256: str) -> Response:
     context = web_context()
     expires, sig = request.args.get("expires"), request.args.get("sig")
     if not expires or not sig:
-        raise ApiError(403, "asset URL is not signed: use the URL from the plan (with expires and sig)")
+        raise ApiError(
+            403,
+            Message(
+                "This audio link is not signed. Use the link exactly as the plan gives it (with "
+                "expires and sig)."
+            ),
+        )
     try:
         verify_asset_signature(sha256, expires, sig, context.asset_url_secret, context.clock())
     except AssetUrlExpired as exc:
-        raise ApiError(403, f"{exc}; fetch the current plan for a fresh URL", "url_expired") from exc
+        raise ApiError(
+            403,
+            Message("This audio link has expired. Fetch the current plan for a fresh link."),
+            "url_expired",
+        ) from exc
     except AssetUrlError as exc:
-        raise ApiError(403, f"{exc}; use the URL exactly as the plan gives it", "bad_signature") from exc
+        raise ApiError(
+            403,
+            Message("This audio link's signature does not match. Use the link exactly as the plan gives it."),
+            "bad_signature",
+        ) from exc
     return send_asset(sha256)
 
 

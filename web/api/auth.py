@@ -17,6 +17,7 @@ from apiflask import APIBlueprint
 from flask import current_app, request
 
 from controller import services
+from controller.i18n import Message
 from controller.services.errors import AuthenticationFailed
 from controller.services.users import DEFAULT_TOKEN_TTL
 from controller.services.views import UserView
@@ -85,8 +86,11 @@ class SignInLocked(ApiError):
         minutes = math.ceil(retry_after_s / 60)
         super().__init__(
             429,
-            f"too many failed sign-ins for this account or address; try again in {minutes} minute(s), "
-            "or ask an admin to check the account",
+            Message(
+                "Too many failed sign-ins for this account or address. Try again in {minutes} minute(s), "
+                "or ask an administrator to check the account.",
+                minutes=minutes,
+            ),
             "too_many_attempts",
             headers={"Retry-After": str(retry_after_s)},
         )

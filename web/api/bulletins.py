@@ -11,6 +11,7 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller import services
+from controller.i18n import Message
 from controller.services.views import BulletinView
 from controller.usecases import BulletinDraft
 from controller.usecases.bulletins import RecordingsUnavailable
@@ -65,7 +66,10 @@ def create() -> ChangedOut:
     try:
         return _changed(web_context().bulletins.create(user, draft, recording=recording))
     except RecordingsUnavailable:
-        abort(501, "recorded audio is not available on this controller yet; send the bulletin as JSON text")
+        abort(
+            501,
+            Message("This controller cannot store recordings. Send the bulletin as text to be read aloud."),
+        )
 
 
 @bp.post("/emergencies")
@@ -184,10 +188,17 @@ def audio(bulletin_id: int) -> Response:
     language = request.args.get("language")
     versions = sorted((a for a in view.audio if language in (None, a.language)), key=lambda a: a.position)
     if not versions:
-        have = ", ".join(a.language for a in view.audio) or "none yet"
-        wanted = f" in language {language!r}" if language else ""
+        have = ", ".join(a.language for a in view.audio)
+        wanted = Message(" in the language {language}", language=repr(language[:16])) if language else ""
         abort(
-            404, f"bulletin {view.id} has no audio{wanted} (versions: {have}); speech is rendered on approval"
+            404,
+            Message(
+                "Bulletin #{id} has no audio{wanted} yet (versions: {have}). Speech is made when "
+                "it is approved.",
+                id=view.id,
+                wanted=wanted,
+                have=have or "-",
+            ),
         )
     return send_asset(versions[0].sha256)
 

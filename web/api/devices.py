@@ -7,6 +7,7 @@ controller.services.devices, and commands reach the broker only through the runt
 from apiflask import APIBlueprint
 
 from controller import services
+from controller.i18n import Message
 from web.api.errors import ApiError
 from web.api.schemas import (
     AcceptedOut,
@@ -100,7 +101,11 @@ def command(device_id: str, body: CommandIn) -> AcceptedOut:
     except ConnectionError as exc:
         raise ApiError(
             503,
-            f"the {body.command} command for {view.id} did not reach the broker ({exc}); try again shortly",
+            Message(
+                "The command could not be sent to {device}: the message server (MQTT) is not "
+                "ready. Try again in a few minutes.",
+                device=view.name,
+            ),
             "broker_unavailable",
         ) from exc
     return AcceptedOut(device=view.id, command=body.command)

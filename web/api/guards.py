@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 
+from controller.i18n import Message
 from web.api import security
 from web.api.errors import ApiError, abort
 
@@ -56,26 +57,38 @@ def _has_body() -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
-def text_problem(value: str) -> str | None:
+def text_problem(value: str) -> Message | None:
     """Why a string may not be stored or spoken (NUL, control character, lone surrogate), or None."""
     for index, char in enumerate(value):
         if char in _FORBIDDEN_CHARS:
-            return f"holds the control character U+{ord(char):04X} at position {index}; remove it"
+            return Message(
+                "holds an invisible control character (U+{code}) at position {index}: remove it",
+                code=f"{ord(char):04X}",
+                index=index,
+            )
         if "\ud800" <= char <= "\udfff":
-            return (
-                f"holds a lone surrogate U+{ord(char):04X} at position {index}: it is not valid Unicode text"
+            return Message(
+                "holds a broken character (U+{code}) at position {index}: type the text again",
+                code=f"{ord(char):04X}",
+                index=index,
             )
     return None
 
 
-def _check_strings(where: str, pairs: Iterable[tuple[str, str]]) -> None:
+def _check_strings(where: Message, pairs: Iterable[tuple[str, str]]) -> None:
     for name, value in pairs:
-        for text, what in ((name, "name"), (value, "value")):
+        for text, what in ((name, Message("name")), (value, Message("value"))):
             problem = text_problem(text) if isinstance(text, str) else None
             if problem:
                 raise ApiError(
                     422,
-                    f"{where} {what} {name[:40]!r} {problem}",
+                    Message(
+                        "{where} {what} {name} {problem}.",
+                        where=where,
+                        what=what,
+                        name=repr(name[:40]),
+                        problem=problem,
+                    ),
                     "invalid_text",
                     fields={name[:40]: [problem]},
                 )
@@ -88,15 +101,23 @@ def _walk(data: Any, path: str) -> None:
         value, where, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             abort(
-                422, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels at {where}; flatten it", "too_deep"
+                422,
+                Message(
+                    "The JSON is nested more than {limit} levels deep. Flatten it.", limit=MAX_JSON_DEPTH
+                ),
+                "too_deep",
             )
         if isinstance(value, str):
-            _check_strings("JSON", [(where, value)])
+            _check_strings(Message("JSON"), [(where, value)])
         elif isinstance(value, int) and not _in_range(value):
-            abort(422, f"{where} is out of range: use a whole number below 2^63", "out_of_range")
+            abort(
+                422,
+                Message("{field} is too large. Use a whole number below 2^63.", field=where),
+                "out_of_range",
+            )
         elif isinstance(value, dict):
             for key, item in value.items():
-                _check_strings("JSON key at", [(where, key)])
+                _check_strings(Message("JSON key at"), [(where, key)])
                 stack.append((item, f"{where}.{key}"[:80], depth + 1))
         elif isinstance(value, list):
             stack.extend((item, f"{where}[{index}]"[:80], depth + 1) for index, item in enumerate(value))
@@ -108,11 +129,24 @@ def _check_json() -> None:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        abort(400, f"the body is not UTF-8 (byte {exc.start}); send JSON encoded as UTF-8")
+        abort(
+            400,
+            Message("The body is not UTF-8 text (byte {byte}). Send JSON encoded as UTF-8.", byte=exc.start),
+        )
     except RecursionError:
-        abort(422, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels; flatten it", "too_deep")
+        abort(
+            422,
+            Message("The JSON is nested more than {limit} levels deep. Flatten it.", limit=MAX_JSON_DEPTH),
+            "too_deep",
+        )
     except ValueError as exc:  # JSONDecodeError, and integers longer than Python converts (4300 digits)
-        abort(400, f"the body is not valid JSON ({exc}); check the quoting and brackets")
+        abort(
+            400,
+            Message(
+                "The body is not valid JSON ({problem}). Check the quotes and brackets.",
+                problem=str(exc)[:120],
+            ),
+        )
     _walk(data, "body")
 
 
@@ -128,12 +162,16 @@ def _check_numbers() -> None:
         if _INTEGER.fullmatch(text) and (len(text.lstrip("+-")) > 19 or not _in_range(int(text))):
             too_big.append(name)
     if too_big:
-        abort(422, f"{', '.join(too_big)}: out of range; use whole numbers below 2^63", "out_of_range")
+        abort(
+            422,
+            Message("{field} is too large. Use a whole number below 2^63.", field=", ".join(too_big)),
+            "out_of_range",
+        )
 
 
 def _check_body() -> None:
     """Check query text and numbers, the body's media type (415), size (413) and text (400/422)."""
-    _check_strings("query parameter", request.args.items(multi=True))
+    _check_strings(Message("query parameter"), request.args.items(multi=True))
     _check_numbers()
     if request.method not in ("POST", "PUT", "PATCH") or not _has_body():
         return
@@ -147,15 +185,22 @@ def _check_body() -> None:
         return
     if mimetype == "multipart/form-data" and uploads:
         request.max_content_length = UPLOAD_LIMIT_BYTES
-        _check_strings("form field", request.form.items(multi=True))
+        _check_strings(Message("form field"), request.form.items(multi=True))
         return
     if mimetype == "application/x-www-form-urlencoded" and getattr(view, _FORM_ATTR, False):
         request.max_content_length = FORM_LIMIT_BYTES
-        _check_strings("form field", request.form.items(multi=True))
+        _check_strings(Message("form field"), request.form.items(multi=True))
         return
     if mimetype != "application/json":
         accepted = "application/json or multipart/form-data" if uploads else "application/json"
-        abort(415, f"unsupported Content-Type {mimetype or '(none)'!r}: send {accepted}")
+        abort(
+            415,
+            Message(
+                "The content type {mimetype} is not accepted here. Send {accepted}.",
+                mimetype=repr(mimetype or "-"),
+                accepted=accepted,
+            ),
+        )
     request.max_content_length = JSON_LIMIT_BYTES
     _check_json()
 

@@ -6,16 +6,20 @@ controller.tts (`lexicon`, `commune_lexicon`); renders pick an edit up at once b
 cache on the dictionary's version.
 """
 
+import logging
 from typing import Self
 
 from apiflask import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from controller.i18n import Joined, Message
 from controller.tts.commune_lexicon import LexiconView, load_view, replace_commune_entries
 from controller.tts.lexicon import MAX_KEY_CHARS, MAX_READING_CHARS, Entry, Kind, LexiconError, check_entry
 from web.api.errors import ApiError
 from web.api.security import permit, token_auth
 from web.context import web_context
+
+log = logging.getLogger(__name__)
 
 bp = APIBlueprint("lexicon", __name__, tag="lexicon")
 MAX_ENTRIES = 2000
@@ -45,7 +49,7 @@ class EntryIn(ReadingIn):
     def _readable(self) -> Self:
         problems = check_entry(self.key, self.reading)
         if problems:
-            raise ValueError(f"{self.key!r}: {'; '.join(problems)}")
+            raise ValueError(Message("{key}: {problems}", key=repr(self.key), problems=Joined(problems)))
         return self
 
 
@@ -62,7 +66,9 @@ class LexiconIn(_In):
         keys = [entry.key for entry in self.entries]
         twice = sorted({key for key in keys if keys.count(key) > 1})
         if twice:
-            raise ValueError(f"written forms listed twice: {', '.join(twice)}; keep one line each")
+            raise ValueError(
+                Message("written forms listed twice: {keys}; keep one line each", keys=", ".join(twice))
+            )
         return self
 
 
@@ -106,17 +112,24 @@ def _view() -> LexiconView:
     try:
         return load_view(web_context().settings.data_dir)
     except LexiconError as error:
+        log.error("the commune's pronunciation dictionary cannot be read: %s", error)
         raise ApiError(
-            500, f"{error}; fix the file or replace the list with PUT /api/v1/lexicon", "lexicon_broken"
+            500,
+            Message(
+                "The commune's pronunciation dictionary cannot be read. Fix the file, or replace "
+                "the list with PUT /api/v1/lexicon."
+            ),
+            "lexicon_broken",
         ) from error
 
 
 def _save(entries: list[Entry], base_version: str | None) -> LexiconOut:
-    if base_version is not None and base_version != (current := _view().lexicon.version):
+    if base_version is not None and base_version != _view().lexicon.version:
         raise ApiError(
             409,
-            f"the dictionary changed since you loaded it (version {base_version}, now {current}); "
-            "reload it and make your edit again",
+            Message(
+                "Someone changed the dictionary since you opened it. Reload it and make your change again."
+            ),
         )
     return _out(replace_commune_entries(web_context().settings.data_dir, entries))
 
@@ -155,7 +168,13 @@ def put_entry(key: str, body: ReadingIn) -> LexiconOut:
     permit("lexicon.manage")
     problems = check_entry(key, body.reading.strip())
     if problems:
-        raise ApiError(422, f"invalid entry {key!r}: {'; '.join(problems)}", fields={"reading": problems})
+        raise ApiError(
+            422,
+            Message(
+                "The entry {key} is not valid: {problems}", key=repr(key[:60]), problems=Joined(problems)
+            ),
+            fields={"reading": problems},
+        )
     kept = [entry for entry in _view().commune if entry.key != key]
     return _save([*kept, Entry(key, body.reading.strip(), body.kind)], None)
 
@@ -169,5 +188,11 @@ def delete_entry(key: str) -> LexiconOut:
     permit("lexicon.manage")
     commune = _view().commune
     if all(entry.key != key for entry in commune):
-        raise ApiError(404, f"the commune's dictionary has no entry {key!r} (packaged entries stay)")
+        raise ApiError(
+            404,
+            Message(
+                "The commune's dictionary has no entry {key}. Built-in entries cannot be removed.",
+                key=repr(key[:60]),
+            ),
+        )
     return _save([entry for entry in commune if entry.key != key], None)

@@ -11,6 +11,7 @@ import time
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from controller.i18n import Message
 from controller.services import users
 from controller.services.errors import AuthenticationFailed
 from web.api.errors import ApiError
@@ -54,7 +55,9 @@ def _check_token() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(
-            401, "GET /metrics needs 'Authorization: Bearer <token>': an admin's or the metrics token",
+            401, Message(
+"GET /metrics needs 'Authorization: Bearer <token>': an administrator's "
+"or the metrics token."),
             headers=_CHALLENGE,
         )  # fmt: skip
     context = web_context()
@@ -65,9 +68,12 @@ def _check_token() -> None:
         with context.db.session() as session:
             user = users.user_for_token(session, token, context.clock())
     except AuthenticationFailed as exc:
-        raise ApiError(401, exc.message, headers=_CHALLENGE) from exc
+        raise ApiError(401, exc.text, headers=_CHALLENGE) from exc
     if user.role != "admin":
-        raise ApiError(403, "only an admin or the metrics token (LOAXA_METRICS_TOKEN) may read /metrics")
+        raise ApiError(
+            403,
+            Message("Only an administrator or the metrics token (LOAXA_METRICS_TOKEN) may read /metrics."),
+        )
 
 
 @bp.get("/metrics")

@@ -11,6 +11,7 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from controller.db.models import BULLETIN_STATUSES
+from controller.i18n import Message
 from protocol import Priority
 
 #: The `responses` argument of APIFlask's `doc()`, for entries that carry a content type.
@@ -161,7 +162,13 @@ class BulletinsQuery(_In):
     @classmethod
     def _known_status(cls, value: str | None) -> str | None:
         if value is not None and value not in BULLETIN_STATUSES:
-            raise ValueError(f"unknown status {value!r}; use one of {', '.join(BULLETIN_STATUSES)}")
+            raise ValueError(
+                Message(
+                    "unknown status {value}; use one of {allowed}",
+                    value=repr(value[:40]),
+                    allowed=", ".join(BULLETIN_STATUSES),
+                )
+            )
         return value
 
 
@@ -241,9 +248,9 @@ class CommandIn(_In):
     @model_validator(mode="after")
     def _volume_for_set_volume(self) -> Self:
         if (self.command == "set_volume") != (self.volume is not None):
-            raise ValueError("volume (0–100) is required for set_volume and only for it")
+            raise ValueError(Message("volume (0–100) is needed for set_volume, and only for it"))
         if self.duration_s is not None and self.command != "test_tone":
-            raise ValueError("duration_s is only for test_tone")
+            raise ValueError(Message("duration_s is only for test_tone"))
         return self
 
 
@@ -363,7 +370,7 @@ class AreaPatch(_In):
     @model_validator(mode="after")
     def _something(self) -> Self:
         if not self.model_fields_set & {"name", "parent"}:
-            raise ValueError("give a new name, a new parent, or both")
+            raise ValueError(Message("give a new name, a new parent, or both"))
         return self
 
 

@@ -13,6 +13,7 @@ from apiflask import HTTPError, HTTPTokenAuth
 from flask import Flask, Response, g, request
 
 from controller import services
+from controller.i18n import Message
 from controller.services import users
 from controller.services.errors import AuthenticationFailed, Forbidden
 from controller.services.views import UserView
@@ -26,8 +27,8 @@ token_auth = HTTPTokenAuth(
     description="A token from POST /api/v1/auth/token, sent as `Authorization: Bearer <token>`.",
 )
 
-_MISSING = (
-    "missing bearer token: send 'Authorization: Bearer <token>' with a token from POST /api/v1/auth/token"
+_MISSING = Message(
+    "Sign in first: send 'Authorization: Bearer <token>' with a token from POST /api/v1/auth/token."
 )
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -38,7 +39,7 @@ def _verify(token: str) -> UserView | None:
         with context.db.session() as session:
             return users.user_for_token(session, token, context.clock())
     except AuthenticationFailed as exc:
-        g.loaxa_auth_problem = exc.message
+        g.loaxa_auth_problem = exc.text
         return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Response, request
 
 from controller.assets import answer_range, is_sha256
+from controller.i18n import Message, format_bytes
 from controller.services.views import AudioView, BulletinView, DeadAirView, DeviceView, PlayView
 from web.api.errors import ApiError, abort
 from web.api.schemas import AudioOut, BulletinOut, DeadAirOut, DeliveryOut, DeviceOut, GapOut, PlayOut
@@ -112,7 +113,9 @@ def send_asset(sha256: str) -> Response:
     """The MP3 with this sha256: Range (206 / 416), ETag = sha256 with If-None-Match (304); 404 if absent."""
     store = web_context().assets
     if not is_sha256(sha256) or not store.exists(sha256):
-        abort(404, f"audio asset {sha256[:80]!r} is not in the asset store")
+        abort(
+            404, Message("This audio file is not on the controller. Fetch the current plan for a fresh link.")
+        )
     etag = f'"{sha256}"'
     cache = {"ETag": etag, "Cache-Control": f"public, max-age={_IMMUTABLE_MAX_AGE_S}, immutable"}
     if etag in request.headers.get("If-None-Match", ""):
@@ -121,8 +124,11 @@ def send_asset(sha256: str) -> Response:
     if answer.status == 416:
         raise ApiError(
             416,
-            f"Range {request.headers.get('Range')!r} is outside the {store.size(sha256)}-byte asset; "
-            "resume from a smaller offset or download the whole file",
+            Message(
+                "The requested part is beyond the end of the {size} file. Resume from an earlier "
+                "point, or download it whole.",
+                size=format_bytes(store.size(sha256)),
+            ),
             headers=answer.headers,
         )
     body = _chunks(store.path(sha256), answer.start, answer.length)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import request
 from pydantic import ValidationError
 
+from controller.i18n import Joined, Message
 from controller.usecases import Recording
 from web.api.errors import ApiError, abort, validation_error
 from web.api.schemas import BulletinIn
@@ -52,10 +53,24 @@ def _read_multipart() -> tuple[BulletinIn, Recording]:
     if upload is None or not upload.filename:
         fields["audio"] = ["required: the recording as a file part named 'audio'"]
     if fields or upload is None:
-        message = "; ".join(f"{name}: {msgs[0]}" for name, msgs in fields.items())
-        raise ApiError(422, f"invalid multipart body: {message}", fields=fields)
+        listed = Joined(
+            [Message("{field}: {problems}", field=name, problems=msgs[0]) for name, msgs in fields.items()]
+        )
+        raise ApiError(
+            422,
+            Message(
+                "Some values in the form were not accepted: {problems}. Correct them and send again.",
+                problems=listed,
+            ),
+            fields=fields,
+        )
     body = _validate(form)
     data = upload.read()
     if not data:
-        abort(422, f"the audio file {upload.filename!r} is empty; record or choose the file again")
+        abort(
+            422,
+            Message(
+                "The audio file {name} is empty. Record or choose the file again.", name=repr(upload.filename)
+            ),
+        )
     return body, Recording(data=data, language=language)

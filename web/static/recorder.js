@@ -1,10 +1,39 @@
 // Record a bulletin in the browser (MediaRecorder) and hand the recording to the form's file input,
-// so it is sent like an uploaded file. Without MediaRecorder (old phones) the recorder stays hidden.
+// so it is sent like an uploaded file. Browsers give pages the microphone only in a secure context
+// (HTTPS, or the machine itself): over plain HTTP on a LAN name, and on phones without MediaRecorder,
+// the recorder stays hidden and a note in its place says why and what to do instead.
 (function () {
   "use strict";
   var box = document.querySelector(".recorder");
   var input = document.getElementById("audio");
-  if (!box || !input || !window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) {
+  if (!box || !input) {
+    return;
+  }
+
+  function explain(text) {
+    var note = document.createElement("p");
+    note.className = "hint recorder-help";
+    note.setAttribute("role", "note");
+    note.textContent = text;
+    box.parentNode.insertBefore(note, box);
+  }
+
+  if (!window.isSecureContext) {
+    explain(
+      "Ghi âm ngay trên trang chỉ dùng được khi trang mở bằng kết nối bảo mật HTTPS " +
+      "(địa chỉ bắt đầu bằng https://). Trang này đang mở bằng HTTP thường (" + location.origin +
+      ") nên trình duyệt không cho dùng micrô. Cách làm: nhờ quản trị viên bật HTTPS cho máy chủ xã " +
+      "(tài liệu docs/operations.md, phần HTTPS), rồi mở trang bằng địa chỉ https://" +
+      location.host + ". Trong lúc chờ, hãy ghi âm bằng ứng dụng ghi âm của điện thoại rồi chọn tệp ở ô " +
+      "tệp ghi âm bên trên."
+    );
+    return;
+  }
+  if (!window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) {
+    explain(
+      "Trình duyệt này không ghi âm được trên trang. Hãy ghi âm bằng ứng dụng ghi âm của điện thoại " +
+      "rồi chọn tệp ở ô tệp ghi âm bên trên, hoặc mở trang bằng Chrome hay Firefox bản mới."
+    );
     return;
   }
   var start = document.getElementById("record-start");

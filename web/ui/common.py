@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 
 from controller import services
 from controller.assets import sign_asset_url
+from controller.i18n import format_duration, format_megabytes, format_percent
+from controller.i18n.vocabulary import describe_action
 from controller.planning import Schedule, load_schedule
 from controller.services.errors import ServiceError
 from controller.tts.errors import TtsError
@@ -42,6 +44,13 @@ ENGINES: Final = {
     "gtts": "giọng Google (trực tuyến)",
     "piper": "giọng Piper (trên máy chủ xã)",
     "espeak-ng": "giọng dự phòng espeak-ng (khó nghe; sẽ đọc lại khi có giọng tốt hơn)",
+    "recording": "bản ghi âm",
+}
+# The voice a preview was read with, in plain words (no engine jargon).
+VOICES: Final = {
+    "gtts": "giọng Google (cần Internet)",
+    "piper": "giọng máy trên máy chủ xã (Piper)",
+    "espeak-ng": "giọng máy dự phòng (espeak-ng)",
     "recording": "bản ghi âm",
 }
 PLAY_STATES: Final = {
@@ -113,9 +122,7 @@ def minutes(seconds: float) -> str:
 
 def percent(fraction: float | None) -> str:
     """0.987 → "98,7%" (Vietnamese decimal comma)."""
-    if fraction is None:
-        return "—"
-    return f"{fraction * 100:.1f}%".replace(".", ",")
+    return format_percent(fraction)
 
 
 def audio_url(sha256: str) -> str:
@@ -153,7 +160,15 @@ def html_errors(bp: Blueprint) -> Blueprint:
 
 def install_helpers(app: Flask) -> None:
     """Filters and globals the templates use."""
-    app.jinja_env.filters.update(local=local, ago=ago, percent=percent, minutes=minutes)
+    app.jinja_env.filters.update(
+        local=local,
+        ago=ago,
+        percent=percent,
+        minutes=minutes,
+        duration=format_duration,
+        megabytes=format_megabytes,
+        action_label=lambda code: describe_action(code).render(),
+    )
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -167,6 +182,7 @@ def install_helpers(app: Flask) -> None:
             "PRIORITIES": PRIORITIES,
             "LANGUAGES": LANGUAGES,
             "ENGINES": ENGINES,
+            "VOICES": VOICES,
             "PLAY_STATES": PLAY_STATES,
             "WINDOWS": WINDOWS,
         }

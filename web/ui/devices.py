@@ -26,6 +26,8 @@ COMMANDS = {"test_tone": "Phát tiếng thử", "set_volume": "Đặt âm lượ
 STATES: Final = {"offline": "Ngoại tuyến", "online": "Trực tuyến", "alert": "Có cảnh báo"}
 PAGE_SIZE: Final = 24  # cards a phone scrolls through comfortably; the filters reach the rest
 MAX_ALERTS: Final = 20
+DAY_SLOTS: Final = 96  # quarter hours
+WEEK_SLOTS: Final = 168  # hours
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ def device(device_id: str) -> str:
         villages = {v.id: v for v in services.list_villages(db, me.commune_id)}
         if view.village_id not in villages:
             abort(404)
-        day = health.heartbeat_bar(db, device_id, now, timedelta(hours=24))
-        week = health.heartbeat_bar(db, device_id, now, timedelta(days=7))
+        day = health.uptime_bar(db, device_id, now, timedelta(hours=24), DAY_SLOTS)
+        week = health.uptime_bar(db, device_id, now, timedelta(days=7), WEEK_SLOTS)
         availability = health.window_availability(db, device_id, now)
         plays = services.list_plays(db, start=now - timedelta(days=7), device_id=device_id)[-20:]
     return render_template(

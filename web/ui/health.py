@@ -11,11 +11,12 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from controller import services
+from controller.i18n import format_decimal, format_megabytes, format_percent
 from controller.planning import occurrences, upcoming
 from controller.services import AlertCandidate
 from controller.services.views import DeviceView
 from web.ui import common
-from web.ui.timeline import Segment, segments
+from web.ui.timeline import Segment
 
 OFFLINE_ALERT_MINUTES: Final = 10
 WEEK: Final = timedelta(days=7)
@@ -40,8 +41,8 @@ def metrics(view: DeviceView) -> Metrics:
     signal = net.get("signal")
     kind = net.get("type")
     return Metrics(
-        temperature="—" if temp is None else f"{float(temp):.0f} °C",
-        disk="—" if disk is None else f"{float(disk):,.0f} MB".replace(",", "."),
+        temperature="—" if temp is None else f"{format_decimal(float(temp), 0)} °C",
+        disk=format_megabytes(disk),
         signal=" ".join(str(p) for p in (kind, signal) if p not in (None, "")) or "—",
         volume="—" if data.get("volume") is None else f"{data['volume']}%",
         assets_missing=int(data.get("assets_missing") or 0),
@@ -54,15 +55,46 @@ def window_availability(db: Session, device_id: str, now: datetime) -> float | N
     return services.window_uptime(db, [device_id], windows, now)[device_id]
 
 
-def heartbeat_bar(db: Session, device_id: str, now: datetime, period: timedelta) -> list[Segment]:
-    """The period as a green bar with red gaps where no heartbeat covered the device."""
-    report = services.device_uptime(db, device_id, now - period, now)
-    spans = [(now - period, now, "up", "Trực tuyến")]
-    spans += [
-        (g.start, g.end, "gap", f"Mất liên lạc {common.local(g.start)} – {common.local(g.end)}")
-        for g in report.gaps
-    ]
-    return segments(now - period, now, spans)
+@dataclass(frozen=True)
+class UptimeBar:
+    """An uptime picture: equal slots coloured by their own uptime, and the percentage of the same data."""
+
+    fraction: float | None
+    slots: list[Segment]
+
+
+# A slot is green when its cluster answered nearly all of it (a lost heartbeat or two is a blip, not an
+# outage), red when it was gone most of it, and amber ("chập chờn") in between: red slots can then cover
+# at most twice the downtime the percentage states.
+UP_AT_LEAST: Final = 0.95
+GAP_BELOW: Final = 0.5
+_SLOT_WORDS: Final = {"up": "hoạt động", "flaky": "chập chờn", "gap": "mất liên lạc"}
+
+
+def slot_kind(fraction: float | None) -> str:
+    """The colour class of a slot with this uptime fraction (`none` before the cluster was added)."""
+    if fraction is None:
+        return "none"
+    if fraction >= UP_AT_LEAST:
+        return "up"
+    return "flaky" if fraction >= GAP_BELOW else "gap"
+
+
+def uptime_bar(db: Session, device_id: str, now: datetime, period: timedelta, count: int) -> UptimeBar:
+    """The period as `count` slots, each coloured by its own uptime, with the whole period's fraction."""
+    report = services.uptime_slots(db, device_id, now, period, count)
+    width = 100 / count
+    slots = []
+    for index, slot in enumerate(report.slots):
+        kind = slot_kind(slot.fraction)
+        span = f"{common.local(slot.start)} – {common.local(slot.end)}"
+        title = (
+            f"{span}: chưa lắp đặt"
+            if slot.fraction is None
+            else f"{span}: {_SLOT_WORDS[kind]}, trực tuyến {format_percent(slot.fraction)}"
+        )
+        slots.append(Segment(left=index * width, width=width, kind=kind, title=title))
+    return UptimeBar(fraction=report.fraction, slots=slots)
 
 
 def alerts(
