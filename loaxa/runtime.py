@@ -11,6 +11,7 @@ re-plan. A newly elected leader plans and re-publishes the stored plans at once,
 planned or was asked for is lost.
 """
 
+import functools
 import hashlib
 import logging
 import signal
@@ -35,6 +36,7 @@ from controller.fencing import FencedDatabase, LeaderFence
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
 from controller.monitoring import Monitoring
+from controller.mqtt.account_sync import AccountSync
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker, tls_listener
 from controller.mqtt.client import MqttLink
@@ -107,6 +109,7 @@ class Controller:
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
         self.broker_supervisor: Supervisor | None = None
+        self.account_sync: AccountSync | None = None
         password = settings.mqtt.password or ""
         link_url = settings.mqtt.url
         if settings.mqtt.mode == "managed":
@@ -115,6 +118,9 @@ class Controller:
                 settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
             )
             self.broker_supervisor = Supervisor(self.broker)
+            self.account_sync = AccountSync(
+                self.broker, self._accounts_changed_elsewhere, interval_s=settings.mqtt.account_check_s
+            )
             password = self.keys.broker_password
             link_url = self.broker.controller_url
         self.event_gaps = EventGaps(self._stored_seq_below)
@@ -197,6 +203,8 @@ class Controller:
         if self.broker is not None and self.broker_supervisor is not None:
             self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
             self.broker_supervisor.start()
+        if self.account_sync is not None:
+            self.account_sync.start()
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
@@ -220,6 +228,8 @@ class Controller:
         self.leadership.stop()
         self.link.stop()
         self.ingestor.stop()
+        if self.account_sync is not None:
+            self.account_sync.stop()
         if self.broker_supervisor is not None:
             self.broker_supervisor.stop()
         self.db.engine.dispose()
@@ -360,18 +370,28 @@ class Controller:
         return self.dispatcher.village_timeline(village_id, start, end)
 
     def device_changed(self, _device_id: str) -> None:
-        """A device was provisioned: let the managed broker accept its credentials."""
+        """A device was provisioned, moved or revoked: the managed broker takes its login now, re-plan."""
         if self.broker is not None:
-            self.broker.reload(self.broker_accounts())
+            self.broker.sync(self.broker_accounts())
         self.request_replan()
 
+    def _accounts_changed_elsewhere(self) -> list[BrokerAccount]:
+        """The accounts for the watcher; a difference means another process changed a device: re-plan."""
+        accounts = self.broker_accounts()
+        if self.broker is not None and self.broker.accounts != accounts:
+            self.request_replan()
+        return accounts
+
     def broker_accounts(self) -> list[BrokerAccount]:
-        """The controller's account plus every device's, for the managed broker."""
-        controller = BrokerAccount(
-            self.settings.mqtt.username, hash_password(self.keys.broker_password), "controller"
-        )
+        """The controller's account plus every device's not revoked, for the managed broker."""
         with self.db.session() as session:
-            return [controller, *services.broker_accounts(session)]
+            return [self._controller_account, *services.broker_accounts(session)]
+
+    @functools.cached_property
+    def _controller_account(self) -> BrokerAccount:
+        # Hashed once: a fresh salt per call would make every comparison of the accounts differ.
+        password_hash = hash_password(self.keys.broker_password)
+        return BrokerAccount(self.settings.mqtt.username, password_hash, "controller")
 
     def health(self) -> dict[str, Any]:
         """Liveness of the parts, for GET /api/v1/health."""

@@ -36,6 +36,8 @@ from controller.services.devices import (
     list_devices,
     provision_device,
     reset_device_password,
+    revoke_device,
+    update_device,
 )
 from controller.services.errors import (
     AuthenticationFailed,
@@ -163,12 +165,14 @@ __all__ = [
     "reject",
     "require",
     "reset_device_password",
+    "revoke_device",
     "revoke_token",
     "save_plan",
     "seed_demo",
     "set_user_active",
     "submit",
     "target_devices",
+    "update_device",
     "user_for_token",
     "village_tallies",
     "window_uptime",

@@ -49,6 +49,7 @@ class DeviceView:
     uptime_24h: float
     uptime_7d: float
     created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ def device_out(view: DeviceView, *, detail: bool = False) -> DeviceOut:
         agent_version=view.agent_version,
         plan_version=view.plan_version,
         metrics=view.metrics if detail else None,
+        revoked_at=view.revoked_at,
     )
 
 
