@@ -67,7 +67,45 @@ def add_device(
         bundle.write(output)
         print(f"device {device_id} provisioned; agent bundle written to {output} (mode 0600)")
     print(
-        "A running controller picks the new device up on its next restart or device change.", file=sys.stderr
+        "Bộ điều khiển đang chạy nhận thiết bị mới trong vài giây, không cần khởi động lại.", file=sys.stderr
+    )
+    return 0
+
+
+def list_devices(settings: Settings) -> int:
+    """Print the devices not revoked: id, village, online state, name (one a line)."""
+    with database(settings).session() as session:
+        views = services.list_devices(session, datetime.now(UTC))
+    for view in views:
+        state = "trực tuyến" if view.online else "ngoại tuyến"
+        print(f"{view.id}\t{view.village_id}\t{state}\t{view.name}")
+    print(f"{len(views)} cụm loa đang hoạt động.", file=sys.stderr)
+    return 0
+
+
+def update_device(settings: Settings, device_id: str, *, name: str | None, village: str | None) -> int:
+    """Rename a device or move it to another village."""
+    try:
+        with database(settings).session() as session:
+            now = datetime.now(UTC)
+            view = services.update_device(session, device_id, now, name=name, village_id=village)
+    except services.ServiceError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"Đã lưu cụm loa {view.id}: “{view.name}”, thôn/bản {view.village_id}.")
+    return 0
+
+
+def revoke_device(settings: Settings, device_id: str) -> int:
+    """Revoke a device: the managed broker of a running controller refuses it within seconds."""
+    try:
+        with database(settings).session() as session:
+            services.revoke_device(session, device_id, datetime.now(UTC))
+    except services.ServiceError as exc:
+        raise CliError(str(exc)) from exc
+    print(
+        f"Đã thu hồi cụm loa {device_id}: máy chủ MQTT của bộ điều khiển từ chối thiết bị này "
+        "trong vài giây. "
+        "Muốn dùng lại phần cứng, hãy cấp thiết bị mới với mã khác (loaxa device add)."
     )
     return 0
 
