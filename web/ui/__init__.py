@@ -8,7 +8,18 @@ MQTT directly, and never serve JSON (that is web.api).
 from flask import Flask
 
 from web.context import WebContext
-from web.ui import auth, bulletins, common, compose, devices, emergency, reports, schedule, session
+from web.ui import (
+    auth,
+    bulletins,
+    common,
+    compose,
+    device_admin,
+    devices,
+    emergency,
+    reports,
+    schedule,
+    session,
+)
 
 BLUEPRINTS = (
     auth.bp,
@@ -16,6 +27,7 @@ BLUEPRINTS = (
     compose.bp,
     schedule.bp,
     devices.bp,
+    device_admin.bp,
     reports.bp,
     emergency.bp,
 )
