@@ -11,6 +11,7 @@ from controller.services.bulletin_audio import attach_audio
 from controller.services.bulletins import (
     approve,
     cancel,
+    count_bulletins,
     create_bulletin,
     expire_bulletins,
     finish,
@@ -127,6 +128,7 @@ __all__ = [
     "broker_accounts",
     "can",
     "cancel",
+    "count_bulletins",
     "create_bulletin",
     "create_commune",
     "create_user",

@@ -16,6 +16,8 @@ from web.ui import (
     device_admin,
     devices,
     emergency,
+    lexicon,
+    nav,
     reports,
     schedule,
     session,
@@ -30,6 +32,7 @@ BLUEPRINTS = (
     device_admin.bp,
     reports.bp,
     emergency.bp,
+    lexicon.bp,
 )
 
 
@@ -37,6 +40,7 @@ def register(app: Flask, context: WebContext) -> None:
     """Configure the session cookie and register every UI blueprint and template helper."""
     session.configure(app, context)
     common.install_helpers(app)
+    nav.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
