@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from controller.planning import Schedule
+from controller.planning import Schedule, current_or_next
 
 MODES: Final = (
     ("next_window", "Khung giờ phát kế tiếp"),
@@ -134,3 +134,18 @@ def describe(schedule: dict[str, Any], windows: Schedule) -> str:
         moment = datetime.fromisoformat(schedule["expires_at"]).astimezone(windows.timezone)
         words += f"; hết hạn lúc {moment:%H:%M %d/%m/%Y}"
     return words
+
+
+def expected(schedule: dict[str, Any], windows: Schedule, now: datetime) -> str:
+    """When it would first play if approved now, in words ("Buổi chiều 17:00 07/12"); "" if not known."""
+    mode = schedule.get("mode", "next_window")
+    if mode == "dates" and schedule.get("dates"):
+        first = date.fromisoformat(schedule["dates"][0])
+        start = datetime.combine(first, time(0), windows.timezone)
+        now = max(now, start)
+    elif mode == "daily" and schedule.get("start_date"):
+        first = date.fromisoformat(schedule["start_date"])
+        now = max(now, datetime.combine(first, time(0), windows.timezone))
+    occurrence = current_or_next(windows, now)
+    name = {"morning": "Buổi sáng", "evening": "Buổi chiều"}.get(occurrence.name, occurrence.name)
+    return f"{name} {occurrence.start.astimezone(windows.timezone):%H:%M %d/%m/%Y}"
