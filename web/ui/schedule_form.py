@@ -127,7 +127,7 @@ def describe(schedule: dict[str, Any], windows: Schedule) -> str:
     if named:
         words += ", " + ", ".join(WINDOW_WORDS.get(w, w) for w in named)
     if schedule.get("start_time"):
-        words += f", từ {schedule['start_time']}"
+        words += f", từ {schedule['start_time'][:5]}"
     if (schedule.get("repeat") or 1) > 1:
         words += f", phát {schedule['repeat']} lần mỗi khung giờ"
     if schedule.get("expires_at"):
