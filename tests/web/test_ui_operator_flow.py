@@ -65,7 +65,7 @@ def test_a_date_schedule_and_its_bad_inputs_in_vietnamese(client: FlaskClient, r
         "2026-11-23",
         "2026-11-24",
     ]
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"schedule": "dates"}, "Hãy chọn ít nhất một ngày phát."),
         ({"schedule": "dates", "dates": ["24/11"]}, "Ngày phát “24/11” không phải một ngày"),
         ({"schedule": "daily"}, "Hãy nhập số ngày phát (1–31)."),
