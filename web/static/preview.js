@@ -29,7 +29,9 @@
     }, 500);
     button.disabled = true;
     target.setAttribute("aria-busy", "true");
-    window.fetch(button.formAction, {
+    // A button without its own formaction reports the page's URL as formAction: use the form's action then.
+    var url = button.hasAttribute("formaction") ? button.formAction : button.form.action;
+    window.fetch(url, {
       method: "POST",
       body: new FormData(button.form),
       headers: { "X-Requested-With": "fetch" },
