@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from controller import services
 from tests.web.conftest import Runtime
 from tests.web.ui_support import post, sign_in
+from web import WebContext
 from web.ui import schedule_form
 
 TEXT = "UBND xã thông báo: lịch tiêm phòng cho gia súc vào 7h30 ngày 25/11."
@@ -169,7 +170,7 @@ def test_emergency_button_is_on_every_page_and_its_confirmation_previews_the_voi
     )
     page = confirm.get_data(as_text=True)
     assert "Nghe trước khi phát" in page and "data-auto" in page and "preview.js" in page
-    assert page.index("Nghe trước khi phát") < page.index("big\">Xác nhận phát ngay")
+    assert page.index("Nghe trước khi phát") < page.index('big">Xác nhận phát ngay')
     heard = post(
         client, "/emergency/preview", {"title": "Lũ quét", "text": "Sơ tán ngay.", "target_mode": "all"}
     )
@@ -202,3 +203,25 @@ def test_schedules_in_words(mode: dict[str, object], words: str, runtime: Runtim
         ZONE,
     )
     assert datetime.fromisoformat(again["expires_at"]) == datetime.fromisoformat("2026-12-02T00:00:00+00:00")
+
+
+def test_schedule_page_is_by_window_and_village_without_a_line_per_cluster(
+    context: WebContext, runtime: Runtime
+) -> None:
+    import dataclasses
+    import re
+
+    from controller.planning import load_schedule
+    from tests.web.test_ui_pages import planned
+    from web import create_app
+
+    _ids, result = planned(runtime, load_schedule(context.settings.schedule))
+    client = create_app(dataclasses.replace(context, planning_preview=lambda: result)).test_client()
+    sign_in(client, "operator")
+    page = client.get("/schedule").get_data(as_text=True)
+    evening = page.split("Buổi chiều 22/11")[1].split("</section>")[0]
+    assert evening.count("<h3>Bản Lìm") == 1  # both of its clusters in one row
+    assert evening.count("Tin dài 0") == 1 and evening.count('class="timeline"') == 2  # window and village
+    assert not re.search(r"<time>\d\d:\d\d:\d\d</time>", page)  # minutes, not seconds
+    deferred = page.split("Bản tin bị hoãn")[1]
+    assert deferred.count("Tin dài 2") == 1 and "(2 cụm loa)" in deferred
