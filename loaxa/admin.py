@@ -44,9 +44,19 @@ def add_user(settings: Settings, username: str, role: str, password: str | None)
 
 
 def add_device(
-    settings: Settings, *, device_id: str, name: str, village: str, speakers: int, output: Path | None
+    settings: Settings,
+    *,
+    device_id: str,
+    name: str,
+    village: str,
+    speakers: int,
+    output: Path | None,
+    qr: Path | None = None,
 ) -> int:
-    """Provision a device and print or write its agent.toml (the password is shown only this once)."""
+    """Provision a device and print or write its agent.toml (the password is shown only this once).
+
+    With `qr`, also write a QR code of the bundle (SVG or PNG by the file's suffix) for the printed sheet.
+    """
     keys = load_or_create_keys(settings.keys_dir)
     try:
         with database(settings).session() as session:
@@ -61,6 +71,14 @@ def add_device(
         mqtt_password=provisioned.mqtt_password,
         public_keys=keys.public_keys_b64,
     )
+    if qr is not None:
+        import segno  # only this option needs it
+
+        qr.parent.mkdir(parents=True, exist_ok=True)
+        qr.touch(mode=0o600, exist_ok=True)  # it holds the password, like agent.toml: private from the start
+        qr.chmod(0o600)
+        segno.make(bundle.compact(), error="m").save(str(qr), scale=4, border=4)
+        print(f"Mã QR của tệp cấu hình đã ghi vào {qr} (chứa mật khẩu: giữ kín).", file=sys.stderr)
     if output is None:
         sys.stdout.write(bundle.toml())
     else:

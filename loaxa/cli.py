@@ -115,6 +115,7 @@ def cmd_device_add(args: argparse.Namespace) -> int:
         village=args.village,
         speakers=args.speakers,
         output=args.output,
+        qr=args.qr,
     )
 
 
@@ -290,6 +291,7 @@ def _add_admin_commands(add: Callable[[str, Command, str], argparse.ArgumentPars
     device_add.add_argument("--village", required=True, help="village id")
     device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
     device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+    device_add.add_argument("--qr", type=Path, help="also write a QR code of agent.toml (.svg or .png)")
     device_sub.add_parser("list", help="list the devices not revoked").set_defaults(func=cmd_device_list)
     rename = device_sub.add_parser("rename", help="give a device a new name")
     rename.set_defaults(func=cmd_device_rename)

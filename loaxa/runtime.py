@@ -11,7 +11,6 @@ re-plan. A newly elected leader plans and re-publishes the stored plans at once,
 planned or was asked for is lost.
 """
 
-import functools
 import hashlib
 import logging
 import signal
@@ -103,6 +102,10 @@ class Controller:
         upgrade(settings.db_url)
         self.db = Database(settings.db_url)
         self.keys: KeyRing = load_or_create_keys(settings.keys_dir)
+        # Hashed once: a fresh salt per call would make every comparison of the broker accounts differ.
+        self._controller_account = BrokerAccount(
+            settings.mqtt.username, hash_password(self.keys.broker_password), "controller"
+        )
         self.schedules: ScheduleFile = load_schedule_file(settings.schedule)
         self.schedule: Schedule = self.schedules.default
         self.store = AssetStore(settings.assets_dir)
@@ -386,12 +389,6 @@ class Controller:
         """The controller's account plus every device's not revoked, for the managed broker."""
         with self.db.session() as session:
             return [self._controller_account, *services.broker_accounts(session)]
-
-    @functools.cached_property
-    def _controller_account(self) -> BrokerAccount:
-        # Hashed once: a fresh salt per call would make every comparison of the accounts differ.
-        password_hash = hash_password(self.keys.broker_password)
-        return BrokerAccount(self.settings.mqtt.username, password_hash, "controller")
 
     def health(self) -> dict[str, Any]:
         """Liveness of the parts, for GET /api/v1/health."""

@@ -52,11 +52,16 @@ def test_db_upgrade_user_add_and_device_bundle(
                 "ban-lim",
                 "-o",
                 str(bundle_path),
+                "--qr",
+                str(tmp_path / "pi" / "agent-qr.svg"),
             ]
         )
         == 0
     )
     assert bundle_path.stat().st_mode & 0o777 == 0o600
+    qr = (tmp_path / "pi" / "agent-qr.svg").read_text(encoding="utf-8")
+    assert qr.startswith("<?xml") and "<path" in qr
+    assert (tmp_path / "pi" / "agent-qr.svg").stat().st_mode & 0o777 == 0o600
     config = load_config(bundle_path)
     assert (config.device_id, config.mqtt.username) == ("tule-c13", "tule-c13")
     assert len(config.mqtt.password) >= 32
