@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Route
 
 from tests.integration.conftest import DEMO_PASSWORD, Deployment, wait_for
-from tests.ui.conftest import CHROMIUM, sign_in
+from tests.ui.conftest import CHROMIUM, Live, sign_in
+from tests.web.conftest import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
@@ -135,3 +136,33 @@ def test_the_day_of_operator_approver_and_admin(
     _shot(admin, viewport, "7-emergency-sent")
     for page in (operator, approver, admin):
         page.context.close()
+
+
+@pytest.mark.browser
+def test_an_upload_shows_its_progress_then_opens_the_bulletin(browser: Browser, live: Live) -> None:
+    operator = _page(browser, "phone")
+    sign_in(operator, live.base, "operator", PASSWORD)
+    operator.goto(f"{live.base}/compose")
+    operator.get_by_label("Tiêu đề").fill("Thông báo bằng tiếng Mông")
+    operator.get_by_label("Nội dung bản tin").fill("Bản ghi âm tiếng Mông về lịch tiêm phòng.")
+    operator.get_by_label("Bản ghi âm (tải tệp lên hoặc ghi trên máy)").check()
+    audio = bytes(range(256)) * 2048  # half a megabyte: the page's fake recording hook takes any bytes
+    operator.get_by_label("Tệp ghi âm").set_input_files(
+        files=[{"name": "ban-ghi.mp3", "mimeType": "audio/mpeg", "buffer": audio}]
+    )
+    operator.get_by_label("Ngôn ngữ của bản ghi").select_option("mong")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # the upload's answer waits until the bar was seen
+        held.append(route)
+
+    operator.route("**/compose", hold)
+    operator.get_by_role("button", name="Gửi duyệt").click()
+    operator.locator("#upload-progress").wait_for()  # visible: the upload runs in the background
+    _shot(operator, "phone", "8-upload-progress")
+    wait_for("the upload request", lambda: held or None, 30)
+    held[0].continue_()
+    operator.get_by_text("Đã gửi bản tin đi duyệt.").wait_for()
+    assert "/bulletins/" in operator.url and "Thông báo bằng tiếng Mông" in operator.inner_text("h1")
+    _shot(operator, "phone", "9-uploaded")
+    operator.context.close()

@@ -1,5 +1,5 @@
 // Uploads with a progress bar: a form with data-upload sends itself in the background when a file is
-// attached, fills the <progress> named by data-upload, then opens the page the server answered with.
+// attached, fills the <progress> named by data-upload, then shows the page the server answered with.
 // Without a file, or without script, the form posts as usual.
 (function () {
   "use strict";
@@ -7,9 +7,10 @@
     form.addEventListener("submit", function (event) {
       var file = form.querySelector("input[type=file]");
       var bar = document.getElementById(form.getAttribute("data-upload"));
+      // Only the form's own submit: a button with its own formaction (the preview) posts as usual.
       var submitter = event.submitter;
-      var action = (submitter && submitter.formAction) || form.action;
-      if (!bar || !file || !file.files.length || action !== form.action) { return; }
+      var own = !submitter || !submitter.hasAttribute("formaction");
+      if (!bar || !file || !file.files.length || !own) { return; }
       event.preventDefault();
       var request = new XMLHttpRequest();
       request.open("POST", form.action);
@@ -19,13 +20,13 @@
         if (progress.lengthComputable) { bar.value = Math.round(progress.loaded / progress.total * 100); }
       });
       request.addEventListener("load", function () {
-        if (request.responseURL && request.responseURL !== form.action) {
-          window.location.assign(request.responseURL);
-          return;
-        }
+        // Show the page the server answered with (after its redirect, which already used the one-time
+        // message), under that page's address.
+        var address = request.responseURL;
         document.open();
         document.write(request.responseText);
         document.close();
+        if (address && address !== window.location.href) { window.history.replaceState(null, "", address); }
       });
       request.addEventListener("error", function () {
         bar.hidden = true;
