@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, FilePayload, Page, Route
 
 from tests.integration.conftest import DEMO_PASSWORD, Deployment, wait_for
 from tests.ui.conftest import CHROMIUM, Live, sign_in
@@ -147,9 +147,8 @@ def test_an_upload_shows_its_progress_then_opens_the_bulletin(browser: Browser, 
     operator.get_by_label("Nội dung bản tin").fill("Bản ghi âm tiếng Mông về lịch tiêm phòng.")
     operator.get_by_label("Bản ghi âm (tải tệp lên hoặc ghi trên máy)").check()
     audio = bytes(range(256)) * 2048  # half a megabyte: the page's fake recording hook takes any bytes
-    operator.get_by_label("Tệp ghi âm").set_input_files(
-        files=[{"name": "ban-ghi.mp3", "mimeType": "audio/mpeg", "buffer": audio}]
-    )
+    upload: FilePayload = {"name": "ban-ghi.mp3", "mimeType": "audio/mpeg", "buffer": audio}
+    operator.get_by_label("Tệp ghi âm").set_input_files(files=[upload])
     operator.get_by_label("Ngôn ngữ của bản ghi").select_option("mong")
     held: list[Route] = []
 
