@@ -83,6 +83,13 @@ class AgentBundle:
         lines += ["", "[clock]", f"source = {_q(source)}"]
         return "\n".join(lines) + "\n"
 
+    def compact(self) -> str:
+        """The agent.toml without comments and blank lines: what the printed sheet's QR code carries."""
+        lines = (
+            line for line in self.toml().splitlines() if line.strip() and not line.lstrip().startswith("#")
+        )
+        return "\n".join(lines) + "\n"
+
     def write(self, path: Path) -> None:
         """Write agent.toml readable only by its owner."""
         path.parent.mkdir(parents=True, exist_ok=True)

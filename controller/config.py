@@ -68,6 +68,13 @@ class MqttSettings(_Section):
     )
     public_url: str | None = Field(None, description="Broker URL written into agent bundles (default: url).")
     heartbeat_interval_s: int = Field(30, ge=1, description="Agents' heartbeat interval, for liveness.")
+    account_check_s: float = Field(
+        2.0,
+        gt=0,
+        le=300,
+        description="Managed mode: how often to look for devices added or revoked by another process "
+        "(e.g. `loaxa device revoke`), so the broker takes them without a restart.",
+    )
     ingest_process: bool = Field(
         False,
         description="Store uplink messages in a child process, so receiving and storing each get a core: "

@@ -45,9 +45,19 @@ def add_user(settings: Settings, username: str, role: str, password: str | None)
 
 
 def add_device(
-    settings: Settings, *, device_id: str, name: str, village: str, speakers: int, output: Path | None
+    settings: Settings,
+    *,
+    device_id: str,
+    name: str,
+    village: str,
+    speakers: int,
+    output: Path | None,
+    qr: Path | None = None,
 ) -> int:
-    """Provision a device and print or write its agent.toml (the password is shown only this once)."""
+    """Provision a device and print or write its agent.toml (the password is shown only this once).
+
+    With `qr`, also write a QR code of the bundle (SVG or PNG by the file's suffix) for the printed sheet.
+    """
     keys = load_or_create_keys(settings.keys_dir)
     try:
         with database(settings).session() as session:
@@ -62,14 +72,59 @@ def add_device(
         mqtt_password=provisioned.mqtt_password,
         public_keys=keys.public_keys_b64,
     )
+    if qr is not None:
+        import segno  # only this option needs it
+
+        qr.parent.mkdir(parents=True, exist_ok=True)
+        qr.touch(mode=0o600, exist_ok=True)  # it holds the password, like agent.toml: private from the start
+        qr.chmod(0o600)
+        segno.make(bundle.compact(), error="m").save(str(qr), scale=4, border=4)
+        print(f"Mã QR của tệp cấu hình đã ghi vào {qr} (chứa mật khẩu: giữ kín).", file=sys.stderr)
     if output is None:
         sys.stdout.write(bundle.toml())
     else:
         bundle.write(output)
         print(f"Đã thêm cụm loa {device_id}; gói cấu hình cho Pi ở {output} (chỉ chủ tệp đọc được).")
     print(
-        "Máy chủ xã đang chạy sẽ nhận cụm loa mới khi khởi động lại hoặc khi danh sách cụm loa thay đổi.",
-        file=sys.stderr,
+        "Bộ điều khiển đang chạy nhận thiết bị mới trong vài giây, không cần khởi động lại.", file=sys.stderr
+    )
+    return 0
+
+
+def list_devices(settings: Settings) -> int:
+    """Print the devices not revoked: id, village, online state, name (one a line)."""
+    with database(settings).session() as session:
+        views = services.list_devices(session, datetime.now(UTC))
+    for view in views:
+        state = "trực tuyến" if view.online else "ngoại tuyến"
+        print(f"{view.id}\t{view.village_id}\t{state}\t{view.name}")
+    print(f"{len(views)} cụm loa đang hoạt động.", file=sys.stderr)
+    return 0
+
+
+def update_device(settings: Settings, device_id: str, *, name: str | None, village: str | None) -> int:
+    """Rename a device or move it to another village."""
+    try:
+        with database(settings).session() as session:
+            now = datetime.now(UTC)
+            view = services.update_device(session, device_id, now, name=name, village_id=village)
+    except services.ServiceError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"Đã lưu cụm loa {view.id}: “{view.name}”, thôn/bản {view.village_id}.")
+    return 0
+
+
+def revoke_device(settings: Settings, device_id: str) -> int:
+    """Revoke a device: the managed broker of a running controller refuses it within seconds."""
+    try:
+        with database(settings).session() as session:
+            services.revoke_device(session, device_id, datetime.now(UTC))
+    except services.ServiceError as exc:
+        raise CliError(str(exc)) from exc
+    print(
+        f"Đã thu hồi cụm loa {device_id}: máy chủ MQTT của bộ điều khiển từ chối thiết bị này "
+        "trong vài giây. "
+        "Muốn dùng lại phần cứng, hãy cấp thiết bị mới với mã khác (loaxa device add)."
     )
     return 0
 

@@ -118,7 +118,36 @@ def cmd_device_add(args: argparse.Namespace) -> int:
         village=args.village,
         speakers=args.speakers,
         output=args.output,
+        qr=args.qr,
     )
+
+
+def cmd_device_list(args: argparse.Namespace) -> int:
+    """List the devices not revoked."""
+    from loaxa.admin import list_devices
+
+    return list_devices(_settings(args))
+
+
+def cmd_device_rename(args: argparse.Namespace) -> int:
+    """Give a device a new name."""
+    from loaxa.admin import update_device
+
+    return update_device(_settings(args), args.id, name=args.name, village=None)
+
+
+def cmd_device_move(args: argparse.Namespace) -> int:
+    """Move a device to another village."""
+    from loaxa.admin import update_device
+
+    return update_device(_settings(args), args.id, name=None, village=args.village)
+
+
+def cmd_device_revoke(args: argparse.Namespace) -> int:
+    """Revoke a device's broker login and plans."""
+    from loaxa.admin import revoke_device
+
+    return revoke_device(_settings(args), args.id)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -253,7 +282,7 @@ def _add_security_commands(add: Callable[[str, Command, str], argparse.ArgumentP
 
 
 def _add_admin_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    """`db upgrade`, `user add` and `device add`."""
+    """`db upgrade`, `user add` and `device add|list|rename|move|revoke`."""
     db = add("db", lambda _a: 0, "database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
@@ -273,6 +302,19 @@ def _add_admin_commands(add: Callable[[str, Command, str], argparse.ArgumentPars
     device_add.add_argument("--village", required=True, help="village id")
     device_add.add_argument("--speakers", type=int, default=2, help="loudspeakers on this cluster")
     device_add.add_argument("-o", "--output", type=Path, help="write agent.toml here instead of printing it")
+    device_add.add_argument("--qr", type=Path, help="also write a QR code of agent.toml (.svg or .png)")
+    device_sub.add_parser("list", help="list the devices not revoked").set_defaults(func=cmd_device_list)
+    rename = device_sub.add_parser("rename", help="give a device a new name")
+    rename.set_defaults(func=cmd_device_rename)
+    rename.add_argument("id")
+    rename.add_argument("name")
+    move = device_sub.add_parser("move", help="move a device to another village")
+    move.set_defaults(func=cmd_device_move)
+    move.add_argument("id")
+    move.add_argument("village", help="village id")
+    revoke = device_sub.add_parser("revoke", help="revoke a device: the broker refuses it within seconds")
+    revoke.set_defaults(func=cmd_device_revoke)
+    revoke.add_argument("id")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,7 @@ from controller.fencing import FencedDatabase, LeaderFence
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
 from controller.monitoring import Monitoring
+from controller.mqtt.account_sync import AccountSync
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker, tls_listener
 from controller.mqtt.client import MqttLink
@@ -105,12 +106,17 @@ class Controller:
         upgrade(settings.db_url)
         self.db = Database(settings.db_url)
         self.keys: KeyRing = load_or_create_keys(settings.keys_dir)
+        # Hashed once: a fresh salt per call would make every comparison of the broker accounts differ.
+        self._controller_account = BrokerAccount(
+            settings.mqtt.username, hash_password(self.keys.broker_password), "controller"
+        )
         self.schedules: ScheduleFile = load_schedule_file(settings.schedule)
         self.schedule: Schedule = self.schedules.default
         self.store = AssetStore(settings.assets_dir)
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
         self.broker_supervisor: Supervisor | None = None
+        self.account_sync: AccountSync | None = None
         password = settings.mqtt.password or ""
         link_url = settings.mqtt.url
         if settings.mqtt.mode == "managed":
@@ -119,6 +125,9 @@ class Controller:
                 settings.broker_dir, host=host, port=port, tls=tls_listener(settings.mqtt, settings.data_dir)
             )
             self.broker_supervisor = Supervisor(self.broker)
+            self.account_sync = AccountSync(
+                self.broker, self._accounts_changed_elsewhere, interval_s=settings.mqtt.account_check_s
+            )
             password = self.keys.broker_password
             link_url = self.broker.controller_url
         self.streaming = StreamingServer(settings, self.keys.url_secret)
@@ -206,6 +215,8 @@ class Controller:
             self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
             self.broker_supervisor.start()
         self.streaming.start(self._stations())
+        if self.account_sync is not None:
+            self.account_sync.start()
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
@@ -229,6 +240,8 @@ class Controller:
         self.leadership.stop()
         self.link.stop()
         self.ingestor.stop()
+        if self.account_sync is not None:
+            self.account_sync.stop()
         if self.broker_supervisor is not None:
             self.broker_supervisor.stop()
         self.streaming.stop()
@@ -387,9 +400,9 @@ class Controller:
         return self.dispatcher.village_timeline(village_id, start, end)
 
     def device_changed(self, _device_id: str) -> None:
-        """A device was provisioned: let the managed broker accept its credentials."""
+        """A device was provisioned, moved or revoked: the managed broker takes its login now, re-plan."""
         if self.broker is not None:
-            self.broker.reload(self.broker_accounts())
+            self.broker.sync(self.broker_accounts())
         self.request_replan()
 
     def station_changed(self, _station_id: int) -> None:
@@ -401,13 +414,17 @@ class Controller:
         with self.db.session() as session:
             return [StationUrls(s.id, s.urls) for s in list_stations(session)]
 
+    def _accounts_changed_elsewhere(self) -> list[BrokerAccount]:
+        """The accounts for the watcher; a difference means another process changed a device: re-plan."""
+        accounts = self.broker_accounts()
+        if self.broker is not None and self.broker.accounts != accounts:
+            self.request_replan()
+        return accounts
+
     def broker_accounts(self) -> list[BrokerAccount]:
-        """The controller's account plus every device's, for the managed broker."""
-        controller = BrokerAccount(
-            self.settings.mqtt.username, hash_password(self.keys.broker_password), "controller"
-        )
+        """The controller's account plus every device's not revoked, for the managed broker."""
         with self.db.session() as session:
-            return [controller, *services.broker_accounts(session)]
+            return [self._controller_account, *services.broker_accounts(session)]
 
     def health(self) -> dict[str, Any]:
         """Liveness of the parts, for GET /api/v1/health."""

@@ -52,17 +52,34 @@ def test_db_upgrade_user_add_and_device_bundle(
                 "ban-lim",
                 "-o",
                 str(bundle_path),
+                "--qr",
+                str(tmp_path / "pi" / "agent-qr.svg"),
             ]
         )
         == 0
     )
     assert bundle_path.stat().st_mode & 0o777 == 0o600
+    qr = (tmp_path / "pi" / "agent-qr.svg").read_text(encoding="utf-8")
+    assert qr.startswith("<?xml") and "<path" in qr
+    assert (tmp_path / "pi" / "agent-qr.svg").stat().st_mode & 0o777 == 0o600
     config = load_config(bundle_path)
     assert (config.device_id, config.mqtt.username) == ("tule-c13", "tule-c13")
     assert len(config.mqtt.password) >= 32
     assert main(["device", "add", "tule-c13", "--name", "again", "--village", "ban-lim"]) == 2
     assert main(["device", "add", "tule-c14", "--name", "x", "--village", "no-such-village"]) == 2
     assert "no-such-village" in capsys.readouterr().err
+
+    assert main(["device", "rename", "tule-c13", "Cụm loa chợ"]) == 0
+    assert main(["device", "move", "tule-c13", "no-such-village"]) == 2
+    assert "Không có thôn/bản “no-such-village”" in capsys.readouterr().err
+    assert main(["device", "list"]) == 0
+    assert "tule-c13\tban-lim\tngoại tuyến\tCụm loa chợ" in capsys.readouterr().out
+    assert main(["device", "revoke", "tule-c13"]) == 0
+    assert "Đã thu hồi cụm loa tule-c13" in capsys.readouterr().out
+    assert main(["device", "revoke", "tule-c13"]) == 2
+    assert "đã bị thu hồi" in capsys.readouterr().err
+    assert main(["device", "list"]) == 0
+    assert "tule-c13" not in capsys.readouterr().out
 
 
 def test_bundle_round_trips_through_the_agent_config(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Device, Village
@@ -284,12 +284,25 @@ def list_bulletins(
     return view_bulletins(session, list(session.scalars(query)))
 
 
+def count_bulletins(session: Session, *, status: str, commune_id: str | None = None) -> int:
+    """How many bulletins have this status (in this commune): the navigation's pending count."""
+    query = select(func.count()).select_from(Bulletin).where(Bulletin.status == status)
+    if commune_id is not None:
+        query = query.where(Bulletin.commune_id == commune_id)
+    return int(session.scalar(query) or 0)
+
+
 def target_devices(session: Session, bulletin: Bulletin | BulletinView | int) -> list[str]:
     """The ids of the devices a bulletin's targets reach, sorted."""
     if isinstance(bulletin, int):
         bulletin = load_bulletin(session, bulletin)
     targets, commune_id = bulletin.targets, bulletin.commune_id
-    query = select(Device.id).join(Village, Village.id == Device.village_id).order_by(Device.id)
+    query = (
+        select(Device.id)
+        .join(Village, Village.id == Device.village_id)
+        .where(Device.revoked_at.is_(None))
+        .order_by(Device.id)
+    )
     if commune_id is not None:
         query = query.where(Village.commune_id == commune_id)
     if "villages" in targets:

@@ -153,7 +153,7 @@ def device_page(
 def _visible(
     *, commune_id: str | None = None, village_id: str | None = None, online: bool | None = None
 ) -> Select[str]:
-    ids = select(Device.id)
+    ids = select(Device.id).where(Device.revoked_at.is_(None))  # a revoked cluster is history only
     if commune_id is not None:
         ids = ids.join(Village).where(Village.commune_id == commune_id)
     if village_id is not None:

@@ -57,6 +57,7 @@ def _view(device: Device | Row[Any], fractions: tuple[float, ...]) -> DeviceView
         uptime_24h=fractions[0],
         uptime_7d=fractions[1],
         created_at=device.created_at,
+        revoked_at=device.revoked_at,
     )
 
 
@@ -72,26 +73,14 @@ def provision_device(
 ) -> ProvisionedDevice:
     """Register a device; the returned MQTT password is shown once and only its hash is kept."""
     check_slug(device_id, Message("The cluster code"))
-    clean_name = name.strip()
-    if not clean_name or len(clean_name) > 200:
-        raise ValidationFailed(Message("The cluster's name must be 1–200 characters. Type a shorter name."))
+    clean_name = _check_name(name)
     if isinstance(speakers, bool) or not isinstance(speakers, int) or not 1 <= speakers <= MAX_SPEAKERS:
         raise ValidationFailed(
             Message(
                 "The number of loudspeakers must be a whole number from 1 to {limit}.", limit=MAX_SPEAKERS
             )
         )
-    village = session.get(Village, village_id)
-    if village is None:
-        raise NotFound(
-            Message(
-                "The village {village} does not exist. Choose one from the list of villages.",
-                village=village_id,
-            )
-        )
-    area = session.get(Area, village.area_code)
-    if area is not None and area.retired:
-        raise AreaRetired(f"Thôn/bản {village_id} đã ngừng hoạt động: chọn thôn/bản khác cho cụm loa này.")
+    _village_for(session, village_id)
     if session.get(Device, device_id) is not None:
         raise Conflict(
             Message(
@@ -124,11 +113,85 @@ def provision_device(
     return ProvisionedDevice(device=_view(device, (0.0, 0.0)), mqtt_password=password)
 
 
+def _check_name(name: str) -> str:
+    clean = " ".join(name.split())
+    if not clean or len(clean) > 200:
+        raise ValidationFailed(f"Tên cụm loa “{name:.80}” phải dài 1–200 ký tự: hãy nhập lại tên.")
+    return clean
+
+
+def _active(session: Session, device_id: str) -> Device:
+    """The device row, refusing one that was revoked (it can only be provisioned again under a new id)."""
+    device = load_device(session, device_id)
+    if device.revoked_at is not None:
+        raise Conflict(
+            f"Cụm loa {device_id} đã bị thu hồi lúc {device.revoked_at:%Y-%m-%d %H:%M} UTC: "
+            "không sửa được nữa. Hãy cấp thiết bị mới với mã khác."
+        )
+    return device
+
+
+def _village_for(session: Session, village_id: str) -> Village:
+    """A village that can take a cluster: it exists and its area is not retired."""
+    village = session.get(Village, village_id) if isinstance(village_id, str) else None
+    if village is None:
+        raise NotFound(f"Không có thôn/bản “{village_id!s:.80}”: hãy chọn một thôn/bản trong danh sách.")
+    area = session.get(Area, village.area_code)
+    if area is not None and area.retired:
+        raise AreaRetired(f"Thôn/bản {village_id} đã ngừng hoạt động: chọn thôn/bản khác cho cụm loa này.")
+    return village
+
+
+def update_device(
+    session: Session,
+    device_id: str,
+    now: datetime,
+    *,
+    name: str | None = None,
+    village_id: str | None = None,
+    actor: str | None = None,
+) -> DeviceView:
+    """Rename a device and/or move it to another village (its broker login does not change)."""
+    device = _active(session, device_id)
+    if name is None and village_id is None:
+        raise ValidationFailed("Không có gì để sửa: hãy gửi tên mới (name) hoặc thôn/bản mới (village).")
+    detail: dict[str, str] = {}
+    if name is not None:
+        clean = _check_name(name)
+        if clean != device.name:
+            detail |= {"name_before": device.name, "name": clean}
+            device.name = clean
+    if village_id is not None:
+        village = _village_for(session, village_id)
+        if village.id != device.village_id:
+            detail |= {"village_before": device.village_id, "village": village.id}
+            device.village_id = village.id
+    if detail:
+        write_audit(
+            session, now, actor=actor, action="device.update", entity="device", entity_id=device_id,
+            detail=detail,
+        )  # fmt: skip
+        log.info("device updated: %s %s", device_id, detail)
+    session.flush()
+    return get_device(session, device_id, now)
+
+
+def revoke_device(session: Session, device_id: str, now: datetime, *, actor: str | None = None) -> DeviceView:
+    """Revoke a device: it loses its broker login and its plans; its history stays."""
+    device = _active(session, device_id)
+    device.revoked_at = now
+    device.online = False
+    write_audit(session, now, actor=actor, action="device.revoke", entity="device", entity_id=device_id)
+    log.warning("device revoked: %s", device_id)
+    session.flush()
+    return get_device(session, device_id, now)
+
+
 def reset_device_password(
     session: Session, device_id: str, now: datetime, *, actor: str | None = None
 ) -> str:
     """Give a device a new MQTT password (returned once); the broker must be reloaded afterwards."""
-    device = load_device(session, device_id)
+    device = _active(session, device_id)
     password = new_password()
     device.mqtt_password_hash = hash_password(password)
     write_audit(
@@ -147,11 +210,11 @@ def get_device(session: Session, device_id: str, now: datetime) -> DeviceView:
 def list_devices(
     session: Session, now: datetime, *, village_id: str | None = None, commune_id: str | None = None
 ) -> list[DeviceView]:
-    """Devices by id with liveness, last metrics and uptime, optionally of one village or commune.
+    """Devices not revoked, by id, with liveness, metrics and uptime, optionally of one village or commune.
 
     Two queries whatever the number of devices: the rows (metrics are kept on them) and their coverage.
     """
-    ids = select(Device.id)
+    ids = select(Device.id).where(Device.revoked_at.is_(None))
     if village_id is not None:
         ids = ids.where(Device.village_id == village_id)
     if commune_id is not None:
@@ -174,8 +237,10 @@ def device_views(
 
 
 def device_villages(session: Session) -> dict[str, str]:
-    """Device id → village id for every device, in id order (one query; no liveness or uptime)."""
-    rows = session.execute(select(Device.id, Device.village_id).order_by(Device.id))
+    """Device id → village id for every device not revoked, in id order (one query; no liveness or uptime)."""
+    rows = session.execute(
+        select(Device.id, Device.village_id).where(Device.revoked_at.is_(None)).order_by(Device.id)
+    )
     return {device_id: village_id for device_id, village_id in rows}
 
 
@@ -186,6 +251,8 @@ def agent_versions(session: Session) -> dict[str, str | None]:
 
 
 def broker_accounts(session: Session) -> list[BrokerAccount]:
-    """The MQTT account of every device, for the managed broker's password file."""
-    rows = session.execute(select(Device.id, Device.mqtt_password_hash).order_by(Device.id))
+    """The MQTT account of every device not revoked, for the managed broker's password file."""
+    rows = session.execute(
+        select(Device.id, Device.mqtt_password_hash).where(Device.revoked_at.is_(None)).order_by(Device.id)
+    )
     return [BrokerAccount(username=i, password_hash=h, role="device") for i, h in rows]

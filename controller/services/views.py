@@ -74,6 +74,7 @@ class DeviceView:
     uptime_7d: float
     created_at: datetime
     dead_air_last: DeadAirView | None = None  # set by get_device (issue 13)
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,12 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
     ("POST", "/api/v1/updates/<int:rollout_id>/cancel"): (
         "/api/v1/updates/999/cancel", None, "device.manage", ADMINS,
     ),
+    ("PATCH", "/api/v1/devices/<device_id>"): (
+        "/api/v1/devices/tule-c01", {"name": "Cụm loa đổi tên"}, "device.manage", ADMINS,
+    ),
+    ("POST", "/api/v1/devices/<device_id>/revoke"): (
+        "/api/v1/devices/tule-c02/revoke", None, "device.manage", ADMINS,
+    ),
     ("POST", "/api/v1/tts/preview"): (
         "/api/v1/tts/preview", {"text": "xin chào"}, "bulletin.create", WRITERS,
     ),

@@ -51,7 +51,7 @@ def test_device_ids_must_be_safe_mqtt_names(session: Session, world: World, bad:
 def test_provision_errors(session: Session, world: World) -> None:
     with pytest.raises(Conflict, match="Mã cụm loa tl-c01 đã được dùng"):
         provision_device(session, "tl-c01", T0, name="x", village_id="lim")
-    with pytest.raises(NotFound, match="Không có thôn bản nowhere"):
+    with pytest.raises(NotFound, match="Không có thôn/bản “nowhere”"):
         provision_device(session, "tl-c09", T0, name="x", village_id="nowhere")
     with pytest.raises(ValidationFailed, match="Số loa phải là số nguyên từ 1 đến 64"):
         provision_device(session, "tl-c09", T0, name="x", village_id="lim", speakers=0)
@@ -95,3 +95,56 @@ def test_device_villages_names_every_device_once(session: Session, world: World)
     villages = device_villages(session)
     assert list(villages) == sorted(villages)
     assert villages["tl-c01"] == "lim" and set(villages.values()) <= {"lim", "cai", "empty"}
+
+
+def test_rename_and_move_keep_the_login(session: Session, world: World) -> None:
+    from controller.services import update_device
+
+    before = {a.username: a.password_hash for a in broker_accounts(session)}
+    moved = update_device(session, "tl-c01", T0, name=" Cụm  chợ ", village_id="cai", actor="root")
+    assert (moved.name, moved.village_id) == ("Cụm chợ", "cai")
+    assert [d.id for d in list_devices(session, T0, village_id="cai")] == ["tl-c01", "tl-c03"]
+    assert {a.username: a.password_hash for a in broker_accounts(session)} == before
+    unchanged = update_device(session, "tl-c01", T0, name="Cụm chợ")  # the same name: no audit row
+    assert unchanged.name == "Cụm chợ"
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "words"),
+    [
+        ({}, ValidationFailed, "Không có gì để sửa"),
+        ({"name": "  "}, ValidationFailed, "phải dài 1–200 ký tự"),
+        ({"name": "x" * 201}, ValidationFailed, "phải dài 1–200 ký tự"),
+        ({"village_id": "nowhere"}, NotFound, "Không có thôn/bản “nowhere”"),
+    ],
+)
+def test_rename_and_move_refuse_bad_input(
+    session: Session, world: World, change: dict[str, str], error: type[Exception], words: str
+) -> None:
+    from controller.services import update_device
+
+    with pytest.raises(error, match=words):
+        update_device(session, "tl-c02", T0, **change)
+    assert get_device(session, "tl-c02", T0).village_id == "lim"
+
+
+def test_revoke_keeps_the_row_but_not_the_login_nor_the_plans(session: Session, world: World) -> None:
+    from controller.services import device_villages, revoke_device, update_device
+
+    revoked = revoke_device(session, "tl-c02", T0 + timedelta(hours=1), actor="root")
+    assert revoked.revoked_at == T0 + timedelta(hours=1)
+    assert "tl-c02" not in {a.username for a in broker_accounts(session)}
+    assert "tl-c02" not in device_villages(session)
+    assert [d.id for d in list_devices(session, T0)] == ["tl-c01", "tl-c03"]
+    assert get_device(session, "tl-c02", T0).revoked_at is not None  # its history stays readable
+    for step in (
+        lambda: revoke_device(session, "tl-c02", T0),
+        lambda: update_device(session, "tl-c02", T0, name="y"),
+        lambda: reset_device_password(session, "tl-c02", T0),
+    ):
+        with pytest.raises(Conflict, match="đã bị thu hồi"):
+            step()
+    with pytest.raises(Conflict, match="đã được dùng"):  # the id is not handed out again
+        provision_device(session, "tl-c02", T0, name="x", village_id="lim")
+    with pytest.raises(NotFound):
+        revoke_device(session, "tl-c99", T0)

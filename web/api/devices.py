@@ -1,4 +1,4 @@
-"""`/api/v1/devices`: the device registry, provisioning, and one-off commands to a device.
+"""`/api/v1/devices`: the device registry, provisioning, renaming, moving, revoking, and one-off commands.
 
 Owns the HTTP side of devices and role checks; the registry, passwords and uptime are
 controller.services.devices, and commands reach the broker only through the runtime's `send_command`.
@@ -16,6 +16,7 @@ from web.api.schemas import (
     DeviceIn,
     DeviceList,
     DeviceOut,
+    DevicePatch,
     ProvisionedOut,
 )
 from web.api.security import permit, token_auth
@@ -80,6 +81,36 @@ def provision(body: DeviceIn) -> ProvisionedOut:
             public_keys=list(context.signing_public_keys),
         ),
     )
+
+
+@bp.patch("/devices/<device_id>")
+@bp.auth_required(token_auth)
+@bp.input(DevicePatch, arg_name="body")
+@bp.output(DeviceOut)
+@bp.doc(
+    summary="Rename a device and/or move it to another village (admin)",
+    responses={404: "No such device or village", 409: "The device was revoked", 422: "Nothing to change"},
+)
+def update(device_id: str, body: DevicePatch) -> DeviceOut:
+    """Change a device's name or village; its plans follow the new village's windows."""
+    user = permit("device.manage")
+    view = web_context().devices.update(
+        device_id, name=body.name, village_id=body.village, actor=user.username
+    )
+    return device_out(view, detail=True)
+
+
+@bp.post("/devices/<device_id>/revoke")
+@bp.auth_required(token_auth)
+@bp.output(DeviceOut)
+@bp.doc(
+    summary="Revoke a device (admin): the broker refuses its login at once and it gets no more plans",
+    responses={404: "No such device", 409: "Already revoked"},
+)
+def revoke(device_id: str) -> DeviceOut:
+    """Revoke a device's credentials; its as-run history stays."""
+    user = permit("device.manage")
+    return device_out(web_context().devices.revoke(device_id, actor=user.username), detail=True)
 
 
 @bp.post("/devices/<device_id>/cmd")

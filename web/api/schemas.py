@@ -192,6 +192,7 @@ class DeviceOut(_Out):
     agent_version: str | None = None
     plan_version: int | None = None
     metrics: dict[str, object] | None = None
+    revoked_at: datetime | None = Field(None, description="When an admin revoked it (no login, no plans).")
     dead_air_last: "DeadAirOut | None" = Field(None, description="The device's last dead air (detail only).")
 
 
@@ -219,6 +220,13 @@ class DeviceIn(_In):
     name: str
     village: str = Field(description="Village id.")
     speakers: int = Field(2, strict=True, description="Loudspeakers at this cluster.")
+
+
+class DevicePatch(_In):
+    """A rename and/or a move to another village; the device keeps its id and broker login."""
+
+    name: str | None = Field(None, description="New display name, 1–200 characters.")
+    village: str | None = Field(None, description="Id of the village the cluster now belongs to.")
 
 
 class CredentialsOut(_Out):

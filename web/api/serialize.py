@@ -81,6 +81,7 @@ def device_out(view: DeviceView, *, detail: bool = False) -> DeviceOut:
         plan_version=view.plan_version,
         metrics=view.metrics if detail else None,
         dead_air_last=_dead_air_out(view.dead_air_last) if detail and view.dead_air_last else None,
+        revoked_at=view.revoked_at,
     )
 
 

@@ -13,9 +13,12 @@ from web.ui import (
     bulletins,
     common,
     compose,
+    device_admin,
     devices,
     drills,
     emergency,
+    lexicon,
+    nav,
     reports,
     schedule,
     session,
@@ -28,10 +31,12 @@ BLUEPRINTS = (
     compose.bp,
     schedule.bp,
     devices.bp,
+    device_admin.bp,
     reports.bp,
     emergency.bp,
     updates.bp,
     drills.bp,
+    lexicon.bp,
 )
 
 
@@ -39,6 +44,7 @@ def register(app: Flask, context: WebContext) -> None:
     """Configure the session cookie and register every UI blueprint and template helper."""
     session.configure(app, context)
     common.install_helpers(app)
+    nav.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

@@ -15,7 +15,7 @@ from controller import services
 from controller.services.errors import ServiceError
 from controller.services.views import BulletinView, UserView
 from web.context import web_context
-from web.ui import common, query
+from web.ui import common, query, schedule_form
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_bulletins", __name__))
@@ -28,6 +28,24 @@ def load(db: Session, bulletin_id: int, me: UserView) -> BulletinView:
     if me.commune_id is not None and view.commune_id not in (None, me.commune_id):
         abort(404)
     return view
+
+
+def places(view: BulletinView, villages: dict[str, str], devices: dict[str, str]) -> str:
+    """Where a bulletin plays, in words: every village, or the named villages or clusters."""
+    if "villages" in view.targets:
+        return "Thôn bản: " + ", ".join(villages.get(v, v) for v in view.targets["villages"])
+    if "clusters" in view.targets:
+        return "Cụm loa: " + ", ".join(devices.get(d, d) for d in view.targets["clusters"])
+    return f"Tất cả thôn bản ({len(devices)} cụm loa)"
+
+
+def when(view: BulletinView) -> tuple[str, str]:
+    """The schedule in words and, for an emergency, "at once", else the first window it would use."""
+    windows = common.schedule()
+    if view.priority == "emergency":
+        return "Phát ngay khi được duyệt, cả ngoài khung giờ", "ngay lập tức"
+    words = schedule_form.describe(view.schedule, windows)
+    return words, schedule_form.expected(view.schedule, windows, common.now())
 
 
 def audio_urls(view: BulletinView) -> list[tuple[str, str]]:
@@ -67,19 +85,28 @@ def detail(bulletin_id: int) -> str:
         view = load(db, bulletin_id, me)
         trail = services.list_audit(db, entity="bulletin", entity_id=bulletin_id)
         village_names = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+        devices = {d.id: d.name for d in services.list_devices(db, common.now(), commune_id=me.commune_id)}
     return render_template(
-        "ui/bulletin.html", b=view, audio=audio_urls(view), trail=trail, village_names=village_names
+        "ui/bulletin.html",
+        b=view,
+        audio=audio_urls(view),
+        trail=trail,
+        village_names=village_names,
+        where=places(view, village_names, devices),
+        when=when(view),
     )
 
 
 @bp.get("/approvals")
 @page("bulletin.approve")
 def queue() -> str:
-    """Pending bulletins to read, hear, approve or reject, oldest first."""
+    """Pending bulletins to read, hear, approve or reject, oldest first, each with where and when."""
     me = user()
     with web_context().db.session() as db:
         pending = services.list_bulletins(db, status="pending", commune_id=me.commune_id, limit=200)
-    items = [(b, audio_urls(b)) for b in reversed(pending)]
+        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+        devices = {d.id: d.name for d in services.list_devices(db, common.now(), commune_id=me.commune_id)}
+    items = [(b, audio_urls(b), places(b, villages, devices), when(b)) for b in reversed(pending)]
     return render_template("ui/queue.html", items=items)
 
 

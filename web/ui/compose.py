@@ -1,32 +1,33 @@
-"""Writing a bulletin: text with preview or a recording, targets, when it plays, and submitting it.
+"""Writing a bulletin (text or recording, targets, when), submitting it, and editing it later.
+
+An edit after approval sends the bulletin back for approval (controller.services.bulletin_edit).
 
 The page shows the normalized reading with its audio and a picture of where it lands in the next window.
 
-Owns the compose form and its preview. Speech is the runtime's `render_preview` hook; saving and submitting
-is the `create` use case (controller.usecases); where it lands is an estimate from the runtime's
-`planning_preview` hook (the planner decides for real after approval).
+Owns the compose and edit forms. Speech previews are web.ui.preview; the schedule fields are
+web.ui.schedule_form; saving, submitting and editing are use cases (controller.usecases); where it lands
+is an estimate from the runtime's `planning_preview` hook (the planner decides for real after approval).
 """
 
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from controller import services
-from controller.services.errors import NotFound, ServiceError
+from controller.services.errors import ServiceError
+from controller.services.views import BulletinView
 from controller.tts.errors import TtsError
 from controller.usecases import BulletinDraft, Recording
 from controller.usecases.bulletins import RecordingsUnavailable
 from web.context import web_context
-from web.ui import common, landing
+from web.ui import common, landing, preview, schedule_form
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_compose", __name__))
-
-# How a bulletin may be scheduled; the planner grows more modes (DESIGN §7) and this list with it.
-SCHEDULE_OPTIONS = (("next_window", "Khung giờ phát kế tiếp"),)
+EDITABLE = ("draft", "pending", "approved")
 
 
 def targets_of(form: MultiDict[str, str]) -> dict[str, Any]:
@@ -38,7 +39,11 @@ def targets_of(form: MultiDict[str, str]) -> dict[str, Any]:
 
 
 def _page(
-    form: MultiDict[str, str], preview: dict[str, Any] | None = None, status: int = 200
+    form: MultiDict[str, str],
+    heard: preview.Preview | None = None,
+    status: int = 200,
+    *,
+    editing: BulletinView | None = None,
 ) -> tuple[str, int]:
     me = user()
     context = web_context()
@@ -46,7 +51,7 @@ def _page(
         villages = services.list_villages(db, me.commune_id)
         devices = services.list_devices(db, context.clock(), commune_id=me.commune_id)
     counts = Counter(d.village_id for d in devices)
-    length_ms = preview["duration_ms"] if preview else landing.estimate_ms(form.get("text", ""))
+    length_ms = heard.duration_ms if heard else landing.estimate_ms(form.get("text", ""))
     picture = landing.next_window(length_ms, targets_of(form), devices)
     html = render_template(
         "ui/compose.html",
@@ -54,9 +59,13 @@ def _page(
         villages=villages,
         devices=devices,
         counts=counts,
-        preview=preview,
+        preview=heard,
         picture=picture,
-        schedule_options=SCHEDULE_OPTIONS,
+        schedule_modes=schedule_form.MODES,
+        weekdays=schedule_form.WEEKDAYS,
+        date_fields=schedule_form.DATE_FIELDS,
+        windows=common.schedule().windows,
+        editing=editing,
     )
     return html, status
 
@@ -70,27 +79,19 @@ def compose() -> tuple[str, int]:
 
 @bp.post("/compose/preview")
 @page("bulletin.create")
-def preview() -> tuple[str, int]:
-    """Show how the text will be read and let the operator hear it; the form keeps what was typed."""
-    context = web_context()
+def preview_text() -> tuple[str, int]:
+    """How the text will be read, with a player: a fragment for the page's script, else the whole form."""
     text = request.form.get("text", "")
+    if preview.wants_fragment():
+        return preview.fragment(text)
+    editing = request.form.get("editing", "")
+    view = _editable(int(editing)) if editing.isdigit() else None  # the edit form keeps saving as an edit
     try:
-        normalized, sha256, engine = context.render_preview(text)
+        heard = preview.hear(text)
     except TtsError as exc:
         common.flash_error(exc)
-        return _page(request.form, status=422)
-    try:
-        with context.db.session() as db:
-            duration_ms = services.get_asset(db, sha256).duration_ms
-    except NotFound:  # the runtime keeps previews as assets; without one, estimate from the text
-        duration_ms = landing.estimate_ms(text)
-    found = {
-        "text": normalized,
-        "url": common.audio_url(sha256),
-        "engine": engine,
-        "duration_ms": duration_ms,
-    }
-    return _page(request.form, found)
+        return _page(request.form, status=422, editing=view)
+    return _page(request.form, heard, editing=view)
 
 
 def _recording() -> Recording | None:
@@ -111,6 +112,13 @@ class _FormProblem(Exception):
     """Something the form lacks, said in Vietnamese."""
 
 
+def _schedule(form: MultiDict[str, str]) -> dict[str, Any]:
+    try:
+        return schedule_form.schedule_of(form, common.schedule().timezone)
+    except schedule_form.ScheduleProblem as exc:
+        raise _FormProblem(str(exc)) from exc
+
+
 @bp.post("/compose")
 @page("bulletin.create")
 def create() -> Response | tuple[str, int]:
@@ -125,7 +133,7 @@ def create() -> Response | tuple[str, int]:
             text=form.get("text", ""),
             priority=form.get("priority", "normal"),
             targets=targets_of(form),
-            schedule={"mode": form.get("schedule", "next_window")},
+            schedule=_schedule(form),
         )
         view = context.bulletins.create(me, draft, recording=recording, submit=True)
     except _FormProblem as exc:
@@ -139,3 +147,65 @@ def create() -> Response | tuple[str, int]:
         return _page(form, status=422)
     flash("Đã gửi bản tin đi duyệt.", "info")
     return redirect(url_for("ui_bulletins.detail", bulletin_id=view.id))
+
+
+def _editable(bulletin_id: int) -> BulletinView:
+    me = user()
+    with web_context().db.session() as db:
+        view = services.get_bulletin(db, bulletin_id)
+    if me.commune_id is not None and view.commune_id not in (None, me.commune_id):
+        abort(404)
+    if view.status not in EDITABLE:
+        abort(409, "Bản tin này đã kết thúc hoặc bị hủy nên không sửa được nữa.")
+    return view
+
+
+def _fields_of(view: BulletinView) -> MultiDict[str, str]:
+    """The form fields that show a stored bulletin."""
+    fields: dict[str, Any] = {"title": view.title, "text": view.text, "priority": view.priority}
+    for mode in ("villages", "clusters"):
+        if mode in view.targets:
+            fields |= {"target_mode": mode, mode: list(view.targets[mode])}
+    fields |= schedule_form.form_of(view.schedule, common.schedule().timezone)
+    return MultiDict(
+        [
+            (key, item)
+            for key, value in fields.items()
+            for item in (value if isinstance(value, list) else [value])
+        ]
+    )
+
+
+@bp.get("/bulletins/<int:bulletin_id>/edit")
+@page("bulletin.submit")
+def edit(bulletin_id: int) -> tuple[str, int]:
+    """The compose form filled with the bulletin, to change its words, places or times."""
+    view = _editable(bulletin_id)
+    return _page(_fields_of(view), editing=view)
+
+
+@bp.post("/bulletins/<int:bulletin_id>/edit")
+@page("bulletin.submit")
+def save_edit(bulletin_id: int) -> Response | tuple[str, int]:
+    """Save the changes; an approved bulletin goes back to the approvers before anything plays."""
+    view = _editable(bulletin_id)
+    form = request.form
+    changes = {
+        "title": form.get("title", ""),
+        "text": form.get("text", ""),
+        "targets": targets_of(form),
+    }
+    try:
+        changes["schedule"] = _schedule(form)
+        saved = web_context().bulletins.edit(user(), bulletin_id, changes)
+    except _FormProblem as exc:
+        flash(str(exc), "error")
+        return _page(form, status=422, editing=view)
+    except ServiceError as exc:
+        common.flash_error(exc)
+        return _page(form, status=422, editing=view)
+    if view.status == "approved" and saved.status == "pending":
+        flash("Đã lưu thay đổi. Bản tin đã được gửi duyệt lại và chỉ phát sau khi được duyệt.", "info")
+    else:
+        flash("Đã lưu thay đổi.", "info")
+    return redirect(url_for("ui_bulletins.detail", bulletin_id=bulletin_id))

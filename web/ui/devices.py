@@ -158,7 +158,7 @@ def device(device_id: str) -> str:
     now = context.clock()
     with context.db.session() as db:
         view = services.get_device(db, device_id, now)
-        villages = {v.id: v for v in services.list_villages(db, me.commune_id)}
+        villages = {v.id: v for v in services.list_villages(db, me.commune_id)}  # also the move form's list
         if view.village_id not in villages:
             abort(404)
         day = health.uptime_bar(db, device_id, now, timedelta(hours=24), DAY_SLOTS)
@@ -169,6 +169,7 @@ def device(device_id: str) -> str:
         "ui/device.html",
         d=view,
         village=villages[view.village_id],
+        villages=list(villages.values()),
         m=health.metrics(view),
         day=day,
         week=week,

@@ -1,5 +1,7 @@
 """The emergency button: an immediate broadcast, with a confirmation step, for approvers who may also write.
 
+The header of every page links here (one tap); the confirmation plays a voice preview of the words
+(web.ui.preview, fetched by the page's script with progress shown) before the final button.
 Owns the two-step form. The `broadcast_emergency` use case writes, submits and approves the bulletin in one
 step (the confirmation stands in for the second approver unless the two-person rule is on) and announces
 it: the runtime renders it and sends play_now to the targets. Who may, and how it is logged, is the use
@@ -12,7 +14,7 @@ from werkzeug.wrappers import Response
 from controller import services
 from controller.services.errors import ServiceError
 from web.context import web_context
-from web.ui import common
+from web.ui import common, preview
 from web.ui.compose import targets_of
 from web.ui.session import page, user
 
@@ -43,6 +45,20 @@ def confirm() -> str | tuple[str, int]:
         flash("Hãy nhập tiêu đề và nội dung thông báo khẩn cấp.", "error")
         return render_template("ui/emergency.html", form=request.form, confirm=False, **_choices()), 422
     return render_template("ui/emergency.html", form=request.form, confirm=True, **_choices())
+
+
+@bp.post("/emergency/preview")
+@page("emergency.broadcast")
+def hear() -> tuple[str, int]:
+    """The voice preview of the confirmation: a fragment for the script, else the confirmation with it."""
+    text = request.form.get("text", "")
+    if preview.wants_fragment():
+        return preview.fragment(text)
+    answer, status = preview.fragment(text)
+    page_html = render_template(
+        "ui/emergency.html", form=request.form, confirm=True, heard=answer, **_choices()
+    )
+    return page_html, status
 
 
 @bp.post("/emergency")

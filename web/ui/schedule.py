@@ -1,12 +1,12 @@
-"""The schedule view: per day, window and village, what plays when, window fill, and deferrals.
+"""The schedule view: per window and village, a timeline picture and what plays when; fill and deferrals.
 
 Owns grouping the planner's answer for people. The answer comes from the runtime's `planning_preview`
 hook (a pure `controller.planning.plan` run); this module must not plan or publish anything.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from flask import Blueprint, render_template
@@ -31,28 +31,98 @@ DEFER_REASONS: Final = {
 }
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One bulletin in one village's window: its first start there, and on how many of the clusters."""
+
+    bulletin_id: int
+    start: datetime
+    end: datetime
+    clusters: int
+
+
+@dataclass
+class VillageRow:
+    """A village in one window: its timeline picture and the bulletins in it, in order."""
+
+    name: str
+    clusters: int
+    slots: list[Slot] = field(default_factory=list)
+    picture: list[Segment] = field(default_factory=list)
+
+
 @dataclass
 class WindowView:
-    """One window occurrence: its placements by village, the fill of its busiest cluster, a picture."""
+    """One window occurrence: a row per village, the fill of its busiest cluster, a picture of all."""
 
     window: WindowOccurrence
-    by_village: dict[str, list[Placement]] = field(default_factory=dict)
+    villages: list[VillageRow] = field(default_factory=list)
     fill: float = 0.0
     picture: list[Segment] = field(default_factory=list)
 
 
+def _village_rows(
+    window: WindowOccurrence, placed: list[Placement], village_of: dict[str, str]
+) -> list[VillageRow]:
+    """Per village: each bulletin once (its earliest start among the village's clusters), and a picture."""
+    clusters = Counter(village_of.values())
+    grouped: dict[str, dict[int, list[Placement]]] = defaultdict(lambda: defaultdict(list))
+    for placement in placed:
+        village = village_of.get(placement.device_id, placement.device_id)
+        grouped[village][placement.bulletin_id].append(placement)
+    rows = []
+    for village, bulletins in sorted(grouped.items()):
+        slots = sorted(
+            (
+                Slot(
+                    bulletin_id,
+                    min(p.planned_start for p in ps),
+                    max(p.planned_end for p in ps),
+                    len({p.device_id for p in ps}),
+                )
+                for bulletin_id, ps in bulletins.items()
+            ),
+            key=lambda slot: (slot.start, slot.bulletin_id),
+        )
+        spans = [(slot.start, slot.end, "placed", f"#{slot.bulletin_id}") for slot in slots]
+        picture = segments(window.start, window.end, spans)
+        rows.append(VillageRow(village, clusters.get(village, 0), slots, picture))
+    return rows
+
+
+@dataclass(frozen=True)
+class DeferredRow:
+    """A bulletin deferred in one village for one reason (and window), on how many of its clusters."""
+
+    bulletin_id: int
+    village: str
+    reason: str
+    window: WindowOccurrence | None
+    clusters: int
+
+
+def deferred_rows(deferred: list[Deferred], village_of: dict[str, str]) -> list[DeferredRow]:
+    """Deferrals once per bulletin, village, reason and window, instead of once per cluster."""
+    counted = Counter(
+        (d.bulletin_id, village_of.get(d.device_id, d.device_id), d.reason, d.window) for d in deferred
+    )
+    rows = [DeferredRow(b, village, reason, window, n) for (b, village, reason, window), n in counted.items()]
+    return sorted(
+        rows, key=lambda r: (r.window.start if r.window else common.now(), r.bulletin_id, r.village)
+    )
+
+
 def windows_of(result: PlanningResult | None, village_of: dict[str, str]) -> list[WindowView]:
-    """The next days' windows with what the planner put in each."""
+    """The next days' windows with what the planner put in each, village by village."""
     now = common.now()
     views = {
         w.key: WindowView(w) for w in occurrences(common.schedule(), now, now + timedelta(days=DAYS_SHOWN))
     }
-    placed = result.placements if result is not None else ()
+    placed: dict[str, list[Placement]] = defaultdict(list)
     per_device: dict[tuple[str, str], timedelta] = defaultdict(timedelta)
-    for placement in placed:
-        view = views.setdefault(placement.window.key, WindowView(placement.window))
-        village = village_of.get(placement.device_id, placement.device_id)
-        view.by_village.setdefault(village, []).append(placement)
+    for placement in result.placements if result is not None else ():
+        views.setdefault(placement.window.key, WindowView(placement.window))
+        placed[placement.window.key].append(placement)
         per_device[(placement.window.key, placement.device_id)] += (
             placement.planned_end - placement.planned_start
         )
@@ -60,16 +130,11 @@ def windows_of(result: PlanningResult | None, village_of: dict[str, str]) -> lis
         length = view.window.end - view.window.start
         fills = [spent / length for (key, _), spent in per_device.items() if key == view.window.key]
         view.fill = min(1.0, max(fills, default=0.0))
-        spans = {
-            (p.planned_start, p.planned_end, p.bulletin_id) for ps in view.by_village.values() for p in ps
-        }
+        view.villages = _village_rows(view.window, placed[view.window.key], village_of)
+        spans = {(p.planned_start, p.planned_end, p.bulletin_id) for p in placed[view.window.key]}
         view.picture = segments(
             view.window.start, view.window.end, [(lo, hi, "placed", f"#{b}") for lo, hi, b in sorted(spans)]
         )
-        view.by_village = {
-            village: sorted(items, key=lambda p: (p.planned_start, p.device_id))
-            for village, items in sorted(view.by_village.items())
-        }
     return sorted(views.values(), key=lambda v: v.window.start)
 
 
@@ -89,7 +154,7 @@ def schedule() -> str:
     return render_template(
         "ui/schedule.html",
         windows=windows_of(result, village_of),
-        deferred=deferred,
+        deferred=deferred_rows(deferred, village_of),
         titles=titles,
         village_of=village_of,
         reasons=DEFER_REASONS,

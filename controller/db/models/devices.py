@@ -30,6 +30,9 @@ class Device(Base):
     plan_version: Mapped[int | None]
     agent_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # Set once an admin revokes the device: it may no longer log in to the broker nor receive plans; the
+    # row stays for the as-run log and the uptime history.
+    revoked_at: Mapped[datetime | None]
 
 
 class DeviceCoverage(Base):
