@@ -9,21 +9,35 @@ from controller.db.models.bulletins import (
     AUDIO_KINDS,
     BULLETIN_STATUSES,
     DELIVERY_STATES,
+    INBOX_ORDERS,
+    INBOX_STATES,
     PLAY_STATUSES,
     Asset,
     Bulletin,
     BulletinAudio,
     Delivery,
+    InboxEntry,
     Play,
 )
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
-from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
+from controller.db.models.org import (
+    AREA_LEVELS,
+    ROLES,
+    ApiToken,
+    Area,
+    Commune,
+    PasswordReset,
+    User,
+    Village,
+)
 
 __all__ = [
     "AREA_LEVELS",
     "AUDIO_KINDS",
     "BULLETIN_STATUSES",
     "DELIVERY_STATES",
+    "INBOX_ORDERS",
+    "INBOX_STATES",
     "PLAY_STATUSES",
     "ROLES",
     "ApiToken",
@@ -38,7 +52,9 @@ __all__ = [
     "Device",
     "DeviceCoverage",
     "DeviceEvent",
+    "InboxEntry",
     "Plan",
+    "PasswordReset",
     "Play",
     "User",
     "Village",
