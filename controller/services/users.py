@@ -30,14 +30,17 @@ DEFAULT_TOKEN_TTL: Final = timedelta(hours=12)
 
 # Actions a role may take: "any" on every record, "own" only on records the user authored.
 PERMISSIONS: Final[dict[str, dict[str, str]]] = {
-    "viewer": {"bulletin.read": "any", "device.read": "any", "plays.read": "any"},
+    "viewer": {"bulletin.read": "any", "device.read": "any", "plays.read": "any", "stats.read": "any"},
     "operator": {
         "bulletin.read": "any",
         "bulletin.create": "any",
         "bulletin.submit": "own",
         "bulletin.cancel": "own",
+        # A bulletin from above in the commune's inbox: schedule it, decline it, or settle a clash.
+        "inbox.decide": "any",
         "device.read": "any",
         "plays.read": "any",
+        "stats.read": "any",
     },
     "approver": {
         "bulletin.read": "any",
@@ -47,6 +50,7 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "emergency.broadcast": "any",
         "device.read": "any",
         "plays.read": "any",
+        "stats.read": "any",
     },
 }
 ACTIONS: Final[frozenset[str]] = frozenset(

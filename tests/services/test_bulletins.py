@@ -178,13 +178,14 @@ def test_text_is_cleaned_and_checked(session: Session, world: World) -> None:
 @pytest.mark.parametrize(
     ("targets", "message"),
     [
-        ({"all": True, "villages": ["lim"]}, "exactly one of"),
-        ({"all": False}, "targets.all must be true"),
-        ({"villages": []}, "non-empty list of ids"),
-        ({"villages": ["lim", "nowhere"]}, r"unknown village id\(s\) in commune 'tl': nowhere"),
-        ({"clusters": ["tl-c99"]}, r"unknown cluster id\(s\) in commune 'tl': tl-c99"),
-        ({"hamlets": ["lim"]}, "targets key 'hamlets' is not valid"),
-        ("all", "exactly one of"),
+        ({"all": True, "villages": ["lim"]}, "phải là đúng một trong"),
+        ({"all": False}, "targets.all phải là true"),
+        ({"villages": []}, "danh sách mã không rỗng"),
+        ({"villages": ["lim", "nowhere"]}, "Không có thôn/bản mã nowhere"),
+        ({"clusters": ["tl-c99"]}, "Không có cụm loa mã tl-c99"),
+        ({"areas": ["99999"]}, "Không có địa bàn mã 99999"),
+        ({"hamlets": ["lim"]}, "Khoá nơi phát 'hamlets' không hợp lệ"),
+        ("all", "phải là đúng một trong"),
     ],
 )
 def test_bad_targets(session: Session, world: World, targets: object, message: str) -> None:

@@ -82,7 +82,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("viewer", {"bulletin.read", "device.read", "plays.read"}),
+        ("viewer", {"bulletin.read", "device.read", "plays.read", "stats.read"}),
         (
             "operator",
             {
@@ -90,8 +90,10 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "bulletin.create",
                 "bulletin.submit",
                 "bulletin.cancel",
+                "inbox.decide",
                 "device.read",
                 "plays.read",
+                "stats.read",
             },
         ),
         (
@@ -103,6 +105,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "emergency.broadcast",
                 "device.read",
                 "plays.read",
+                "stats.read",
             },
         ),
         ("admin", None),

@@ -95,7 +95,7 @@ def _body(error: ApiError) -> Response:
 
 
 def _from_service(exc: ServiceError) -> ApiError:
-    return ApiError(exc.http_status, exc.message, exc.code)
+    return ApiError(exc.http_status, exc.message, exc.code, fields=exc.fields or None)
 
 
 def _from_tts(exc: tts_errors.TtsError) -> ApiError:

@@ -32,7 +32,9 @@ def upgrade() -> None:
     with op.batch_alter_table("bulletins") as batch:
         batch.add_column(sa.Column("sender_area", sa.String(length=64), nullable=True))
         batch.create_index(batch.f("ix_bulletins_sender_area"), ["sender_area"], unique=False)
-        batch.create_foreign_key(batch.f("fk_bulletins_sender_area_areas"), "areas", ["sender_area"], ["code"])
+        batch.create_foreign_key(
+            batch.f("fk_bulletins_sender_area_areas"), "areas", ["sender_area"], ["code"]
+        )
     op.create_table(
         "inbox_entries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -62,7 +64,9 @@ def upgrade() -> None:
             ["commune_id"], ["communes.id"], name=op.f("fk_inbox_entries_commune_id_communes")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_entries")),
-        sa.UniqueConstraint("bulletin_id", "commune_id", name=op.f("uq_inbox_entries_bulletin_id_commune_id")),
+        sa.UniqueConstraint(
+            "bulletin_id", "commune_id", name=op.f("uq_inbox_entries_bulletin_id_commune_id")
+        ),
     )
     op.create_index(op.f("ix_inbox_entries_commune_id"), "inbox_entries", ["commune_id"], unique=False)
     op.create_table(
