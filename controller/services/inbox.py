@@ -254,10 +254,10 @@ def gates(session: Session, bulletin_ids: Iterable[int]) -> dict[int, Gate]:
             allowed.add(commune_id)
             if order == "commune_first":
                 yields.add(commune_id)
+    local = LEVEL_DEPTH["commune"]
+    depth = {b: LEVEL_DEPTH.get(levels.get(area or "", ""), local) for b, area in senders.items()}
     return {
-        bulletin_id: Gate(
-            frozenset(allowed), frozenset(yields), LEVEL_DEPTH.get(levels.get(senders[bulletin_id] or "", ""), 2)
-        )
+        bulletin_id: Gate(frozenset(allowed), frozenset(yields), depth[bulletin_id])
         for bulletin_id, (allowed, yields) in grouped.items()
     }
 
