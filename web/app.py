@@ -24,6 +24,7 @@ from web.api import (
     openapi_errors,
     plays,
     tts,
+    users,
 )
 from web.context import WebContext, install
 from web.pages import pages
@@ -70,6 +71,7 @@ def create_app(services: WebContext) -> APIFlask:
     headers.register(app)
     for blueprint in (
         auth.bp,
+        users.bp,
         areas.bp,
         bulletins.bp,
         devices.bp,

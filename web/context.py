@@ -17,7 +17,7 @@ from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database
 from controller.planning import PlanningResult, load_schedule
-from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases
+from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases, InboxUseCases
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -85,6 +85,11 @@ class WebContext:
     def areas(self) -> AreaUseCases:
         """The area use cases (they commit, then tell `on_device_changed` of clusters whose area moved)."""
         return AreaUseCases(self.db, self.clock, self._announcer)
+
+    @cached_property
+    def inbox(self) -> InboxUseCases:
+        """The communes' inbox decisions (they commit, then tell `on_bulletin_changed`)."""
+        return InboxUseCases(self.db, self.clock, self._announcer)
 
     @property
     def _announcer(self) -> Announcer:

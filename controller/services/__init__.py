@@ -64,6 +64,7 @@ from controller.services.plans import (
     save_plan,
 )
 from controller.services.plays import list_plays
+from controller.services.scope import EVERYTHING, Scope, scope_of, user_area
 from controller.services.seed import seed_demo
 from controller.services.uptime import device_uptime, window_uptime
 from controller.services.users import (
@@ -94,6 +95,7 @@ from controller.services.views import (
 )
 
 __all__ = [
+    "EVERYTHING",
     "AlertCandidate",
     "AssetView",
     "AudioView",
@@ -109,6 +111,7 @@ __all__ = [
     "NotFound",
     "PlayView",
     "ProvisionedDevice",
+    "Scope",
     "ServiceError",
     "StoredPlan",
     "UptimeReport",
@@ -165,10 +168,12 @@ __all__ = [
     "reset_device_password",
     "revoke_token",
     "save_plan",
+    "scope_of",
     "seed_demo",
     "set_user_active",
     "submit",
     "target_devices",
+    "user_area",
     "user_for_token",
     "village_tallies",
     "window_uptime",

@@ -6,7 +6,7 @@ Owns queries on plays; must not write them (ingest does).
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Play
@@ -23,10 +23,14 @@ def list_plays(
     end: datetime | None = None,
     device_id: str | None = None,
     bulletin_id: int | None = None,
+    among: Select[str] | None = None,
     limit: int = 1000,
     offset: int = 0,
 ) -> list[PlayView]:
-    """Plays that started (or, with no start recorded, ended) in [start, end), oldest first."""
+    """Plays that started (or, with no start recorded, ended) in [start, end), oldest first.
+
+    `among`, a query of device ids, keeps the log to those devices (a user's area, DESIGN §11).
+    """
     if start is not None and end is not None and end <= start:
         raise ValidationFailed(f"plays: 'to' {end.isoformat()} is not after 'from' {start.isoformat()}")
     if not 1 <= limit <= MAX_PLAYS:
@@ -41,6 +45,8 @@ def list_plays(
         query = query.where(Play.device_id == device_id)
     if bulletin_id is not None:
         query = query.where(Play.bulletin_id == bulletin_id)
+    if among is not None:
+        query = query.where(Play.device_id.in_(among))
     return [
         PlayView(
             device_id=p.device_id,

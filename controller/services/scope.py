@@ -189,3 +189,24 @@ def visible_bulletin_ids(session: Session, scope: Scope) -> CompoundSelect[int] 
         .where(Bulletin.sender_area.in_(sorted(areas)) | Bulletin.commune_id.in_(communes))
         .union(select(InboxEntry.bulletin_id).where(InboxEntry.commune_id.in_(communes)))
     )
+
+
+def sees_bulletin(session: Session, scope: Scope, bulletin_id: int) -> bool:
+    """Whether the scope may see this bulletin (the same rule as `visible_bulletin_ids`)."""
+    if scope.communes is None:
+        return True
+    row = session.get(Bulletin, bulletin_id)
+    if row is None:
+        return False
+    if row.commune_id in scope.communes:
+        return True
+    if (
+        row.sender_area is not None
+        and scope.area is not None
+        and row.sender_area in area_tree.subtree(session, scope.area)
+    ):
+        return True
+    entry = select(InboxEntry.id).where(
+        InboxEntry.bulletin_id == bulletin_id, InboxEntry.commune_id.in_(sorted(scope.communes))
+    )
+    return session.scalar(entry.limit(1)) is not None

@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import ROLES, ApiToken, Commune, User
+from controller.db.models import ROLES, ApiToken, Area, Commune, User
 from controller.services.audit import write_audit
 from controller.services.errors import AuthenticationFailed, Conflict, Forbidden, NotFound, ValidationFailed
 from controller.services.views import UserView
@@ -86,8 +86,9 @@ def require(user: UserView, action: str, *, owner_id: int | None = None) -> None
 def view_of(user: User) -> UserView:
     """The read model of a user row."""
     return UserView(
-        id=user.id, username=user.username, role=user.role, commune_id=user.commune_id, active=user.active
-    )
+        id=user.id, username=user.username, role=user.role, commune_id=user.commune_id, active=user.active,
+        area_code=user.area_code,
+    )  # fmt: skip
 
 
 @functools.cache
@@ -108,9 +109,10 @@ def create_user(
     now: datetime,
     *,
     commune_id: str | None = None,
+    area: str | None = None,
     actor: str | None = None,
 ) -> UserView:
-    """Create an active user with an argon2 password hash."""
+    """Create an active user with an argon2 password hash, working in `area` (or in `commune_id`'s)."""
     if not _USERNAME.fullmatch(username):
         raise ValidationFailed(
             f"username {username!r} is not valid: use 2–64 lowercase letters, digits, '.', '_' or '-', "
@@ -118,10 +120,13 @@ def create_user(
         )
     if role not in ROLES:
         raise ValidationFailed(f"role {role!r} is not valid: choose one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password)
     if commune_id is not None and session.get(Commune, commune_id) is None:
         raise NotFound(f"commune {commune_id!r} does not exist; create it first or leave it empty")
+    if area is not None:
+        commune_id = commune_for_area(session, area)
+    elif commune_id is not None:
+        area = session.scalar(select(Commune.area_code).where(Commune.id == commune_id))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists; pick another username")
     user = User(
@@ -129,6 +134,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role,
         commune_id=commune_id,
+        area_code=area,
         active=True,
         created_at=now,
     )
@@ -141,10 +147,47 @@ def create_user(
         action="user.create",
         entity="user",
         entity_id=user.id,
-        detail={"username": username, "role": role},
+        detail={"username": username, "role": role, "area": area},
     )
-    log.info("user created: %r (%s)", username, role)
+    log.info("user created: %r (%s, area %s)", username, role, area)
     return view_of(user)
+
+
+def check_password(password: str) -> None:
+    """Refuse a password shorter than the minimum."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"Mật khẩu quá ngắn: dùng ít nhất {MIN_PASSWORD_LENGTH} ký tự (the password is too short)."
+        )
+
+
+def commune_for_area(session: Session, area: str) -> str | None:
+    """The commune id of a commune area; None for a province or district; refuses other areas."""
+    row = session.get(Area, area)
+    if row is None:
+        raise NotFound(f"Không có địa bàn mã {area!r:.40}; xem danh sách bằng `loaxa area list`.")
+    if row.retired:
+        raise ValidationFailed(f"Địa bàn {area} đã ngừng hoạt động: chọn địa bàn khác.")
+    if row.level not in ("province", "district", "commune"):
+        raise ValidationFailed(
+            f"Người dùng thuộc một tỉnh, huyện hoặc xã, không thuộc {row.level} {area}: chọn xã của thôn đó."
+        )
+    if row.level != "commune":
+        return None
+    return session.scalar(select(Commune.id).where(Commune.area_code == area))
+
+
+def hash_password(password: str) -> str:
+    """The argon2 hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def get_user(session: Session, username: str) -> UserView:
