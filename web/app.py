@@ -19,10 +19,12 @@ from web.api import (
     errors,
     guards,
     health,
+    inbox,
     lexicon,
     metrics,
     openapi_errors,
     plays,
+    stats,
     tts,
     users,
 )
@@ -78,6 +80,8 @@ def create_app(services: WebContext) -> APIFlask:
         tts.bp,
         lexicon.bp,
         plays.bp,
+        inbox.bp,
+        stats.bp,
         health.bp,
         assets.bp,
     ):

@@ -5,7 +5,8 @@
     │   ├── AreaLevelMismatch     an area's level does not fit under its parent
     │   ├── ImportRejected        a CSV had bad rows (each with its line number)
     │   ├── UnknownTarget         a target names an area, village or cluster that does not exist
-    │   └── ReasonRequired        declining a bulletin from above needs a reason
+    │   ├── ReasonRequired        declining a bulletin from above needs a reason
+    │   └── WrongPassword         the current password given to change it is wrong
     ├── NotFound            404  no such area, commune, village, device, user or bulletin
     ├── Conflict            409  the thing exists already
     │   ├── AreaExists            the area code is taken
@@ -151,3 +152,9 @@ class OutOfScope(Forbidden):
     """The record or user lies outside the actor's area, or (approving) was sent from another level."""
 
     code = "out_of_scope"
+
+
+class WrongPassword(ValidationFailed):
+    """The current password, given to set a new one, is wrong (the token itself is fine: not a 401)."""
+
+    code = "wrong_password"

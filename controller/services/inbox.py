@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,12 +241,14 @@ def gates(session: Session, bulletin_ids: Iterable[int]) -> dict[int, Gate]:
             InboxEntry.bulletin_id.in_(list(bulletin_ids))
         )
     ).all()
-    senders = dict(
+    senders = _pairs(
         session.execute(
             select(Bulletin.id, Bulletin.sender_area).where(Bulletin.id.in_({r[0] for r in rows}))
         )
     )
-    levels = dict(session.execute(select(Area.code, Area.level).where(Area.code.in_(set(senders.values())))))
+    levels = _pairs(
+        session.execute(select(Area.code, Area.level).where(Area.code.in_(set(senders.values()))))
+    )
     grouped: dict[int, tuple[set[str], set[str]]] = {}
     for bulletin_id, commune_id, state, order in rows:
         allowed, yields = grouped.setdefault(bulletin_id, (set(), set()))
@@ -280,7 +282,7 @@ def outcomes(session: Session, bulletin_id: int) -> list[CommuneOutcome]:
             )
         )
     }
-    names = dict(
+    names = _pairs(
         session.execute(
             select(Commune.id, Commune.name).where(Commune.id.in_([e.commune_id for e in entries]))
         )
@@ -324,3 +326,8 @@ def _outcome(
     if missed or bulletin.status in _OVER:
         return "missed", ", ".join(missed) or "không cụm loa nào báo đã phát trước khi bản tin kết thúc"
     return "scheduled", None
+
+
+def _pairs(rows: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    """A dict of two-column rows (a Result has keys(), so dict() would read it as a mapping)."""
+    return {key: value for key, value in rows}

@@ -12,11 +12,11 @@ Owns these reads; must not write anything or read the clock (`now` is an argumen
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -137,7 +137,7 @@ def area_stats(
     clusters = tuple(ClusterAvailability(d, devices[d][1], devices[d][0], shares.get(d)) for d in ids)
     outages = _outages(session, ids, devices, start, min(end, now))
     communes = sorted({c for _, c in devices.values()} | set(scope.communes or ()))
-    names = dict(session.execute(select(Commune.id, Commune.name).where(Commune.id.in_(communes))))
+    names = _pairs(session.execute(select(Commune.id, Commune.name).where(Commune.id.in_(communes))))
     totals = []
     for commune_id in communes:
         mine = [c for c in clusters if c.commune_id == commune_id]
@@ -177,7 +177,7 @@ def _plays(
         commune = communes[devices[device_id][1]]
         commune[0], commune[1] = commune[0] + 1, commune[1] + seconds
     bulletin_ids = {b for b, _ in sums if b is not None}
-    titles = dict(session.execute(select(Bulletin.id, Bulletin.title).where(Bulletin.id.in_(bulletin_ids))))
+    titles = _pairs(session.execute(select(Bulletin.id, Bulletin.title).where(Bulletin.id.in_(bulletin_ids))))
     items = tuple(
         ItemDay(b, titles.get(b, "") if b is not None else "", day, n, s)
         for (b, day), (n, s) in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0))
@@ -224,3 +224,8 @@ def _cause(session: Session, device_id: str, gap_start: datetime, gap_end: datet
     if before is not None and after is not None and before != after:
         return "restart"
     return "network"
+
+
+def _pairs(rows: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    """A dict of two-column rows (a Result has keys(), so dict() would read it as a mapping)."""
+    return {key: value for key, value in rows}

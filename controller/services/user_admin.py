@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from controller.db.models import ROLES, ApiToken, PasswordReset, User
 from controller.services import area_tree
 from controller.services.audit import write_audit
-from controller.services.errors import AuthenticationFailed, NotFound, OutOfScope, ValidationFailed
+from controller.services.errors import (
+    AuthenticationFailed,
+    NotFound,
+    OutOfScope,
+    ValidationFailed,
+    WrongPassword,
+)
 from controller.services.scope import user_area
 from controller.services.users import (
     check_password,
@@ -132,7 +138,7 @@ def change_password(session: Session, me: UserView, old: str, new: str, now: dat
     """The user sets a new password, giving the old one; their other sessions end."""
     user = session.get(User, me.id)
     if user is None or not user.active or not verify_password(user.password_hash, old):
-        raise AuthenticationFailed("Mật khẩu hiện tại không đúng: nhập lại mật khẩu đang dùng.")
+        raise WrongPassword("Mật khẩu hiện tại không đúng: nhập lại mật khẩu đang dùng.")
     check_password(new)
     if new == old:
         raise ValidationFailed("Mật khẩu mới trùng mật khẩu cũ: chọn một mật khẩu khác.")

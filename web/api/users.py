@@ -177,7 +177,9 @@ def reset(user_id: int) -> ResetOut:
 @bp.auth_required(token_auth)
 @bp.input(PasswordIn, arg_name="body")
 @bp.output(DoneOut)
-@bp.doc(summary="Change one's own password, giving the current one", responses={401: "Wrong password"})
+@bp.doc(
+    summary="Change one's own password, giving the current one", responses={422: "Wrong current password"}
+)
 def change_password(body: PasswordIn) -> DoneOut:
     """Set a new password; every session of the user ends (sign in again)."""
     me = current_user()
