@@ -6,9 +6,12 @@ each commune has one village with two clusters.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from controller.db import DeviceCoverage, Play
@@ -313,3 +316,52 @@ def test_statistics_add_up_across_levels(session: Session, province: Province) -
     shares = {c.device_id: c.availability for c in province_stats.clusters}
     assert shares["c04600-1"] == pytest.approx(0.75)
     assert shares["c04701-1"] == 0.0
+
+
+CODES = [
+    "15",
+    *COMMUNES,
+    *(c for cs in COMMUNES.values() for c in cs),
+    *(f"{c}-ban" for cs in COMMUNES.values() for c in cs),
+]
+CLUSTERS = _devices(*(c for cs in COMMUNES.values() for c in cs))
+
+
+def _under(code: str) -> set[str]:
+    """The clusters under `code`, read from each cluster's name (the other way round from the tree)."""
+    return {d for d in CLUSTERS if code in ("15", _district_of(d[1:6]), d[1:6], f"{d[1:6]}-ban")}
+
+
+def _district_of(commune: str) -> str:
+    return next(district for district, communes in COMMUNES.items() if commune in communes)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sender=st.sampled_from(["province_op", "district_op", "op_a"]),
+    targets=st.one_of(
+        st.just({"all": True}),
+        st.builds(lambda codes: {"areas": codes}, st.lists(st.sampled_from(CODES), min_size=1, max_size=4)),
+        st.builds(lambda ids: {"clusters": ids}, st.lists(st.sampled_from(CLUSTERS), min_size=1, max_size=4)),
+    ),
+)
+def test_every_target_resolves_to_exactly_the_clusters_under_it(
+    session: Session, province: Province, sender: str, targets: dict[str, Any]
+) -> None:
+    author = getattr(province, sender)
+    own = {"province_op": "15", "district_op": "140", "op_a": "04600"}[sender]
+    inside = _under(own)
+    if "areas" in targets:
+        wanted = set().union(*(_under(code) for code in targets["areas"]))
+        allowed = all(_under(code) <= inside for code in targets["areas"])
+    elif "clusters" in targets:
+        wanted = set(targets["clusters"])
+        allowed = wanted <= inside
+    else:
+        wanted, allowed = inside, True
+    if not allowed:
+        with pytest.raises(TargetOutOfScope):
+            create_bulletin(session, author, T0, title="T", text="Nội dung.", targets=targets)
+        return
+    view = create_bulletin(session, author, T0, title="T", text="Nội dung.", targets=targets)
+    assert set(target_devices(session, view.id)) == wanted
