@@ -8,7 +8,19 @@ MQTT directly, and never serve JSON (that is web.api).
 from flask import Flask
 
 from web.context import WebContext
-from web.ui import auth, bulletins, common, compose, devices, emergency, reports, schedule, session
+from web.ui import (
+    auth,
+    bulletins,
+    common,
+    compose,
+    devices,
+    emergency,
+    inbox,
+    reports,
+    schedule,
+    session,
+    stats,
+)
 
 BLUEPRINTS = (
     auth.bp,
@@ -18,6 +30,8 @@ BLUEPRINTS = (
     devices.bp,
     reports.bp,
     emergency.bp,
+    inbox.bp,
+    stats.bp,
 )
 
 
