@@ -76,6 +76,7 @@ class CommuneTotals:
     airtime_s: int
     availability: float | None  # mean of its clusters'
     outages: int
+    bulletins: int = 0  # distinct bulletins played
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,12 @@ def area_stats(
     for commune_id in communes:
         mine = [c for c in clusters if c.commune_id == commune_id]
         known = [c.availability for c in mine if c.availability is not None]
-        plays, airtime = per_commune.get(commune_id, (0, 0))
+        plays, airtime, played = per_commune.get(commune_id, (0, 0, 0))
         totals.append(
             CommuneTotals(
                 commune_id, names.get(commune_id, commune_id), len(mine), plays, airtime,
                 sum(known) / len(known) if known else None,
-                sum(1 for o in outages if o.commune_id == commune_id),
+                sum(1 for o in outages if o.commune_id == commune_id), played,
             )
         )  # fmt: skip
     return AreaStats(scope.area, start, end, items, clusters, outages, tuple(totals))
@@ -155,8 +156,8 @@ def area_stats(
 
 def _plays(
     session: Session, devices: dict[str, tuple[str, str]], period: tuple[datetime, datetime], zone: ZoneInfo
-) -> tuple[tuple[ItemDay, ...], dict[str, tuple[int, int]]]:
-    """Finished plays per (bulletin, local day), and per commune: (plays, seconds on air)."""
+) -> tuple[tuple[ItemDay, ...], dict[str, tuple[int, int, int]]]:
+    """Finished plays per (bulletin, local day), and per commune: (plays, seconds on air, bulletins)."""
     start, end = period
     rows = session.execute(
         select(Play.device_id, Play.bulletin_id, Play.started_at, Play.finished_at).where(
@@ -168,6 +169,7 @@ def _plays(
     ).all()
     sums: dict[tuple[int | None, date], list[int]] = defaultdict(lambda: [0, 0])
     communes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    played: dict[str, set[int]] = defaultdict(set)
     for device_id, bulletin_id, started, finished in rows:
         if started is None:
             continue  # the query asks for a start in the period; this keeps the types honest
@@ -176,13 +178,15 @@ def _plays(
         cell[0], cell[1] = cell[0] + 1, cell[1] + seconds
         commune = communes[devices[device_id][1]]
         commune[0], commune[1] = commune[0] + 1, commune[1] + seconds
+        if bulletin_id is not None:
+            played[devices[device_id][1]].add(bulletin_id)
     bulletin_ids = {b for b, _ in sums if b is not None}
     titles = _pairs(session.execute(select(Bulletin.id, Bulletin.title).where(Bulletin.id.in_(bulletin_ids))))
     items = tuple(
         ItemDay(b, titles.get(b, "") if b is not None else "", day, n, s)
         for (b, day), (n, s) in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0))
     )
-    return items, {c: (n, s) for c, (n, s) in communes.items()}
+    return items, {c: (n, s, len(played[c])) for c, (n, s) in communes.items()}
 
 
 def _outages(
