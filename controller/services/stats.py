@@ -4,7 +4,8 @@ For the clusters under an area over [start, end):
 - plays and airtime per bulletin and local day (finished plays; airtime = finished − started);
 - each cluster's share of broadcast-window time covered by its heartbeats (`uptime.window_uptime`);
 - outages: gaps in a cluster's heartbeat coverage, with start, end and cause — `restart` when the agent
-  came back with another boot id (power cut or crash), `network` when the same boot came back (the link
+  came back with another boot id (power cut or crash; read from the boot ids of its events, so a restart
+  after which it reported nothing reads as `network`), `network` when the same agent came back (the link
   was down), `ongoing` when it has not come back;
 - one row per commune under the area with the same sums, so that a district's figures are the sum of its
   communes' and a province's the sum of its districts'.
@@ -19,7 +20,7 @@ from itertools import pairwise
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Commune, Device, DeviceCoverage, DeviceEvent, Play, Village
@@ -31,6 +32,10 @@ MAX_PERIOD: Final = timedelta(days=92)
 MAX_OUTAGES: Final = 5000
 # A gap shorter than this is a late heartbeat, not an outage.
 MIN_OUTAGE: Final = timedelta(minutes=2)
+# How far before the period boots are read (a boot seen before the period's first gap), and how long after
+# a gap an agent's first event may arrive (it reports once it has a plan and plays).
+BOOT_LOOKBACK: Final = timedelta(days=7)
+REPORT_SLACK: Final = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,7 @@ def _outages(
     )
     for device_id, lo, hi in rows:
         spans[device_id].append((lo, hi))
+    boots = _boots(session, list(spans), start)
     out: list[Outage] = []
     for device_id in ids:
         mine = spans.get(device_id)
@@ -212,7 +218,7 @@ def _outages(
             continue  # never heard from in the period: its availability says so, not an outage list
         for (_, gap_start), (gap_end, _) in pairwise(mine):
             if gap_end - gap_start >= MIN_OUTAGE and len(out) < MAX_OUTAGES:
-                cause = _cause(session, device_id, gap_start, gap_end)
+                cause = _cause(boots.get(device_id, []), gap_start, gap_end)
                 out.append(Outage(device_id, devices[device_id][1], gap_start, gap_end, cause))
         last_end = mine[-1][1]
         if end - last_end >= MIN_OUTAGE and len(out) < MAX_OUTAGES:
@@ -220,14 +226,28 @@ def _outages(
     return tuple(sorted(out, key=lambda o: (o.start, o.device_id)))
 
 
-def _cause(session: Session, device_id: str, gap_start: datetime, gap_end: datetime) -> str:
-    """`restart` when the events after the gap carry another boot id than those before; else `network`."""
-    base = select(DeviceEvent.boot_id).where(DeviceEvent.device_id == device_id).limit(1)
-    before = session.scalar(base.where(DeviceEvent.at <= gap_start).order_by(DeviceEvent.at.desc()))
-    after = session.scalar(base.where(DeviceEvent.at >= gap_end).order_by(DeviceEvent.at))
-    if before is not None and after is not None and before != after:
-        return "restart"
-    return "network"
+def _boots(session: Session, ids: list[str], since: datetime) -> dict[str, list[datetime]]:
+    """Per device, when each of its boots was first heard of (one grouped query for all devices)."""
+    rows = session.execute(
+        select(DeviceEvent.device_id, func.min(DeviceEvent.at))
+        .where(DeviceEvent.device_id.in_(ids), DeviceEvent.at >= since - BOOT_LOOKBACK)
+        .group_by(DeviceEvent.device_id, DeviceEvent.boot_id)
+    )
+    out: dict[str, list[datetime]] = defaultdict(list)
+    for device_id, first in rows:
+        out[device_id].append(first)
+    return out
+
+
+def _cause(boots: list[datetime], gap_start: datetime, gap_end: datetime) -> str:
+    """`restart` when a new boot was first heard of during the gap or just after; else `network`.
+
+    The device's first boot ever is no restart. Without a new boot the same agent came back: the link was
+    down.
+    """
+    firsts = sorted(boots)
+    new_boot = any(gap_start < first <= gap_end + REPORT_SLACK for first in firsts[1:])
+    return "restart" if new_boot else "network"
 
 
 def _pairs(rows: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:

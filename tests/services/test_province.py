@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from controller.db import DeviceCoverage, Play
+from controller.db import DeviceCoverage, DeviceEvent, Play
 from controller.services import (
     UserView,
     approve,
@@ -293,6 +293,11 @@ def test_statistics_add_up_across_levels(session: Session, province: Province) -
                 device_id=device, start_at=T0 + timedelta(minutes=60), end_at=T0 + timedelta(hours=3)
             )
         )
+    for seq, (boot, minutes) in enumerate((("boot-a", 1), ("boot-b", 62)), start=1):  # c04600-1 restarted
+        at = T0 + timedelta(minutes=minutes)
+        session.add(
+            DeviceEvent(device_id="c04600-1", seq=seq, type="started", at=at, received_at=at, boot_id=boot)
+        )
     session.flush()
     now, end = T0 + timedelta(hours=3), T0 + timedelta(hours=2)
 
@@ -310,8 +315,10 @@ def test_statistics_add_up_across_levels(session: Session, province: Province) -
         ("04601", 1, 90),
     ]
     outages = [(o.device_id, o.end - o.start if o.end else None, o.cause) for o in province_stats.outages]
+    gap = timedelta(minutes=30)
     assert outages == [
-        (d, timedelta(minutes=30), "network") for d in ("c04600-1", "c04600-2", "c04601-1", "c04700-1")
+        ("c04600-1", gap, "restart"),
+        *((d, gap, "network") for d in ("c04600-2", "c04601-1", "c04700-1")),
     ]
     shares = {c.device_id: c.availability for c in province_stats.clusters}
     assert shares["c04600-1"] == pytest.approx(0.75)
