@@ -210,3 +210,24 @@ def sees_bulletin(session: Session, scope: Scope, bulletin_id: int) -> bool:
         InboxEntry.bulletin_id == bulletin_id, InboxEntry.commune_id.in_(sorted(scope.communes))
     )
     return session.scalar(entry.limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class AreaChoice:
+    """An area a user may pick (a province, district or commune in service)."""
+
+    code: str
+    name: str
+    level: str
+
+
+def areas_to_choose(session: Session, under: str | None) -> list[AreaChoice]:
+    """The provinces, districts and communes in service under `under` (all when None), top level first.
+
+    One query: a province's ~1,700 villages are left out in SQL (the pages that offer areas never list them).
+    """
+    query = select(Area.code, Area.name, Area.level).where(Area.level != "village", Area.retired.is_(False))
+    if under is not None:
+        query = query.where(Area.code.in_(sorted(area_tree.subtree(session, under))))
+    rows = [AreaChoice(code, name, level) for code, name, level in session.execute(query)]
+    return sorted(rows, key=lambda a: (LEVEL_DEPTH[a.level], a.code))

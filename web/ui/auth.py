@@ -13,9 +13,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from controller import services
-from controller.services import areas as area_services
 from controller.services import user_admin
 from controller.services.errors import AuthenticationFailed, NotFound, ServiceError
+from controller.services.scope import areas_to_choose
 from web.api.auth import SignInLocked, sign_in
 from web.api.guards import accepts_uploads
 from web.context import web_context
@@ -88,7 +88,7 @@ def users() -> str:
     with web_context().db.session() as db:
         people = [(p, services.user_area(db, p)) for p in user_admin.users_managed(db, admin)]
         own = services.user_area(db, admin)
-        choices = [a for a in area_services.list_areas(db, under=own) if a.level != "village"]
+        choices = areas_to_choose(db, own)
     return render_template("ui/users.html", people=people, choices=choices, own=own)
 
 

@@ -10,7 +10,7 @@ from typing import Final
 from flask import Blueprint, render_template, request
 
 from controller import services
-from controller.services import areas
+from controller.services.scope import areas_to_choose
 from web.api.stats import area_statistics
 from web.context import web_context
 from web.ui import common
@@ -43,12 +43,12 @@ def index() -> str:
     last = _day(request.args.get("to"), today)
     with web_context().db.session() as db:
         own = services.user_area(db, me)
-        choices = areas.list_areas(db, under=own) if own else areas.list_areas(db)
+        choices = areas_to_choose(db, own)
     area = request.args.get("area") or own
     start = datetime.combine(first, time(), zone)
     end = datetime.combine(last + timedelta(days=1), time(), zone)
     result = area_statistics(own, area, start, end)
     return render_template(
         "ui/stats.html", result=result, area=area, first=first, last=last, CAUSES=CAUSES,
-        choices=[c for c in choices if c.level != "village"],
+        choices=choices,
     )  # fmt: skip
