@@ -63,7 +63,10 @@ def user_area(session: Session, user: UserView) -> str | None:
 
 
 def scope_of(session: Session, user: UserView) -> Scope:
-    """The user's scope."""
+    """The user's scope (a commune's user costs no query: every page asks)."""
+    if user.commune_id is not None:  # only users of a commune area have one (users.commune_for_area)
+        area = user_area(session, user)
+        return Scope(area=area, level="commune", communes=frozenset({user.commune_id}))
     return area_scope(session, user_area(session, user))
 
 
