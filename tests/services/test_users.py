@@ -46,8 +46,10 @@ def test_create_user_refuses_bad_input_with_clear_messages(session: Session) -> 
         ValidationFailed, match=r"role 'chief' is not valid: choose one of operator, approver"
     ):
         create_user(session, "ok", "long enough", "chief", T0)
-    with pytest.raises(ValidationFailed, match="at least 8 characters"):
+    with pytest.raises(ValidationFailed, match="Mật khẩu quá ngắn: dùng ít nhất 8 ký tự"):
         create_user(session, "ok", "short", "operator", T0)
+    with pytest.raises(NotFound, match="Không có địa bàn mã '99999'"):
+        create_user(session, "ok", "long enough", "operator", T0, area="99999")
     with pytest.raises(NotFound, match="commune 'nowhere' does not exist"):
         create_user(session, "ok", "long enough", "operator", T0, commune_id="nowhere")
     add_user(session, "taken", "viewer", commune_id=None)
