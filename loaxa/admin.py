@@ -1,5 +1,7 @@
 """Administrative CLI commands: users, devices (with their agent bundle) and configuration checks.
 
+Users: add (with a role and an area), set-role, set-area, disable, enable, reset-password (a one-time code).
+
 Owns the command-line side of these tasks (prompts, printing, exit codes); the rules are in
 controller.services and controller.planning.
 """
@@ -8,6 +10,7 @@ import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,6 +22,8 @@ from controller.db import Database, upgrade
 from controller.i18n.vocabulary import describe_role
 from controller.keys import load_or_create_keys
 from controller.planning import ScheduleError, error_line, load_schedule_file
+from controller.services import user_admin
+from controller.services.views import UserView
 from loaxa.errors import CliError
 
 
@@ -29,18 +34,65 @@ def database(settings: Settings) -> Database:
     return Database(settings.db_url)
 
 
-def add_user(settings: Settings, username: str, role: str, password: str | None) -> int:
-    """Create a user; the password is asked for when not given."""
+# Whoever runs the command line on the server can read the database: it acts as the installation's root
+# (no area), for the audit trail as "cli".
+CLI_ADMIN: Final = UserView(id=0, username="cli", role="admin", commune_id=None, active=True)
+
+
+def add_user(
+    settings: Settings, username: str, role: str, password: str | None, area: str | None = None
+) -> int:
+    """Create a user working in `area`; the password is asked for when not given."""
     if password is None:
         password = getpass.getpass(f"Mật khẩu cho {username}: ")
         if password != getpass.getpass("Nhập lại mật khẩu: "):
             raise CliError("hai lần nhập mật khẩu khác nhau; chưa có gì thay đổi. Hãy chạy lại lệnh.")
     try:
         with database(settings).session() as session:
-            user = services.create_user(session, username, password, role, datetime.now(UTC))
+            user = services.create_user(session, username, password, role, datetime.now(UTC), area=area)
     except services.ServiceError as exc:
         raise CliError(str(exc)) from exc
-    print(f"Đã tạo tài khoản {user.username} ({describe_role(user.role)}).")
+    where = f", địa bàn {area}" if area else ", toàn hệ thống"
+    print(f"Đã tạo tài khoản {user.username} ({describe_role(user.role)}{where}).")
+    return 0
+
+
+def change_user(
+    settings: Settings,
+    username: str,
+    *,
+    role: str | None = None,
+    area: str | None = None,
+    active: bool | None = None,
+) -> int:
+    """Change a user's role, area, or whether they may sign in."""
+    try:
+        with database(settings).session() as session:
+            user_id = user_admin.user_id_of(session, username)
+            view = user_admin.change_user(
+                session, CLI_ADMIN, user_id, datetime.now(UTC), role=role, area=area, active=active
+            )
+            where = services.user_area(session, view) or "toàn hệ thống"
+    except services.ServiceError as exc:
+        raise CliError(exc.message) from exc
+    state = "đang hoạt động" if view.active else "đã khoá (mọi phiên đăng nhập đã kết thúc)"
+    print(f"{view.username}: vai trò {view.role}, địa bàn {where}, {state}")
+    return 0
+
+
+def reset_password(settings: Settings, username: str) -> int:
+    """Issue a one-time reset code and print it with the page where the user sets a new password."""
+    try:
+        with database(settings).session() as session:
+            user_id = user_admin.user_id_of(session, username)
+            code = user_admin.issue_reset(session, CLI_ADMIN, user_id, datetime.now(UTC))
+    except services.ServiceError as exc:
+        raise CliError(exc.message) from exc
+    print(f"Mã đặt lại mật khẩu của {code.username}: {code.code}")
+    print(
+        f"Dùng một lần, hết hạn lúc {code.expires_at:%H:%M %d/%m/%Y} (UTC). Người dùng mở trang "
+        f"/dat-lai-mat-khau, nhập tên đăng nhập, mã này và mật khẩu mới."
+    )
     return 0
 
 

@@ -101,10 +101,28 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    """Add a user with a role."""
+    """Add a user with a role and an area."""
     from loaxa.admin import add_user
 
-    return add_user(_settings(args), args.username, args.role, args.password)
+    return add_user(_settings(args), args.username, args.role, args.password, args.area)
+
+
+def cmd_user_change(args: argparse.Namespace) -> int:
+    """set-role, set-area, disable or enable."""
+    from loaxa.admin import change_user
+
+    active = {"disable": False, "enable": True}.get(args.user_command)
+    return change_user(
+        _settings(args), args.username, role=getattr(args, "role", None), area=getattr(args, "area", None),
+        active=active,
+    )  # fmt: skip
+
+
+def cmd_user_reset(args: argparse.Namespace) -> int:
+    """Print a one-time password reset code."""
+    from loaxa.admin import reset_password
+
+    return reset_password(_settings(args), args.username)
 
 
 def cmd_device_add(args: argparse.Namespace) -> int:
@@ -293,6 +311,21 @@ def _add_admin_commands(add: Callable[[str, Command, str], argparse.ArgumentPars
     user_add.add_argument("username")
     user_add.add_argument("--role", required=True, choices=["operator", "approver", "admin", "viewer"])
     user_add.add_argument("--password", help="password (asked for when omitted)")
+    user_add.add_argument("--area", help="code of the province, district or commune they work in")
+    for name, help_text in (
+        ("set-role", "change a user's role"),
+        ("set-area", "move a user to another province, district or commune"),
+        ("disable", "stop a user signing in (ends their sessions)"),
+        ("enable", "let a disabled user sign in again"),
+        ("reset-password", "print a one-time code the user sets a new password with"),
+    ):
+        command = user_sub.add_parser(name, help=help_text)
+        command.set_defaults(func=cmd_user_reset if name == "reset-password" else cmd_user_change)
+        command.add_argument("username")
+        if name == "set-role":
+            command.add_argument("role", choices=["operator", "approver", "admin", "viewer"])
+        if name == "set-area":
+            command.add_argument("area", help="area code, e.g. 04630")
     device = add("device", lambda _a: 0, "device commands")
     device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
     device_add = device_sub.add_parser("add", help="provision a device and write its agent bundle")

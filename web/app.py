@@ -20,14 +20,17 @@ from web.api import (
     errors,
     guards,
     health,
+    inbox,
     lexicon,
     metrics,
     openapi_errors,
     plays,
     stations,
+    stats,
     streaming,
     tts,
     updates,
+    users,
 )
 from web.context import WebContext, install
 from web.pages import pages
@@ -76,12 +79,15 @@ def create_app(services: WebContext) -> APIFlask:
     headers.register(app)
     for blueprint in (
         auth.bp,
+        users.bp,
         areas.bp,
         bulletins.bp,
         devices.bp,
         tts.bp,
         lexicon.bp,
         plays.bp,
+        inbox.bp,
+        stats.bp,
         health.bp,
         assets.bp,
         updates.bp,

@@ -24,6 +24,7 @@ from controller.usecases import (
     BulletinUseCases,
     DeviceUseCases,
     DrillUseCases,
+    InboxUseCases,
     StationUseCases,
 )
 
@@ -113,6 +114,11 @@ class WebContext:
         return CapIntake(
             self.db, self.clock, self.bulletins, self.drills, timeout_s=self.settings.cap.fetch_timeout_s
         )
+
+    @cached_property
+    def inbox(self) -> InboxUseCases:
+        """The communes' inbox decisions (they commit, then tell `on_bulletin_changed`)."""
+        return InboxUseCases(self.db, self.clock, self._announcer)
 
     @property
     def _announcer(self) -> Announcer:

@@ -1,7 +1,8 @@
 """What goes into a planning run, read from the database: bulletins, devices, windows and pins.
 
 Owns which approved bulletins still need placing and where (an emergency once per device, a window item
-until the device played it, a recurring one until its last day), when a bulletin is over, and the signed
+until the device played it, a recurring one until its last day, one from above only in the communes that
+scheduled it, DESIGN §11), when a bulletin is over, and the signed
 asset URLs the items carry. It decides no placement (controller.planning does) and writes nothing but
 finishing bulletins that every target has played. A relay slot's URLs: controller.dispatch.relay_inputs.
 """
@@ -18,6 +19,7 @@ from controller import services
 from controller.assets.signing import sign_asset_url
 from controller.dispatch.relay_inputs import RelayUrl, relay_source
 from controller.planning import (
+    LOCAL_LEVEL,
     AudioVersion,
     BulletinSchedule,
     Pin,
@@ -30,6 +32,7 @@ from controller.planning import (
     ScheduleOptions,
     guarded,
 )
+from controller.services import inbox
 from controller.services.views import BulletinView
 from protocol import Asset
 from protocol.sources import reads_sources
@@ -105,7 +108,14 @@ def gather(
     failures: list[PlanningFailure] = []
     zone = schedules.default.timezone
     today = now.astimezone(zone).date()
-    for bulletin in services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS):
+    approved = services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS)
+    gates = inbox.gates(session, [b.id for b in approved])
+    commune_of = {
+        device_id: villages[village_id].commune_id
+        for device_id, village_id in devices.items()
+        if village_id in villages
+    }
+    for bulletin in approved:
         if not bulletin.audio or bulletin.approved_at is None:
             continue  # still rendering: planned as soon as its speech is attached
         first_day = bulletin.approved_at.astimezone(zone).date()
@@ -115,6 +125,9 @@ def gather(
         asked, options = read
         states = {d.device_id: d.state for d in bulletin.deliveries}
         targets = set(services.target_devices(session, bulletin)) & known
+        gate = gates.get(bulletin.id)
+        if gate is not None:  # from above: only where the commune scheduled it (DESIGN §11)
+            targets = {d for d in targets if commune_of.get(d) in gate.communes}
         if _over(options, today, targets, states):
             services.finish(session, bulletin.id, now)
             finished.append(bulletin.id)
@@ -143,6 +156,10 @@ def gather(
                     schedule=options,
                     revision=asked.revision,
                     relay=relay,
+                    level=LOCAL_LEVEL if gate is None else gate.level,
+                    yields_on=frozenset(
+                        d for d in pending if gate is not None and commune_of.get(d) in gate.yields_in
+                    ),
                 )
             )
     pins = tuple(_pins(session, known))

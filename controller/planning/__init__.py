@@ -6,6 +6,7 @@ the database, MQTT, signing or the clock; the caller gathers the inputs and publ
 
 from controller.planning.isolation import PlanningFailure, guarded, plan_isolated, planning_health
 from controller.planning.model import (
+    LOCAL_LEVEL,
     VIETNAMESE,
     AudioVersion,
     PlannedBulletin,
@@ -43,6 +44,7 @@ from controller.planning.windows import (
 )
 
 __all__ = [
+    "LOCAL_LEVEL",
     "SCHEDULE_MODES",
     "VIETNAMESE",
     "AudioVersion",

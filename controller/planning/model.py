@@ -16,6 +16,7 @@ from protocol import Asset, Priority
 from protocol.plan import PRIORITIES
 
 VIETNAMESE: Final = "vi"
+LOCAL_LEVEL: Final = 2  # a bulletin of the commune itself
 _LANGUAGE = re.compile(r"[a-z][a-z0-9_]{0,15}")
 
 
@@ -63,19 +64,30 @@ class PlannedBulletin:
     schedule: BulletinSchedule = field(default_factory=BulletinSchedule)
     revision: int = 0  # raised each time an approved bulletin is edited: its items get new ids
     relay: RelaySource | None = None  # a relay slot: placed at its start time, plays the station
+    # Depth of the sending area (DESIGN §11): 0 province, 1 district, 2 the commune itself. Within one
+    # priority, items from higher up go first, except on `yields_on`: devices whose commune operator put
+    # the commune's own items of that priority first.
+    level: int = LOCAL_LEVEL
+    yields_on: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         where = f"bulletin {self.bulletin_id}"
         if self.relay is not None and (self.priority == "emergency" or self.schedule.start_time is None):
             raise ValueError(f"{where}: a relay slot needs a start time and may not be an emergency")
-        if self.bulletin_id < 1 or self.priority not in PRIORITIES or self.revision < 0:
-            raise ValueError(f"{where}: bad id, priority {self.priority!r} or revision {self.revision}")
+        if self.bulletin_id < 1 or self.priority not in PRIORITIES or min(self.revision, self.level) < 0:
+            raise ValueError(
+                f"{where}: bad id, priority {self.priority!r}, revision {self.revision} or level {self.level}"
+            )
         for moment in (self.approved_at, self.expires_at):
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"{where}: naive datetime {moment}; pass aware datetimes (UTC)")
         languages = [v.language for v in self.versions]
         if not languages or len(set(languages)) != len(languages):
             raise ValueError(f"{where}: needs audio versions with one per language, got {languages}")
+
+    def rank_on(self, device_id: str) -> int:
+        """Where it goes among items of its priority on one device: lower first (its level, or last)."""
+        return LOCAL_LEVEL + 1 if device_id in self.yields_on else self.level
 
     def versions_for(self, languages: frozenset[str]) -> tuple[AudioVersion, ...]:
         """The versions a device with these languages plays: Vietnamese first, then the others as given."""

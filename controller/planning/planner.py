@@ -76,7 +76,7 @@ def plan(inputs: PlanningInputs, now: datetime) -> PlanningResult:
     states = [
         _plan_device(
             _Device(d, pins.get(d.device_id, {}), [], [], [], [], []),
-            [b for b in bulletins if d.device_id in b.device_ids],
+            _in_order([b for b in bulletins if d.device_id in b.device_ids], d.device_id),
             now,
             inputs.rules,
         )
@@ -91,6 +91,13 @@ def plan(inputs: PlanningInputs, now: datetime) -> PlanningResult:
         deferred=tuple(
             sorted([*unknown, *(d for s in states for d in s.deferred)], key=lambda d: d.device_id)
         ),
+    )
+
+
+def _in_order(bulletins: list[PlannedBulletin], device_id: str) -> list[PlannedBulletin]:
+    """Priority first; within a priority, from higher up first unless the commune chose otherwise."""
+    return sorted(
+        bulletins, key=lambda b: (_RANK[b.priority], b.rank_on(device_id), b.approved_at, b.bulletin_id)
     )
 
 

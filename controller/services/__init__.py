@@ -69,6 +69,7 @@ from controller.services.plans import (
     save_plan,
 )
 from controller.services.plays import list_plays
+from controller.services.scope import EVERYTHING, Scope, scope_of, user_area
 from controller.services.seed import seed_demo
 from controller.services.uptime import device_uptime, uptime_slots, window_uptime
 from controller.services.users import (
@@ -101,6 +102,7 @@ from controller.services.views import (
 )
 
 __all__ = [
+    "EVERYTHING",
     "AlertCandidate",
     "AssetView",
     "AudioView",
@@ -116,6 +118,7 @@ __all__ = [
     "NotFound",
     "PlayView",
     "ProvisionedDevice",
+    "Scope",
     "ServiceError",
     "StoredPlan",
     "UptimeReport",
@@ -179,12 +182,14 @@ __all__ = [
     "revoke_device",
     "revoke_token",
     "save_plan",
+    "scope_of",
     "seed_demo",
     "set_user_active",
     "submit",
     "target_devices",
     "update_device",
     "uptime_slots",
+    "user_area",
     "user_for_token",
     "village_tallies",
     "window_uptime",

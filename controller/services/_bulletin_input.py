@@ -7,10 +7,8 @@ import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Device, Village
 from controller.i18n import Message
 from controller.planning import SCHEDULE_MODES, Schedule, ScheduleOptions
 from controller.planning.options import (
@@ -21,6 +19,7 @@ from controller.planning.options import (
     MAX_REPEAT,
 )
 from controller.services.errors import ValidationFailed
+from controller.services.scope import Scope, check_in_scope
 from protocol import Priority
 from protocol.plan import PRIORITIES
 
@@ -125,47 +124,37 @@ def check_priority(value: object) -> Priority:
 
 def _id_list(value: object, key: str) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed(_EMPTY_TARGETS[key])
+        raise ValidationFailed(
+            f"targets.{key} phải là danh sách mã không rỗng, đã nhận {value!r:.80}: chọn ít nhất một nơi."
+        )
     if len(value) > MAX_TARGETS:
         raise ValidationFailed(
-            Message(
-                "{count} places were chosen; at most {limit} can be. Choose fewer, or choose all villages.",
-                count=len(value),
-                limit=MAX_TARGETS,
-            )
+            f"targets.{key} có {len(value)} mã, quá giới hạn {MAX_TARGETS}: chọn cấp cao hơn (areas)."
         )
     return sorted(set(value))
 
 
-def check_targets(session: Session, value: object, commune_id: str | None) -> dict[str, Any]:
-    """Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [device ids]}, all existing."""
+def check_targets(session: Session, value: object, scope: Scope) -> dict[str, Any]:
+    """Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [ids]}, {"areas": [codes]}.
+
+    Every id must exist (UnknownTarget, 422) and lie under the sender's `scope` (TargetOutOfScope, 403).
+    """
     if not isinstance(value, dict) or len(value) != 1:
-        raise ValidationFailed(_TARGETS_SHAPE)
+        raise ValidationFailed(
+            'Nơi phát phải là đúng một trong {"all": true}, {"villages": [mã]}, {"clusters": [mã]} hoặc '
+            f'{{"areas": [mã]}}; đã nhận {value!r:.80}. Hãy chọn lại nơi phát.'
+        )
     key, inner = next(iter(value.items()))
     if key == "all":
         if inner is not True:
-            raise ValidationFailed(_TARGETS_SHAPE)
+            raise ValidationFailed(f"targets.all phải là true, đã nhận {inner!r:.40}.")
         return {"all": True}
-    if key == "villages":
-        ids = _id_list(inner, key)
-        query = select(Village.id).where(Village.id.in_(ids))
-        if commune_id is not None:
-            query = query.where(Village.commune_id == commune_id)
-        unknown = Message("These villages do not exist{where}: {ids}. Choose villages from the list.")
-    elif key == "clusters":
-        ids = _id_list(inner, key)
-        query = select(Device.id).where(Device.id.in_(ids))
-        if commune_id is not None:
-            query = query.join(Village).where(Village.commune_id == commune_id)
-        unknown = Message(
-            "These loudspeaker clusters do not exist{where}: {ids}. Choose clusters from the list."
+    if key not in ("villages", "clusters", "areas"):
+        raise ValidationFailed(
+            f"Khoá nơi phát {key!r:.40} không hợp lệ: dùng all, villages, clusters hoặc areas."
         )
-    else:
-        raise ValidationFailed(_TARGETS_SHAPE)
-    missing = sorted(set(ids) - set(session.scalars(query)))
-    if missing:
-        where = Message(" in commune {commune}", commune=commune_id) if commune_id else ""
-        raise ValidationFailed(unknown.with_values(where=where, ids=", ".join(missing)))
+    ids = _id_list(inner, key)
+    check_in_scope(session, key, ids, scope)
     return {key: ids}
 
 

@@ -98,6 +98,7 @@ def view_bulletins(session: Session, bulletins: Sequence[Bulletin]) -> list[Bull
             audio=tuple(audio[b.id]),
             deliveries=tuple(deliveries[b.id]),
             source=b.source,
+            sender_area=b.sender_area,
         )
         for b in bulletins
     ]

@@ -46,18 +46,22 @@ def clusters_under(session: Session, code: str) -> set[str]:
 
 
 def bulletins_targeting(session: Session, codes: set[str]) -> list[int]:
-    """Pending or approved bulletins aimed at a village, cluster or whole commune among `codes`."""
+    """Pending or approved bulletins aimed at a village, cluster, area or whole commune among `codes`.
+
+    A bulletin sent to all of its sender's area counts when that area is among `codes`.
+    """
     villages, communes = villages_in(session, codes), communes_in(session, codes)
     clusters = set(session.scalars(select(Device.id).where(Device.village_id.in_(villages))))
-    query = select(Bulletin.id, Bulletin.commune_id, Bulletin.targets).where(
+    query = select(Bulletin.id, Bulletin.commune_id, Bulletin.sender_area, Bulletin.targets).where(
         Bulletin.status.in_(LIVE_BULLETIN_STATUSES)
     )
     hits = []
-    for bulletin_id, commune_id, targets in session.execute(query.order_by(Bulletin.id)):
+    for bulletin_id, commune_id, sender_area, targets in session.execute(query.order_by(Bulletin.id)):
         if (
-            (targets.get("all") and commune_id in communes)
+            (targets.get("all") and (commune_id in communes or sender_area in codes))
             or villages & set(targets.get("villages") or ())
             or clusters & set(targets.get("clusters") or ())
+            or codes & set(targets.get("areas") or ())
         ):
             hits.append(bulletin_id)
     return hits

@@ -31,6 +31,7 @@ from controller.services.bulletins import take_step
 from controller.services.deliveries import forget_deliveries
 from controller.services.errors import InvalidTransition
 from controller.services.relay_slots import check_relay_edit
+from controller.services.scope import bulletin_scope
 from controller.services.users import require
 from controller.services.views import BulletinView, UserView
 
@@ -66,7 +67,9 @@ def edit_bulletin(
     if changes.get("text") is not None:
         changed["text"] = clean_text(changes["text"], LABELS["text"], MAX_TEXT)
     if changes.get("targets") is not None:
-        changed["targets"] = check_targets(session, changes["targets"], bulletin.commune_id)
+        changed["targets"] = check_targets(
+            session, changes["targets"], bulletin_scope(session, bulletin.sender_area, bulletin.commune_id)
+        )
     if changes.get("schedule") is not None:
         changed["schedule"] = check_schedule(changes["schedule"], windows).to_json()
     changed = {k: v for k, v in changed.items() if v != _without_revision(getattr(bulletin, k))}

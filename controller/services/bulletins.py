@@ -19,10 +19,11 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Bulletin, Device, Village
+from controller.db.models import Bulletin
 from controller.i18n import Joined, Message
 from controller.i18n.vocabulary import describe_action, describe_status
 from controller.planning import Schedule
+from controller.services import inbox
 from controller.services._bulletin_input import (
     LABELS,
     MAX_REASON,
@@ -35,7 +36,16 @@ from controller.services._bulletin_input import (
 )
 from controller.services._bulletin_views import load_bulletin, view_bulletin, view_bulletins
 from controller.services.audit import write_audit
-from controller.services.errors import Forbidden, InvalidTransition, ValidationFailed
+from controller.services.errors import Forbidden, InvalidTransition, OutOfScope, ValidationFailed
+from controller.services.scope import (
+    EVERYTHING,
+    Scope,
+    bulletin_scope,
+    devices_for,
+    scope_of,
+    user_area,
+    visible_bulletin_ids,
+)
 from controller.services.users import require
 from controller.services.views import BulletinView, UserView
 
@@ -126,6 +136,7 @@ def approve(
     """Approve a pending bulletin (not by its author unless allowed); an emergency may need two approvers."""
     bulletin = load_bulletin(session, bulletin_id)
     require(actor, "bulletin.approve")
+    _check_level(session, bulletin, actor)
     if bulletin.author_id == actor.id and not allow_self_approval:
         raise Forbidden(
             Message(
@@ -152,13 +163,26 @@ def approve(
             )
     take_step(session, bulletin, "approve", now, actor=actor.username)
     bulletin.approver_id, bulletin.approved_at = actor.id, now
+    inbox.deliver(session, bulletin, now)
     return view_bulletin(session, bulletin)
+
+
+def _check_level(session: Session, bulletin: Bulletin, actor: UserView) -> None:
+    """Approval happens at the level that sends (DESIGN §11): an approver approves only their area's."""
+    area = user_area(session, actor)
+    if area is None or bulletin.sender_area is None or bulletin.sender_area == area:
+        return
+    raise OutOfScope(
+        f"Bản tin #{bulletin.id} được gửi từ địa bàn {bulletin.sender_area}, không phải địa bàn {area} "
+        f"của bạn: chỉ lãnh đạo cấp gửi mới duyệt được. Hãy báo lãnh đạo địa bàn {bulletin.sender_area}."
+    )
 
 
 def reject(session: Session, bulletin_id: int, actor: UserView, now: datetime, reason: str) -> BulletinView:
     """Reject a pending bulletin, saying why (the reason is required)."""
     bulletin = load_bulletin(session, bulletin_id)
     require(actor, "bulletin.reject")
+    _check_level(session, bulletin, actor)
     clean_reason = clean_text(reason, LABELS["reject_reason"], MAX_REASON)
     take_step(session, bulletin, "reject", now, actor=actor.username, detail={"reason": clean_reason})
     bulletin.approver_id, bulletin.rejected_at, bulletin.reject_reason = actor.id, now, clean_reason
@@ -227,13 +251,15 @@ def create_bulletin(
     expires_at = expires_at or clean_schedule.expires_at
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed(Message("The end time has already passed. Choose a later end time, or none."))
+    scope = scope_of(session, actor)
     bulletin = Bulletin(
         commune_id=actor.commune_id,
+        sender_area=scope.area,
         title=clean_title,
         text=clean_body,
         priority=check_priority(priority),
         status="draft",
-        targets=check_targets(session, targets, actor.commune_id),
+        targets=check_targets(session, targets, scope),
         schedule=clean_schedule.to_json(),
         author_id=actor.id,
         created_at=now,
@@ -271,11 +297,15 @@ def list_bulletins(
     *,
     status: str | None = None,
     commune_id: str | None = None,
+    scope: Scope = EVERYTHING,
     limit: int = 100,
     offset: int = 0,
 ) -> list[BulletinView]:
-    """Bulletins, newest first, optionally by status and commune."""
+    """Bulletins, newest first, optionally by status and commune; only those `scope` may see."""
     query = select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id.desc())
+    visible = visible_bulletin_ids(session, scope)
+    if visible is not None:
+        query = query.where(Bulletin.id.in_(visible))
     if status is not None:
         query = query.where(Bulletin.status == status)
     if commune_id is not None:
@@ -296,17 +326,5 @@ def target_devices(session: Session, bulletin: Bulletin | BulletinView | int) ->
     """The ids of the devices a bulletin's targets reach, sorted."""
     if isinstance(bulletin, int):
         bulletin = load_bulletin(session, bulletin)
-    targets, commune_id = bulletin.targets, bulletin.commune_id
-    query = (
-        select(Device.id)
-        .join(Village, Village.id == Device.village_id)
-        .where(Device.revoked_at.is_(None))
-        .order_by(Device.id)
-    )
-    if commune_id is not None:
-        query = query.where(Village.commune_id == commune_id)
-    if "villages" in targets:
-        query = query.where(Village.id.in_(targets["villages"]))
-    elif "clusters" in targets:
-        query = query.where(Device.id.in_(targets["clusters"]))
-    return list(session.scalars(query))
+    sender = bulletin_scope(session, bulletin.sender_area, bulletin.commune_id)
+    return devices_for(session, bulletin.targets, sender)

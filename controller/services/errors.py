@@ -3,7 +3,10 @@
     ServiceError
     ├── ValidationFailed    422  input is wrong: says which value and what is allowed
     │   ├── AreaLevelMismatch     an area's level does not fit under its parent
-    │   └── ImportRejected        a CSV had bad rows (each with its line number)
+    │   ├── ImportRejected        a CSV had bad rows (each with its line number)
+    │   ├── UnknownTarget         a target names an area, village or cluster that does not exist
+    │   ├── ReasonRequired        declining a bulletin from above needs a reason
+    │   └── WrongPassword         the current password given to change it is wrong
     ├── NotFound            404  no such area, commune, village, device, user or bulletin
     ├── Conflict            409  the thing exists already
     │   ├── AreaExists            the area code is taken
@@ -12,6 +15,8 @@
     │   └── AreaInUse             areas, clusters or bulletins still depend on the area
     ├── InvalidTransition   409  the bulletin's status does not allow this step
     ├── Forbidden           403  the user's role or ownership does not allow it
+    │   ├── TargetOutOfScope      a target lies outside the user's area (`refused` names each)
+    │   └── OutOfScope            the record or user lies outside the actor's area, or another level sent it
     └── AuthenticationFailed 401 wrong password, unknown, expired or revoked token, inactive user
 
 Each error carries a `controller.i18n.Message` (or words already in Vietnamese): `message` is the
@@ -36,6 +41,11 @@ class ServiceError(Exception):
     def message_in(self, locale: str = DEFAULT_LOCALE) -> str:
         """The message in `locale` (Vietnamese unless the reader asked for another catalogue)."""
         return str(render(self.text, locale))
+
+    @property
+    def fields(self) -> dict[str, list[str]]:
+        """Per input field, the values that were refused (empty unless a subclass names them)."""
+        return {}
 
 
 class ValidationFailed(ServiceError):
@@ -118,3 +128,42 @@ class ImportRejected(ValidationFailed):
     def __init__(self, message: Text, problems: list[str]) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+class UnknownTarget(ValidationFailed):
+    """A target names an area, village or cluster that does not exist."""
+
+    code = "unknown_target"
+
+
+class ReasonRequired(ValidationFailed):
+    """A decline (or reject) needs a reason that goes back to the sender."""
+
+    code = "reason_required"
+
+
+class TargetOutOfScope(Forbidden):
+    """A target lies outside the sender's area; `refused` names each refused id or code."""
+
+    code = "target_out_of_scope"
+
+    def __init__(self, message: str, refused: list[str]) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+    @property
+    def fields(self) -> dict[str, list[str]]:
+        """The refused targets, under `targets`."""
+        return {"targets": list(self.refused)}
+
+
+class OutOfScope(Forbidden):
+    """The record or user lies outside the actor's area, or (approving) was sent from another level."""
+
+    code = "out_of_scope"
+
+
+class WrongPassword(ValidationFailed):
+    """The current password, given to set a new one, is wrong (the token itself is fine: not a 401)."""
+
+    code = "wrong_password"

@@ -11,7 +11,7 @@ for p, source in rows
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Play
@@ -30,10 +30,14 @@ def list_plays(
     end: datetime | None = None,
     device_id: str | None = None,
     bulletin_id: int | None = None,
+    among: Select[str] | None = None,
     limit: int = 1000,
     offset: int = 0,
 ) -> list[PlayView]:
-    """Plays that started (or, with no start recorded, ended) in [start, end), oldest first."""
+    """Plays that started (or, with no start recorded, ended) in [start, end), oldest first.
+
+    `among`, a query of device ids, keeps the log to those devices (a user's area, DESIGN §11).
+    """
     if start is not None and end is not None and end <= start:
         raise ValidationFailed(
             Message("The end of the period must come after its start. Swap or change the dates.")
@@ -56,6 +60,8 @@ def list_plays(
         query = query.where(Play.device_id == device_id)
     if bulletin_id is not None:
         query = query.where(Play.bulletin_id == bulletin_id)
+    if among is not None:
+        query = query.where(Play.device_id.in_(among))
     rows = session.execute(query).all()
     gaps = gaps_of(session, (p.id for p, _ in rows if p.source != "file"))
     return [

@@ -18,6 +18,7 @@ from controller.planning import Schedule, ScheduleOptions
 from controller.services._bulletin_input import check_schedule, check_targets
 from controller.services.bulletins import create_bulletin, target_devices
 from controller.services.errors import Conflict, ValidationFailed
+from controller.services.scope import scope_of
 from controller.services.users import require
 from controller.services.views import BulletinView, UserView
 
@@ -187,8 +188,10 @@ def create_relay_slot(
     options = check_schedule(schedule)
     check_relay_window(request, options, windows)
     options = check_schedule(schedule, windows)
-    clean_targets = check_targets(session, targets, actor.commune_id)
-    devices = set(target_devices(session, Bulletin(targets=clean_targets, commune_id=actor.commune_id)))
+    scope = scope_of(session, actor)
+    clean_targets = check_targets(session, targets, scope)
+    slot = Bulletin(targets=clean_targets, commune_id=actor.commune_id, sender_area=scope.area)
+    devices = set(target_devices(session, slot))
     today = now.astimezone(windows.timezone).date() if windows is not None else now.date()
     check_relay_overlap(session, request, options, devices, today)
     return create_bulletin(

@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import ROLES, ApiToken, Commune, User
+from controller.db.models import ROLES, ApiToken, Area, Commune, User
 from controller.i18n import Message
 from controller.i18n.vocabulary import describe_role
 from controller.services.audit import write_audit
@@ -32,15 +32,24 @@ DEFAULT_TOKEN_TTL: Final = timedelta(hours=12)
 
 # Actions a role may take: "any" on every record, "own" only on records the user authored.
 PERMISSIONS: Final[dict[str, dict[str, str]]] = {
-    "viewer": {"bulletin.read": "any", "device.read": "any", "plays.read": "any", "station.read": "any"},
+    "viewer": {
+        "bulletin.read": "any",
+        "device.read": "any",
+        "plays.read": "any",
+        "station.read": "any",
+        "stats.read": "any",
+    },
     "operator": {
         "bulletin.read": "any",
         "bulletin.create": "any",
         "bulletin.submit": "own",
         "bulletin.cancel": "own",
+        # A bulletin from above in the commune's inbox: schedule it, decline it, or settle a clash.
+        "inbox.decide": "any",
         "device.read": "any",
         "plays.read": "any",
         "station.read": "any",
+        "stats.read": "any",
     },
     "approver": {
         "bulletin.read": "any",
@@ -55,6 +64,7 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         # Stations to relay (issue 13): admins and approvers add, change and retire them.
         "station.read": "any",
         "station.manage": "any",
+        "stats.read": "any",
     },
 }
 ACTIONS: Final[frozenset[str]] = frozenset(
@@ -95,8 +105,9 @@ def require(user: UserView, action: str, *, owner_id: int | None = None) -> None
 def view_of(user: User) -> UserView:
     """The read model of a user row."""
     return UserView(
-        id=user.id, username=user.username, role=user.role, commune_id=user.commune_id, active=user.active
-    )
+        id=user.id, username=user.username, role=user.role, commune_id=user.commune_id, active=user.active,
+        area_code=user.area_code,
+    )  # fmt: skip
 
 
 @functools.cache
@@ -117,9 +128,10 @@ def create_user(
     now: datetime,
     *,
     commune_id: str | None = None,
+    area: str | None = None,
     actor: str | None = None,
 ) -> UserView:
-    """Create an active user with an argon2 password hash."""
+    """Create an active user with an argon2 password hash, working in `area` (or in `commune_id`'s)."""
     if not _USERNAME.fullmatch(username):
         raise ValidationFailed(
             Message(
@@ -136,10 +148,7 @@ def create_user(
                 allowed=", ".join(ROLES),
             )
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            Message("The password is too short. Use at least {count} characters.", count=MIN_PASSWORD_LENGTH)
-        )
+    check_password(password)
     if commune_id is not None and session.get(Commune, commune_id) is None:
         raise NotFound(
             Message(
@@ -147,6 +156,10 @@ def create_user(
                 commune=commune_id,
             )
         )
+    if area is not None:
+        commune_id = commune_for_area(session, area)
+    elif commune_id is not None:
+        area = session.scalar(select(Commune.area_code).where(Commune.id == commune_id))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(Message("The username {username} is taken. Choose another one.", username=username))
     user = User(
@@ -154,6 +167,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role,
         commune_id=commune_id,
+        area_code=area,
         active=True,
         created_at=now,
     )
@@ -166,10 +180,47 @@ def create_user(
         action="user.create",
         entity="user",
         entity_id=user.id,
-        detail={"username": username, "role": role},
+        detail={"username": username, "role": role, "area": area},
     )
-    log.info("user created: %r (%s)", username, role)
+    log.info("user created: %r (%s, area %s)", username, role, area)
     return view_of(user)
+
+
+def check_password(password: str) -> None:
+    """Refuse a password shorter than the minimum."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"Mật khẩu quá ngắn: dùng ít nhất {MIN_PASSWORD_LENGTH} ký tự (the password is too short)."
+        )
+
+
+def commune_for_area(session: Session, area: str) -> str | None:
+    """The commune id of a commune area; None for a province or district; refuses other areas."""
+    row = session.get(Area, area)
+    if row is None:
+        raise NotFound(f"Không có địa bàn mã {area!r:.40}; xem danh sách bằng `loaxa area list`.")
+    if row.retired:
+        raise ValidationFailed(f"Địa bàn {area} đã ngừng hoạt động: chọn địa bàn khác.")
+    if row.level not in ("province", "district", "commune"):
+        raise ValidationFailed(
+            f"Người dùng thuộc một tỉnh, huyện hoặc xã, không thuộc {row.level} {area}: chọn xã của thôn đó."
+        )
+    if row.level != "commune":
+        return None
+    return session.scalar(select(Commune.id).where(Commune.area_code == area))
+
+
+def hash_password(password: str) -> str:
+    """The argon2 hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def get_user(session: Session, username: str) -> UserView:

@@ -19,6 +19,7 @@ class UserView:
     role: str
     commune_id: str | None
     active: bool
+    area_code: str | None = None  # their area (DESIGN §11); None: their commune's, or the whole system
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class BulletinView:
     audio: tuple[AudioView, ...]
     deliveries: tuple[DeliveryView, ...]
     source: dict[str, Any] | None = None  # a relay slot's {"kind": "relay", "station", "duration_s"}
+    sender_area: str | None = None  # the area it was sent from (DESIGN §11); None: its commune, or all
 
 
 @dataclass(frozen=True)

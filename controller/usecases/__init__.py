@@ -11,6 +11,7 @@ from controller.usecases.areas import AreaUseCases
 from controller.usecases.bulletins import BulletinDraft, BulletinUseCases, Recording
 from controller.usecases.devices import DeviceUseCases
 from controller.usecases.drills import DrillUseCases
+from controller.usecases.inbox import InboxUseCases
 from controller.usecases.stations import StationUseCases
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "BulletinUseCases",
     "DeviceUseCases",
     "DrillUseCases",
+    "InboxUseCases",
     "Recording",
     "StationUseCases",
 ]

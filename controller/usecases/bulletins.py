@@ -1,7 +1,8 @@
 """Bulletin use cases: write, edit, submit, approve, reject, cancel, and the one-step emergency broadcast.
 
 Each runs the rules of controller.services in one transaction and announces the change after the commit.
-Every caller (REST, UI, CAP feeds) goes through here, so the commune scope check and the emergency rule
+Every caller (REST, UI, CAP feeds) goes through here, so the area scope check (DESIGN §11: a user acts
+only on bulletins under their area; targets are checked by the services) and the emergency rule
 (DESIGN §7, docs/security.md) hold the same way everywhere.
 """
 
@@ -21,6 +22,7 @@ from controller.services.audit import write_audit
 from controller.services.bulletin_edit import edit_bulletin
 from controller.services.errors import NotFound
 from controller.services.relay_slots import BadRelaySource, create_relay_slot
+from controller.services.scope import sees_bulletin
 from controller.services.views import BulletinView, UserView
 from controller.usecases._announce import Announcer
 
@@ -209,14 +211,10 @@ class BulletinUseCases:
 
     @staticmethod
     def _in_scope(session: Session, actor: UserView, bulletin_id: int) -> None:
-        """A user of one commune acts only on that commune's bulletins (another's look like none)."""
-        view = services.get_bulletin(session, bulletin_id)
-        if actor.commune_id is not None and view.commune_id not in (None, actor.commune_id):
-            raise NotFound(
-                Message(
-                    "Bulletin #{id} does not exist. Check the number in the bulletin list.", id=bulletin_id
-                )
-            )
+        """A user acts only on bulletins under their area (DESIGN §11); others look like none."""
+        services.get_bulletin(session, bulletin_id)  # NotFound first, for an id that does not exist
+        if not sees_bulletin(session, services.scope_of(session, actor), bulletin_id):
+            raise NotFound(f"Không có bản tin #{bulletin_id} trong địa bàn của bạn.")
 
     def _store_all(self, recordings: Sequence[Recording]) -> list[tuple[str, str]]:
         """(language, sha256) of each recording, stored before the transaction opens (encoding is slow)."""

@@ -87,6 +87,19 @@ def test_priority_goes_before_normal_then_approval_time_then_id() -> None:
     assert starts[1] == starts[0] + timedelta(seconds=60) + GAP
 
 
+def test_priority_from_above_goes_ahead_of_the_communes_own_unless_it_yields_there() -> None:
+    own = bulletin(1, priority="priority", approved_at=local(21, 8), devices=("c01", "c02"))
+    from_province = replace(
+        bulletin(2, priority="priority", approved_at=local(21, 20), devices=("c01", "c02")),
+        level=0,
+        yields_on=frozenset({"c02"}),
+    )
+    normal = bulletin(3, approved_at=local(21, 7), devices=("c01", "c02"))
+    result = _plan(own, from_province, normal, now=local(22, 4), devices=(device("c01"), device("c02")))
+    order = {dev: [p.bulletin_id for p in result.placements if p.device_id == dev] for dev in ("c01", "c02")}
+    assert order == {"c01": [2, 1, 3], "c02": [1, 2, 3]}
+
+
 def test_language_versions_play_back_to_back_vietnamese_first() -> None:
     multi = bulletin(7, languages=("thai", "mong", "vi", "dao"), seconds=30)
     result = _plan(multi, now=local(22, 4), devices=(device(languages={"vi", "thai", "dao"}),))

@@ -20,6 +20,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token"),
     ("GET", "/api/v1/assets/<sha256>"),  # the URL's signature is the permission
     ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/users/reset"),  # the one-time code is the permission
     ("GET", "/api/v1/docs"),
     ("POST", "/api/v1/cap/sources/<int:source_id>/push"),  # the source's own push token is the permission
     ("POST", "/api/v1/streaming/listener-auth"),  # Icecast asks; the URL's signature is the permission
@@ -80,6 +81,36 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
     ("GET", "/api/v1/plays"): ("/api/v1/plays", None, "plays.read", EVERYONE),
     ("PATCH", "/api/v1/bulletins/<int:bulletin_id>"): (
         "/api/v1/bulletins/999", {"title": "Sửa"}, "bulletin.submit", WRITERS,
+    ),
+    ("GET", "/api/v1/users"): ("/api/v1/users", None, "user.manage", ADMINS),
+    ("POST", "/api/v1/users"): (
+        "/api/v1/users", {"username": "moi", "password": "mật-khẩu-dài", "role": "viewer"}, "user.manage",
+        ADMINS,
+    ),
+    ("PATCH", "/api/v1/users/<int:user_id>"): (
+        "/api/v1/users/999", {"role": "viewer"}, "user.manage", ADMINS,
+    ),
+    ("POST", "/api/v1/users/<int:user_id>/reset"): ("/api/v1/users/999/reset", None, "user.manage", ADMINS),
+    # Any signed-in user changes their own password (a wrong old one is a 422).
+    ("POST", "/api/v1/users/me/password"): (
+        "/api/v1/users/me/password", {"old_password": "sai-mật-khẩu", "new_password": "mật-khẩu-mới-dài"},
+        None, EVERYONE,
+    ),
+    ("GET", "/api/v1/inbox"): ("/api/v1/inbox", None, "bulletin.read", EVERYONE),
+    ("POST", "/api/v1/inbox/<int:entry_id>/schedule"): (
+        "/api/v1/inbox/999/schedule", None, "inbox.decide", WRITERS,
+    ),
+    ("POST", "/api/v1/inbox/<int:entry_id>/decline"): (
+        "/api/v1/inbox/999/decline", {"reason": "trùng lịch họp"}, "inbox.decide", WRITERS,
+    ),
+    ("POST", "/api/v1/inbox/<int:entry_id>/order"): (
+        "/api/v1/inbox/999/order", {"order": "commune_first"}, "inbox.decide", WRITERS,
+    ),
+    ("GET", "/api/v1/bulletins/<int:bulletin_id>/communes"): (
+        "/api/v1/bulletins/999/communes", None, "bulletin.read", EVERYONE,
+    ),
+    ("GET", "/api/v1/stats"): (
+        "/api/v1/stats?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z", None, "stats.read", EVERYONE,
     ),
     # The dictionary checks the admin role itself (web.api.lexicon._admin), not through `permit`.
     ("GET", "/api/v1/lexicon"): ("/api/v1/lexicon", None, None, ADMINS),

@@ -180,13 +180,14 @@ def test_text_is_cleaned_and_checked(session: Session, world: World) -> None:
 @pytest.mark.parametrize(
     ("targets", "message"),
     [
-        ({"all": True, "villages": ["lim"]}, "Hãy chọn nơi phát"),
-        ({"all": False}, "Hãy chọn nơi phát"),
-        ({"villages": []}, "Chưa chọn thôn bản nào"),
-        ({"villages": ["lim", "nowhere"]}, r"Không có các thôn bản này trong xã tl: nowhere"),
-        ({"clusters": ["tl-c99"]}, r"Không có các cụm loa này trong xã tl: tl-c99"),
-        ({"hamlets": ["lim"]}, "Hãy chọn nơi phát"),
-        ("all", "Hãy chọn nơi phát"),
+        ({"all": True, "villages": ["lim"]}, "phải là đúng một trong"),
+        ({"all": False}, "targets.all phải là true"),
+        ({"villages": []}, "danh sách mã không rỗng"),
+        ({"villages": ["lim", "nowhere"]}, "Không có thôn/bản mã nowhere"),
+        ({"clusters": ["tl-c99"]}, "Không có cụm loa mã tl-c99"),
+        ({"areas": ["99999"]}, "Không có địa bàn mã 99999"),
+        ({"hamlets": ["lim"]}, "Khoá nơi phát 'hamlets' không hợp lệ"),
+        ("all", "phải là đúng một trong"),
     ],
 )
 def test_bad_targets(session: Session, world: World, targets: object, message: str) -> None:

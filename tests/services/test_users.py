@@ -46,8 +46,10 @@ def test_create_user_refuses_bad_input_with_clear_messages(session: Session) -> 
         ValidationFailed, match=r"Vai trò 'chief' không có. Hãy chọn một trong: operator, approver"
     ):
         create_user(session, "ok", "long enough", "chief", T0)
-    with pytest.raises(ValidationFailed, match="ít nhất 8 ký tự"):
+    with pytest.raises(ValidationFailed, match="Mật khẩu quá ngắn: dùng ít nhất 8 ký tự"):
         create_user(session, "ok", "short", "operator", T0)
+    with pytest.raises(NotFound, match="Không có địa bàn mã '99999'"):
+        create_user(session, "ok", "long enough", "operator", T0, area="99999")
     with pytest.raises(NotFound, match="Chưa có xã nowhere"):
         create_user(session, "ok", "long enough", "operator", T0, commune_id="nowhere")
     add_user(session, "taken", "viewer", commune_id=None)
@@ -82,7 +84,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("viewer", {"bulletin.read", "device.read", "plays.read", "station.read"}),
+        ("viewer", {"bulletin.read", "device.read", "plays.read", "station.read", "stats.read"}),
         (
             "operator",
             {
@@ -90,9 +92,11 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "bulletin.create",
                 "bulletin.submit",
                 "bulletin.cancel",
+                "inbox.decide",
                 "device.read",
                 "plays.read",
                 "station.read",
+                "stats.read",
             },
         ),
         (
@@ -107,6 +111,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "plays.read",
                 "station.read",
                 "station.manage",
+                "stats.read",
             },
         ),
         ("admin", None),

@@ -9,10 +9,13 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, request
+from sqlalchemy.orm import Session
 
 from controller import services
 from controller.i18n import Message
-from controller.services.views import BulletinView
+from controller.services.errors import NotFound
+from controller.services.scope import sees_bulletin
+from controller.services.views import BulletinView, UserView
 from controller.usecases import BulletinDraft
 from controller.usecases.bulletins import RecordingsUnavailable
 from web.api.errors import abort
@@ -40,6 +43,14 @@ _AUDIO_RESPONSES: ResponsesDoc = {
     404: {"description": "No such bulletin, or no audio yet"},
 }
 _STEP_ERRORS = {403: "Role or authorship does not allow it", 404: "No such bulletin", 409: "Wrong status"}
+
+
+def visible_bulletin(session: Session, user: UserView, bulletin_id: int) -> BulletinView:
+    """The bulletin, if it lies under the user's area (DESIGN §11); otherwise it looks like none (404)."""
+    view = services.get_bulletin(session, bulletin_id)
+    if not sees_bulletin(session, services.scope_of(session, user), bulletin_id):
+        raise NotFound(f"Không có bản tin #{bulletin_id} trong địa bàn của bạn.")
+    return view
 
 
 def _changed(view: BulletinView) -> ChangedOut:
@@ -115,9 +126,12 @@ def edit(bulletin_id: int, body: BulletinEditIn) -> ChangedOut:
 @bp.doc(summary="List bulletins, newest first")
 def list_all(query: BulletinsQuery) -> BulletinList:
     """Bulletins with their audio versions and deliveries, optionally of one status."""
-    permit("bulletin.read")
+    user = permit("bulletin.read")
     with web_context().db.session() as session:
-        views = services.list_bulletins(session, status=query.status, limit=query.limit, offset=query.offset)
+        scope = services.scope_of(session, user)
+        views = services.list_bulletins(
+            session, status=query.status, scope=scope, limit=query.limit, offset=query.offset
+        )
     return BulletinList(items=[bulletin_out(view) for view in views])
 
 
@@ -127,9 +141,9 @@ def list_all(query: BulletinsQuery) -> BulletinList:
 @bp.doc(summary="One bulletin with audio and per-device deliveries", responses={404: "No such bulletin"})
 def get_one(bulletin_id: int) -> BulletinOut:
     """Status, audio versions and per-device deliveries of one bulletin."""
-    permit("bulletin.read")
+    user = permit("bulletin.read")
     with web_context().db.session() as session:
-        view = services.get_bulletin(session, bulletin_id)
+        view = visible_bulletin(session, user, bulletin_id)
     return bulletin_out(view)
 
 
@@ -182,9 +196,9 @@ def cancel(bulletin_id: int) -> ChangedOut:
 )
 def audio(bulletin_id: int) -> Response:
     """The MP3 played first (Vietnamese when present), or the version in `?language=`; supports Range."""
-    permit("bulletin.read")
+    user = permit("bulletin.read")
     with web_context().db.session() as session:
-        view = services.get_bulletin(session, bulletin_id)
+        view = visible_bulletin(session, user, bulletin_id)
     language = request.args.get("language")
     versions = sorted((a for a in view.audio if language in (None, a.language)), key=lambda a: a.position)
     if not versions:

@@ -183,7 +183,7 @@ def _body(error: ApiError) -> Response:
 
 
 def _from_service(exc: ServiceError) -> ApiError:
-    return ApiError(exc.http_status, exc.text, exc.code)
+    return ApiError(exc.http_status, exc.text, exc.code, fields=exc.fields or None)
 
 
 def _from_tts(exc: tts_errors.TtsError) -> ApiError:

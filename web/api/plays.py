@@ -1,4 +1,4 @@
-"""`GET /api/v1/plays`: the as-run log (what played where, when), as JSON or CSV.
+"""`GET /api/v1/plays`: the as-run log (what played where, when) under the user's area, as JSON or CSV.
 
 Owns the HTTP side of the log: query parameters, content negotiation and the CSV layout. The log
 itself is controller.services.plays.
@@ -11,6 +11,7 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller import services
+from controller.services.scope import devices_in
 from protocol.timefmt import format_utc
 from web.api.schemas import PlayList, PlayOut, PlaysQuery, ResponsesDoc
 from web.api.security import permit, token_auth
@@ -36,11 +37,13 @@ _CSV_COLUMNS = ("bulletin_id", "device", "started_at", "finished_at", "status")
 )
 def as_run(query: PlaysQuery) -> PlayList | Response:
     """Plays in [from, to), optionally for one device or bulletin, oldest first."""
-    permit("plays.read")
+    user = permit("plays.read")
     with web_context().db.session() as session:
+        scope = services.scope_of(session, user)
         views = services.list_plays(
-            session, start=query.from_, end=query.to, device_id=query.device, bulletin_id=query.bulletin
-        )
+            session, start=query.from_, end=query.to, device_id=query.device, bulletin_id=query.bulletin,
+            among=None if scope.unlimited else devices_in(scope),
+        )  # fmt: skip
     items = [play_out(view) for view in views]
     if request.accept_mimetypes.best_match(["application/json", CSV_MIME]) == CSV_MIME:
         return _csv(items)

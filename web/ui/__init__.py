@@ -17,11 +17,13 @@ from web.ui import (
     devices,
     drills,
     emergency,
+    inbox,
     lexicon,
     nav,
     reports,
     schedule,
     session,
+    stats,
     updates,
 )
 
@@ -37,6 +39,8 @@ BLUEPRINTS = (
     updates.bp,
     drills.bp,
     lexicon.bp,
+    inbox.bp,
+    stats.bp,
 )
 
 

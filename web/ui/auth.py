@@ -1,18 +1,21 @@
 """Signing in and out of the HTML UI, and the admins' user management page.
 
-Owns the login, logout and /users pages. Passwords, roles and deactivation are controller.services.users;
-sign-ins go through web.api.auth.sign_in, so the lockout and audit cover the browser too.
+Owns the login, logout, /users (add, role, area, disable, one-time reset codes), the user's own password
+change (/doi-mat-khau) and setting a password with a reset code (/dat-lai-mat-khau) pages. Passwords,
+roles, areas and reset codes are controller.services.users and user_admin; sign-ins go through
+web.api.auth.sign_in, so the lockout and audit cover the browser too.
 """
 
 import math
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from controller import services
-from controller.services.errors import AuthenticationFailed, ServiceError
-from controller.services.views import UserView
+from controller.services import user_admin
+from controller.services.errors import AuthenticationFailed, NotFound, ServiceError
+from controller.services.scope import areas_to_choose
 from web.api.auth import SignInLocked, sign_in
 from web.api.guards import accepts_uploads
 from web.context import web_context
@@ -80,36 +83,30 @@ def logout() -> Response:
 @bp.get("/users")
 @page("user.manage")
 def users() -> str:
-    """Every user with role and state, and a form to add one."""
+    """The users under the admin's area with role, area and state, and a form to add one."""
     admin = ui_session.user()
     with web_context().db.session() as db:
-        people = [p for p in services.list_users(db) if _same_commune(admin, p)]
-    return render_template("ui/users.html", people=people)
-
-
-def _same_commune(admin: UserView, other: UserView) -> bool:
-    """A commune's admin manages that commune's people; an admin without a commune manages everyone."""
-    return admin.commune_id is None or other.commune_id == admin.commune_id
+        people = [(p, services.user_area(db, p)) for p in user_admin.users_managed(db, admin)]
+        own = services.user_area(db, admin)
+        choices = areas_to_choose(db, own)
+    return render_template("ui/users.html", people=people, choices=choices, own=own)
 
 
 @bp.post("/users")
 @page("user.manage")
 def add_user() -> Response:
-    """Create a user in the admin's commune."""
+    """Create a user in an area under the admin's (their own by default)."""
     admin = ui_session.user()
     form = request.form
     context = web_context()
     try:
         with context.db.session() as db:
+            area = form.get("area") or services.user_area(db, admin)
+            user_admin.check_area_given(db, admin, area)
             services.create_user(
-                db,
-                form.get("username", "").strip(),
-                form.get("password", ""),
-                form.get("role", ""),
-                context.clock(),
-                commune_id=admin.commune_id,
-                actor=admin.username,
-            )
+                db, form.get("username", "").strip(), form.get("password", ""), form.get("role", ""),
+                context.clock(), area=area, actor=admin.username,
+            )  # fmt: skip
         flash(f"Đã thêm người dùng {form.get('username', '').strip()}.", "info")
     except ServiceError as exc:
         common.flash_error(exc)
@@ -122,13 +119,112 @@ def set_active(username: str) -> Response:
     """Deactivate (or re-activate) a user; admins cannot lock themselves out."""
     admin = ui_session.user()
     active = request.form.get("active") == "1"
-    if username == admin.username and not active:
-        flash("Bạn không thể tự khóa tài khoản của mình.", "error")
-        return redirect(url_for("ui_auth.users"))
     context = web_context()
-    with context.db.session() as db:
-        if not _same_commune(admin, services.get_user(db, username)):
-            abort(404)
-        services.set_user_active(db, username, active, context.clock(), actor=admin.username)
-    flash(f"Đã {'mở khóa' if active else 'khóa'} tài khoản {username}.", "info")
+    try:
+        with context.db.session() as db:
+            user_admin.change_user(
+                db, admin, user_admin.user_id_of(db, username), context.clock(), active=active
+            )
+        flash(f"Đã {'mở khóa' if active else 'khóa'} tài khoản {username}.", "info")
+    except NotFound:
+        raise  # someone outside the admin's area: the 404 page, as for no one
+    except ServiceError as exc:
+        common.flash_error(exc)
     return redirect(url_for("ui_auth.users"))
+
+
+@bp.post("/users/<username>/change")
+@page("user.manage")
+def change(username: str) -> Response:
+    """Give a user another role or area."""
+    admin = ui_session.user()
+    context = web_context()
+    try:
+        with context.db.session() as db:
+            user_admin.change_user(
+                db, admin, user_admin.user_id_of(db, username), context.clock(),
+                role=request.form.get("role") or None, area=request.form.get("area") or None,
+            )  # fmt: skip
+        flash(f"Đã cập nhật vai trò và địa bàn của {username}.", "info")
+    except NotFound:
+        raise  # someone outside the admin's area: the 404 page, as for no one
+    except ServiceError as exc:
+        common.flash_error(exc)
+    return redirect(url_for("ui_auth.users"))
+
+
+@bp.post("/users/<username>/reset")
+@page("user.manage")
+def reset(username: str) -> Response:
+    """Issue a one-time reset code and show it this once."""
+    admin = ui_session.user()
+    context = web_context()
+    try:
+        with context.db.session() as db:
+            code = user_admin.issue_reset(db, admin, user_admin.user_id_of(db, username), context.clock())
+        flash(
+            f"Mã đặt lại mật khẩu của {username}: {code.code} — dùng một lần, hết hạn sau 24 giờ. "
+            f"Đưa mã cho người dùng; họ mở trang {url_for('ui_auth.redeem_form')} để đặt mật khẩu mới.",
+            "info",
+        )
+    except NotFound:
+        raise  # someone outside the admin's area: the 404 page, as for no one
+    except ServiceError as exc:
+        common.flash_error(exc)
+    return redirect(url_for("ui_auth.users"))
+
+
+@bp.get("/dat-lai-mat-khau")
+def redeem_form() -> str:
+    """Where a user sets a new password with a one-time code (no sign-in)."""
+    return render_template("ui/password_reset.html", username=request.args.get("u", ""))
+
+
+@bp.post("/dat-lai-mat-khau")
+@accepts_uploads
+def redeem() -> str | Response | tuple[str, int]:
+    """Spend the code and set the new password."""
+    ui_session.check_csrf(request)
+    form = request.form
+    context = web_context()
+    try:
+        with context.db.session() as db:
+            user_admin.redeem_reset(
+                db, form.get("username", "").strip(), form.get("code", "").strip(), form.get("password", ""),
+                context.clock(),
+            )  # fmt: skip
+    except ServiceError as exc:
+        common.flash_error(exc)
+        return render_template("ui/password_reset.html", username=form.get("username", "")), exc.http_status
+    flash("Đã đặt mật khẩu mới. Hãy đăng nhập.", "info")
+    return redirect(url_for("ui_auth.login"))
+
+
+@bp.get("/doi-mat-khau")
+@page()
+def password_form() -> str:
+    """The signed-in user's own password change."""
+    return render_template("ui/password.html")
+
+
+@bp.post("/doi-mat-khau")
+@page()
+def password() -> str | Response | tuple[str, int]:
+    """Check the current password, set the new one, and sign in again."""
+    me = ui_session.user()
+    context = web_context()
+    try:
+        with context.db.session() as db:
+            user_admin.change_password(
+                db,
+                me,
+                request.form.get("old_password", ""),
+                request.form.get("password", ""),
+                context.clock(),
+            )
+    except ServiceError as exc:
+        common.flash_error(exc)
+        return render_template("ui/password.html"), exc.http_status
+    ui_session.sign_out()
+    flash("Đã đổi mật khẩu. Hãy đăng nhập lại bằng mật khẩu mới.", "info")
+    return redirect(url_for("ui_auth.login"))

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from controller import services
 from controller.planning import occurrences
-from controller.services import VillageTally
+from controller.services import VillageTally, area_board
 from controller.tts.voices import espeak_warning
 from web.context import web_context
 from web.ui import common, health, query
@@ -53,17 +53,27 @@ def dashboard() -> str:
     me = user()
     context = web_context()
     now = context.clock()
+    commune = me.commune_id
+    rows = None
+    with context.db.session() as db:
+        scope = services.scope_of(db, me)
+        if scope.above_commune():  # a province or district: one row per commune (DESIGN §11)
+            commune = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
+            if commune is None:
+                rows = area_board.commune_rows(db, now, scope)
+    if rows is not None:  # rendered after the transaction: the header reads the database too
+        return render_template("ui/devices_areas.html", rows=rows)
     minutes = query.number("phut", health.OFFLINE_ALERT_MINUTES, 1, query.MAX_MINUTES)
     village = request.args.get("thon") or None
     state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
     online = {"online": True, "offline": False}.get(state or "")
     with context.db.session() as db:
-        tallies = services.village_tallies(db, now, commune_id=me.commune_id)
-        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+        tallies = services.village_tallies(db, now, commune_id=commune)
+        villages = {v.id: v.name for v in services.list_villages(db, commune)}
         if village not in villages:
             village = None
         candidates = services.alert_candidates(
-            db, now, timedelta(minutes=minutes), commune_id=me.commune_id, village_id=village, online=online
+            db, now, timedelta(minutes=minutes), commune_id=commune, village_id=village, online=online
         )
         alerts = health.alerts(candidates, now, minutes)
         flagged = list(dict.fromkeys(device.id for device, _ in alerts))
@@ -77,7 +87,7 @@ def dashboard() -> str:
             cards = services.device_page(
                 db,
                 now,
-                commune_id=me.commune_id,
+                commune_id=commune,
                 village_id=village,
                 online=online,
                 offset=offset,

@@ -1,4 +1,4 @@
-"""The monthly report per cluster: airtime, bulletins played, plays and uptime over one local month.
+"""The monthly report per cluster (per commune above a commune): airtime, bulletins, plays and uptime.
 
 Owns the sums of the report. Reads plays, devices and uptime through controller.services; must not
 write anything.
@@ -13,6 +13,7 @@ from controller import services
 from controller.planning.options import EARLIEST_DATE, LATEST_DATE
 from controller.services.plays import MAX_PLAYS
 from controller.services.views import PlayView, UserView
+from web.api.stats import area_statistics
 from web.context import web_context
 from web.ui import common
 
@@ -55,13 +56,27 @@ def _month(value: str | None, today: date) -> date:
 
 
 def build(month: str | None, me: UserView) -> Report:
-    """The report of `month` (YYYY-MM; default: this month) for the user's commune."""
+    """The report of `month` (YYYY-MM; default: this month): per cluster in a commune, per commune above."""
     context = web_context()
     now = context.clock()
     zone = common.schedule().timezone
     first = _month(month, now.astimezone(zone).date())
     following = (first + timedelta(days=32)).replace(day=1)
     start, end = datetime.combine(first, time(), zone), datetime.combine(following, time(), zone)
+    with context.db.session() as db:
+        own = services.user_area(db, me)
+        above = services.scope_of(db, me).above_commune()
+    if above:  # a province or district (DESIGN §11): the same sums per commune, from the statistics
+        figures = area_statistics(own, own, start, end)
+        communes = [
+            Row(c.commune_id, c.name, "", c.airtime_s, c.bulletins, c.plays, c.availability)
+            for c in figures.communes
+        ]
+        played = {i.bulletin_id for i in figures.items if i.bulletin_id is not None}
+        return Report(
+            month=first.strftime("%Y-%m"), label=f"tháng {first.month}/{first.year}", rows=communes,
+            airtime_s=figures.airtime_s, bulletins=len(played),
+        )  # fmt: skip
     rows: list[Row] = []
     all_bulletins: set[int] = set()
     with context.db.session() as db:

@@ -5,7 +5,7 @@ hook (a pure `controller.planning.plan` run); this module must not plan or publi
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -13,6 +13,7 @@ from flask import Blueprint, render_template
 
 from controller import services
 from controller.planning import Deferred, Placement, PlanningResult, WindowOccurrence, occurrences
+from controller.services import area_board
 from web.context import web_context
 from web.ui import common
 from web.ui.session import page, user
@@ -146,10 +147,22 @@ def schedule() -> str:
     context = web_context()
     result = context.planning_preview() if context.planning_preview is not None else None
     with context.db.session() as db:
-        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
-        devices = services.list_devices(db, context.clock(), commune_id=me.commune_id)
-        titles = {b.id: b.title for b in services.list_bulletins(db, commune_id=me.commune_id, limit=500)}
-    village_of = {d.id: villages.get(d.village_id, d.village_id) for d in devices}
+        scope = services.scope_of(db, me)
+        aggregate = scope.above_commune()  # a province or district: per commune, not per cluster
+        if aggregate:
+            village_of = area_board.commune_names_by_device(db, scope)
+            titles = {b.id: b.title for b in services.list_bulletins(db, scope=scope, limit=500)}
+        else:
+            villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+            devices = services.list_devices(db, context.clock(), commune_id=me.commune_id)
+            titles = {b.id: b.title for b in services.list_bulletins(db, commune_id=me.commune_id, limit=500)}
+            village_of = {d.id: villages.get(d.village_id, d.village_id) for d in devices}
+    if result is not None and aggregate:
+        result = replace(
+            result,
+            placements=tuple(p for p in result.placements if p.device_id in village_of),
+            deferred=tuple(d for d in result.deferred if d.device_id in village_of),
+        )
     deferred: list[Deferred] = list(result.deferred) if result is not None else []
     return render_template(
         "ui/schedule.html",
@@ -159,4 +172,5 @@ def schedule() -> str:
         village_of=village_of,
         reasons=DEFER_REASONS,
         wired=result is not None,
+        aggregate=aggregate,
     )

@@ -9,18 +9,30 @@ from controller.db.models.bulletins import (
     AUDIO_KINDS,
     BULLETIN_STATUSES,
     DELIVERY_STATES,
+    INBOX_ORDERS,
+    INBOX_STATES,
     PLAY_SOURCES,
     PLAY_STATUSES,
     Asset,
     Bulletin,
     BulletinAudio,
     Delivery,
+    InboxEntry,
     Play,
 )
 from controller.db.models.cap import CapAlert, CapSource, Drill
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
 from controller.db.models.onair import DEAD_AIR_KINDS, DeadAir, PlayGap
-from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
+from controller.db.models.org import (
+    AREA_LEVELS,
+    ROLES,
+    ApiToken,
+    Area,
+    Commune,
+    PasswordReset,
+    User,
+    Village,
+)
 from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
 from controller.db.models.streaming import Station
 
@@ -30,6 +42,8 @@ __all__ = [
     "BULLETIN_STATUSES",
     "DEAD_AIR_KINDS",
     "DELIVERY_STATES",
+    "INBOX_ORDERS",
+    "INBOX_STATES",
     "PLAY_SOURCES",
     "PLAY_STATUSES",
     "ROLES",
@@ -50,6 +64,8 @@ __all__ = [
     "DeviceCoverage",
     "DeviceEvent",
     "Drill",
+    "InboxEntry",
+    "PasswordReset",
     "Plan",
     "Play",
     "PlayGap",

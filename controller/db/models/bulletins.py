@@ -25,6 +25,11 @@ AUDIO_KINDS: tuple[str, ...] = ("tts", "recorded")
 DELIVERY_STATES: tuple[str, ...] = ("planned", "delivered", "played", "skipped", "failed")
 PLAY_STATUSES: tuple[str, ...] = ("playing", "finished", "interrupted", "failed")
 PLAY_SOURCES: tuple[str, ...] = ("file", "relay", "live")
+# A bulletin from above in a commune's inbox (DESIGN §11): waiting for the commune operator, scheduled by
+# them (or at once, for priority and emergency), or declined with a reason.
+INBOX_STATES: tuple[str, ...] = ("waiting", "scheduled", "declined")
+# Where a priority bulletin from above goes against the commune's own priority items in a window.
+INBOX_ORDERS: tuple[str, ...] = ("above_first", "commune_first")
 
 
 class Bulletin(Base):
@@ -38,6 +43,8 @@ class Bulletin(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commune_id: Mapped[str | None] = mapped_column(ForeignKey("communes.id"))
+    # The area it was sent from (the author's area, DESIGN §11); None: the whole installation.
+    sender_area: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16))
@@ -146,3 +153,28 @@ class Play(Base):
     source: Mapped[str] = mapped_column(String(8), server_default="file")
     url: Mapped[str | None] = mapped_column(String(2048))
     session: Mapped[str | None] = mapped_column(String(64))
+
+
+class InboxEntry(Base):
+    """A bulletin sent from above (province or district) as one target commune received it."""
+
+    __tablename__ = "inbox_entries"
+    __table_args__ = (
+        UniqueConstraint("bulletin_id", "commune_id"),
+        CheckConstraint(check_in("state", INBOX_STATES), name="state"),
+        CheckConstraint(check_in("play_order", INBOX_ORDERS), name="play_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"))
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # A priority bulletin that meets the commune's own priority items: the operator's call (clash=True
+    # until they decide); the order stands until then as above_first.
+    clash: Mapped[bool] = mapped_column(default=False)
+    play_order: Mapped[str] = mapped_column(String(16), default="above_first")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -72,8 +72,25 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     commune_id: Mapped[str | None] = mapped_column(ForeignKey("communes.id"))
+    # The area the user works in (DESIGN §11): they see and target only what lies under it. None: the
+    # whole installation. `commune_id` is kept in step (the commune at or above the area, if any).
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+
+
+class PasswordReset(Base):
+    """A one-time code an admin issued so that a user can set a new password; only its sha256 is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
