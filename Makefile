@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := mosquitto mosquitto-clients espeak-ng ffmpeg mpg123 alsa-utils postgresql python3-venv chromium shellcheck \
+APT_PACKAGES := mosquitto mosquitto-clients icecast2 espeak-ng ffmpeg mpg123 alsa-utils postgresql python3-venv chromium shellcheck \
 	debootstrap apt-utils gnupg
 
 .PHONY: help demo test lint unit system-deps venv clean deb
@@ -17,7 +17,7 @@ help:
 
 system-deps:
 	@missing=""; \
-	for cmd in mosquitto espeak-ng ffmpeg mpg123 aplay chromium shellcheck debootstrap apt-ftparchive gpg dpkg-deb; do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	for cmd in mosquitto icecast2 espeak-ng ffmpeg mpg123 aplay chromium shellcheck debootstrap apt-ftparchive gpg dpkg-deb; do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -26,7 +26,7 @@ system-deps:
 	else echo "Missing:$$missing. Run: sudo apt-get install $(APT_PACKAGES)" >&2; exit 1; fi; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
-	if command -v systemctl >/dev/null 2>&1; then $$SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
+	if command -v systemctl >/dev/null 2>&1; then $$SUDO systemctl disable --now mosquitto icecast2 >/dev/null 2>&1 || true; fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

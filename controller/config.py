@@ -164,6 +164,64 @@ class AlertSettings(_Section):
     sms_to: tuple[str, ...] = Field((), description="Phone numbers that get alerts by SMS (comma-separated).")
 
 
+class StreamSettings(_Section):
+    """The streaming server for relayed stations and live sessions (DESIGN §13, LOAXA_STREAM_*).
+
+    Managed: the controller writes an Icecast2 configuration into data_dir/icecast and runs it as a child.
+    External: a province's own Icecast by URL; the controller then only signs listener URLs for it.
+    """
+
+    mode: Literal["managed", "external", "off"] = Field(
+        "managed", description="Run our own Icecast2, use a province's by URL, or none (no controller relay)."
+    )
+    host: str = Field("127.0.0.1", description="Managed mode: address Icecast listens on (0.0.0.0: network).")
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Managed mode: Icecast's TCP port (default: a free one, kept in data_dir/icecast/port).",
+    )
+    url: str | None = Field(
+        None, description="External mode: the Icecast base URL, e.g. https://radio.province.vn:8443."
+    )
+    public_url: str | None = Field(
+        None, description="Base URL agents use for the controller's relay mounts (default: host:port or url)."
+    )
+    source_password: str | None = Field(
+        None, description="External mode: the source password of that Icecast (managed: generated)."
+    )
+    listener_token_ttl_s: int = Field(
+        2 * 86400, ge=60, le=31 * 86400, description="Lifetime of a signed listener URL in seconds."
+    )
+    relay_on_demand: bool = Field(
+        True,
+        description="Managed mode: a station's relay mount pulls the station only while an agent listens "
+        "(docs/streaming.md says why this is the default).",
+    )
+
+    @model_validator(mode="after")
+    def _check_external(self) -> "StreamSettings":
+        if self.mode == "external" and not (self.url and self.source_password):
+            raise ValueError(
+                "stream.mode=external cần LOAXA_STREAM_URL (địa chỉ Icecast của tỉnh) và "
+                "LOAXA_STREAM_SOURCE_PASSWORD (mật khẩu nguồn của máy chủ đó); hãy đặt cả hai"
+            )
+        for value in (self.url, self.public_url):
+            if value is not None and not value.startswith(("http://", "https://")):
+                raise ValueError(f"stream: địa chỉ phải bắt đầu bằng http:// hoặc https://, nhận {value!r}")
+        return self
+
+    @property
+    def base_url(self) -> str | None:
+        """Where agents reach the streaming server (None: there is none, or its port is chosen later)."""
+        if self.mode == "off":
+            return None
+        chosen = self.public_url or (self.url if self.mode == "external" else None)
+        if chosen is None and self.port is None:
+            return None  # a managed Icecast's port is chosen when it is set up: ask the server
+        return (chosen or f"http://{self.host}:{self.port}").rstrip("/")
+
+
 class Settings(_Section):
     """Everything the controller needs to run."""
 
@@ -180,6 +238,7 @@ class Settings(_Section):
     tts: TtsSettings = TtsSettings()
     leader: LeaderSettings = LeaderSettings()
     alerts: AlertSettings = AlertSettings()
+    stream: StreamSettings = StreamSettings()
     metrics_token: str | None = Field(
         None, description="Bearer token for GET /metrics besides an admin's (LOAXA_METRICS_TOKEN)."
     )
@@ -228,6 +287,11 @@ class Settings(_Section):
         """The managed mosquitto's config, password file, ACL and persistence."""
         return self.data_dir / "mosquitto"
 
+    @property
+    def icecast_dir(self) -> Path:
+        """The managed Icecast's config, passwords and logs."""
+        return self.data_dir / "icecast"
+
 
 _SHORT_NAMES = {
     "LOAXA_PORT": ("http", "port"),
@@ -240,7 +304,7 @@ _SHORT_NAMES = {
     "LOAXA_METRICS_TOKEN": (None, "metrics_token"),
     "LOAXA_TRUSTED_PROXIES": (None, "trusted_proxies"),
 }
-_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts")
+_SECTIONS = ("http", "mqtt", "tts", "leader", "alerts", "stream")
 _LISTS = (("tts", "engines"), ("alerts", "email_to"), ("alerts", "sms_to"))
 
 

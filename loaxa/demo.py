@@ -113,6 +113,8 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
     print(f"[2/4] demo commune seeded: Xã Tú Lệ, 9 villages, {len(devices)} clusters", flush=True)
     controller.start()
     print(f"[3/4] controller and managed broker running (agents connect to {agent_url})", flush=True)
+    if controller.streaming.base_url is not None:
+        print(f"      streaming server (Icecast) at {controller.streaming.base_url}", flush=True)
     root = settings.data_dir / "agents"
     for device in devices:
         write_simulated_agent(

@@ -51,7 +51,9 @@ from controller.planning import (
 )
 from controller.rollout_job import RolloutJob
 from controller.services.event_seqs import stored_seq_below
+from controller.services.stations import list_stations
 from controller.speech_upgrade import upgrade_speech
+from controller.streaming import StationUrls, StreamingServer
 from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
 from loaxa.workers import Workers
@@ -118,6 +120,7 @@ class Controller:
             self.broker_supervisor = Supervisor(self.broker)
             password = self.keys.broker_password
             link_url = self.broker.controller_url
+        self.streaming = StreamingServer(settings, self.keys.url_secret)
         self.event_gaps = EventGaps(self._stored_seq_below)
         self.ingestor: Ingestor | IngestProcess = (
             IngestProcess(settings.db_url, heartbeat_interval=self.interval, on_event=self._on_event)
@@ -149,6 +152,7 @@ class Controller:
             clock=clock,
             rules=rules,
             lexicon=lambda: commune_lexicon(settings.data_dir),
+            relay_url=self.streaming.relay_url,
         )
         self.monitoring = Monitoring(self)
         self.rollouts = RolloutJob(self.db, self.dispatcher.send_command, clock)
@@ -185,6 +189,7 @@ class Controller:
                 signing_public_keys=self.keys.public_keys_b64,
                 planning_preview=self.planning_preview,
                 metrics=self.monitoring.registry,
+                on_station_changed=self.station_changed,
             )
         )
         http, proxies = settings.http, settings.trusted_proxies
@@ -199,6 +204,7 @@ class Controller:
         if self.broker is not None and self.broker_supervisor is not None:
             self.broker.reload(self.broker_accounts())  # only writes the files: mosquitto is not running
             self.broker_supervisor.start()
+        self.streaming.start(self._stations())
         self.ingestor.start()
         self.link.start()
         self._schedule_jobs()
@@ -224,6 +230,7 @@ class Controller:
         self.ingestor.stop()
         if self.broker_supervisor is not None:
             self.broker_supervisor.stop()
+        self.streaming.stop()
         self.db.engine.dispose()
 
     def run_forever(self) -> None:
@@ -369,6 +376,15 @@ class Controller:
             self.broker.reload(self.broker_accounts())
         self.request_replan()
 
+    def station_changed(self, _station_id: int) -> None:
+        """A station was added, changed or retired: relay mounts follow, relay items are planned again."""
+        self.streaming.set_stations(self._stations())
+        self.request_replan()
+
+    def _stations(self) -> list[StationUrls]:
+        with self.db.session() as session:
+            return [StationUrls(s.id, s.urls) for s in list_stations(session)]
+
     def broker_accounts(self) -> list[BrokerAccount]:
         """The controller's account plus every device's, for the managed broker."""
         controller = BrokerAccount(
@@ -396,4 +412,5 @@ class Controller:
             "ingest_children_lost": self.ingestor.lost if isinstance(self.ingestor, IngestProcess) else 0,
             "planning": self.workers.health(),
             **({"broker": self.broker_supervisor.health()} if self.broker_supervisor else {}),
+            "streaming": self.streaming.health(),
         }

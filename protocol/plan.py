@@ -144,7 +144,8 @@ class SourcedItem:
     """A plan item whose sound is not a file: a relayed station, a live session, or an unknown kind.
 
     It is placed like any item (window, priority, times); an agent that cannot play its source skips it
-    with reason `unsupported_source` and goes on with the rest of the plan.
+    with reason `unsupported_source` and goes on with the rest of the plan. `asset`, when present, is a
+    short filler the agent downloads in advance and loops while no stream URL plays.
     """
 
     item_id: str
@@ -155,10 +156,11 @@ class SourcedItem:
     not_after: datetime
     planned_start: datetime
     window: str | None = None
+    asset: Asset | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this item."""
-        return {
+        data = {
             "item_id": self.item_id,
             "bulletin_id": self.bulletin_id,
             "priority": self.priority,
@@ -168,6 +170,9 @@ class SourcedItem:
             "planned_start": format_utc(self.planned_start),
             "window": self.window,
         }
+        if self.asset is not None:
+            data["asset"] = self.asset.to_json()
+        return data
 
 
 def read_item(data: object) -> "PlanItem | SourcedItem":
@@ -185,6 +190,7 @@ def read_item(data: object) -> "PlanItem | SourcedItem":
         not_after=f.time("not_after"),
         planned_start=f.time("planned_start"),
         window=f.opt_str("window", max_len=64),
+        asset=None if f.raw("asset") is None else Asset.from_json(f.obj("asset")),
     )
     if item.not_after <= item.not_before:
         raise ProtocolError("bad_field", f"item {item.item_id}: not_after is not after not_before")

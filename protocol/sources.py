@@ -16,6 +16,8 @@ from protocol.errors import ProtocolError
 StreamKind = Literal["relay", "live"]
 STREAM_KINDS: Final[tuple[StreamKind, ...]] = ("relay", "live")
 MAX_STREAM_URLS: Final = 8
+# The first agent version that reads `source`: loaxa-agent 0.1.0 (see reads_sources).
+SOURCES_SINCE: Final = (0, 1, 0)
 _SCHEMES: Final = ("http://", "https://")
 
 
@@ -27,6 +29,7 @@ class StreamSource:
     urls: tuple[str, ...]
     station: str | None = None
     session: str | None = None
+    duration_s: int | None = None  # a relay slot's length: it plays from planned_start for this long
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this source."""
@@ -35,6 +38,8 @@ class StreamSource:
             data["station"] = self.station
         if self.session is not None:
             data["session"] = self.session
+        if self.duration_s is not None:
+            data["duration_s"] = self.duration_s
         return data
 
 
@@ -69,4 +74,22 @@ def read_source(data: object) -> StreamSource | UnknownSource | None:
         urls=tuple(urls),
         station=f.opt_str("station", max_len=64),
         session=f.opt_str("session", max_len=64),
+        duration_s=None if f.raw("duration_s") is None else f.integer("duration_s", minimum=1),
     )
+
+
+def reads_sources(agent_version: str | None) -> bool:
+    """Whether an agent of this version reads `source` (and skips what it cannot play).
+
+    An older reader would take a relay item's filler `asset` for the item's audio and play it as a
+    bulletin, so the controller sends relay items only to agents from SOURCES_SINCE on. A device that
+    has not reported a version yet is taken to read them: every released agent does.
+    """
+    if agent_version is None:
+        return True
+    numbers = []
+    for part in agent_version.split("+")[0].split("-")[0].split("."):
+        if not part.isdigit():
+            return False
+        numbers.append(int(part))
+    return tuple(numbers) >= SOURCES_SINCE

@@ -23,6 +23,8 @@ from web.api import (
     metrics,
     openapi_errors,
     plays,
+    stations,
+    streaming,
     tts,
     updates,
 )
@@ -80,6 +82,8 @@ def create_app(services: WebContext) -> APIFlask:
         health.bp,
         assets.bp,
         updates.bp,
+        streaming.bp,
+        stations.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.

@@ -17,7 +17,7 @@ from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database
 from controller.planning import PlanningResult, load_schedule
-from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases
+from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases, StationUseCases
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -34,6 +34,8 @@ StoreRecording = Callable[[bytes, str], str]
 DeviceChanged = Callable[[str], None]
 #: `health()` → e.g. {"db": "ok", "mqtt": "connected"}; merged into GET /api/v1/health.
 Health = Callable[[], Mapping[str, Any]]
+#: `on_station_changed(station_id)`: after a station is added, changed or retired (relays, re-plan).
+StationChanged = Callable[[int], None]
 #: `planning_preview()` → what the planner would do now (placements, deferrals), for the schedule pages.
 PlanningPreview = Callable[[], PlanningResult]
 
@@ -63,6 +65,7 @@ class WebContext:
     signing_public_keys: tuple[str, ...] = ()  # base64 Ed25519 keys agents verify plans with
     planning_preview: PlanningPreview | None = None
     metrics: CollectorRegistry | None = None  # the controller's figures; /metrics adds the HTTP ones
+    on_station_changed: StationChanged | None = None
 
     @cached_property
     def bulletins(self) -> BulletinUseCases:
@@ -86,9 +89,14 @@ class WebContext:
         """The area use cases (they commit, then tell `on_device_changed` of clusters whose area moved)."""
         return AreaUseCases(self.db, self.clock, self._announcer)
 
+    @cached_property
+    def stations(self) -> StationUseCases:
+        """The station use cases (they commit, then tell `on_station_changed`)."""
+        return StationUseCases(self.db, self.clock, self._announcer)
+
     @property
     def _announcer(self) -> Announcer:
-        return Announcer(self.on_bulletin_changed, self.on_device_changed)
+        return Announcer(self.on_bulletin_changed, self.on_device_changed, self.on_station_changed)
 
 
 def web_context() -> WebContext:

@@ -19,6 +19,7 @@ from controller.config import TtsSettings
 from controller.db import Database
 from controller.dispatch.inputs import AssetUrls, gather
 from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher
+from controller.dispatch.relay_inputs import RelayUrl
 from controller.dispatch.speech import BulletinSpeech
 from controller.planning import (
     DevicePlan,
@@ -72,10 +73,11 @@ class Dispatcher:
         clock: Callable[[], datetime],
         rules: PlanningRules | None = None,
         lexicon: Callable[[], Lexicon] | None = None,
+        relay_url: RelayUrl | None = None,
     ) -> None:
         self._db = db
         self._schedules = schedule if isinstance(schedule, ScheduleFile) else ScheduleFile(schedule)
-        self._urls = AssetUrls(asset_base_url, url_secret, url_ttl)
+        self._urls = AssetUrls(asset_base_url, url_secret, url_ttl, relay_url)
         self._clock = clock
         self._rules = rules or PlanningRules()
         self._lock = threading.Lock()

@@ -3,7 +3,7 @@
 Owns which approved bulletins still need placing and where (an emergency once per device, a window item
 until the device played it, a recurring one until its last day), when a bulletin is over, and the signed
 asset URLs the items carry. It decides no placement (controller.planning does) and writes nothing but
-finishing bulletins that every target has played.
+finishing bulletins that every target has played. A relay slot's URLs: controller.dispatch.relay_inputs.
 """
 
 from collections.abc import Iterator, Mapping
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from controller import services
 from controller.assets.signing import sign_asset_url
+from controller.dispatch.relay_inputs import RelayUrl, relay_source
 from controller.planning import (
     AudioVersion,
     BulletinSchedule,
@@ -31,6 +32,7 @@ from controller.planning import (
 )
 from controller.services.views import BulletinView
 from protocol import Asset
+from protocol.sources import reads_sources
 
 _MAX_BULLETINS: Final = 500  # approved, unfinished bulletins of one commune: dozens in practice
 _TERMINAL: Final = frozenset({"played", "skipped", "failed"})
@@ -56,17 +58,25 @@ class RunInputs:
 
 @dataclass(frozen=True)
 class AssetUrls:
-    """Signed asset URLs whose expiry is fixed for the day, so that plans stay byte-stable within it."""
+    """Signed URLs whose expiry is fixed for the day, so that plans stay byte-stable within it.
+
+    `relay` signs listener URLs of the controller's relay of a station (controller.streaming), with the
+    same expiry as the assets.
+    """
 
     base_url: str
     secret: bytes
     ttl: timedelta
+    relay: RelayUrl | None = None
+
+    def expiry(self, now: datetime) -> datetime:
+        """When URLs signed now expire: the end of tomorrow (UTC) plus the TTL."""
+        return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1) + self.ttl
 
     def asset(self, session: Session, sha256: str, now: datetime) -> Asset:
-        """The stored asset with a URL an agent may fetch until the end of tomorrow plus the TTL."""
+        """The stored asset with a URL an agent may fetch until `expiry(now)`."""
         record = services.get_asset(session, sha256)
-        day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-        url = sign_asset_url(self.base_url, sha256, self.secret, day + self.ttl)
+        url = sign_asset_url(self.base_url, sha256, self.secret, self.expiry(now))
         return Asset(sha256=sha256, bytes=record.bytes, duration_ms=record.duration_ms, url=url)
 
 
@@ -76,11 +86,13 @@ def gather(
     """Gather the planner's inputs; finish bulletins that every target has played (or given up)."""
     villages = {v.id: v for v in services.list_villages(session)}
     devices = services.device_villages(session)
+    agent_versions = services.agent_versions(session)
     planned_devices = tuple(
         PlannedDevice(
             device_id=device_id,
             languages=frozenset(villages[village_id].languages if village_id in villages else ()),
             schedule=schedules.for_device(device_id, village_id),
+            reads_sources=reads_sources(agent_versions.get(device_id)),
         )
         for device_id, village_id in devices.items()
     )
@@ -108,6 +120,11 @@ def gather(
         if bulletin.priority == "emergency":
             shapes[bulletin.id] = EmergencyShape(options.emergency_repeat, options.emergency_gap_s)
         pending = _pending(bulletin, options, targets, states)
+        relay = None
+        if bulletin.source is not None:
+            relay = relay_source(session, bulletin, urls.relay, urls.expiry(now))
+            if relay is None:
+                continue
         if pending:
             versions = tuple(
                 AudioVersion(audio.language, urls.asset(session, audio.sha256, now))
@@ -123,6 +140,7 @@ def gather(
                     expires_at=bulletin.expires_at,
                     schedule=options,
                     revision=asked.revision,
+                    relay=relay,
                 )
             )
     pins = tuple(_pins(session, known))

@@ -34,6 +34,23 @@ class AudioVersion:
 
 
 @dataclass(frozen=True)
+class RelaySource:
+    """A relay slot's sound: a station's stream URLs in order (the controller's relay last), for so long.
+
+    The caller has signed the URLs; the bulletin's Vietnamese version is the filler agents loop while
+    no URL plays.
+    """
+
+    station: str
+    urls: tuple[str, ...]
+    duration: timedelta
+
+    def __post_init__(self) -> None:
+        if not self.urls or self.duration <= timedelta(0) or self.duration % timedelta(seconds=1):
+            raise ValueError(f"relay of station {self.station}: needs URLs and a whole number of seconds > 0")
+
+
+@dataclass(frozen=True)
 class PlannedBulletin:
     """An approved, not cancelled bulletin and the devices that still have to play it."""
 
@@ -45,9 +62,12 @@ class PlannedBulletin:
     expires_at: datetime | None = None
     schedule: BulletinSchedule = field(default_factory=BulletinSchedule)
     revision: int = 0  # raised each time an approved bulletin is edited: its items get new ids
+    relay: RelaySource | None = None  # a relay slot: placed at its start time, plays the station
 
     def __post_init__(self) -> None:
         where = f"bulletin {self.bulletin_id}"
+        if self.relay is not None and (self.priority == "emergency" or self.schedule.start_time is None):
+            raise ValueError(f"{where}: a relay slot needs a start time and may not be an emergency")
         if self.bulletin_id < 1 or self.priority not in PRIORITIES or self.revision < 0:
             raise ValueError(f"{where}: bad id, priority {self.priority!r} or revision {self.revision}")
         for moment in (self.approved_at, self.expires_at):
@@ -72,6 +92,7 @@ class PlannedDevice:
     schedule: Schedule
     volume: int = 80
     busy_until: datetime | None = None  # nothing is planned to start before this (e.g. a long item playing)
+    reads_sources: bool = True  # its agent reads items with a `source` (protocol.sources.reads_sources)
 
     def __post_init__(self) -> None:
         if not self.device_id or not 0 <= self.volume <= 100:

@@ -2,7 +2,8 @@
 
 Owns the placement rules: window capacity, priority order, language versions back to back, repeats,
 schedule options (dates, windows, start time), expiry, roll-over to the next window, keeping published
-items where they are, and emergency items for play_now. It must not do I/O, read the clock,
+items where they are, relay slots at their fixed times (controller.planning.relay), and emergency items
+for play_now. It must not do I/O, read the clock,
 sign or publish anything: the same inputs and `now` always give the same result, in the same order.
 """
 
@@ -19,9 +20,10 @@ from controller.planning.model import (
     PlanningInputs,
     PlanningRules,
 )
+from controller.planning.relay import relay_item, relay_slot
 from controller.planning.result import DeferReason, Deferred, DevicePlan, Placement, PlanningResult
 from controller.planning.windows import WindowOccurrence, upcoming
-from protocol import PlanItem
+from protocol import PlanItem, SourcedItem
 
 _RANK = {"emergency": 0, "priority": 1, "normal": 2}
 
@@ -43,6 +45,7 @@ class _Device:
     emergencies: list[PlanItem]
     placements: list[Placement]
     deferred: list[Deferred]
+    sourced: list[SourcedItem]
 
     def defer(
         self, bulletin: PlannedBulletin, reason: DeferReason, window: WindowOccurrence | None = None
@@ -72,7 +75,7 @@ def plan(inputs: PlanningInputs, now: datetime) -> PlanningResult:
         pins.setdefault(pin.device_id, {})[pin.item_id] = pin.planned_start
     states = [
         _plan_device(
-            _Device(d, pins.get(d.device_id, {}), [], [], [], []),
+            _Device(d, pins.get(d.device_id, {}), [], [], [], [], []),
             [b for b in bulletins if d.device_id in b.device_ids],
             now,
             inputs.rules,
@@ -81,7 +84,9 @@ def plan(inputs: PlanningInputs, now: datetime) -> PlanningResult:
     ]
     return PlanningResult(
         now=now,
-        devices=tuple(DevicePlan(s.device, tuple(s.items), tuple(s.emergencies)) for s in states),
+        devices=tuple(
+            DevicePlan(s.device, tuple(s.items), tuple(s.emergencies), tuple(s.sourced)) for s in states
+        ),
         placements=tuple(p for s in states for p in s.placements),
         deferred=tuple(
             sorted([*unknown, *(d for s in states for d in s.deferred)], key=lambda d: d.device_id)
@@ -98,8 +103,13 @@ def _plan_device(
         versions = bulletin.versions_for(device.languages)
         once = sum((_duration(v) for v in versions), timedelta()) + rules.gap * (len(versions) - 1)
         length = once * bulletin.schedule.repeat + rules.gap * (bulletin.schedule.repeat - 1)
+        if bulletin.relay is not None:
+            length = bulletin.relay.duration
+            versions = versions[:1]  # the Vietnamese filler
         if not versions:
             state.defer(bulletin, "no_version")
+        elif bulletin.relay is not None and not device.reads_sources:
+            state.defer(bulletin, "unsupported_source")
         elif bulletin.priority == "emergency":
             _emergency(state, bulletin, versions, now, rules)
         elif length > device.schedule.longest:
@@ -122,6 +132,7 @@ def _plan_device(
         if left.bulletin.bulletin_id not in placed:
             state.defer(left.bulletin, "beyond_horizon")
     state.items.sort(key=lambda i: (i.planned_start, i.item_id))
+    state.sourced.sort(key=lambda i: (i.planned_start, i.item_id))
     state.placements.sort(key=lambda p: (p.planned_start, p.bulletin_id))
     return state
 
@@ -141,7 +152,14 @@ def _fill(
     """
     busy: list[tuple[datetime, datetime]] = []
     done: set[int] = set()
+    dropped: set[int] = set()
     allowed = [e for e in pending if e.bulletin.schedule.allows(window.name, window.local_date)]
+    # Relay slots first: their time is fixed, everything else fits around them (DESIGN §4).
+    relays = [e for e in allowed if e.bulletin.relay is not None]
+    allowed = [e for e in allowed if e.bulletin.relay is None]
+    _place_relays(
+        state, window, relays, earliest=earliest, busy=busy, done=done, dropped=dropped, rules=rules
+    )
     # Published items keep their place once the window is open or about to open (within the lead time):
     # later the lead would move them on every replan. Before that, a fresh placement keeps priority order.
     pinned = window.start < now + rules.lead
@@ -150,7 +168,6 @@ def _fill(
         if start is not None and _pin_fits(entry, window, start, busy, rules):
             _place(state, entry, window, start, busy=busy, rules=rules)
             done.add(entry.bulletin.bulletin_id)
-    dropped: set[int] = set()
     for entry in allowed:
         bulletin = entry.bulletin
         lower = _lower_bound(entry, window, earliest, state.device.schedule.timezone)
@@ -173,6 +190,44 @@ def _fill(
         if e.bulletin.bulletin_id not in dropped
         and (e.bulletin.bulletin_id not in done or e.bulletin.schedule.recurring)
     ]
+
+
+def _place_relays(
+    state: _Device,
+    window: WindowOccurrence,
+    relays: list[_Pending],
+    *,
+    earliest: datetime,
+    busy: list[tuple[datetime, datetime]],
+    done: set[int],
+    dropped: set[int],
+    rules: PlanningRules,
+) -> None:
+    """Place the relay slots of this occurrence at their start times.
+
+    A slot already running is placed too (agents join it late); one whose time another slot holds is
+    deferred, and one that would end after its expiry is dropped.
+    """
+    for entry in relays:
+        bulletin = entry.bulletin
+        slot = relay_slot(bulletin, window, state.device.schedule.timezone)
+        if slot is None or slot[1] <= earliest:
+            continue  # not in this occurrence, or over before a plan could reach the device
+        start, end = slot
+        expires_at = _expiry(bulletin)
+        if expires_at is not None and end > expires_at:
+            state.defer(bulletin, "expired", window)
+            dropped.add(bulletin.bulletin_id)
+        elif not all(end + rules.gap <= s or e + rules.gap <= start for s, e in busy):
+            state.defer(bulletin, "window_full", window)
+        else:
+            item_id = ids.item_id(bulletin.bulletin_id, bulletin.revision, window.key, "relay")
+            state.sourced.append(relay_item(bulletin, item_id, entry.versions[0].asset, slot, window.name))
+            busy.append(slot)
+            state.placements.append(
+                Placement(bulletin.bulletin_id, state.device.device_id, window, start, end, (item_id,))
+            )
+            done.add(bulletin.bulletin_id)
 
 
 def _lower_bound(

@@ -11,17 +11,26 @@ from typing import Literal
 
 from controller.planning.model import PlannedDevice
 from controller.planning.windows import WindowOccurrence
-from protocol import PlanBody, PlanItem
+from protocol import PlanBody, PlanItem, SourcedItem
 
-DeferReason = Literal["window_full", "beyond_horizon", "expired", "too_long", "no_version", "unknown_device"]
+DeferReason = Literal[
+    "window_full",
+    "beyond_horizon",
+    "expired",
+    "too_long",
+    "no_version",
+    "unknown_device",
+    "unsupported_source",
+]
 
 
 @dataclass(frozen=True)
 class Deferred:
     """A bulletin that did not get (or did not keep) a place on a device, and why.
 
-    `window_full` means it rolled on from `window` and may still be placed in a later one; every other
-    reason means it is not in this plan (`window` is where it was tried, or None).
+    `window_full` means it rolled on from `window` and may still be placed in a later one (for a relay
+    slot: another relay slot holds its time there); every other reason means it is not in this plan
+    (`window` is where it was tried, or None). `unsupported_source`: the device's agent is too old for it.
     """
 
     bulletin_id: int
@@ -49,6 +58,7 @@ class DevicePlan:
     device: PlannedDevice
     items: tuple[PlanItem, ...]
     emergencies: tuple[PlanItem, ...]
+    sourced: tuple[SourcedItem, ...] = ()  # relay slots, by planned_start
 
     def plan_body(self, version: int, generated_at: datetime) -> PlanBody:
         """The protocol plan body for this device, ready to sign and publish."""
@@ -59,6 +69,7 @@ class DevicePlan:
             windows=self.device.schedule.windows,
             items=self.items,
             volume=self.device.volume,
+            sourced=self.sourced,
         )
 
 

@@ -30,6 +30,7 @@ from controller.services.device_board import (
     village_tallies,
 )
 from controller.services.devices import (
+    agent_versions,
     broker_accounts,
     device_villages,
     get_device,
@@ -117,6 +118,7 @@ __all__ = [
     "VillageTally",
     "VillageView",
     "advance_delivery",
+    "agent_versions",
     "alert_candidates",
     "approve",
     "asset_for_cache_key",

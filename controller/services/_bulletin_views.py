@@ -94,6 +94,7 @@ def view_bulletins(session: Session, bulletins: Sequence[Bulletin]) -> list[Bull
             expires_at=b.expires_at,
             audio=tuple(audio[b.id]),
             deliveries=tuple(deliveries[b.id]),
+            source=b.source,
         )
         for b in bulletins
     ]

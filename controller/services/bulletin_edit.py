@@ -27,6 +27,7 @@ from controller.services.audit import write_audit
 from controller.services.bulletins import take_step
 from controller.services.deliveries import forget_deliveries
 from controller.services.errors import InvalidTransition
+from controller.services.relay_slots import check_relay_edit
 from controller.services.users import require
 from controller.services.views import BulletinView, UserView
 
@@ -64,6 +65,8 @@ def edit_bulletin(
     changed = {k: v for k, v in changed.items() if v != _without_revision(getattr(bulletin, k))}
     if not changed:
         return view_bulletin(session, bulletin)
+    if bulletin.source is not None:
+        check_relay_edit(session, bulletin, changed, windows, now)
     revision = ScheduleOptions.from_json(bulletin.schedule).revision
     for key, value in changed.items():
         setattr(bulletin, key, value)

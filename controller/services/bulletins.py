@@ -14,7 +14,7 @@ publish (callers react to the new status).
 
 import logging
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -196,10 +196,12 @@ def create_bulletin(
     expires_at: datetime | None = None,
     windows: Schedule | None = None,
     permission: str = "bulletin.create",
+    source: dict[str, Any] | None = None,
 ) -> BulletinView:
     """Create a draft bulletin after checking every field (schedule options against `windows` if given).
 
-    `permission` is what the actor must hold: `emergency.broadcast` for the one-step emergency.
+    `permission` is what the actor must hold: `emergency.broadcast` for the one-step emergency. `source`
+    is a relay slot's, already checked (controller.services.relay_slots creates those).
     """
     require(actor, permission)
     clean_title = clean_text(title, "the title", MAX_TITLE)
@@ -222,6 +224,7 @@ def create_bulletin(
         created_at=now,
         updated_at=now,
         expires_at=expires_at,
+        source=source,
     )
     session.add(bulletin)
     session.flush()
@@ -232,7 +235,12 @@ def create_bulletin(
         action="bulletin.create",
         entity="bulletin",
         entity_id=bulletin.id,
-        detail={"title": clean_title, "priority": bulletin.priority, "targets": bulletin.targets},
+        detail={
+            "title": clean_title,
+            "priority": bulletin.priority,
+            "targets": bulletin.targets,
+            **({"source": source} if source else {}),
+        },
     )
     log.info("bulletin %s created by %s", bulletin.id, actor.username)
     return view_bulletin(session, bulletin)

@@ -156,6 +156,12 @@ def device_villages(session: Session) -> dict[str, str]:
     return {device_id: village_id for device_id, village_id in rows}
 
 
+def agent_versions(session: Session) -> dict[str, str | None]:
+    """Device id → the agent version its last birth reported (None before its first), in one query."""
+    rows = session.execute(select(Device.id, Device.agent_version))
+    return {device_id: version for device_id, version in rows}
+
+
 def broker_accounts(session: Session) -> list[BrokerAccount]:
     """The MQTT account of every device, for the managed broker's password file."""
     rows = session.execute(select(Device.id, Device.mqtt_password_hash).order_by(Device.id))

@@ -16,7 +16,7 @@ from controller.db.models import Bulletin, Device, Plan
 from controller.services.deliveries import plan_delivery
 from controller.services.devices import load_device
 from controller.services.errors import Conflict
-from protocol import PlanBody
+from protocol import PlanBody, PlanItem, SourcedItem
 from protocol.timefmt import parse_utc
 
 
@@ -91,7 +91,8 @@ def save_plan(session: Session, device_id: str, body: PlanBody, now: datetime) -
         body.generated_at,
         None,
     )
-    for item in body.items:
+    items: list[PlanItem | SourcedItem] = [*body.items, *body.sourced]  # relay slots are deliveries too
+    for item in items:
         if session.get(Bulletin, item.bulletin_id) is not None:
             plan_delivery(
                 session,

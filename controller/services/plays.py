@@ -1,15 +1,17 @@
 """Reading the as-run log (what played where and when) for the UI, the REST API and CSV reports.
 
-Owns queries on plays; must not write them (ingest does).
+Owns queries on plays and what each aired (`source`: a file, or a relayed station); must not write them
+(ingest does). The gaps of a relay (which URL played when) are reported by agents; this log shows them
+once they are stored.
 """
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Play
+from controller.db.models import Bulletin, Play
 from controller.services.errors import ValidationFailed
 from controller.services.views import PlayView
 
@@ -32,7 +34,13 @@ def list_plays(
     if not 1 <= limit <= MAX_PLAYS:
         raise ValidationFailed(f"plays: limit {limit} must be 1–{MAX_PLAYS}")
     at = func.coalesce(Play.started_at, Play.finished_at)
-    query = select(Play).order_by(at, Play.id).limit(limit).offset(max(offset, 0))
+    query = (
+        select(Play, Bulletin.source)
+        .outerjoin(Bulletin, Bulletin.id == Play.bulletin_id)
+        .order_by(at, Play.id)
+        .limit(limit)
+        .offset(max(offset, 0))
+    )
     if start is not None:
         query = query.where(at >= start)
     if end is not None:
@@ -50,6 +58,14 @@ def list_plays(
             finished_at=p.finished_at,
             status=p.status,
             reason=p.reason,
+            source=play_source(source),
         )
-        for p in session.scalars(query)
+        for p, source in session.execute(query)
     ]
+
+
+def play_source(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """What a play aired (DESIGN §8): `{"kind": "file"}`, or `{"kind": "relay", "station": ID}`."""
+    if not stored or stored.get("kind") != "relay":
+        return {"kind": "file"}
+    return {"kind": "relay", "station": stored.get("station")}

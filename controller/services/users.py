@@ -30,7 +30,7 @@ DEFAULT_TOKEN_TTL: Final = timedelta(hours=12)
 
 # Actions a role may take: "any" on every record, "own" only on records the user authored.
 PERMISSIONS: Final[dict[str, dict[str, str]]] = {
-    "viewer": {"bulletin.read": "any", "device.read": "any", "plays.read": "any"},
+    "viewer": {"bulletin.read": "any", "device.read": "any", "plays.read": "any", "station.read": "any"},
     "operator": {
         "bulletin.read": "any",
         "bulletin.create": "any",
@@ -38,6 +38,7 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "bulletin.cancel": "own",
         "device.read": "any",
         "plays.read": "any",
+        "station.read": "any",
     },
     "approver": {
         "bulletin.read": "any",
@@ -47,6 +48,9 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "emergency.broadcast": "any",
         "device.read": "any",
         "plays.read": "any",
+        # Stations to relay (issue 13): admins and approvers add, change and retire them.
+        "station.read": "any",
+        "station.manage": "any",
     },
 }
 ACTIONS: Final[frozenset[str]] = frozenset(

@@ -3,7 +3,7 @@
 Owns the shapes callers see; must not query the database (the service modules fill these in).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +109,7 @@ class BulletinView:
     expires_at: datetime | None
     audio: tuple[AudioView, ...]
     deliveries: tuple[DeliveryView, ...]
+    source: dict[str, Any] | None = None  # a relay slot's {"kind": "relay", "station", "duration_s"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class PlayView:
     finished_at: datetime | None
     status: str
     reason: str | None
+    source: dict[str, Any] = field(default_factory=lambda: {"kind": "file"})  # what it aired
 
 
 @dataclass(frozen=True)

@@ -10,5 +10,14 @@ from controller.usecases._announce import Announcer
 from controller.usecases.areas import AreaUseCases
 from controller.usecases.bulletins import BulletinDraft, BulletinUseCases, Recording
 from controller.usecases.devices import DeviceUseCases
+from controller.usecases.stations import StationUseCases
 
-__all__ = ["Announcer", "AreaUseCases", "BulletinDraft", "BulletinUseCases", "DeviceUseCases", "Recording"]
+__all__ = [
+    "Announcer",
+    "AreaUseCases",
+    "BulletinDraft",
+    "BulletinUseCases",
+    "DeviceUseCases",
+    "Recording",
+    "StationUseCases",
+]

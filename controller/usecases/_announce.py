@@ -14,11 +14,13 @@ class Announcer:
     """Who hears of committed changes: the runtime (or a test's recorder).
 
     `bulletin_changed(id)` after every bulletin state change; `device_changed(id)` after a device is
-    provisioned, moved or revoked (the managed broker reloads its accounts).
+    provisioned, moved or revoked (the managed broker reloads its accounts); `station_changed(id)` after a
+    station is added, changed or retired (the streaming server's relays follow, relay items are re-planned).
     """
 
     bulletin_changed: Callable[[int], None]
     device_changed: Callable[[str], None] | None = None
+    station_changed: Callable[[int], None] | None = None
 
     def bulletin(self, bulletin_id: int) -> None:
         """Announce a committed bulletin change."""
@@ -27,6 +29,10 @@ class Announcer:
     def device(self, device_id: str) -> None:
         """Announce a committed device change."""
         _tell("device_changed", self.device_changed, device_id)
+
+    def station(self, station_id: int) -> None:
+        """Announce a committed station change."""
+        _tell("station_changed", self.station_changed, station_id)
 
 
 def _tell(name: str, listener: Callable[[T], None] | None, argument: T) -> None:

@@ -19,6 +19,7 @@ from controller.planning import Schedule
 from controller.services.audit import write_audit
 from controller.services.bulletin_edit import edit_bulletin
 from controller.services.errors import NotFound
+from controller.services.relay_slots import BadRelaySource, create_relay_slot
 from controller.services.views import BulletinView, UserView
 from controller.usecases._announce import Announcer
 
@@ -41,11 +42,12 @@ class BulletinDraft:
     """What a person (or an adapter) asks to broadcast; the services check every field."""
 
     title: str
-    text: str
+    text: str | None
     targets: object
     priority: str = "normal"
     schedule: object = None
     expires_at: datetime | None = None
+    source: object = None  # a relay slot: {"kind": "relay", "station": ID, "duration_s": N}, no text
 
 
 class BulletinUseCases:
@@ -167,8 +169,17 @@ class BulletinUseCases:
         *,
         permission: str = "bulletin.create",
     ) -> BulletinView:
+        if draft.source is not None:
+            if draft.text:
+                raise BadRelaySource(
+                    "lượt tiếp sóng không có nội dung đọc: bỏ trường text, máy sẽ tự đọc lời chờ khi mất sóng"
+                )
+            return create_relay_slot(
+                session, actor, now, title=draft.title, source=draft.source, priority=draft.priority,
+                targets=draft.targets, schedule=draft.schedule, windows=self._windows(),
+            )  # fmt: skip
         return services.create_bulletin(
-            session, actor, now, title=draft.title, text=draft.text, priority=draft.priority,
+            session, actor, now, title=draft.title, text=draft.text or "", priority=draft.priority,
             targets=draft.targets, schedule=draft.schedule, expires_at=draft.expires_at,
             windows=self._windows(), permission=permission,
         )  # fmt: skip

@@ -82,7 +82,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("viewer", {"bulletin.read", "device.read", "plays.read"}),
+        ("viewer", {"bulletin.read", "device.read", "plays.read", "station.read"}),
         (
             "operator",
             {
@@ -92,6 +92,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "bulletin.cancel",
                 "device.read",
                 "plays.read",
+                "station.read",
             },
         ),
         (
@@ -103,6 +104,8 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "emergency.broadcast",
                 "device.read",
                 "plays.read",
+                "station.read",
+                "station.manage",
             },
         ),
         ("admin", None),

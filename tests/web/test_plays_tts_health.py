@@ -55,6 +55,7 @@ def test_plays_as_json_with_filters(client: FlaskClient, runtime: Runtime) -> No
             "started_at": "2026-11-22T05:00:00Z",
             "finished_at": "2026-11-22T05:01:00Z",
             "status": "finished",
+            "source": {"kind": "file"},
         }
         for device in ("tule-c01", "tule-c02")
     ]

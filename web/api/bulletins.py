@@ -59,8 +59,9 @@ def create() -> ChangedOut:
     user = permit("bulletin.create")
     body, recording = read_bulletin_body()
     draft = BulletinDraft(
-        title=body.title, text=body.text, priority=body.priority, targets=body.targets, schedule=body.schedule
-    )
+        title=body.title, text=body.text, priority=body.priority, targets=body.targets,
+        schedule=body.schedule, source=body.source,
+    )  # fmt: skip
     try:
         return _changed(web_context().bulletins.create(user, draft, recording=recording))
     except RecordingsUnavailable:

@@ -24,6 +24,8 @@ MAX_INT = 2**63 - 1
 MIN_INT = -(2**63)
 
 _UPLOADS_ATTR = "_loaxa_accepts_uploads"
+_FORM_ATTR = "_loaxa_accepts_form"
+FORM_LIMIT_BYTES = 16 * 1024
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _FORBIDDEN_CHARS = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r") | {"\x7f"}
 F = TypeVar("F", bound=Callable[..., object])
@@ -32,6 +34,12 @@ F = TypeVar("F", bound=Callable[..., object])
 def accepts_uploads(view: F) -> F:
     """Mark a view as taking `multipart/form-data` (audio uploads) as well as JSON."""
     setattr(view, _UPLOADS_ATTR, True)
+    return view
+
+
+def accepts_form(view: F) -> F:
+    """Mark a view as taking a small `application/x-www-form-urlencoded` body (Icecast's callbacks)."""
+    setattr(view, _FORM_ATTR, True)
     return view
 
 
@@ -125,6 +133,10 @@ def _check_body() -> None:
     mimetype = request.mimetype
     if mimetype == "multipart/form-data" and uploads:
         request.max_content_length = UPLOAD_LIMIT_BYTES
+        _check_strings("form field", request.form.items(multi=True))
+        return
+    if mimetype == "application/x-www-form-urlencoded" and getattr(view, _FORM_ATTR, False):
+        request.max_content_length = FORM_LIMIT_BYTES
         _check_strings("form field", request.form.items(multi=True))
         return
     if mimetype != "application/json":

@@ -56,7 +56,11 @@ class BulletinIn(_In):
     """
 
     title: str = Field(description="Short title, shown in lists.")
-    text: str = Field(description="What to read out; for a recording, what it says (shown to approvers).")
+    text: str | None = Field(
+        None,
+        description="What to read out; for a recording, what it says (shown to approvers). Required unless "
+        "`source` is given.",
+    )
     priority: Priority = "normal"
     targets: dict[str, Any] = Field(
         description='Exactly one of {"all": true}, {"villages": [ids]}, {"clusters": [device ids]}.'
@@ -64,6 +68,11 @@ class BulletinIn(_In):
     schedule: dict[str, Any] | None = Field(
         None,
         description=_SCHEDULE_DOC,
+    )
+    source: dict[str, Any] | None = Field(
+        None,
+        description='A relay slot instead of text: {"kind": "relay", "station": ID, "duration_s": N}; its '
+        'schedule needs "start_time" and the whole slot must lie inside one window (docs/streaming.md).',
     )
 
 
@@ -138,6 +147,7 @@ class BulletinOut(_Out):
     audio: AudioOut | None
     audios: list[AudioOut]
     deliveries: list[DeliveryOut]
+    source: dict[str, object] | None = None
 
 
 class BulletinsQuery(_In):
@@ -265,6 +275,11 @@ class PlayOut(_Out):
     started_at: datetime | None
     finished_at: datetime | None
     status: str
+    source: dict[str, Any] = Field(
+        default_factory=lambda: {"kind": "file"},
+        description='What it aired: {"kind": "file"} (a bulletin\'s audio) or '
+        '{"kind": "relay", "station": ID}.',
+    )
 
 
 class PlayList(_Out):

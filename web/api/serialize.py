@@ -61,6 +61,7 @@ def bulletin_out(view: BulletinView) -> BulletinOut:
             )
             for d in view.deliveries
         ],
+        source=view.source,
     )
 
 
@@ -89,6 +90,7 @@ def play_out(view: PlayView) -> PlayOut:
         started_at=view.started_at,
         finished_at=view.finished_at,
         status=view.status,
+        source=view.source,
     )
 
 

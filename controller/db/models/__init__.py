@@ -19,6 +19,7 @@ from controller.db.models.bulletins import (
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
 from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
+from controller.db.models.streaming import Station
 
 __all__ = [
     "AREA_LEVELS",
@@ -43,6 +44,7 @@ __all__ = [
     "Plan",
     "Play",
     "Rollout",
+    "Station",
     "User",
     "Village",
 ]

@@ -54,6 +54,9 @@ class Bulletin(Base):
     cancelled_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    # A programme source other than speech or a recording (DESIGN §8), e.g.
+    # {"kind": "relay", "station": 3, "duration_s": 1800}; None for a spoken or recorded bulletin.
+    source: Mapped[dict[str, Any] | None]
 
 
 class Asset(Base):

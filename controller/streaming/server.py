@@ -1,0 +1,115 @@
+"""The streaming server as the rest of the controller sees it: managed Icecast, a province's, or none.
+
+Owns the choice of mode (LOAXA_STREAM_MODE), the supervisor of a managed Icecast, keeping its relay
+mounts in step with the stations, and signing listener URLs for agents. External mode (a province's own
+Icecast by URL) carries live sessions with its source password; it has no relay mounts of ours, so relay
+items then carry only the stations' own URLs. Must not read the database (callers pass stations).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from controller.children import Supervisor
+from controller.config import Settings
+from controller.streaming.icecast import ManagedIcecast
+from controller.streaming.icecast_config import (
+    LISTENER_AUTH_PATH,
+    RelayMount,
+    SourceMount,
+    relay_mount,
+    relayable,
+)
+from controller.streaming.listeners import sign_listener_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StationUrls:
+    """What the streaming server needs of a station: its id and its stream URLs in order."""
+
+    id: int
+    urls: tuple[str, ...]
+
+
+def _auth_url(settings: Settings) -> str:
+    host = settings.http.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - the wildcard means "every address": ask loopback
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.http.port}{LISTENER_AUTH_PATH}"
+
+
+class StreamingServer:
+    """The controller's streaming server and the listener URLs it hands to agents."""
+
+    def __init__(self, settings: Settings, secret: bytes) -> None:
+        self.settings = settings.stream
+        self._secret = secret
+        self.icecast: ManagedIcecast | None = None
+        self.supervisor: Supervisor | None = None
+        if self.settings.mode == "managed":
+            self.icecast = ManagedIcecast(
+                settings.icecast_dir,
+                host=self.settings.host,
+                port=self.settings.port,
+                auth_url=_auth_url(settings),
+            )
+            self.supervisor = Supervisor(self.icecast)
+        self._relayed: frozenset[int] = frozenset()
+
+    @property
+    def base_url(self) -> str | None:
+        """Where agents reach the streaming server (None in mode `off`)."""
+        if self.settings.mode == "managed" and self.icecast is not None and self.settings.public_url is None:
+            return self.icecast.url
+        return self.settings.base_url
+
+    def start(self, stations: Iterable[StationUrls]) -> None:
+        """Start a managed Icecast with a relay mount per station (nothing to start otherwise)."""
+        self.set_stations(stations)
+        if self.supervisor is not None:
+            self.supervisor.start()
+
+    def stop(self) -> None:
+        """Stop a managed Icecast."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
+
+    def set_stations(self, stations: Iterable[StationUrls]) -> None:
+        """Give each station a relay mount pulling its first URL Icecast can relay; reload on a change."""
+        if self.icecast is None:
+            return
+        relays = []
+        for station in stations:
+            url = next((u for u in station.urls if relayable(u)), None)
+            if url is None:
+                log.info("station %s has no plain-http URL: no relay mount on the controller", station.id)
+                continue
+            relays.append(RelayMount(relay_mount(station.id), url, on_demand=self.settings.relay_on_demand))
+        self._relayed = frozenset(s.id for s in stations for r in relays if r.mount == relay_mount(s.id))
+        if self.icecast.configure(relays=tuple(relays)) and self.icecast.running():
+            self.icecast.reload()
+
+    def set_source_mounts(self, mounts: Iterable[str]) -> dict[str, str]:
+        """Declare source mounts with their own passwords (live ingest); returns mount → source URL."""
+        if self.icecast is None:
+            return {}
+        declared = tuple(SourceMount(m, self.icecast.credentials.mount_password(m)) for m in mounts)
+        if self.icecast.configure(sources=declared) and self.icecast.running():
+            self.icecast.reload()
+        return {m.mount: self.icecast.source_url(m.mount, m.password) for m in declared}
+
+    def relay_url(self, station_id: int, expires_at: datetime, device: str | None = None) -> str | None:
+        """A signed listener URL of the station's relay mount, or None when the controller has none."""
+        base = self.base_url
+        if self.settings.mode != "managed" or base is None or station_id not in self._relayed:
+            return None
+        return sign_listener_url(base, relay_mount(station_id), self._secret, expires_at, device)
+
+    def health(self) -> dict[str, object]:
+        """For /api/v1/health: the mode, and a managed Icecast's state, restarts and last exit."""
+        if self.supervisor is None:
+            return {"mode": self.settings.mode}
+        return {"mode": self.settings.mode, **self.supervisor.health()}
