@@ -1,9 +1,12 @@
 """Edge agent benchmark: RSS and CPU of the real agent process while idle and while playing, and the
-playback start error against the planned start (p50, p99) over N plays with the file sink.
+playback start error against the planned start (p50, p99) over N plays with the file sink; then a relay
+slot (issue 13): RSS and CPU while airing a stream (the agent, and its ffmpeg decoder apart), the start
+delay, and the failover time from a source that dies (EOF) and one that hangs (no bytes) to the next sound.
 
-Run: .venv/bin/python bench/bench_agent.py [--plays 60] [--idle-s 60]
-It starts a managed mosquitto on a free loopback port, an HTTP server for one MP3, and `loaxa agent` as a
-subprocess, then prints each figure next to its target (DESIGN §2 and issue 3). Never run by the tests.
+Run: .venv/bin/python bench/bench_agent.py [--plays 60] [--idle-s 60] [--stream-s 40]
+It starts a managed mosquitto on a free loopback port, an HTTP server for one MP3, a paced MP3 stream
+server, and `loaxa agent` as a subprocess, then prints each figure next to its target (DESIGN §2, issues 3
+and 13). Failover is read from what the file sink aired (the WAV), not from the agent's own events.
 """
 
 import argparse
@@ -31,14 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.edg
 
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker
-from protocol import Asset, PlanBody, PlanItem, Signer, WindowSpec, topics
+from protocol import Asset, PlanBody, PlanItem, Signer, SourcedItem, StreamSource, WindowSpec, topics
 from protocol.signing import generate_private_key, public_key_b64
 from protocol.timefmt import parse_utc
+from tests.edge_agent.streams import Mount, aired, make_stream_mp3, stream_server, tone
 from tests.edge_agent.support import make_mp3
 
 DEVICE = "bench-c01"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-TARGETS = {"rss_mb": 30.0, "idle_cpu_pct": 1.0, "start_error_p99_s": 0.5}  # RSS: issue 18
+TARGETS = {"rss_mb": 30.0, "idle_cpu_pct": 1.0, "start_error_p99_s": 0.5, "failover_s": 10.0}  # RSS: issue 18
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -130,6 +134,101 @@ def plan_plays(signer: Signer, asset: Asset, count: int) -> tuple[bytes, dict[st
     return envelope, {item.item_id: item.planned_start for item in items}, first
 
 
+def relay_plan(signer: Signer, urls: list[str], filler: Asset, seconds: float) -> tuple[bytes, datetime]:
+    """A signed plan (seq 2) of one relay slot of `seconds` from 5 s from now, with a filler."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now + timedelta(seconds=5)
+    relay = SourcedItem(
+        item_id="relay-1", bulletin_id=2, priority="priority", source=StreamSource("relay", tuple(urls)),
+        not_before=start, not_after=start + timedelta(minutes=10), planned_start=start,
+        duration_ms=int(seconds * 1000), asset=filler,
+    )  # fmt: skip
+    local = [m.astimezone(TZ).strftime("%H:%M:%S") for m in (now, start + timedelta(seconds=seconds + 60))]
+    body = PlanBody(2, now, "Asia/Ho_Chi_Minh", (WindowSpec("bench", *local),), (), sourced=(relay,))
+    return signer.seal(kind="plan", device=DEVICE, seq=2, body=body.to_json(), issued_at=now), start
+
+
+def sample_tree(process: psutil.Process, seconds: float) -> tuple[float, float, float, float]:
+    """(peak RSS MB, CPU %) of the agent, then of its children (the ffmpeg decoders), over `seconds`."""
+    start = time.monotonic()
+    own0 = sum(process.cpu_times()[:2])
+    kids: dict[int, psutil.Process] = {}
+    peak = kid_peak = 0.0
+    kid_cpu: dict[int, float] = {}
+    while time.monotonic() - start < seconds:
+        peak = max(peak, process.memory_info().rss / 2**20)
+        for child in process.children(recursive=True):
+            kids.setdefault(child.pid, child)
+        rss = 0.0
+        for pid, child in list(kids.items()):
+            try:
+                rss += child.memory_info().rss / 2**20
+                kid_cpu[pid] = sum(child.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                kids.pop(pid)
+        kid_peak = max(kid_peak, rss)
+        time.sleep(0.5)
+    elapsed = time.monotonic() - start
+    own = sum(process.cpu_times()[:2]) - own0
+    return peak, 100 * own / elapsed, kid_peak, 100 * sum(kid_cpu.values()) / elapsed
+
+
+def first_of(heard: list[int], freq: int, after: float, step: float = 0.5) -> float:
+    """Seconds into the recording of the first `step` that aired `freq` at or after `after` s."""
+    for i, got in enumerate(heard):
+        if i * step >= after and got == freq:
+            return i * step
+    return float("nan")
+
+
+def measure_stream(  # noqa: PLR0917 - one call site, the pieces of the running bench
+    args: argparse.Namespace,
+    work: Path,
+    process: psutil.Process,
+    controller: mqtt.Client,
+    signer: Signer,
+    files: Path,
+    http_port: int,
+) -> list[tuple[str, float, float | None]]:
+    """Air a relay slot: the station (440 Hz) dies at 1/3, the controller's relay (880 Hz) hangs at 2/3."""
+    seconds = args.stream_s
+    filler = make_mp3(files / "filler.mp3", 3.0, freq=660)
+    (files / f"{filler.sha256}.mp3").write_bytes((files / "filler.mp3").read_bytes())
+    filler_asset = Asset(filler.sha256, filler.size, filler.duration_ms,
+                         f"http://127.0.0.1:{http_port}/{filler.sha256}.mp3")  # fmt: skip
+    with stream_server() as server:
+        server.mounts["/vov1"] = Mount(make_stream_mp3(work / "s1.mp3", tone(440), seconds + 30))
+        server.mounts["/relay"] = Mount(make_stream_mp3(work / "s2.mp3", tone(880), seconds + 30))
+        envelope, start = relay_plan(
+            signer, [server.url("/vov1"), server.url("/relay")], filler_asset, seconds
+        )
+        controller.publish(
+            topics.device_topic(DEVICE, "plan"), envelope, qos=1, retain=True
+        ).wait_for_publish(5)
+        say(f"relay slot of {seconds:.0f} s from {start:%H:%M:%S} UTC; measuring while it airs")
+        time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 2)
+        rss, cpu, kid_rss, kid_cpu = sample_tree(process, seconds / 3 - 2)
+        server.mounts["/vov1"].killed = True
+        killed = datetime.now(UTC)
+        time.sleep(seconds / 3)
+        server.mounts["/relay"].stalled = True
+        stalled = datetime.now(UTC)
+        time.sleep(seconds / 3 + 3)
+    [record] = [p for p in plays(work / "agent") if p["item_id"] == "relay-1"]
+    heard = aired(work / "agent" / "played" / record["file"])
+    began = parse_utc(record["started_at"])
+    at_kill, at_stall = ((m - began).total_seconds() for m in (killed, stalled))
+    return [
+        ("stream: RSS agent (MB)", rss, TARGETS["rss_mb"]),
+        ("stream: CPU agent (% of a core)", cpu, None),
+        ("stream: RSS ffmpeg (MB)", kid_rss, None),
+        ("stream: CPU ffmpeg (% of a core)", kid_cpu, None),
+        ("stream: start delay (s)", first_of(heard, 440, 0) + (began - start).total_seconds(), None),
+        ("failover, source dies (s)", first_of(heard, 880, at_kill) - at_kill, TARGETS["failover_s"]),
+        ("failover, source hangs (s)", first_of(heard, 660, at_stall) - at_stall, TARGETS["failover_s"]),
+    ]
+
+
 def measure(
     args: argparse.Namespace, work: Path
 ) -> tuple[list[tuple[str, float, float | None]], list[float]]:
@@ -181,6 +280,13 @@ def measure(
         while len(plays(home)) < args.plays and time.monotonic() < deadline:
             time.sleep(0.5)
         errors = [(parse_utc(p["started_at"]) - planned[p["item_id"]]).total_seconds() for p in plays(home)]
+        stream_rows = (
+            measure_stream(
+                args, work, process, controller, Signer(signer_key), files, http_server.server_address[1]
+            )
+            if args.stream_s > 0
+            else []
+        )
     finally:
         agent.terminate()
         agent.wait(20)
@@ -195,6 +301,7 @@ def measure(
         ("CPU playing (% of one core)", play_cpu, None),
         ("start error p50 (s)", p50, None),
         ("start error p99 (s)", p99, TARGETS["start_error_p99_s"]),
+        *stream_rows,
     ], errors
 
 
@@ -202,6 +309,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--plays", type=int, default=60, help="plays to time (2 s apart)")
     parser.add_argument("--idle-s", type=float, default=60.0, help="seconds to measure the idle agent")
+    parser.add_argument("--stream-s", type=float, default=30.0, help="length of the relay slot (0: none)")
     args = parser.parse_args()
     rows, errors = measure(args, Path(tempfile.mkdtemp(prefix="loaxa-bench-agent-")))
     say(f"\n{'figure':32} {'measured':>10} {'target':>10}  ratio")

@@ -24,7 +24,7 @@ def make_player(config: AgentConfig, clock: Clock) -> Player:
     if config.player.backend == "file":
         if config.player.output_dir is None:
             raise ConfigError("player.backend 'file' needs player.output_dir")
-        return FileSinkPlayer(config.player.output_dir, clock)
+        return FileSinkPlayer(config.player.output_dir, clock, decode_files=config.player.decode_files)
     return ProcessPlayer(config.player.backend, config.player.alsa_device, config.player.mixer_control)
 
 

@@ -22,17 +22,21 @@ from edge_agent.config import AgentConfig
 from edge_agent.downloader import Downloader, asset_path, evict, sweep
 from edge_agent.heartbeat import Heartbeats, Snapshot
 from edge_agent.intake import Intake
+from edge_agent.live import LiveDesk, LiveSession
 from edge_agent.mqtt import Link
 from edge_agent.outbox import Outbox
-from edge_agent.playback import Playback, start_playback
+from edge_agent.playback import Playback
 from edge_agent.player import Player, Track
 from edge_agent.programme import Programme
-from edge_agent.reporting import report_held, report_outcome, skip_unsupported
+from edge_agent.reporting import report_held, report_notes, report_outcome, skip_unsupported
+from edge_agent.schedule import Decision
+from edge_agent.starts import Starter
 from edge_agent.state import State
+from edge_agent.stream import StreamJob
 from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
 from edge_agent.update import mark_healthy, request_update
-from protocol import Asset, Command, PlanItem, Verifier, topics
+from protocol import Asset, Command, PlanItem, SourcedItem, StreamSource, Verifier, topics
 from protocol.signing import load_public_key_b64
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ class Agent:
         self._outbox = Outbox(
             self._state, self._link, self._clock, self.boot_id, events_per_s=config.events_per_s
         )
+        self._live = LiveDesk(self._outbox)
         if self._state.rebuilt is not None:  # the retained plan fills the new state; say what was lost
             self._outbox.emit("failed", reason="state_rebuilt", detail=self._state.rebuilt)
         self._downloader = Downloader(
@@ -97,6 +102,9 @@ class Agent:
         self._systemd = Systemd()
         self._programme = Programme(self._state, config.cache_dir)
         self._current: Playback | None = None
+        self._starter = Starter(
+            self._player, self._amplifier, self._clock, self._wake, dead_air_s=config.player.dead_air_s
+        )
         self._tones: list[Track] = []
         self._fetch_pending = False
         self._next_fetch = 0.0
@@ -124,7 +132,7 @@ class Agent:
     def run(self) -> None:
         """Run until `stop()`: connect, play on time, report; then shut down cleanly."""
         self._programme.restore(self._verifier)
-        wanted = {item.asset.sha256 for item in self._programme.wanted_items()}
+        wanted = set(self._programme.wanted_assets())
         for path in sweep(self.config.cache_dir, {sha for sha, _ in self._state.assets()}, wanted):
             log.info("removed %s from the cache: no plan needs it", path.name)
         self._request_missing()
@@ -173,6 +181,8 @@ class Agent:
     def _tick(self) -> float:
         now = self._clock.now()
         self._check_liveness()
+        if self._current is not None:
+            report_notes(self._outbox, self._current, self._plan_version())
         self._collect_playback()
         playing = self._current
         clock_ok = self._clock_check.synced(now, self._clock.monotonic())
@@ -188,17 +198,7 @@ class Agent:
         if self._fetch_pending or self._clock.monotonic() >= self._next_fetch:
             self._fetch_pending = False
             self._request_missing()
-        if decision.play is not None:
-            if playing is not None and decision.emergency and not playing.emergency:
-                self._interrupt("emergency")
-            if self._current is None:
-                self._start(decision.play, emergency=decision.emergency)
-        elif self._current is None and self._tones:
-            track = self._tones.pop(0)
-            self._outbox.emit("started", item_id=track.item_id, detail="test_tone")
-            self._current = start_playback(
-                self._player, self._amplifier, track, None, emergency=False, on_done=self._wake
-            )
+        self._play(decision, self._live.due(now, None if playing is None else playing.session), playing)
         warm_at = None
         if self._current is None:
             warm_at = warm_before(self._amplifier, decision.next_start, now, self.config.amplifier.warmup_s)
@@ -225,7 +225,37 @@ class Agent:
         else:
             report_held(self._outbox, held, self._held_reported, self._plan_version())
 
-    def _start(self, item: PlanItem, *, emergency: bool) -> None:
+    def _play(self, decision: Decision, live: LiveSession | None, playing: Playback | None) -> None:
+        """Start what should air now: emergency > live > the programme (relay/priority > normal) > tones."""
+        if decision.play is not None and (decision.emergency or live is None):
+            if playing is not None and decision.emergency and not playing.emergency:
+                self._interrupt("emergency")
+            if self._current is None:
+                self._start(decision.play, emergency=decision.emergency)
+        elif live is not None:
+            # Live pauses everything but an emergency; what it cut resumes (or is skipped) by its window.
+            current = self._current
+            if current is not None and not current.emergency and current.session != live.session:
+                self._interrupt("live")
+            if self._current is None:
+                volume = live.volume if live.volume is not None else self._volume()
+                self._current = self._starter.live(live, volume)
+        elif self._current is None and self._tones:
+            track = self._tones.pop(0)
+            self._outbox.emit("started", item_id=track.item_id, detail="test_tone")
+            self._current = self._starter.tone(track)
+
+    def _start(self, item: PlanItem | SourcedItem, *, emergency: bool) -> None:
+        if isinstance(item, SourcedItem):
+            if isinstance(item.source, StreamSource):
+                filler = None
+                if item.asset is not None and item.asset.sha256 in self._programme.ready:
+                    filler = asset_path(self.config.cache_dir, item.asset.sha256)
+                job = StreamJob(item.source.urls, self._programme.stream_end(item), filler)
+                volume = item.volume if item.volume is not None else self._volume()
+                # Its `started`, with the URL that answered, comes from the stream as a note.
+                self._current = self._starter.stream(item, job, volume, emergency=emergency)
+            return
         path = asset_path(self.config.cache_dir, item.asset.sha256)
         if not path.exists():
             self._programme.asset_gone(item.asset.sha256)
@@ -233,10 +263,7 @@ class Agent:
             self._downloader.request(item.asset)
             return
         volume = item.volume if item.volume is not None else self._volume()
-        track = Track(item.item_id, path, item.asset.duration_ms, volume)
-        self._current = start_playback(
-            self._player, self._amplifier, track, item, emergency=emergency, on_done=self._wake
-        )
+        self._current = self._starter.file(item, path, volume, emergency=emergency)
         # The durable writes (each an fsync) come after the start, so they never delay the audio.
         self._outbox.emit(
             "started", item=item, plan_version=self._plan_version(), detail="emergency" if emergency else None
@@ -259,7 +286,14 @@ class Agent:
         if current is None or not current.done.is_set():
             return
         self._current = None
-        if current.item is None and current.outcome == "finished" and self._link.connected:
+        report_notes(self._outbox, current, self._plan_version())
+        self._live.ended(current)
+        if (
+            current.item is None
+            and current.session is None
+            and current.outcome == "finished"
+            and self._link.connected
+        ):
             mark_healthy(self.config.state_dir, self.version)
         report_outcome(self._outbox, self._programme, current, self._plan_version(), self._clock.now())
 
@@ -271,7 +305,7 @@ class Agent:
         self._outbox.emit("received", plan_version=accepted.body.version, detail=f"seq {accepted.seq}")
         skip_unsupported(self._outbox, self._programme, accepted.body, self.version)
         current = self._current
-        kept = {item.item_id for item in accepted.body.items}
+        kept = {item.item_id for item in accepted.body.items} | {i.item_id for i in accepted.body.sourced}
         if (
             current is not None
             and current.item is not None
@@ -290,8 +324,13 @@ class Agent:
         command = accepted.command
         if command.command == "play_now":
             self._play_now(command)
+        elif command.command in ("live_start", "live_stop"):
+            cut = self._live.take(command, None if self._current is None else self._current.session)
+            if cut is not None:
+                self._interrupt(cut)
         elif command.command == "stop":
             self._tones.clear()
+            self._live.session = None
             self._interrupt("stopped")
             for entry in list(self._programme.emergencies):
                 self._programme.close(entry.item.item_id, "stopped")
@@ -339,7 +378,7 @@ class Agent:
 
     def _evict(self, *, limit_bytes: int) -> None:
         """Delete cached assets that no open item needs, least recently used first, down to the limit."""
-        keep = {item.asset.sha256 for item in self._programme.wanted_items()}
+        keep = set(self._programme.wanted_assets())
         for sha in evict(self.config.cache_dir, self._state.assets(), keep, limit_bytes):
             self._programme.asset_gone(sha)
             log.info("evicted asset %s from the cache", sha[:12])

@@ -38,6 +38,8 @@ backend = "file"          # file | mpg123 | aplay | ffplay
 output_dir = "played"     # file backend only
 alsa_device = "default"
 mixer_control = "Master"
+# decode_files = true     # file backend: decode bulletins like ALSA does (dead-air check)
+dead_air_s = 10           # silence (< -50 dBFS) or no audio for longer than this is reported as dead air
 
 [amplifier]
 gpio_pin = 17             # leave out when there is no relay
@@ -75,6 +77,10 @@ class PlayerConfig:
     output_dir: Path | None
     alsa_device: str = "default"
     mixer_control: str = "Master"
+    # Bulletins go through the PCM path (decoded, level-checked, then out), as every ALSA backend does;
+    # the file sink copies files unless asked, so simulated fleets with placeholder audio stay cheap.
+    decode_files: bool = True
+    dead_air_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,8 @@ def parse_config(data: dict[str, Any], base: Path) -> AgentConfig:
             output_dir=None if output_dir is None else base / output_dir,
             alsa_device=player.get("alsa_device", str, "default"),
             mixer_control=player.get("mixer_control", str, "Master"),
+            decode_files=backend != "file" or player.get("decode_files", bool, False),
+            dead_air_s=_positive(float(player.get("dead_air_s", (int, float), 10.0)), "player.dead_air_s"),
         ),
         amplifier=AmplifierConfig(gpio_pin=pin, warmup_s=warmup),
         heartbeat_interval_s=_positive(

@@ -8,6 +8,7 @@ drops duplicates by (device, seq). It must not decide which events happen.
 import json
 import logging
 from collections import OrderedDict
+from datetime import datetime
 from typing import Final, Protocol
 
 import paho.mqtt.client as mqtt
@@ -16,7 +17,7 @@ from edge_agent.clock import Clock
 from edge_agent.ratelimit import TokenBucket
 from edge_agent.state import State
 from protocol import Event, PlanItem, SourcedItem
-from protocol.messages import EventType
+from protocol.messages import DeadAirKind, EventSource, EventType
 
 log = logging.getLogger(__name__)
 # Events in flight (published, not yet acknowledged); the rest wait in SQLite, not in memory. It is also
@@ -70,8 +71,16 @@ class Outbox:
         sha256: str | None = None,
         reason: str | None = None,
         detail: str | None = None,
+        session: str | None = None,
+        url: str | None = None,
+        span: tuple[datetime, datetime] | None = None,
+        dead_air: DeadAirKind | None = None,
+        source: EventSource | None = None,
     ) -> int:
-        """Store an event in the outbox and return its seq (it is sent on the next flush)."""
+        """Store an event in the outbox and return its seq (it is sent on the next flush).
+
+        Streams add `session` (a live session), `url`, and for gaps and dead air their `span` (from, to).
+        """
         at = self._clock.now()
 
         def build(seq: int) -> str:
@@ -86,11 +95,17 @@ class Outbox:
                 sha256=sha256 if sha256 is not None or not isinstance(item, PlanItem) else item.asset.sha256,
                 reason=reason,
                 detail=None if detail is None else detail[:1024],
+                session=session,
+                url=url,
+                start=None if span is None else span[0],
+                end=None if span is None else span[1],
+                kind=dead_air,
+                source=source,
             )
             return json.dumps(event.to_json(), ensure_ascii=False)
 
         seq = self._state.add_event(build, at)
-        subject = item.item_id if item is not None else item_id or (sha256 or "")[:12]
+        subject = item.item_id if item is not None else item_id or session or (sha256 or "")[:12]
         log.info("event %s %s %s reason=%s", seq, kind, subject, reason)
         return seq
 

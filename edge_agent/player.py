@@ -1,7 +1,9 @@
 """The Player port and its adapters: a file sink (demo, tests) and real players on ALSA (mpg123/aplay/ffplay).
 
-Owns how a track leaves the Pi and how it is cut short. It must not decide what or when to play (that is
-schedule.py and agent.py) and must not touch MQTT or the state database.
+Owns how a track leaves the Pi and how it is cut short: a whole file (`play`), or PCM the agent decoded
+and checked itself (`open_pcm`: streams, and bulletins when `decodes_files`; edge_agent.pcm_out). It must
+not decide what or when to play (that is schedule.py and agent.py) and must not touch MQTT or the state
+database.
 """
 
 import json
@@ -16,6 +18,9 @@ from typing import Protocol
 
 from edge_agent.clock import Clock
 from edge_agent.config import Backend
+from edge_agent.pcm_out import AplayOutput, PcmOutput, PlayerError, WavSinkOutput
+
+__all__ = ["FileSinkPlayer", "PcmOutput", "Player", "PlayerError", "ProcessPlayer", "Track"]
 from protocol.timefmt import format_utc
 
 log = logging.getLogger(__name__)
@@ -33,16 +38,14 @@ class Track:
     volume: int
 
 
-class PlayerError(RuntimeError):
-    """A play failed; `reason` is a short word for the `failed` event."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
 class Player(Protocol):
-    """Plays one track at a time, blocking, until it ends or `cancel` is set."""
+    """Plays one track at a time, blocking, until it ends or `cancel` is set; or takes PCM to air.
+
+    `decodes_files` says whether the agent should air bulletins through `open_pcm` (decoded and level-checked
+    by the agent) rather than hand the file to `play`.
+    """
+
+    decodes_files: bool
 
     def play(self, track: Track, cancel: threading.Event) -> bool:
         """Play the track; True when it played to the end, False when `cancel` cut it short."""
@@ -50,6 +53,10 @@ class Player(Protocol):
 
     def set_volume(self, volume: int) -> bool:
         """Apply a volume 0–100 now; False when the hardware refused it (the value is still kept)."""
+        ...
+
+    def open_pcm(self, item_id: str, volume: int) -> PcmOutput:
+        """An output for one play of PCM (s16le mono at edge_agent.pcm.RATE); the caller closes it."""
         ...
 
 
@@ -60,20 +67,22 @@ class FileSinkPlayer:
     a speaker. Used by the demo's simulated agents and by the tests.
     """
 
-    def __init__(self, output_dir: Path, clock: Clock) -> None:
+    def __init__(self, output_dir: Path, clock: Clock, *, decode_files: bool = False) -> None:
         self.output_dir = output_dir
         self.log_path = output_dir / "plays.jsonl"
+        self.decodes_files = decode_files
         self._clock = clock
         self._count = 0
         output_dir.mkdir(parents=True, exist_ok=True)
 
+    def _name(self, item_id: str) -> str:
+        self._count += 1
+        return f"{self._clock.now():%Y%m%dT%H%M%S}-{self._count:04d}-{item_id}"
+
     def play(self, track: Track, cancel: threading.Event) -> bool:
         """Copy the file, wait its duration (or until cancelled), then log the play."""
         started = self._clock.now()
-        self._count += 1
-        copy = (
-            self.output_dir / f"{started:%Y%m%dT%H%M%S}-{self._count:04d}-{track.item_id}{track.path.suffix}"
-        )
+        copy = self.output_dir / f"{self._name(track.item_id)}{track.path.suffix}"
         shutil.copyfile(track.path, copy)
         finished_whole = not self._clock.wait(cancel, track.duration_ms / 1000)
         record = {
@@ -92,6 +101,10 @@ class FileSinkPlayer:
         """Nothing to adjust on a file: the volume is recorded per play."""
         return True
 
+    def open_pcm(self, item_id: str, volume: int) -> PcmOutput:
+        """A WAV file written at the speaker's pace (and a line in plays.jsonl when it is closed)."""
+        return WavSinkOutput(self.output_dir, self._name(item_id), item_id, volume, self._clock)
+
 
 def _commands(backend: Backend, device: str, path: Path) -> list[list[str]]:
     """The process pipeline that plays `path` on an ALSA device with this backend."""
@@ -108,6 +121,11 @@ class ProcessPlayer:
     """Plays through a real player process on an ALSA device; stopping terminates the process."""
 
     def __init__(self, backend: Backend, device: str, mixer_control: str) -> None:
+        # Bulletins are decoded by the agent and aired through aplay, so what ALSA gets is checked for dead
+        # air; without ffmpeg (a Pi installed before the package depended on it) they go to the player whole.
+        self.decodes_files = shutil.which("ffmpeg") is not None
+        if not self.decodes_files:
+            log.warning("ffmpeg is not installed: bulletins play unchecked and streams cannot play")
         self._backend = backend
         self._device = device
         self._mixer_control = mixer_control
@@ -161,6 +179,10 @@ class ProcessPlayer:
             )
             return False
         return True
+
+    def open_pcm(self, item_id: str, volume: int) -> PcmOutput:
+        """Raw PCM into aplay on the configured ALSA device (the volume is the mixer's)."""
+        return AplayOutput(self._device)
 
 
 def _card_of(device: str) -> str | None:

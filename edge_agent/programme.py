@@ -11,9 +11,9 @@ from pathlib import Path
 
 from edge_agent.downloader import asset_path
 from edge_agent.intake import read_plan
-from edge_agent.schedule import Decision, Emergency, Progress, decide
+from edge_agent.schedule import Decision, Emergency, Progress, decide, play_span
 from edge_agent.state import State
-from protocol import Asset, PlanBody, PlanItem, ProtocolError, Verifier
+from protocol import Asset, PlanBody, PlanItem, ProtocolError, SourcedItem, StreamSource, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,11 @@ class Programme:
             clock_ok=clock_ok,
         )
 
+    def stream_end(self, item: SourcedItem) -> datetime:
+        """When a stream slot stops airing: its end, or its window's close when that comes first."""
+        span = None if self.plan is None or item.priority == "emergency" else play_span(self.plan, item)
+        return item.ends_at if span is None else min(item.ends_at, span[1])
+
     def close(self, item_id: str, reason: str) -> None:
         """Close an item for good (skipped, stopped, cancelled, failed)."""
         self._state.close_item(item_id, reason)
@@ -80,7 +85,7 @@ class Programme:
         self.progress[item_id] = Progress(old.plays, old.last_finished, reason)
         self.emergencies = [e for e in self.emergencies if e.item.item_id != item_id]
 
-    def record_play(self, item: PlanItem, finished: datetime) -> PlayCount:
+    def record_play(self, item: PlanItem | SourcedItem, finished: datetime) -> PlayCount:
         """Count one completed play of an item (an emergency's repeat comes from its command)."""
         repeat = next((e.repeat for e in self.emergencies if e.item.item_id == item.item_id), item.repeat)
         count = PlayCount(self.progress.get(item.item_id, Progress()).plays + 1, repeat)
@@ -115,6 +120,15 @@ class Programme:
             items += [i for i in self.plan.items if not self.progress.get(i.item_id, Progress()).closed]
         return items
 
+    def wanted_assets(self) -> dict[str, Asset]:
+        """Assets that may still play, by sha256: open items' audio and open stream slots' fillers."""
+        wanted = {i.asset.sha256: i.asset for i in self.wanted_items()}
+        for item in () if self.plan is None else self.plan.sourced:
+            open_ = not self.progress.get(item.item_id, Progress()).closed
+            if open_ and item.asset is not None and isinstance(item.source, StreamSource):
+                wanted[item.asset.sha256] = item.asset
+        return wanted
+
     def missing_assets(self) -> dict[str, Asset]:
-        """Assets of wanted items that are not in the cache, by sha256."""
-        return {i.asset.sha256: i.asset for i in self.wanted_items() if i.asset.sha256 not in self.ready}
+        """Assets of wanted items (and fillers) that are not in the cache, by sha256."""
+        return {sha: asset for sha, asset in self.wanted_assets().items() if sha not in self.ready}

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from protocol import PlanBody, PlanItem, WindowSpec
+from protocol import PlanBody, PlanItem, SourcedItem, StreamSource, WindowSpec
 
 _RANK: Final = {"emergency": 0, "priority": 1, "normal": 2}
 _MAX_LOOKAHEAD_DAYS: Final = 31
@@ -39,7 +39,7 @@ class Emergency:
 class Skip:
     """An item that will never play from this plan, and why (`window_closed`, `expired`, `no_window`)."""
 
-    item: PlanItem
+    item: PlanItem | SourcedItem
     reason: str
 
 
@@ -51,7 +51,7 @@ class Decision:
     `next_start` is the earliest moment a ready item may start later (the amplifier warms up before it).
     """
 
-    play: PlanItem | None
+    play: PlanItem | SourcedItem | None
     emergency: bool
     skips: tuple[Skip, ...]
     wake_at: datetime | None
@@ -73,14 +73,19 @@ def _window_instances(
     return sorted(out)
 
 
-def play_span(plan: PlanBody, item: PlanItem) -> tuple[datetime, datetime] | None:
+def _end(item: PlanItem | SourcedItem) -> datetime:
+    """When an item may play until: not_after, or a stream slot's end."""
+    return item.ends_at if isinstance(item, SourcedItem) else item.not_after
+
+
+def play_span(plan: PlanBody, item: PlanItem | SourcedItem) -> tuple[datetime, datetime] | None:
     """When a normal/priority item may start: its window instance clipped to [planned_start, not_after)."""
     named = tuple(w for w in plan.windows if w.name == item.window)
     earliest = max(item.planned_start, item.not_before)
-    return _span(named or plan.windows, plan.timezone, earliest, item.not_after)
+    return _span(named or plan.windows, plan.timezone, earliest, _end(item))
 
 
-def ends_a_window(plan: PlanBody, item: PlanItem) -> bool:
+def ends_a_window(plan: PlanBody, item: PlanItem | SourcedItem) -> bool:
     """Whether the item's not_after is the end of one of its windows (local wall-clock time)."""
     local_end = item.not_after.astimezone(ZoneInfo(plan.timezone)).strftime("%H:%M:%S")
     named = tuple(w for w in plan.windows if w.name == item.window)
@@ -144,24 +149,30 @@ def _plan_candidates(
     progress: Mapping[str, Progress],
     ready: Container[str],
     playing: str | None,
-) -> tuple[list[PlanItem], list[Skip], list[datetime], list[datetime]]:
-    """Plan items that may start now (best first), skips, wake-up moments, and later ready starts."""
-    ranked: list[tuple[int, datetime, str, PlanItem]] = []
+) -> tuple[list[PlanItem | SourcedItem], list[Skip], list[datetime], list[datetime]]:
+    """Plan items that may start now (best first), skips, wake-up moments, and later ready starts.
+
+    Stream slots (relay) rank with priority items (emergency > live > relay/priority > normal, DESIGN §4)
+    and need no asset: their filler is optional.
+    """
+    ranked: list[tuple[int, datetime, str, PlanItem | SourcedItem]] = []
     skips: list[Skip] = []
     wakes: list[datetime] = []
     starts: list[datetime] = []
-    for item in plan.items:
+    items: list[PlanItem | SourcedItem] = [*plan.items]
+    items += [i for i in plan.sourced if isinstance(i.source, StreamSource)]
+    for item in items:
         state = progress.get(item.item_id, Progress())
         if state.closed or state.plays >= item.repeat or item.item_id == playing:
             continue
         if item.priority == "emergency":
             span: tuple[datetime, datetime] | None = (
                 max(item.planned_start, item.not_before),
-                item.not_after,
+                _end(item),
             )
         else:
             span = play_span(plan, item)
-        if now >= item.not_after:
+        if now >= _end(item):
             # The planner sets not_after to the window's end: then it is the window that closed, which
             # is what an operator should read; only an expiry of its own is reported as one.
             ends_window = item.priority != "emergency" and ends_a_window(plan, item)
@@ -172,10 +183,11 @@ def _plan_candidates(
             skips.append(Skip(item, "window_closed"))
         else:
             wakes.append(span[0] if now < span[0] else span[1])
-            if item.asset.sha256 not in ready:
+            if isinstance(item, PlanItem) and item.asset.sha256 not in ready:
                 continue
             if now >= span[0]:
-                ranked.append((_RANK[item.priority], span[0], item.item_id, item))
+                rank = _RANK[item.priority] if isinstance(item, PlanItem) else min(_RANK[item.priority], 1)
+                ranked.append((rank, span[0], item.item_id, item))
             else:
                 starts.append(span[0])
     ranked.sort(key=lambda entry: entry[:3])

@@ -17,17 +17,27 @@ from protocol.plan import (
     PlanItem,
     volume_field,
 )
+from protocol.sources import read_stream_urls
 from protocol.timefmt import format_utc
 
 EventType = Literal[
-    "received", "asset_ready", "asset_failed", "started", "finished", "interrupted", "skipped", "failed"
-]
+    "received", "asset_ready", "asset_failed", "started", "finished", "interrupted", "skipped", "failed",
+    "gap", "dead_air",
+]  # fmt: skip
 EVENT_TYPES: Final[tuple[str, ...]] = (
     "received", "asset_ready", "asset_failed", "started", "finished", "interrupted", "skipped", "failed",
+    "gap", "dead_air",
 )  # fmt: skip
+DeadAirKind = Literal["silent", "broken"]
+EventSource = Literal["relay", "live"]  # absent: a file
+DEAD_AIR_KINDS: Final[tuple[DeadAirKind, ...]] = ("silent", "broken")
 
-CommandName = Literal["play_now", "stop", "set_volume", "test_tone", "resync", "update"]
-COMMANDS: Final[tuple[str, ...]] = ("play_now", "stop", "set_volume", "test_tone", "resync", "update")
+CommandName = Literal[
+    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "live_start", "live_stop"
+]  # fmt: skip
+COMMANDS: Final[tuple[str, ...]] = (
+    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "live_start", "live_stop",
+)  # fmt: skip
 # A Debian version of loaxa-agent (epoch, upstream, revision): the agent hands it to apt-get as `=VERSION`,
 # so nothing that a shell or apt would read as an option or a second package gets through.
 _DEB_VERSION: Final = re.compile(r"[0-9][0-9A-Za-z.+~:-]{0,63}")
@@ -36,9 +46,11 @@ _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 @dataclass(frozen=True)
 class Command:
-    """A signed one-off instruction: `play_now`, `stop`, `set_volume`, `test_tone`, `resync`, `update`.
+    """A signed one-off instruction: `play_now`, `stop`, `set_volume`, `test_tone`, `resync`, `update`, ...
 
     `update` installs loaxa-agent `version` (its .deb has `sha256`) from the apt source the agent already has.
+    `live_start` plays live `session` from `urls` (in order) until `live_stop` for that session, the source
+    ends, or `not_after`.
     """
 
     command: CommandName
@@ -50,6 +62,9 @@ class Command:
     events_from: int | None = None  # resync: publish again every held event with seq >= this
     version: str | None = None  # update: the Debian version of loaxa-agent to install
     sha256: str | None = None  # update: the SHA-256 of that version's .deb, checked before installing
+    session: str | None = None  # live_start, live_stop: the live session's id
+    urls: tuple[str, ...] = ()  # live_start: stream URLs, tried in order
+    not_after: datetime | None = None  # live_start: the session ends at this time at the latest
 
     @classmethod
     def from_json(cls, data: object) -> "Command":
@@ -67,8 +82,17 @@ class Command:
             events_from=None if f.raw("events_from") is None else f.integer("events_from", minimum=1),
             version=f.opt_str("version", max_len=64),
             sha256=f.opt_str("sha256", max_len=64),
+            session=f.opt_str("session", max_len=64),
+            urls=read_stream_urls(f.raw("urls"), "cmd.urls") if name == "live_start" else (),
+            not_after=f.opt_time("not_after"),
         )
         f.done()
+        if name in ("live_start", "live_stop") and not cmd.session:
+            raise ProtocolError("bad_field", f"cmd {name} needs a session id")
+        if name == "live_start" and cmd.not_after is None:
+            raise ProtocolError(
+                "bad_field", "cmd live_start needs not_after (when the session ends at the latest)"
+            )
         if name == "play_now" and cmd.item is None:
             raise ProtocolError("bad_field", "cmd play_now needs an item")
         if name == "set_volume" and cmd.volume is None:
@@ -94,6 +118,12 @@ class Command:
             out["events_from"] = self.events_from
         elif self.command == "update":
             out.update(version=self.version, sha256=self.sha256)
+        elif self.command == "live_start" and self.not_after is not None:
+            out.update(session=self.session, urls=list(self.urls), not_after=format_utc(self.not_after))
+            if self.volume is not None:
+                out["volume"] = self.volume
+        elif self.command == "live_stop":
+            out["session"] = self.session
         return out
 
 
@@ -207,7 +237,13 @@ class Heartbeat:
 
 @dataclass(frozen=True)
 class Event:
-    """One playback or plan event from the agent's durable outbox; `seq` orders and de-duplicates."""
+    """One playback or plan event from the agent's durable outbox; `seq` orders and de-duplicates.
+
+    Streams add: `source` (`relay` or `live`; absent for a file), `session` (a live session's id, instead of
+    `item_id`), `url` (the stream a `started` plays, the one a `gap` lost), and for `gap` and `dead_air` the
+    span `[from, to)` (`start`, `end` here);
+    `dead_air` also has `kind` (`silent`: audio below -50 dBFS, `broken`: no or undecodable audio).
+    """
 
     seq: int
     type: EventType
@@ -219,6 +255,12 @@ class Event:
     sha256: str | None = None
     reason: str | None = None
     detail: str | None = None
+    session: str | None = None
+    url: str | None = None
+    start: datetime | None = None  # wire name "from"
+    end: datetime | None = None  # wire name "to"
+    kind: DeadAirKind | None = None
+    source: EventSource | None = None
 
     @classmethod
     def from_json(cls, data: object) -> "Event":
@@ -237,8 +279,22 @@ class Event:
             sha256=f.opt_str("sha256", max_len=64),
             reason=f.opt_str("reason", max_len=64),
             detail=f.opt_str("detail", max_len=1024),
+            session=f.opt_str("session", max_len=64),
+            url=f.opt_str("url", max_len=2048),
+            start=f.opt_time("from"),
+            end=f.opt_time("to"),
+            kind=None if f.raw("kind") is None else cast(DeadAirKind, f.choice("kind", DEAD_AIR_KINDS)),
+            source=None
+            if f.raw("source") is None
+            else cast(EventSource, f.choice("source", ("relay", "live"))),
         )
         f.done()
+        if event.type in ("gap", "dead_air") and (event.start is None or event.end is None):
+            raise ProtocolError("bad_field", f"event {event.type} needs 'from' and 'to'")
+        if event.start is not None and event.end is not None and event.end < event.start:
+            raise ProtocolError("bad_field", f"event {event.type}: 'to' is before 'from'")
+        if event.type == "dead_air" and event.kind is None:
+            raise ProtocolError("bad_field", "event dead_air needs kind silent or broken")
         return event
 
     def to_json(self) -> dict[str, Any]:
@@ -254,5 +310,11 @@ class Event:
             "sha256": self.sha256,
             "reason": self.reason,
             "detail": self.detail,
+            "session": self.session,
+            "url": self.url,
+            "from": None if self.start is None else format_utc(self.start),
+            "to": None if self.end is None else format_utc(self.end),
+            "kind": self.kind,
+            "source": self.source,
         }
         return {k: v for k, v in out.items() if v is not None}

@@ -6,7 +6,7 @@ Items of other programme sources are protocol.sources' shapes, carried here as S
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, cast
 
 from protocol._fields import Fields
@@ -144,8 +144,9 @@ class SourcedItem:
     """A plan item whose sound is not a file: a relayed station, a live session, or an unknown kind.
 
     It is placed like any item (window, priority, times); an agent that cannot play its source skips it
-    with reason `unsupported_source` and goes on with the rest of the plan. `asset`, when present, is a
-    short filler the agent downloads in advance and loops while no stream URL plays.
+    with reason `unsupported_source` and goes on with the rest of the plan. A stream plays from its start
+    until `planned_start + duration_ms` (or `not_after` without a duration), never later; `asset` is an
+    optional filler, fetched ahead like a file item's audio and looped while no URL gives sound.
     """
 
     item_id: str
@@ -156,7 +157,21 @@ class SourcedItem:
     not_after: datetime
     planned_start: datetime
     window: str | None = None
+    duration_ms: int | None = None
     asset: Asset | None = None
+    volume: int | None = None
+
+    @property
+    def repeat(self) -> int:
+        """A stream slot plays once."""
+        return 1
+
+    @property
+    def ends_at(self) -> datetime:
+        """When the slot ends: planned_start + duration, never after not_after."""
+        if self.duration_ms is None:
+            return self.not_after
+        return min(self.not_after, self.planned_start + timedelta(milliseconds=self.duration_ms))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this item."""
@@ -169,6 +184,9 @@ class SourcedItem:
             "not_after": format_utc(self.not_after),
             "planned_start": format_utc(self.planned_start),
             "window": self.window,
+            **({} if self.duration_ms is None else {"duration_ms": self.duration_ms}),
+            **({} if self.asset is None else {"asset": self.asset.to_json()}),
+            **({} if self.volume is None else {"volume": self.volume}),
         }
         if self.asset is not None:
             data["asset"] = self.asset.to_json()
@@ -181,6 +199,8 @@ def read_item(data: object) -> "PlanItem | SourcedItem":
     source = read_source(f.raw("source"))
     if source is None:
         return PlanItem.from_json(data)
+    filler = f.raw("asset")
+    duration = f.raw("duration_ms")
     item = SourcedItem(
         item_id=f.text("item_id", max_len=128),
         bulletin_id=f.integer("bulletin_id", minimum=1),
@@ -190,7 +210,9 @@ def read_item(data: object) -> "PlanItem | SourcedItem":
         not_after=f.time("not_after"),
         planned_start=f.time("planned_start"),
         window=f.opt_str("window", max_len=64),
-        asset=None if f.raw("asset") is None else Asset.from_json(f.obj("asset")),
+        duration_ms=None if duration is None else f.integer("duration_ms", minimum=1),
+        asset=None if filler is None else Asset.from_json(filler),
+        volume=volume_field(f.raw("volume")),
     )
     if item.not_after <= item.not_before:
         raise ProtocolError("bad_field", f"item {item.item_id}: not_after is not after not_before")

@@ -54,6 +54,19 @@ class UnknownSource:
         return {"kind": self.kind}
 
 
+def read_stream_urls(value: object, what: str) -> tuple[str, ...]:
+    """Check a list of 1–8 http(s) stream URLs (a relay's or a live session's)."""
+    if not (
+        isinstance(value, list)
+        and 1 <= len(value) <= MAX_STREAM_URLS
+        and all(isinstance(u, str) and u.startswith(_SCHEMES) and len(u) <= 2048 for u in value)
+    ):
+        raise ProtocolError(
+            "bad_field", f"{what}: expected 1–{MAX_STREAM_URLS} http(s) URLs, got {value!r:.80}"
+        )
+    return tuple(value)
+
+
 def read_source(data: object) -> StreamSource | UnknownSource | None:
     """Read an item's `source`; None for a `file` item (its audio is the item's `asset`)."""
     if data is None:
@@ -64,14 +77,9 @@ def read_source(data: object) -> StreamSource | UnknownSource | None:
         return None
     if kind not in STREAM_KINDS:
         return UnknownSource(kind)
-    urls = f.array("urls", max_items=MAX_STREAM_URLS)
-    if not urls or not all(isinstance(u, str) and u.startswith(_SCHEMES) and len(u) <= 2048 for u in urls):
-        raise ProtocolError(
-            "bad_field", f"source.urls: expected 1–{MAX_STREAM_URLS} http(s) URLs, got {urls!r:.80}"
-        )
     return StreamSource(
         kind="relay" if kind == "relay" else "live",
-        urls=tuple(urls),
+        urls=read_stream_urls(f.raw("urls"), "source.urls"),
         station=f.opt_str("station", max_len=64),
         session=f.opt_str("session", max_len=64),
         duration_s=None if f.raw("duration_s") is None else f.integer("duration_s", minimum=1),

@@ -55,6 +55,7 @@ from controller.services.ingest import (
     record_heartbeats,
     record_status,
 )
+from controller.services.onair import last_dead_air, recent_dead_air
 from controller.services.places import create_commune, create_village, list_villages
 from controller.services.plans import (
     StoredPlan,
@@ -143,6 +144,7 @@ __all__ = [
     "get_device",
     "get_user",
     "issue_token",
+    "last_dead_air",
     "latest_speech_engine",
     "list_audit",
     "list_bulletins",
@@ -157,6 +159,7 @@ __all__ = [
     "plan_delivery",
     "provision_device",
     "prune_events",
+    "recent_dead_air",
     "record_event",
     "record_heartbeat",
     "record_heartbeats",

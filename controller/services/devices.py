@@ -5,6 +5,7 @@ broker (controller.mqtt.broker takes the accounts this module lists).
 """
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -15,6 +16,7 @@ from controller.db.models import Area, Device, Village
 from controller.mqtt.accounts import BrokerAccount, hash_password, new_password
 from controller.services.audit import write_audit
 from controller.services.errors import AreaRetired, Conflict, NotFound, ValidationFailed
+from controller.services.onair import last_dead_air
 from controller.services.places import check_slug
 from controller.services.uptime import uptime_fractions
 from controller.services.views import DeviceView, ProvisionedDevice
@@ -118,7 +120,8 @@ def reset_device_password(
 def get_device(session: Session, device_id: str, now: datetime) -> DeviceView:
     """One device with liveness, metrics and uptime over the last 24 h and 7 d."""
     device = load_device(session, device_id)
-    return _view(device, uptime_fractions(session, [device_id], now, UPTIME_PERIODS)[device_id])
+    view = _view(device, uptime_fractions(session, [device_id], now, UPTIME_PERIODS)[device_id])
+    return replace(view, dead_air_last=last_dead_air(session, device_id))
 
 
 def list_devices(

@@ -42,6 +42,7 @@ from controller.db.models import (
 from controller.services.deliveries import advance_delivery, find_delivery
 from controller.services.devices import load_device
 from controller.services.errors import NotFound
+from controller.services.onair import record_dead_air, record_gap
 from controller.services.uptime import COVERAGE_FACTOR, DEFAULT_INTERVAL, cut_coverage
 from protocol import Event, Heartbeat, ProtocolError, Status
 
@@ -322,6 +323,10 @@ def record_event(session: Session, device_id: str, ev: Event, received_at: datet
         _play_started(session, device_id, ev, bulletin_id)
     elif ev.type in _PLAY_END:
         _play_ended(session, device_id, ev, bulletin_id)
+    elif ev.type == "gap":
+        record_gap(session, device_id, ev, _last_play(session, device_id, ev))
+    elif ev.type == "dead_air":
+        record_dead_air(session, device_id, ev)
     if delivery is not None and ev.type in _DELIVERY_STATE:
         reason = ev.reason or (ev.type if ev.type in ("interrupted", "asset_failed") else None)
         advance_delivery(
@@ -350,32 +355,41 @@ def _asset_event(session: Session, device_id: str, ev: Event, received_at: datet
         )  # fmt: skip
 
 
-def _same_item(device_id: str, item_id: str | None) -> list[Any]:
-    item = Play.item_id.is_(None) if item_id is None else Play.item_id == item_id
+def _same_item(device_id: str, ev: Event) -> list[Any]:
+    """The plays of the event's item (a live session's plays by their session)."""
+    if ev.session is not None:
+        return [Play.device_id == device_id, Play.session == ev.session]
+    item = Play.item_id.is_(None) if ev.item_id is None else Play.item_id == ev.item_id
     return [Play.device_id == device_id, item]
+
+
+def _last_play(session: Session, device_id: str, ev: Event) -> Play | None:
+    """The newest play of the event's item opened before it (a gap belongs to that play)."""
+    return session.scalar(
+        select(Play).where(*_same_item(device_id, ev), Play.seq < ev.seq).order_by(Play.seq.desc()).limit(1)
+    )
+
+
+def _new_play(device_id: str, ev: Event, bulletin_id: int | None, **values: Any) -> Play:
+    return Play(
+        device_id=device_id, bulletin_id=bulletin_id, item_id=ev.item_id, seq=ev.seq,
+        source=ev.source or "file", url=ev.url, session=ev.session, **values,
+    )  # fmt: skip
 
 
 def _play_started(session: Session, device_id: str, ev: Event, bulletin_id: int | None) -> None:
     """Open a play, or complete one whose end arrived before its start."""
     early_end = session.scalar(
         select(Play)
-        .where(*_same_item(device_id, ev.item_id), Play.started_at.is_(None), Play.seq > ev.seq)
+        .where(*_same_item(device_id, ev), Play.started_at.is_(None), Play.seq > ev.seq)
         .order_by(Play.seq)
         .limit(1)
     )
     if early_end is not None:
         early_end.started_at = ev.at
+        early_end.url = early_end.url or ev.url
         return
-    session.add(
-        Play(
-            device_id=device_id,
-            bulletin_id=bulletin_id,
-            item_id=ev.item_id,
-            seq=ev.seq,
-            started_at=ev.at,
-            status="playing",
-        )
-    )
+    session.add(_new_play(device_id, ev, bulletin_id, started_at=ev.at, status="playing"))
     session.flush()
 
 
@@ -383,12 +397,12 @@ def _play_ended(session: Session, device_id: str, ev: Event, bulletin_id: int | 
     """Close the open play of this item, or log an end without a start (e.g. failed before playing)."""
     play = session.scalar(
         select(Play)
-        .where(*_same_item(device_id, ev.item_id), Play.status == "playing", Play.seq < ev.seq)
+        .where(*_same_item(device_id, ev), Play.status == "playing", Play.seq < ev.seq)
         .order_by(Play.seq.desc())
         .limit(1)
     )
     if play is None:
-        play = Play(device_id=device_id, bulletin_id=bulletin_id, item_id=ev.item_id, seq=ev.seq)
+        play = _new_play(device_id, ev, bulletin_id)
         session.add(play)
     play.status, play.finished_at, play.end_seq = ev.type, ev.at, ev.seq
     play.reason = (ev.reason or ev.detail or "")[:256] or None

@@ -1,8 +1,7 @@
 """Reading the as-run log (what played where and when) for the UI, the REST API and CSV reports.
 
-Owns queries on plays and what each aired (`source`: a file, or a relayed station); must not write them
-(ingest does). The gaps of a relay (which URL played when) are reported by agents; this log shows them
-once they are stored.
+Owns queries on plays and what each aired (`source`: a file, a relayed station or a live session) and,
+for streams, their gaps; must not write them (ingest does).
 """
 
 from datetime import datetime
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Play
 from controller.services.errors import ValidationFailed
+from controller.services.onair import gaps_of
 from controller.services.views import PlayView
 
 MAX_PLAYS: Final = 10_000
@@ -49,6 +49,8 @@ def list_plays(
         query = query.where(Play.device_id == device_id)
     if bulletin_id is not None:
         query = query.where(Play.bulletin_id == bulletin_id)
+    rows = [(p, source) for p, source in session.execute(query)]
+    gaps = gaps_of(session, (p.id for p, _ in rows if p.source != "file"))
     return [
         PlayView(
             device_id=p.device_id,
@@ -58,14 +60,23 @@ def list_plays(
             finished_at=p.finished_at,
             status=p.status,
             reason=p.reason,
-            source=play_source(source),
+            source=play_source(p.source, source, p.session),
+            url=p.url,
+            session=p.session,
+            gaps=tuple(gaps.get(p.id, ())),
         )
-        for p, source in session.execute(query)
+        for p, source in rows
     ]
 
 
-def play_source(stored: dict[str, Any] | None) -> dict[str, Any]:
-    """What a play aired (DESIGN §8): `{"kind": "file"}`, or `{"kind": "relay", "station": ID}`."""
-    if not stored or stored.get("kind") != "relay":
-        return {"kind": "file"}
-    return {"kind": "relay", "station": stored.get("station")}
+def play_source(kind: str, stored: dict[str, Any] | None, live_session: str | None) -> dict[str, Any]:
+    """What a play aired (DESIGN §8): a file, a relayed station or a live session.
+
+    `kind` is what the agent reported, `stored` the bulletin's source: `{"kind": "file"}`,
+    `{"kind": "relay", "station": ID}` or `{"kind": "live", "session": ID}`.
+    """
+    if kind == "live":
+        return {"kind": "live", "session": live_session}
+    if kind == "relay" or (stored and stored.get("kind") == "relay"):
+        return {"kind": "relay", "station": stored.get("station") if stored else None}
+    return {"kind": "file"}

@@ -32,6 +32,30 @@ class VillageView:
 
 
 @dataclass(frozen=True)
+class GapView:
+    """A stretch of a relay or live play when its stream did not air (a filler may have)."""
+
+    started_at: datetime
+    ended_at: datetime
+    url: str | None
+    reason: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class DeadAirView:
+    """A device's dead air: when it began, how long it lasted (so far, when `ongoing`), and its kind."""
+
+    device_id: str
+    started_at: datetime
+    duration_s: float
+    kind: str
+    ongoing: bool
+    item_id: str | None
+    session: str | None
+
+
+@dataclass(frozen=True)
 class DeviceView:
     """An edge agent with its liveness and uptime fractions (0.0–1.0)."""
 
@@ -49,6 +73,7 @@ class DeviceView:
     uptime_24h: float
     uptime_7d: float
     created_at: datetime
+    dead_air_last: DeadAirView | None = None  # set by get_device (issue 13)
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,9 @@ class PlayView:
     status: str
     reason: str | None
     source: dict[str, Any] = field(default_factory=lambda: {"kind": "file"})  # what it aired
+    url: str | None = None  # the stream a relay or live play started on
+    session: str | None = None  # a live play's session
+    gaps: tuple[GapView, ...] = ()  # when a relay or live play's stream did not air
 
 
 @dataclass(frozen=True)

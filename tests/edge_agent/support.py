@@ -299,6 +299,7 @@ def write_config(
     extra: str = "",
     *,
     mqtt_extra: str = "",
+    player_extra: str = "",
     url: str | None = None,
 ) -> AgentConfig:
     """Write an agent.toml for the file sink and load it through the real config reader."""
@@ -327,6 +328,7 @@ cache_limit_mb = 50
 [player]
 backend = "file"
 output_dir = "played"
+{player_extra}
 
 [clock]
 source = "system"  # this machine's kernel may report no NTP sync; test_clock.py covers "ntp"

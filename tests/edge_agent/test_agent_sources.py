@@ -1,5 +1,6 @@
-"""Programme sources (DESIGN §4): an agent skips, once each, the items whose source it cannot play and
-still plays the file items of the same plan (the wire seam the relay and live work builds on)."""
+"""Programme sources (DESIGN §4): an agent skips, once each, the items whose source it does not know and
+still plays the rest of the plan: file items, and relay slots (whose airing is tested in
+test_agent_streams.py)."""
 
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,9 +28,11 @@ from tests.edge_agent.support import (
 from tests.support.services import BrokerFixture
 
 
-def _sourced(item_id: str, source: StreamSource | UnknownSource, start: datetime) -> SourcedItem:
+def _sourced(
+    item_id: str, source: StreamSource | UnknownSource, start: datetime, duration_ms: int | None = None
+) -> SourcedItem:
     return SourcedItem(
-        item_id=item_id, bulletin_id=7, priority="normal", source=source,
+        item_id=item_id, bulletin_id=7, priority="normal", source=source, duration_ms=duration_ms,
         not_before=start, not_after=start + timedelta(minutes=5), planned_start=start,
     )  # fmt: skip
 
@@ -70,7 +73,10 @@ def test_agent_skips_what_it_cannot_play_once_and_plays_the_rest(
         config = write_config(tmp_path, device_broker, [keys.public_b64], "")
         opens = now_utc().replace(microsecond=0) + timedelta(seconds=2)
         windows = [window("soon", opens, opens + timedelta(seconds=30))]
-        relay = _sourced("b7.0", StreamSource("relay", ("http://127.0.0.1:9/vov1",), station="vov1"), opens)
+        # A relay slot of 1 s whose only URL refuses: it airs first (relay ranks with priority), fails, and
+        # the file item follows.
+        dead = StreamSource("relay", ("http://127.0.0.1:9/vov1",), station="vov1")
+        relay = _sourced("b7.0", dead, opens, duration_ms=1000)
         unknown = _sourced("b8.0", UnknownSource("sip"), opens)
         body = plan(1, windows, [item("b6.0", asset, opens)])
         body = PlanBody(**{**body.__dict__, "sourced": (relay, unknown)})
@@ -78,14 +84,15 @@ def test_agent_skips_what_it_cannot_play_once_and_plays_the_rest(
         player = FileSinkPlayer(tmp_path / "played", SystemClock())
         with running_agent(Agent(config, player=player)):
             controller.wait_event("finished", "b6.0", timeout=30)
-            skipped = {e["item_id"]: e for e in controller.events("skipped")}
-            assert skipped.keys() == {"b7.0", "b8.0"}
-            assert all(e["reason"] == "unsupported_source" for e in skipped.values())
-            assert "'sip'" in skipped["b8.0"]["detail"]
+            [skipped] = controller.events("skipped")
+            assert (skipped["item_id"], skipped["reason"]) == ("b8.0", "unsupported_source")
+            assert "'sip'" in skipped["detail"]
+            [failed] = controller.events("failed", "b7.0")
+            assert failed["reason"] == "no_stream" and "refused" in failed["detail"]
             # The same plan again (a broker redelivers retained plans): nothing is reported twice.
             controller.publish(
                 "plan", keys.plan(11, PlanBody(**{**body.__dict__, "version": 2})), retain=True
             )
             wait_until(lambda: len(controller.events("received")) >= 2, what="the second plan")
-            assert sorted(e["item_id"] for e in controller.events("skipped")) == ["b7.0", "b8.0"]
-    assert [p["item_id"] for p in plays(tmp_path / "played")] == ["b6.0"]
+            assert [e["item_id"] for e in controller.events("skipped")] == ["b8.0"]
+    assert [p["item_id"] for p in plays(tmp_path / "played")] == ["b7.0", "b6.0"]

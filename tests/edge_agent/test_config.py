@@ -29,6 +29,8 @@ def test_example_loads(tmp_path: Path) -> None:
     assert config.amplifier.gpio_pin == 17 and config.heartbeat_interval_s == 30
     assert config.public_keys == (KEY,)
     assert "device-secret" not in repr(config)
+    # The file sink copies bulletins unless asked to decode them; streams are always decoded.
+    assert (config.player.decode_files, config.player.dead_air_s) == (False, 10.0)
 
 
 @pytest.mark.parametrize(
@@ -55,6 +57,8 @@ def test_example_loads(tmp_path: Path) -> None:
             "must be above mqtt.reconnect_max_s",
         ),
         (('source = "ntp"', 'source = "gps"'), "clock.source must be"),
+        (("dead_air_s = 10", "dead_air_s = 0"), "player.dead_air_s must be above 0"),
+        (("# decode_files = true", 'decode_files = "yes"'), "decode_files has the wrong type"),
     ],
 )
 def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], message: str) -> None:

@@ -8,6 +8,7 @@ import hashlib
 import subprocess
 import threading
 import time
+import wave
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +82,22 @@ def test_player_stops_when_cancelled(player: Player, tmp_path: Path) -> None:
 
 def test_player_volume_is_an_answer_not_an_exception(player: Player) -> None:
     assert player.set_volume(55) in (True, False)
+
+
+def test_player_airs_pcm_blocks_and_closes(player: Player, tmp_path: Path) -> None:
+    """PCM (streams, decoded bulletins): a second of blocks goes out and the output closes cleanly."""
+    from edge_agent.pcm import BLOCK_BYTES, RATE
+
+    square = b"".join(
+        (12000 if (i // 25) % 2 else -12000).to_bytes(2, "little", signed=True) for i in range(RATE)
+    )
+    output = player.open_pcm("b1-pcm", 70)
+    for start in range(0, len(square), BLOCK_BYTES):
+        output.write(square[start : start + BLOCK_BYTES])
+    output.close(completed=True)
+    if isinstance(player, FileSinkPlayer):  # the fake keeps what it aired: exactly the blocks, as a WAV
+        with wave.open(str(next((tmp_path / "played").glob("*-b1-pcm.wav")))) as wav:
+            assert (wav.getframerate(), wav.readframes(RATE + 1)) == (RATE, square)
 
 
 # -- Clock ------------------------------------------------------------------------------------------------

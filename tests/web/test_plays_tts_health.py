@@ -56,6 +56,9 @@ def test_plays_as_json_with_filters(client: FlaskClient, runtime: Runtime) -> No
             "finished_at": "2026-11-22T05:01:00Z",
             "status": "finished",
             "source": {"kind": "file"},
+            "url": None,
+            "session": None,
+            "gaps": [],
         }
         for device in ("tule-c01", "tule-c02")
     ]
@@ -70,6 +73,41 @@ def test_plays_as_json_with_filters(client: FlaskClient, runtime: Runtime) -> No
     assert later.json["items"] == []
     other = client.get(f"/api/v1/plays?bulletin={bulletin_id + 1}", headers=runtime.auth("viewer"))
     assert other.json["items"] == []
+
+
+def test_a_relay_play_shows_its_url_and_gaps_and_the_device_its_dead_air(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    url, at = "http://vov.example/vov1.mp3", NOW + timedelta(hours=2)
+    relay = {"boot_id": "b1", "item_id": "r-vov1", "source": "relay"}
+    events = [
+        Event(seq=1, type="started", at=at, url=url, **relay),  # type: ignore[arg-type]
+        Event(seq=2, type="gap", at=at + timedelta(seconds=9), url=url, start=at + timedelta(seconds=2),
+              end=at + timedelta(seconds=9), reason="stalled", detail="slot ended; filler 5.0 s", **relay),  # type: ignore[arg-type]
+        Event(seq=3, type="dead_air", at=at + timedelta(seconds=9), start=at + timedelta(seconds=2),
+              end=at + timedelta(seconds=4), kind="broken", **relay),  # type: ignore[arg-type]
+        Event(seq=4, type="finished", at=at + timedelta(seconds=9), **relay),  # type: ignore[arg-type]
+    ]  # fmt: skip
+    with runtime.db.session() as session:
+        for event in events:
+            services.record_event(session, "tule-c03", event, event.at)
+    [entry] = client.get("/api/v1/plays?device=tule-c03", headers=runtime.auth("viewer")).json["items"]
+    assert (entry["source"], entry["url"], entry["status"]) == (
+        {"kind": "relay", "station": None},
+        url,
+        "finished",
+    )
+    assert entry["gaps"] == [
+        {"started_at": "2026-11-22T06:00:02Z", "ended_at": "2026-11-22T06:00:09Z", "url": url,
+         "reason": "stalled", "detail": "slot ended; filler 5.0 s"}
+    ]  # fmt: skip
+    device = client.get("/api/v1/devices/tule-c03", headers=runtime.auth("viewer")).json
+    assert device["dead_air_last"] == {
+        "started_at": "2026-11-22T06:00:02Z", "duration_s": 2.0, "kind": "broken", "ongoing": False,
+        "item_id": "r-vov1", "session": None,
+    }  # fmt: skip
+    listed = client.get("/api/v1/devices", headers=runtime.auth("viewer")).json["items"]
+    assert all(d["dead_air_last"] is None for d in listed)  # the list stays light: detail only
 
 
 def test_plays_query_errors(client: FlaskClient, runtime: Runtime) -> None:

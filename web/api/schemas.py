@@ -185,6 +185,18 @@ class DeviceOut(_Out):
     agent_version: str | None = None
     plan_version: int | None = None
     metrics: dict[str, object] | None = None
+    dead_air_last: "DeadAirOut | None" = Field(None, description="The device's last dead air (detail only).")
+
+
+class DeadAirOut(_Out):
+    """Dead air a device reported: silent (below -50 dBFS) or broken (no audio) for more than 10 s."""
+
+    started_at: datetime
+    duration_s: float = Field(description="How long it lasted (so far, when ongoing).")
+    kind: str = Field(description="silent or broken")
+    ongoing: bool
+    item_id: str | None = None
+    session: str | None = None
 
 
 class DeviceList(_Out):
@@ -267,6 +279,16 @@ class PlaysQuery(_In):
     bulletin: int | None = None
 
 
+class GapOut(_Out):
+    """A stretch of a relay or live play when its stream did not air (a filler may have)."""
+
+    started_at: datetime
+    ended_at: datetime
+    url: str | None = Field(description="The stream URL that failed.")
+    reason: str | None = Field(description="refused, not_found, not_audio, ended, stalled, no_audio, ...")
+    detail: str | None = Field(description="What came after: the URL it resumed from, filler airtime.")
+
+
 class PlayOut(_Out):
     """One entry of the as-run log."""
 
@@ -280,6 +302,9 @@ class PlayOut(_Out):
         description='What it aired: {"kind": "file"} (a bulletin\'s audio) or '
         '{"kind": "relay", "station": ID}.',
     )
+    url: str | None = Field(None, description="The stream a relay or live play started on.")
+    session: str | None = Field(None, description="A live play's session.")
+    gaps: list[GapOut] = Field(default_factory=list, description="When a relay or live stream did not air.")
 
 
 class PlayList(_Out):

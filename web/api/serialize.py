@@ -10,9 +10,9 @@ from pathlib import Path
 from flask import Response, request
 
 from controller.assets import answer_range, is_sha256
-from controller.services.views import AudioView, BulletinView, DeviceView, PlayView
+from controller.services.views import AudioView, BulletinView, DeadAirView, DeviceView, PlayView
 from web.api.errors import ApiError, abort
-from web.api.schemas import AudioOut, BulletinOut, DeliveryOut, DeviceOut, PlayOut
+from web.api.schemas import AudioOut, BulletinOut, DeadAirOut, DeliveryOut, DeviceOut, GapOut, PlayOut
 from web.context import web_context
 
 AUDIO_MIME = "audio/mpeg"
@@ -79,7 +79,15 @@ def device_out(view: DeviceView, *, detail: bool = False) -> DeviceOut:
         agent_version=view.agent_version,
         plan_version=view.plan_version,
         metrics=view.metrics if detail else None,
+        dead_air_last=_dead_air_out(view.dead_air_last) if detail and view.dead_air_last else None,
     )
+
+
+def _dead_air_out(view: DeadAirView) -> DeadAirOut:
+    return DeadAirOut(
+        started_at=view.started_at, duration_s=view.duration_s, kind=view.kind, ongoing=view.ongoing,
+        item_id=view.item_id, session=view.session,
+    )  # fmt: skip
 
 
 def play_out(view: PlayView) -> PlayOut:
@@ -91,6 +99,12 @@ def play_out(view: PlayView) -> PlayOut:
         finished_at=view.finished_at,
         status=view.status,
         source=view.source,
+        url=view.url,
+        session=view.session,
+        gaps=[
+            GapOut(started_at=g.started_at, ended_at=g.ended_at, url=g.url, reason=g.reason, detail=g.detail)
+            for g in view.gaps
+        ],
     )
 
 

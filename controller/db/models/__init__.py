@@ -9,6 +9,7 @@ from controller.db.models.bulletins import (
     AUDIO_KINDS,
     BULLETIN_STATUSES,
     DELIVERY_STATES,
+    PLAY_SOURCES,
     PLAY_STATUSES,
     Asset,
     Bulletin,
@@ -17,6 +18,7 @@ from controller.db.models.bulletins import (
     Play,
 )
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
+from controller.db.models.onair import DEAD_AIR_KINDS, DeadAir, PlayGap
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
 from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
 from controller.db.models.streaming import Station
@@ -25,7 +27,9 @@ __all__ = [
     "AREA_LEVELS",
     "AUDIO_KINDS",
     "BULLETIN_STATUSES",
+    "DEAD_AIR_KINDS",
     "DELIVERY_STATES",
+    "PLAY_SOURCES",
     "PLAY_STATUSES",
     "ROLES",
     "ROLLOUT_STATES",
@@ -37,12 +41,14 @@ __all__ = [
     "Bulletin",
     "BulletinAudio",
     "Commune",
+    "DeadAir",
     "Delivery",
     "Device",
     "DeviceCoverage",
     "DeviceEvent",
     "Plan",
     "Play",
+    "PlayGap",
     "Rollout",
     "Station",
     "User",

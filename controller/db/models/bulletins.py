@@ -24,6 +24,7 @@ BULLETIN_STATUSES: tuple[str, ...] = (
 AUDIO_KINDS: tuple[str, ...] = ("tts", "recorded")
 DELIVERY_STATES: tuple[str, ...] = ("planned", "delivered", "played", "skipped", "failed")
 PLAY_STATUSES: tuple[str, ...] = ("playing", "finished", "interrupted", "failed")
+PLAY_SOURCES: tuple[str, ...] = ("file", "relay", "live")
 
 
 class Bulletin(Base):
@@ -126,6 +127,7 @@ class Play(Base):
         UniqueConstraint("device_id", "seq"),
         Index(None, "device_id", "item_id"),
         CheckConstraint(check_in("status", PLAY_STATUSES), name="status"),
+        CheckConstraint(check_in("source", PLAY_SOURCES), name="source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,3 +142,7 @@ class Play(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(256))
+    # What aired (issue 13): a file, a relay (from `url`, the stream it started on) or a live `session`.
+    source: Mapped[str] = mapped_column(String(8), server_default="file")
+    url: Mapped[str | None] = mapped_column(String(2048))
+    session: Mapped[str | None] = mapped_column(String(64))

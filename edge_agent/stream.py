@@ -1,0 +1,216 @@
+"""Airing a stream slot (relay) or a live session from ordered URLs, falling back and recovering.
+
+Owns the fallback order and its timing (issue 13, item 2): when the stream airing stalls (no bytes for
+`stall_s`), ends early or fails, the next URL is tried, then the last one (by convention the controller's
+relay of the same station), then the item's filler in a loop, all within 10 s; the URLs are tried again
+with backoff while the slot lasts, and the stream replaces the filler as soon as one answers. Every outage
+of at least `min_gap_s` becomes a `gap` note. A relay stops at its slot's end; a live session also ends when
+it has aired nothing audible for the dead-air limit. It must not choose what to play or report events.
+"""
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from edge_agent.airing import Air, Note, Result
+from edge_agent.clock import Clock
+from edge_agent.decoder import Decoder
+from edge_agent.pcm import BLOCK_S
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Timings of stream airing; the defaults keep a failover (stall to next audio) under 10 s."""
+
+    buffer_s: float = 3.0  # the jitter buffer
+    prefill_s: float = 1.0  # buffered before a source airs (again, after an underrun)
+    stall_s: float = 2.0  # no bytes this long (and the buffer run low): the source stalled
+    connect_s: float = 3.0  # no audio this long after opening a URL: try the next
+    retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
+    min_gap_s: float = 0.3  # shorter outages are not reported
+
+
+@dataclass(frozen=True)
+class StreamJob:
+    """What to air: URLs in order, until `ends_at`; a relay may loop a filler file; live ends on silence."""
+
+    urls: tuple[str, ...]
+    ends_at: datetime
+    filler: Path | None = None
+    live: bool = False
+
+
+def _fallbacks(failed: int, count: int) -> list[int]:
+    """The URLs to try right after URL `failed`: the next, then the last (the controller's relay)."""
+    return [i for i in dict.fromkeys((failed + 1, count - 1)) if failed < i < count]
+
+
+class _Outage:
+    """The stream is not airing: since when, and which URL failed first, and why."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.url: str | None = None
+        self.reason: str | None = None
+        self.filler_s = 0.0
+
+    def lost(self, url: str, reason: str) -> None:
+        if self.url is None:
+            self.url, self.reason = url, reason
+
+
+class StreamAiring:
+    """One stream slot or live session on the air; `run()` blocks until it ends or `cancel` is set."""
+
+    def __init__(
+        self,
+        job: StreamJob,
+        air: Air,
+        clock: Clock,
+        settings: StreamSettings,
+    ) -> None:
+        self._job = job
+        self._air = air
+        self._clock = clock
+        self._notify = air.note
+        self._settings = settings
+        self._queue: list[int] = []
+        self._index = 0
+        self._active: Decoder | None = self._open(0)
+        self._filler: Decoder | None = None
+        self._filler_path = job.filler
+        self._round = 0
+        self._probing = False  # the URLs are being tried again while the filler airs
+        self._retry_at = 0.0
+        self._outage: _Outage | None = _Outage(air.at)
+        self._queue = _fallbacks(0, len(job.urls))
+        self._started = False
+        self._stream_until = air.at  # the end of the last stream block aired (where an outage begins)
+        self._failures: list[str] = []
+
+    def _open(self, index: int) -> Decoder:
+        self._index = index
+        return Decoder(
+            self._job.urls[index], self._clock, buffer_s=self._settings.buffer_s,
+            prefill_s=self._settings.prefill_s,
+        )  # fmt: skip
+
+    def _failed(self, decoder: Decoder) -> bool:
+        if decoder.drained:
+            return True
+        if decoder.last_data is None:
+            return decoder.silent_for() > self._settings.connect_s
+        return decoder.silent_for() > self._settings.stall_s and not decoder.primed
+
+    def run(self, cancel: threading.Event) -> Result:
+        """Air until the slot ends (finished), the live source is gone (finished/interrupted) or `cancel`."""
+        try:
+            while not cancel.is_set():
+                if self._air.at >= self._job.ends_at:
+                    return self._result()
+                if self._job.live and self._air.watch.over_limit:
+                    silent = self._air.watch.kind == "silent"
+                    return Result("interrupted", "silent") if silent else Result("finished", "source_ended")
+                self._check_active()
+                self._air_block()
+            return Result("interrupted")
+        finally:
+            self._close()
+
+    def _result(self) -> Result:
+        if self._started:
+            return Result("finished")
+        return Result("failed", "no_stream", "; ".join(self._failures)[-1000:] or None)
+
+    def _check_active(self) -> None:
+        active = self._active
+        if active is None:
+            if self._clock.monotonic() >= self._retry_at:
+                self._queue = list(range(1, len(self._job.urls)))
+                self._probing = True
+                self._active = self._open(0)
+            return
+        if not self._failed(active):
+            return
+        reason = active.failure()
+        self._failures.append(f"{active.source}: {reason}")
+        active.close()
+        if self._outage is None:  # the stream was airing: the outage began where its last block ended
+            self._outage = _Outage(self._stream_until)
+        self._outage.lost(active.source, reason)
+        if self._queue:
+            self._active = self._open(self._queue.pop(0))
+            return
+        self._active = None
+        backoff = self._settings.retry_s
+        self._retry_at = self._clock.monotonic() + (
+            1.0 if self._job.live else backoff[min(self._round, len(backoff) - 1)]
+        )
+        self._round += 1
+
+    def _air_block(self) -> None:
+        active = self._active
+        if active is not None and active.primed:
+            if self._filler is not None:
+                self._filler.close()
+                self._filler = None
+            block = active.take(BLOCK_S)
+            if block is not None:
+                self._stream_airs(active.source)
+            self._air.air(block)
+            if block is not None:
+                self._stream_until = self._air.at
+            return
+        # The filler airs once the fallbacks are used up, and while the URLs are tried again.
+        filler = self._filler_decoder() if active is None or self._probing else None
+        block = None if filler is None else filler.take(BLOCK_S)
+        if block is not None and self._outage is not None:
+            if not self._started:
+                self._started = True
+                self._notify(Note("started", detail="filler; " + "; ".join(self._failures)))
+            self._outage.filler_s += BLOCK_S
+        self._air.air(block)
+
+    def _filler_decoder(self) -> Decoder | None:
+        """The filler, reopened at its end (a loop); None when there is none or it cannot be decoded."""
+        if self._filler is not None and self._filler.drained:
+            clean = self._filler.decoded_s > 0
+            self._filler.close()
+            self._filler = None
+            if not clean:
+                self._filler_path = None
+        if self._filler is None and self._filler_path is not None:
+            self._filler = Decoder(self._filler_path, self._clock, buffer_s=2.0, prefill_s=0.3)
+        return self._filler
+
+    def _stream_airs(self, url: str) -> None:
+        """Stream audio airs again: say so once, and close the outage it ends."""
+        if not self._started:
+            self._started = True
+            self._notify(Note("started", url=url, detail="; ".join(self._failures) or None))
+        self._round, self._probing = 0, False
+        self._queue = _fallbacks(self._index, len(self._job.urls))
+        outage = self._outage
+        if outage is None:
+            return
+        self._outage = None
+        self._report(outage, f"resumed from {url}")
+
+    def _report(self, outage: _Outage, how: str) -> None:
+        length = (self._air.at - outage.start).total_seconds()
+        if outage.url is None or length < self._settings.min_gap_s:
+            return
+        filler = f"; filler {outage.filler_s:.1f} s" if outage.filler_s else ""
+        self._notify(
+            Note("gap", url=outage.url, start=outage.start, end=self._air.at, reason=outage.reason,
+                 detail=how + filler)
+        )  # fmt: skip
+
+    def _close(self) -> None:
+        for decoder in (self._active, self._filler):
+            if decoder is not None:
+                decoder.close()
+        if self._outage is not None:
+            self._report(self._outage, "slot ended")
+        self._air.finish()
