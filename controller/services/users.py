@@ -51,6 +51,8 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         # Stations to relay (issue 13): admins and approvers add, change and retire them.
         "station.read": "any",
         "station.manage": "any",
+        # Speaking live (issue 13, item 3): admins and approvers.
+        "live": "any",
     },
 }
 ACTIONS: Final[frozenset[str]] = frozenset(

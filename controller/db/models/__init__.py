@@ -18,6 +18,7 @@ from controller.db.models.bulletins import (
     Play,
 )
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
+from controller.db.models.live import LIVE_STATES, LiveSession
 from controller.db.models.onair import DEAD_AIR_KINDS, DeadAir, PlayGap
 from controller.db.models.org import AREA_LEVELS, ROLES, ApiToken, Area, Commune, User, Village
 from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
@@ -29,6 +30,7 @@ __all__ = [
     "BULLETIN_STATUSES",
     "DEAD_AIR_KINDS",
     "DELIVERY_STATES",
+    "LIVE_STATES",
     "PLAY_SOURCES",
     "PLAY_STATUSES",
     "ROLES",
@@ -46,6 +48,7 @@ __all__ = [
     "Device",
     "DeviceCoverage",
     "DeviceEvent",
+    "LiveSession",
     "Plan",
     "Play",
     "PlayGap",
