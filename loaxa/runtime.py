@@ -34,6 +34,7 @@ from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
+from controller.live import LiveDesk
 from controller.monitoring import Monitoring
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker, tls_listener
@@ -56,6 +57,7 @@ from controller.speech_upgrade import upgrade_speech
 from controller.streaming import StationUrls, StreamingServer
 from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
+from controller.usecases.live import LiveUseCases
 from loaxa.workers import Workers
 from protocol import Command, Event, Signer
 from protocol.broker_url import parse_broker_url
@@ -154,6 +156,19 @@ class Controller:
             lexicon=lambda: commune_lexicon(settings.data_dir),
             relay_url=self.streaming.relay_url,
         )
+        self.live = (
+            LiveUseCases(
+                self.db,
+                clock,
+                lambda hooks: LiveDesk(
+                    self.streaming, self.dispatcher.send_command, self.keys.url_secret, clock, hooks
+                ),
+                self.store_recording,
+                two_person=settings.live_two_person,
+            )
+            if settings.stream.mode == "managed"
+            else None
+        )
         self.monitoring = Monitoring(self)
         self.rollouts = RolloutJob(self.db, self.dispatcher.send_command, clock)
         self.workers = Workers(
@@ -190,6 +205,7 @@ class Controller:
                 planning_preview=self.planning_preview,
                 metrics=self.monitoring.registry,
                 on_station_changed=self.station_changed,
+                live=self.live,
             )
         )
         http, proxies = settings.http, settings.trusted_proxies
@@ -223,6 +239,8 @@ class Controller:
         self._stopped.set()
         self.systemd.stopping()
         self.web.stop()
+        if self.live is not None:
+            self.live.desk.stop_all()
         self.jobs.shutdown(wait=False)
         self.workers.stop()
         self.leadership.stop()

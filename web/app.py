@@ -20,6 +20,7 @@ from web.api import (
     guards,
     health,
     lexicon,
+    live,
     metrics,
     openapi_errors,
     plays,
@@ -84,6 +85,7 @@ def create_app(services: WebContext) -> APIFlask:
         updates.bp,
         streaming.bp,
         stations.bp,
+        live.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, then the app-wide error answers.

@@ -18,6 +18,7 @@ from controller.config import Settings
 from controller.db import Database
 from controller.planning import PlanningResult, load_schedule
 from controller.usecases import Announcer, AreaUseCases, BulletinUseCases, DeviceUseCases, StationUseCases
+from controller.usecases.live import LiveUseCases
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -66,6 +67,7 @@ class WebContext:
     planning_preview: PlanningPreview | None = None
     metrics: CollectorRegistry | None = None  # the controller's figures; /metrics adds the HTTP ones
     on_station_changed: StationChanged | None = None
+    live: LiveUseCases | None = None  # live sessions (None without a managed streaming server: 503)
 
     @cached_property
     def bulletins(self) -> BulletinUseCases:

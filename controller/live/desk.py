@@ -12,6 +12,7 @@ import logging
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ class LiveDesk:
         with self._lock:
             self._sessions[session_id] = live
             mounts = [live_mount(s) for s in self._sessions]
-        urls = self._streaming.set_source_mounts(mounts)
+        urls = self._take_mounts(mounts)
         if live_mount(session_id) not in urls:
             with self._lock:
                 del self._sessions[session_id]
@@ -103,6 +104,30 @@ class LiveDesk:
         )
         live.thread.start()
         return urls[live_mount(session_id)]
+
+    def _take_mounts(self, mounts: list[str]) -> dict[str, str]:
+        """Declare the open sessions' mounts; wait until Icecast serves its new configuration.
+
+        An Icecast that runs as the icecast2 user restarts to take it (controller.streaming.icecast): the
+        ingest URL is handed out only once the new process answers, so the sender's first try connects.
+        """
+        icecast = self._streaming.icecast
+        before = None if icecast is None else icecast.pid
+        urls = self._streaming.set_source_mounts(mounts)
+        if icecast is None:
+            return urls
+        deadline = time.monotonic() + 10
+        restarts = icecast.layout.run_as is not None
+        while time.monotonic() < deadline:
+            if not restarts or icecast.pid not in (None, before):
+                try:
+                    icecast.listed_mounts()
+                    return urls
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        log.warning("managed icecast did not come back within 10 s; the live sender may have to retry")
+        return urls
 
     def confirm(self, session_id: str) -> None:
         """The second person confirmed (two-person rule): the session may go on air."""
@@ -217,10 +242,11 @@ class LiveDesk:
     @staticmethod
     def _read_recorder(live: _Session, process: subprocess.Popen[bytes]) -> None:
         assert process.stderr is not None  # noqa: S101 - set by Popen(stderr=PIPE)
-        for line in process.stderr:
-            if b"silence_start" in line:
-                log.info("live session %s: the source is silent", live.id)
-                live.silent.set()
+        with process.stderr:
+            for line in process.stderr:
+                if b"silence_start" in line:
+                    log.info("live session %s: the source is silent", live.id)
+                    live.silent.set()
 
     def _kick_source(self, mount: str) -> None:
         icecast = self._streaming.icecast
@@ -253,10 +279,11 @@ class LiveDesk:
                 live.recorder.wait()
             path = live.directory / "recording.mp3"
             recording = path.read_bytes() if path.exists() else b""
+        # The mount stays declared until the next session opens: taking it out now would restart a managed
+        # Icecast that runs as icecast2 and cut every relay listener; its source was kicked and nobody
+        # listens to it any more.
         with self._lock:
             self._sessions.pop(live.id, None)
-            mounts = [live_mount(s) for s in self._sessions]
-        self._streaming.set_source_mounts(mounts)
         for leftover in live.directory.iterdir():
             leftover.unlink()
         live.directory.rmdir()

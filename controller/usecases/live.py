@@ -138,7 +138,13 @@ class LiveUseCases:
             session.add(row)
             session.flush()
             view = _view(row, actor.username)
-        ingest = self.desk.open(view.id, view.devices, confirmed=not self.two_person)
+        try:
+            ingest = self.desk.open(view.id, view.devices, confirmed=not self.two_person)
+        except Exception:  # no mount: the row must not block the commune's next session
+            with self._db.session() as session:
+                row = self._row(session, view.id)
+                row.state, row.ended_at, row.end_reason = "ended", self._clock(), "error"
+            raise
         self._ingest[view.id] = ingest
         log.info("live session %s opened by %s for %d devices", view.id, actor.username, len(devices))
         return view, ingest
