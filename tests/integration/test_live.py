@@ -7,17 +7,20 @@ recording is archived and replays; a second session while one is on air is refus
 operator without `live` gets 403; a source that is killed ends the session with `source_gone`.
 """
 
+import os
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tests.edge_agent.streams import aired
 from tests.edge_agent.support import plays
-from tests.integration.conftest import Deployment, deployed, wait_for
+from tests.integration.conftest import DEMO_PASSWORD, Deployment, deployed, wait_for
 
 CLUSTERS = ["tule-c01", "tule-c02"]
 
@@ -50,6 +53,19 @@ def live_plays(deployment: Deployment, device: str, session_id: str) -> list[dic
     return [p for p in body["items"] if p["source"] == {"kind": "live", "session": session_id}]
 
 
+def finished(deployment: Deployment, device: str, session_id: str) -> list[dict[str, Any]]:
+    return [p for p in live_plays(deployment, device, session_id) if p["finished_at"]]
+
+
+def ended_session(deployment: Deployment, session_id: str) -> dict[str, Any] | None:
+    body = session(deployment, session_id)
+    return body if body["state"] == "ended" else None
+
+
+def online(deployment: Deployment, device: str) -> bool:
+    return bool(deployment.device(device)["online"])
+
+
 def sink_entries(homes: dict[str, Path], session_id: str) -> dict[str, dict[str, Any]]:
     found = {}
     for device, home in homes.items():
@@ -69,7 +85,7 @@ def test_live_from_ingest_to_two_agents_then_end_archive_and_refusals(tmp_path: 
         api = deployment.api
         homes = {device: deployment.start_agent(device) for device in CLUSTERS}
         for device in CLUSTERS:
-            wait_for(f"{device} online", lambda d=device: deployment.device(d)["online"], timeout=30)  # type: ignore[misc]
+            wait_for(f"{device} online", partial(online, deployment, device), timeout=30)
         body = {"title": "Họp dân khẩn", "targets": {"clusters": CLUSTERS}}
         status, refused = api.call("POST", "/live", body, user="operator")
         assert status == 403, refused
@@ -88,8 +104,8 @@ def test_live_from_ingest_to_two_agents_then_end_archive_and_refusals(tmp_path: 
             wait_for("on air", lambda: session(deployment, session_id)["state"] == "on_air", timeout=30)
             for device in CLUSTERS:
                 wait_for(
-                    f"{device} airs live", lambda d=device: live_plays(deployment, d, session_id), timeout=30
-                )  # type: ignore[misc]
+                    f"{device} airs live", partial(live_plays, deployment, device, session_id), timeout=30
+                )
             time.sleep(4)  # let the agents air a few seconds of tone
             status, ended = api.call("POST", f"/live/{session_id}/end", user="approver")
             assert status == 200, ended
@@ -101,13 +117,11 @@ def test_live_from_ingest_to_two_agents_then_end_archive_and_refusals(tmp_path: 
             assert heard.count(440) >= 4, (device, heard)
         for device in CLUSTERS:
             [play] = wait_for(
-                f"{device} finished",
-                lambda d=device: [p for p in live_plays(deployment, d, session_id) if p["finished_at"]],
-                timeout=30,  # type: ignore[misc]
+                f"{device} finished", partial(finished, deployment, device, session_id), timeout=30
             )
             assert play["session"] == session_id
         assert ended["recording_url"] is not None
-        with urllib.request.urlopen(ended["recording_url"], timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(ended["recording_url"], timeout=10) as response:
             assert response.headers["content-type"] == "audio/mpeg"
             assert len(response.read()) > 10_000
 
@@ -118,13 +132,40 @@ def test_live_from_ingest_to_two_agents_then_end_archive_and_refusals(tmp_path: 
             wait_for("on air", lambda: session(deployment, second["id"])["state"] == "on_air", timeout=30)
             for device in CLUSTERS:
                 wait_for(
-                    f"{device} airs live",
-                    lambda d=device: live_plays(deployment, d, second["id"]),
-                    timeout=30,
-                )  # type: ignore[misc]
+                    f"{device} airs live", partial(live_plays, deployment, device, second["id"]), timeout=30
+                )
             sender.kill()
-        gone = wait_for(
-            "ended", lambda: (s := session(deployment, second["id"]))["state"] == "ended" and s, timeout=30
-        )
+        gone = wait_for("ended", partial(ended_session, deployment, second["id"]), timeout=30)
         assert gone["end_reason"] == "source_gone"
         wait_for("both sinks", lambda: both_sinks(homes, second["id"]), timeout=30)
+
+
+def test_loaxa_live_sends_a_file_to_the_agents_and_ends_the_session_when_it_ends(tmp_path: Path) -> None:
+    tone = tmp_path / "tone.wav"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:d=8", "-ac", "1", str(tone)],
+        check=True,
+    )
+    with deployed(tmp_path, opens_in_s=600, length_s=60) as deployment:
+        home = deployment.start_agent("tule-c01")
+        wait_for("online", partial(online, deployment, "tule-c01"), timeout=30)
+        command = [sys.executable, "-m", "loaxa.cli", "live", "--server", deployment.api.base,
+                   "--user", "approver", "--title", "Bản tin từ phòng máy", "--clusters", "tule-c01",
+                   "--progress-s", "0.5"]  # fmt: skip
+        env = {**os.environ, "LOAXA_PASSWORD": DEMO_PASSWORD}
+        missing = subprocess.run([*command, "--input", str(tmp_path / "absent.wav")], env=env,
+                                 capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert missing.returncode != 0
+        assert "loaxa: không tìm thấy tệp hoặc thiết bị ALSA" in missing.stderr
+        run = subprocess.run([*command, "--input", str(tone)], env=env, capture_output=True, text=True,
+                             timeout=120, check=False)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert "ĐANG PHÁT TRỰC TIẾP" in run.stdout
+        assert "Phiên đã kết thúc (đã kết thúc) trên mọi cụm loa" in run.stdout, run.stdout
+        _, sessions = deployment.api.call("GET", "/live", user="operator")
+        [done] = sessions["items"]
+        assert (done["state"], done["end_reason"], done["user"]) == ("ended", "ended", "approver")
+        [entry] = wait_for(
+            "the sink", lambda: both_sinks({"tule-c01": home}, done["id"]), timeout=30
+        ).values()
+        assert aired(home / "played" / entry["file"]).count(440) >= 3
