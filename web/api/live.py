@@ -10,6 +10,7 @@ from controller.live import ChunkRefused
 from controller.usecases.live import LiveUseCases, LiveView
 from web.api.assets import signed_asset_url
 from web.api.errors import abort
+from web.api.guards import accepts_uploads
 from web.api.schemas_live import ChunkOut, LiveIn, LiveList, LiveOut
 from web.api.security import permit, token_auth
 from web.context import web_context
@@ -94,20 +95,25 @@ def end(session_id: str) -> LiveOut:
 @bp.post("/live/<session_id>/chunks")
 @bp.auth_required(token_auth)
 @bp.output(ChunkOut)
-@bp.doc(summary="A browser's audio chunk (webm/opus), numbered from 0 by `seq`", responses=_REFUSED)
+@bp.doc(
+    summary="A browser's audio chunk: multipart `chunk` (webm/opus, ≤ 512 KB) and `seq` from 0",
+    responses=_REFUSED,
+)
+@accepts_uploads
 def chunk(session_id: str) -> ChunkOut:
     """Pipe one chunk of the phone's microphone into the session's mount."""
     user = permit("live")
     live = _live()
     view = live.get(user, session_id)
-    seq_text = request.args.get("seq", "")
-    if not seq_text.isdigit():
-        abort(422, "Thiếu số thứ tự đoạn âm thanh (?seq=0, 1, 2, …).", "bad_seq")
+    seq_text = request.form.get("seq", "")
+    upload = request.files.get("chunk")
+    if not seq_text.isdigit() or upload is None:
+        abort(422, "Cần trường seq (0, 1, 2, …) và tệp chunk (webm/opus).", "bad_chunk")
     ingest = live.ingest_url(session_id)
     if ingest is None or view.state == "ended":
         abort(409, "Phiên phát trực tiếp đã kết thúc; hãy bắt đầu phiên mới.", "live_ended")
     try:
-        accepted = live.desk.open_chunks(session_id, ingest).feed(int(seq_text), request.get_data())
+        accepted = live.desk.open_chunks(session_id, ingest).feed(int(seq_text), upload.read())
     except ChunkRefused as refused:
         abort(409, refused.message, refused.code)
     return ChunkOut(seq=int(seq_text), accepted=accepted, state=view.state)

@@ -8,7 +8,19 @@ MQTT directly, and never serve JSON (that is web.api).
 from flask import Flask
 
 from web.context import WebContext
-from web.ui import auth, bulletins, common, compose, devices, emergency, reports, schedule, session, updates
+from web.ui import (
+    auth,
+    bulletins,
+    common,
+    compose,
+    devices,
+    emergency,
+    live,
+    reports,
+    schedule,
+    session,
+    updates,
+)
 
 BLUEPRINTS = (
     auth.bp,
@@ -18,6 +30,7 @@ BLUEPRINTS = (
     devices.bp,
     reports.bp,
     emergency.bp,
+    live.bp,
     updates.bp,
 )
 
