@@ -21,7 +21,9 @@ PUBLIC = {
     ("GET", "/api/v1/assets/<sha256>"),  # the URL's signature is the permission
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
+    ("POST", "/api/v1/streaming/listener-auth"),  # Icecast asks; the listener token's signature decides
 }
+LIVE = {"title": "Họp thôn", "targets": {}}
 BULLETIN = {"title": "Họp thôn", "text": "Mời bà con họp lúc 8 giờ.", "targets": {"all": True}}
 # (method, rule) → (path to call, JSON body, the permission `permit` checks, the roles that hold it)
 PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, frozenset[str]]] = {
@@ -80,6 +82,23 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
         "/api/v1/lexicon/entries/UBND", {"reading": "uỷ ban nhân dân"}, None, ADMINS,
     ),
     ("DELETE", "/api/v1/lexicon/entries/<path:key>"): ("/api/v1/lexicon/entries/XYZ", None, None, ADMINS),
+    ("GET", "/api/v1/stations"): ("/api/v1/stations", None, "station.read", EVERYONE),
+    ("POST", "/api/v1/stations"): (
+        "/api/v1/stations", {"name": "VOV1", "urls": ["http://127.0.0.1:9/a"]}, "station.manage", APPROVERS,
+    ),
+    ("PATCH", "/api/v1/stations/<int:station_id>"): (
+        "/api/v1/stations/999", {"name": "VOV2"}, "station.manage", APPROVERS,
+    ),
+    ("POST", "/api/v1/stations/<int:station_id>/retire"): (
+        "/api/v1/stations/999/retire", None, "station.manage", APPROVERS,
+    ),
+    # Live sessions (issue 13): the test app has no streaming server, so allowed roles get a 503.
+    ("POST", "/api/v1/live"): ("/api/v1/live", LIVE, "live", APPROVERS),
+    ("GET", "/api/v1/live"): ("/api/v1/live", None, "plays.read", EVERYONE),
+    ("GET", "/api/v1/live/<session_id>"): ("/api/v1/live/abc", None, "plays.read", EVERYONE),
+    ("POST", "/api/v1/live/<session_id>/confirm"): ("/api/v1/live/abc/confirm", None, "live", APPROVERS),
+    ("POST", "/api/v1/live/<session_id>/end"): ("/api/v1/live/abc/end", None, "live", APPROVERS),
+    ("POST", "/api/v1/live/<session_id>/chunks"): ("/api/v1/live/abc/chunks", None, "live", APPROVERS),
 }  # fmt: skip
 
 

@@ -106,6 +106,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "plays.read",
                 "station.read",
                 "station.manage",
+                "live",
             },
         ),
         ("admin", None),
