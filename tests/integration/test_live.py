@@ -26,10 +26,13 @@ CLUSTERS = ["tule-c01", "tule-c02"]
 
 
 @contextmanager
-def source(ingest_url: str, seconds: int = 120) -> Iterator[subprocess.Popen[bytes]]:
-    """ffmpeg sending a 440 Hz tone to a live session's mount in real time, as `loaxa live` does."""
+def source(
+    ingest_url: str, seconds: int = 120, sound: str = "0.5*sin(2*PI*440*t)"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """ffmpeg sending `sound` (a 440 Hz tone) to a live session's mount in real time, as `loaxa live` does."""
     process = subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
+         "-i", f"aevalsrc='{sound}':s=44100:d={seconds}",
          "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3",
          ingest_url],
         stdin=subprocess.DEVNULL,
@@ -138,6 +141,15 @@ def test_live_from_ingest_to_two_agents_then_end_archive_and_refusals(tmp_path: 
         gone = wait_for("ended", partial(ended_session, deployment, second["id"]), timeout=30)
         assert gone["end_reason"] == "source_gone"
         wait_for("both sinks", lambda: both_sinks(homes, second["id"]), timeout=30)
+
+        # A source that falls silent for more than 10 s ends the session too.
+        status, third = api.call("POST", "/live", {"title": "Im lặng", "targets": {}}, user="admin")
+        assert status == 201, third
+        with source(third["ingest_url"], sound="if(lt(t,2),0.5*sin(2*PI*440*t),0)"):
+            wait_for("on air", lambda: session(deployment, third["id"])["state"] == "on_air", timeout=30)
+            quiet = wait_for("ended", partial(ended_session, deployment, third["id"]), timeout=40)
+        assert quiet["end_reason"] == "silent"
+        wait_for("both sinks", lambda: both_sinks(homes, third["id"]), timeout=30)
 
 
 def test_loaxa_live_sends_a_file_to_the_agents_and_ends_the_session_when_it_ends(tmp_path: Path) -> None:
