@@ -56,6 +56,7 @@ class Air:
         self, output: PcmOutput, clock: Clock, notify: Callable[[Note], None], dead_air_s: float
     ) -> None:
         self._output = output
+        self._clock = clock
         self.note = notify
         self.t0 = clock.now()
         self.blocks = 0
@@ -65,6 +66,17 @@ class Air:
     def at(self) -> datetime:
         """When the next block airs."""
         return self.t0 + timedelta(seconds=self.blocks * BLOCK_S)
+
+    def wait_s(self) -> float:
+        """How long a caller may wait for the next block: none when the speaker is already waiting for it.
+
+        On a loaded machine the loop can fall behind the speaker; waiting then would let it fall further.
+        """
+        return BLOCK_S if self.at > self._clock.now() else 0.0
+
+    def over(self, end: datetime) -> bool:
+        """True once the play reached `end`, by the speaker's timeline or the wall clock (never later)."""
+        return self.at >= end or self._clock.now() >= end
 
     @property
     def elapsed_s(self) -> float:
@@ -108,7 +120,7 @@ def air_file(
                     return Result("finished")
                 if air.elapsed_s >= slot_s:
                     return Result("failed", "decode_error", decoder.error_text or "no audio decoded")
-            air.air(decoder.take(BLOCK_S))
+            air.air(decoder.take(air.wait_s()))
         return Result("interrupted")
     finally:
         decoder.close()

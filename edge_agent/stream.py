@@ -75,16 +75,15 @@ class StreamAiring:
         self._clock = clock
         self._notify = air.note
         self._settings = settings
-        self._queue: list[int] = []
+        self._queue = _fallbacks(0, len(job.urls))
         self._index = 0
-        self._active: Decoder | None = self._open(0)
+        self._active: Decoder | None = None  # opened by run()
         self._filler: Decoder | None = None
         self._filler_path = job.filler
         self._round = 0
         self._probing = False  # the URLs are being tried again while the filler airs
         self._retry_at = 0.0
         self._outage: _Outage | None = _Outage(air.at)
-        self._queue = _fallbacks(0, len(job.urls))
         self._started = False
         self._stream_until = air.at  # the end of the last stream block aired (where an outage begins)
         self._failures: list[str] = []
@@ -106,8 +105,9 @@ class StreamAiring:
     def run(self, cancel: threading.Event) -> Result:
         """Air until the slot ends (finished), the live source is gone (finished/interrupted) or `cancel`."""
         try:
+            self._active = self._open(0)
             while not cancel.is_set():
-                if self._air.at >= self._job.ends_at:
+                if self._air.over(self._job.ends_at):
                     return self._result()
                 if self._job.live and self._air.watch.over_limit:
                     silent = self._air.watch.kind == "silent"
@@ -155,7 +155,7 @@ class StreamAiring:
             if self._filler is not None:
                 self._filler.close()
                 self._filler = None
-            block = active.take(BLOCK_S)
+            block = active.take(self._air.wait_s())
             if block is not None:
                 self._stream_airs(active.source)
             self._air.air(block)
@@ -164,7 +164,7 @@ class StreamAiring:
             return
         # The filler airs once the fallbacks are used up, and while the URLs are tried again.
         filler = self._filler_decoder() if active is None or self._probing else None
-        block = None if filler is None else filler.take(BLOCK_S)
+        block = None if filler is None else filler.take(self._air.wait_s())
         if block is not None and self._outage is not None:
             if not self._started:
                 self._started = True

@@ -155,6 +155,7 @@ class Controller:
             rules=rules,
             lexicon=lambda: commune_lexicon(settings.data_dir),
             relay_url=self.streaming.relay_url,
+            relay_ttl=timedelta(seconds=settings.stream.listener_token_ttl_s),
         )
         self.live = (
             LiveUseCases(

@@ -74,10 +74,11 @@ class Dispatcher:
         rules: PlanningRules | None = None,
         lexicon: Callable[[], Lexicon] | None = None,
         relay_url: RelayUrl | None = None,
+        relay_ttl: timedelta = timedelta(days=2),
     ) -> None:
         self._db = db
         self._schedules = schedule if isinstance(schedule, ScheduleFile) else ScheduleFile(schedule)
-        self._urls = AssetUrls(asset_base_url, url_secret, url_ttl, relay_url)
+        self._urls = AssetUrls(asset_base_url, url_secret, url_ttl, relay_url, relay_ttl)
         self._clock = clock
         self._rules = rules or PlanningRules()
         self._lock = threading.Lock()

@@ -60,18 +60,20 @@ class RunInputs:
 class AssetUrls:
     """Signed URLs whose expiry is fixed for the day, so that plans stay byte-stable within it.
 
-    `relay` signs listener URLs of the controller's relay of a station (controller.streaming), with the
-    same expiry as the assets.
+    `relay` signs listener URLs of the controller's relay of a station (controller.streaming); they
+    expire `relay_ttl` after the end of tomorrow, as assets do after `ttl`.
     """
 
     base_url: str
     secret: bytes
     ttl: timedelta
     relay: RelayUrl | None = None
+    relay_ttl: timedelta = timedelta(days=2)
 
-    def expiry(self, now: datetime) -> datetime:
-        """When URLs signed now expire: the end of tomorrow (UTC) plus the TTL."""
-        return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1) + self.ttl
+    def expiry(self, now: datetime, ttl: timedelta | None = None) -> datetime:
+        """When URLs signed now expire: the end of tomorrow (UTC) plus `ttl` (default: the assets')."""
+        day = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+        return day + (self.ttl if ttl is None else ttl)
 
     def asset(self, session: Session, sha256: str, now: datetime) -> Asset:
         """The stored asset with a URL an agent may fetch until `expiry(now)`."""
@@ -122,7 +124,7 @@ def gather(
         pending = _pending(bulletin, options, targets, states)
         relay = None
         if bulletin.source is not None:
-            relay = relay_source(session, bulletin, urls.relay, urls.expiry(now))
+            relay = relay_source(session, bulletin, urls.relay, urls.expiry(now, urls.relay_ttl))
             if relay is None:
                 continue
         if pending:

@@ -29,6 +29,7 @@ from protocol.messages import Command
 
 log = logging.getLogger(__name__)
 MAX_SESSION: Final = timedelta(hours=4)  # `not_after` of live_start: the longest a session lasts
+RELOAD_S: Final = 0.3  # how long a SIGHUP'd Icecast is given to take a new mount
 
 
 def live_mount(session_id: str) -> str:
@@ -106,27 +107,24 @@ class LiveDesk:
         return urls[live_mount(session_id)]
 
     def _take_mounts(self, mounts: list[str]) -> dict[str, str]:
-        """Declare the open sessions' mounts; wait until Icecast serves its new configuration.
+        """Declare the open sessions' mounts (Icecast re-reads its file on SIGHUP); wait until it answers.
 
-        An Icecast that runs as the icecast2 user restarts to take it (controller.streaming.icecast): the
-        ingest URL is handed out only once the new process answers, so the sender's first try connects.
+        Icecast takes SIGHUP in a few milliseconds but says nothing when it has: the ingest URL is handed
+        out RELOAD_S later, so the sender's first try finds its mount and password.
         """
-        icecast = self._streaming.icecast
-        before = None if icecast is None else icecast.pid
         urls = self._streaming.set_source_mounts(mounts)
+        icecast = self._streaming.icecast
         if icecast is None:
             return urls
+        time.sleep(RELOAD_S)
         deadline = time.monotonic() + 10
-        restarts = icecast.layout.run_as is not None
         while time.monotonic() < deadline:
-            if not restarts or icecast.pid not in (None, before):
-                try:
-                    icecast.listed_mounts()
-                    return urls
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        log.warning("managed icecast did not come back within 10 s; the live sender may have to retry")
+            try:
+                icecast.listed_mounts()
+                return urls
+            except OSError:
+                time.sleep(0.05)
+        log.warning("managed icecast did not answer within 10 s; the live sender may have to retry")
         return urls
 
     def confirm(self, session_id: str) -> None:
@@ -279,11 +277,10 @@ class LiveDesk:
                 live.recorder.wait()
             path = live.directory / "recording.mp3"
             recording = path.read_bytes() if path.exists() else b""
-        # The mount stays declared until the next session opens: taking it out now would restart a managed
-        # Icecast that runs as icecast2 and cut every relay listener; its source was kicked and nobody
-        # listens to it any more.
         with self._lock:
             self._sessions.pop(live.id, None)
+            mounts = [live_mount(s) for s in self._sessions]
+        self._streaming.set_source_mounts(mounts)  # the session's source password is void from now on
         for leftover in live.directory.iterdir():
             leftover.unlink()
         live.directory.rmdir()

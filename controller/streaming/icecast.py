@@ -7,13 +7,14 @@ mosquitto. Stations reach it as `RelayMount`s (callers read the database). Must 
 """
 
 import base64
-import grp
+import hashlib
 import logging
 import os
 import pwd
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -62,18 +63,27 @@ def choose_port(directory: Path, host: str) -> int:
     return port
 
 
-def _run_as() -> tuple[str, str] | None:
-    """The (user, group) Icecast changes to when started by root; None when we are not root."""
+def _run_as() -> pwd.struct_passwd | None:
+    """The user Icecast runs as when the controller is root (Icecast refuses root); None otherwise."""
     if os.geteuid() != 0:
         return None
     try:
-        user = pwd.getpwnam(ROOT_USER)
+        return pwd.getpwnam(ROOT_USER)
     except KeyError:
         raise RuntimeError(
             f"icecast2 không chạy dưới quyền root và máy này không có người dùng {ROOT_USER!r}: "
             "hãy cài gói icecast2 (apt-get install icecast2) hoặc chạy loaxa bằng một người dùng thường"
         ) from None
-    return user.pw_name, grp.getgrgid(user.pw_gid).gr_name
+
+
+def _runtime_dir(directory: Path, user: pwd.struct_passwd) -> Path:
+    """A private directory of `user` for the copy of icecast.xml it reads (data_dir is root's, 0700)."""
+    digest = hashlib.blake2s(bytes(directory.resolve()), digest_size=6).hexdigest()
+    path = Path(tempfile.gettempdir()) / f"loaxa-icecast-{digest}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.chown(path, user.pw_uid, user.pw_gid)
+    path.chmod(0o700)
+    return path
 
 
 class ManagedIcecast:
@@ -86,10 +96,14 @@ class ManagedIcecast:
         self.host = host
         self.port = port if port is not None else choose_port(directory, host)
         self.credentials: IcecastCredentials = load_or_create_credentials(directory)
-        self.layout = IcecastLayout(
-            host=host, port=self.port, auth_url=auth_url, directory=str(directory), run_as=_run_as()
-        )
+        self.layout = IcecastLayout(host=host, port=self.port, auth_url=auth_url, directory=str(directory))
         self.conf_path = directory / "icecast.xml"
+        # Started by root, Icecast runs as the Debian package's user from the start (not through its own
+        # <changeowner>, which would clear the parent-death signal), reading a copy it may read.
+        self._user = _run_as()
+        self._read_path = (
+            self.conf_path if self._user is None else _runtime_dir(directory, self._user) / "icecast.xml"
+        )
         self.log_path = directory / "icecast.log"
         self.pid_path = directory / "icecast.pid"
         self._relays: tuple[RelayMount, ...] = ()
@@ -107,9 +121,12 @@ class ManagedIcecast:
         return f"icecast://source:{secret}@{self.host}:{self.port}{mount}"
 
     def write_files(self) -> None:
-        """Write icecast.xml for the current relays and source mounts."""
+        """Write icecast.xml for the current relays and source mounts (and the copy Icecast reads)."""
         text = render_config(self.layout, self.credentials, self._relays, self._sources)
         write_private(self.conf_path, text)
+        if self._user is not None:
+            write_private(self._read_path, text)
+            os.chown(self._read_path, self._user.pw_uid, self._user.pw_gid)
 
     def configure(
         self, relays: tuple[RelayMount, ...] | None = None, sources: tuple[SourceMount, ...] | None = None
@@ -123,14 +140,19 @@ class ManagedIcecast:
     def launch(self, timeout: float = 10.0) -> None:
         """Write the files and start Icecast; return once it accepts connections (the supervisor's start)."""
         self.write_files()
-        stop_leftover(self.pid_path, str(self.conf_path))
+        stop_leftover(self.pid_path, str(self._read_path))
+        user = self._user
         with self.log_path.open("ab") as log_file:
             self._process = subprocess.Popen(
-                [PROGRAM, "-c", str(self.conf_path)],
+                [PROGRAM, "-c", str(self._read_path)],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                # Safe with threads here: the hook only calls prctl, looked up before any fork.
+                user=None if user is None else user.pw_uid,
+                group=None if user is None else user.pw_gid,
+                extra_groups=None if user is None else [],
+                # Safe with threads here: the hook only calls prctl, looked up before any fork; Python
+                # runs it after changing the user, so the parent-death signal survives.
                 preexec_fn=die_with_parent,  # noqa: PLW1509
             )
         self.pid_path.write_text(f"{self._process.pid}\n")
@@ -175,21 +197,11 @@ class ManagedIcecast:
             log.warning("managed icecast has not set up its relay mounts yet; agents may wait for them")
 
     def reload(self) -> None:
-        """Rewrite icecast.xml and make the running Icecast take it.
-
-        A non-root Icecast re-reads its file on SIGHUP. One that changed to the icecast2 user cannot read
-        the controller's private directory any more, so it is stopped instead and the supervisor starts
-        it again at once: agents listening reconnect (their players fall back meanwhile).
-        """
+        """Rewrite icecast.xml and make the running Icecast re-read it (SIGHUP): relays and mounts follow."""
         self.write_files()
-        if self._process is None or self._process.poll() is not None:
-            return
-        if self.layout.run_as is None:
+        if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGHUP)
             log.info("managed icecast re-reads its configuration")
-        else:
-            log.info("managed icecast restarts to take its new configuration")
-            self._process.terminate()
 
     def running(self) -> bool:
         """True while the child process is alive."""

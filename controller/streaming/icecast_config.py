@@ -67,7 +67,6 @@ class IcecastLayout:
     port: int
     auth_url: str  # the controller's listener_add endpoint
     directory: str  # its own directory (Icecast wants a log directory; both logs go to stderr)
-    run_as: tuple[str, str] | None = None  # (user, group) to change to when started as root
     max_listeners: int = 5000
 
 
@@ -154,12 +153,6 @@ def render_config(
     _sub(logging, "loglevel", 3)  # 3 = info: relay starts and stops, listener refusals
     security = _sub(root, "security")
     _sub(security, "chroot", 0)
-    if layout.run_as is not None:
-        # Icecast refuses to run as root; started by root (a demo machine) it changes to the Debian
-        # package's own user after reading this file and binding its port.
-        owner = _sub(security, "changeowner")
-        _sub(owner, "user", layout.run_as[0])
-        _sub(owner, "group", layout.run_as[1])
     ET.indent(root)
     return "<!-- Written by loaxa (managed Icecast); edits here are overwritten. -->\n" + ET.tostring(
         root, encoding="unicode"

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote, urlsplit
 
 from controller.children import Supervisor
 from controller.config import Settings
@@ -21,7 +22,7 @@ from controller.streaming.icecast_config import (
     relay_mount,
     relayable,
 )
-from controller.streaming.listeners import sign_listener_url
+from controller.streaming.listeners import check_mount, sign_listener_url
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,22 @@ class StreamingServer:
         if self.icecast.configure(sources=declared) and self.icecast.running():
             self.icecast.reload()
         return {m.mount: self.icecast.source_url(m.mount, m.password) for m in declared}
+
+    def source_url(self, mount: str) -> str | None:
+        """Where a sender (ffmpeg) pushes a mount's audio, with the source password; None in mode `off`.
+
+        Managed: the general source password (declared mounts have their own: `set_source_mounts`).
+        External: the province's Icecast with LOAXA_STREAM_SOURCE_PASSWORD (an https one needs ffmpeg's
+        `-tls 1` besides this URL).
+        """
+        if self.icecast is not None:
+            return self.icecast.source_url(check_mount(mount))
+        if self.settings.mode != "external" or self.settings.url is None:
+            return None
+        parts = urlsplit(self.settings.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        password = quote(self.settings.source_password or "", safe="")
+        return f"icecast://source:{password}@{parts.hostname}:{port}{check_mount(mount)}"
 
     def relay_url(self, station_id: int, expires_at: datetime, device: str | None = None) -> str | None:
         """A signed listener URL of the station's relay mount, or None when the controller has none."""

@@ -9,7 +9,7 @@ a listener token) and its filler; this agent plays no relay yet, so it reports t
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -81,7 +81,8 @@ def test_an_approved_relay_slot_reaches_a_real_agents_plan(tmp_path: Path) -> No
         assert skipped["reason"] == "unsupported_source"
         assert skipped["planned_start"] is not None
 
-        (item,) = next(p for p in plans if p.sourced).sourced
+        body = next(p for p in plans if p.sourced)
+        (item,) = body.sourced
         assert isinstance(item, SourcedItem) and item.bulletin_id == slot
         assert item.planned_start == start.astimezone(window.start.tzinfo)
         assert item.not_after == item.planned_start + timedelta(seconds=30)
@@ -96,6 +97,10 @@ def test_an_approved_relay_slot_reaches_a_real_agents_plan(tmp_path: Path) -> No
             f"{parts.path}?{parts.query}", deployment.controller.keys.url_secret, window.start
         )
         assert listener.mount == f"/relay-{station['id']}"
+        made = body.generated_at
+        ttl = timedelta(seconds=deployment.controller.settings.stream.listener_token_ttl_s)
+        day_end = datetime(made.year, made.month, made.day, tzinfo=UTC) + timedelta(days=1)
+        assert listener.expires == int((day_end + ttl).timestamp())  # fixed for the day: stable plans
         _, bulletin = api.call("GET", f"/bulletins/{slot}", user="operator")
         assert item.asset is not None and item.asset.sha256 == bulletin["audio"]["sha256"]  # the filler
         _, health = api.call("GET", "/health")

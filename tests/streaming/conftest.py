@@ -98,6 +98,7 @@ def listen(url: str, want: int = 8192, timeout: float = 10) -> tuple[int, bytes]
                 data += chunk
             return response.status, data
     except urllib.error.HTTPError as exc:
+        exc.close()  # its response would otherwise be closed by the garbage collector, with a warning
         return exc.code, b""
 
 
