@@ -9,6 +9,7 @@ Must not touch the database: the hooks tell controller.usecases.live what happen
 
 import base64
 import logging
+import socket
 import subprocess
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 from controller.children import die_with_parent
 from controller.live.chunks import ChunkPipe
@@ -29,12 +31,28 @@ from protocol.messages import Command
 
 log = logging.getLogger(__name__)
 MAX_SESSION: Final = timedelta(hours=4)  # `not_after` of live_start: the longest a session lasts
-RELOAD_S: Final = 0.3  # how long a SIGHUP'd Icecast is given to take a new mount
 
 
 def live_mount(session_id: str) -> str:
     """The Icecast mount of a live session."""
     return f"/live-{session_id}"
+
+
+def _source_accepted(ingest_url: str) -> bool:
+    """Whether Icecast takes this `icecast://source:pw@host:port/mount` now (a PUT cut after the answer)."""
+    parts = urlsplit(ingest_url)
+    login = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+    request = (
+        f"PUT {parts.path} HTTP/1.1\r\nHost: {parts.hostname}\r\nAuthorization: Basic {login}\r\n"
+        "Content-Type: audio/mpeg\r\nExpect: 100-continue\r\n\r\n"
+    )
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 8000), timeout=2) as sock:
+            sock.sendall(request.encode())
+            answer = sock.recv(64)
+    except OSError:
+        return False
+    return answer.startswith((b"HTTP/1.1 100", b"HTTP/1.1 200", b"HTTP/1.0 200"))
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,7 @@ class LiveDesk:
         with self._lock:
             self._sessions[session_id] = live
             mounts = [live_mount(s) for s in self._sessions]
-        urls = self._take_mounts(mounts)
+        urls = self._take_mounts(mounts, live_mount(session_id))
         if live_mount(session_id) not in urls:
             with self._lock:
                 del self._sessions[session_id]
@@ -106,25 +124,22 @@ class LiveDesk:
         live.thread.start()
         return urls[live_mount(session_id)]
 
-    def _take_mounts(self, mounts: list[str]) -> dict[str, str]:
-        """Declare the open sessions' mounts (Icecast re-reads its file on SIGHUP); wait until it answers.
+    def _take_mounts(self, mounts: list[str], wanted: str | None = None) -> dict[str, str]:
+        """Declare the open sessions' mounts (Icecast re-reads its file on SIGHUP, a moment later).
 
-        Icecast takes SIGHUP in a few milliseconds but says nothing when it has: the ingest URL is handed
-        out RELOAD_S later, so the sender's first try finds its mount and password.
+        Icecast does not say when it has re-read it, so the `wanted` mount is probed as a sender would
+        (an HTTP PUT that stops at the answer) until its own password is accepted: the ingest URL handed
+        out then works at the first try.
         """
         urls = self._streaming.set_source_mounts(mounts)
-        icecast = self._streaming.icecast
-        if icecast is None:
+        if wanted is None or wanted not in urls:
             return urls
-        time.sleep(RELOAD_S)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                icecast.listed_mounts()
-                return urls
-            except OSError:
-                time.sleep(0.05)
-        log.warning("managed icecast did not answer within 10 s; the live sender may have to retry")
+        while not _source_accepted(urls[wanted]):
+            if time.monotonic() > deadline:
+                log.warning("managed icecast has not taken mount %s within 10 s", wanted)
+                break
+            time.sleep(0.05)
         return urls
 
     def confirm(self, session_id: str) -> None:
