@@ -249,6 +249,11 @@ class Settings(_Section):
         False,
         description="Emergencies need two different approvers before they play (LOAXA_EMERGENCY_TWO_PERSON).",
     )
+    live_two_person: bool = Field(
+        False,
+        description="A live session goes on air only once a second user with `live` confirms it "
+        "(LOAXA_LIVE_TWO_PERSON).",
+    )
     http: HttpSettings = HttpSettings()
     mqtt: MqttSettings = MqttSettings()
     tts: TtsSettings = TtsSettings()
@@ -318,6 +323,7 @@ _SHORT_NAMES = {
     "LOAXA_DATABASE_URL": (None, "database_url"),
     "LOAXA_COMMUNE": (None, "commune"),
     "LOAXA_EMERGENCY_TWO_PERSON": (None, "emergency_two_person"),
+    "LOAXA_LIVE_TWO_PERSON": (None, "live_two_person"),
     "LOAXA_METRICS_TOKEN": (None, "metrics_token"),
     "LOAXA_TRUSTED_PROXIES": (None, "trusted_proxies"),
 }

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 from loaxa.area_commands import add_area_commands, area_command
 from loaxa.errors import CliError
+from loaxa.live_command import add_live_command
 from loaxa.update_commands import add_commands as add_update_commands
 
 Command = Callable[[argparse.Namespace], int]
@@ -397,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_area_commands(add, area_command(_settings))
     _add_security_commands(add)
     add_update_commands(add, _settings)
+    add_live_command(add)
     check = add("check-config", cmd_check_config, "validate settings and window files")
     check.add_argument("files", nargs="*", type=Path, help="window files (default: the configured one)")
     return parser

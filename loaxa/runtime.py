@@ -34,6 +34,7 @@ from controller.dispatch import Dispatcher, register_render
 from controller.fencing import FencedDatabase, LeaderFence
 from controller.keys import KeyRing, load_or_create_keys
 from controller.leader import leadership_for
+from controller.live import LiveDesk
 from controller.monitoring import Monitoring
 from controller.mqtt.account_sync import AccountSync
 from controller.mqtt.accounts import BrokerAccount, hash_password
@@ -58,6 +59,7 @@ from controller.speech_upgrade import upgrade_speech
 from controller.streaming import StationUrls, StreamingServer
 from controller.systemd import Watchdog
 from controller.tts import RenderResult, commune_lexicon, render_recording, render_text
+from controller.usecases.live import LiveUseCases
 from loaxa.workers import Workers
 from protocol import Command, Event, Signer
 from protocol.broker_url import parse_broker_url
@@ -165,6 +167,19 @@ class Controller:
             relay_url=self.streaming.relay_url,
             relay_ttl=timedelta(seconds=settings.stream.listener_token_ttl_s),
         )
+        self.live = (
+            LiveUseCases(
+                self.db,
+                clock,
+                lambda hooks: LiveDesk(
+                    self.streaming, self.dispatcher.send_command, self.keys.url_secret, clock, hooks
+                ),
+                self.store_recording,
+                two_person=settings.live_two_person,
+            )
+            if settings.stream.mode == "managed"
+            else None
+        )
         self.monitoring = Monitoring(self)
         self.rollouts = RolloutJob(self.db, self.dispatcher.send_command, clock)
         self.workers = Workers(
@@ -200,6 +215,7 @@ class Controller:
             planning_preview=self.planning_preview,
             metrics=self.monitoring.registry,
             on_station_changed=self.station_changed,
+            live=self.live,
         )
         self.app = create_app(self.context)
         http, proxies = settings.http, settings.trusted_proxies
@@ -235,6 +251,8 @@ class Controller:
         self._stopped.set()
         self.systemd.stopping()
         self.web.stop()
+        if self.live is not None:
+            self.live.desk.stop_all()
         self.jobs.shutdown(wait=False)
         self.workers.stop()
         self.leadership.stop()

@@ -22,6 +22,7 @@ from web.api import (
     health,
     inbox,
     lexicon,
+    live,
     metrics,
     openapi_errors,
     plays,
@@ -94,6 +95,7 @@ def create_app(services: WebContext) -> APIFlask:
         streaming.bp,
         stations.bp,
         cap.bp,
+        live.bp,
     ):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     # APIFlask keeps one spec processor: the upload body, the CAP push body, then the app-wide error answers.

@@ -27,6 +27,7 @@ from controller.usecases import (
     InboxUseCases,
     StationUseCases,
 )
+from controller.usecases.live import LiveUseCases
 
 #: `render_preview(text)` → (normalized_text, sha256 of the stored MP3, engine name).
 RenderPreview = Callable[[str], tuple[str, str, str]]
@@ -75,6 +76,7 @@ class WebContext:
     planning_preview: PlanningPreview | None = None
     metrics: CollectorRegistry | None = None  # the controller's figures; /metrics adds the HTTP ones
     on_station_changed: StationChanged | None = None
+    live: LiveUseCases | None = None  # live sessions (None without a managed streaming server: 503)
 
     @cached_property
     def bulletins(self) -> BulletinUseCases:

@@ -1,11 +1,7 @@
 """Reading the as-run log (what played where and when) for the UI, the REST API and CSV reports.
 
-source=play_source(p.source, source, p.session),
-url=p.url,
-session=p.session,
-gaps=tuple(gaps.get(p.id, ())),
-)
-for p, source in rows
+Owns queries on plays and what each aired (`source`: a file, a relayed station or a live session) and,
+for streams, their gaps; must not write them (ingest does).
 """
 
 from datetime import datetime

@@ -65,6 +65,8 @@ PERMISSIONS: Final[dict[str, dict[str, str]]] = {
         "station.read": "any",
         "station.manage": "any",
         "stats.read": "any",
+        # Speaking live (issue 13, item 3): admins and approvers.
+        "live": "any",
     },
 }
 ACTIONS: Final[frozenset[str]] = frozenset(

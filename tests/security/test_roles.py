@@ -25,6 +25,7 @@ PUBLIC = {
     ("POST", "/api/v1/cap/sources/<int:source_id>/push"),  # the source's own push token is the permission
     ("POST", "/api/v1/streaming/listener-auth"),  # Icecast asks; the URL's signature is the permission
 }
+LIVE = {"title": "Họp thôn", "targets": {}}
 BULLETIN = {"title": "Họp thôn", "text": "Mời bà con họp lúc 8 giờ.", "targets": {"all": True}}
 # (method, rule) → (path to call, JSON body, the permission `permit` checks, the roles that hold it)
 PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, frozenset[str]]] = {
@@ -141,6 +142,13 @@ PROTECTED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str | None, f
     ("POST", "/api/v1/stations/<int:station_id>/retire"): (
         "/api/v1/stations/999/retire", None, "station.manage", APPROVERS,
     ),
+    # Live sessions (issue 13): the test app has no streaming server, so allowed roles get a 503.
+    ("POST", "/api/v1/live"): ("/api/v1/live", LIVE, "live", APPROVERS),
+    ("GET", "/api/v1/live"): ("/api/v1/live", None, "plays.read", EVERYONE),
+    ("GET", "/api/v1/live/<session_id>"): ("/api/v1/live/abc", None, "plays.read", EVERYONE),
+    ("POST", "/api/v1/live/<session_id>/confirm"): ("/api/v1/live/abc/confirm", None, "live", APPROVERS),
+    ("POST", "/api/v1/live/<session_id>/end"): ("/api/v1/live/abc/end", None, "live", APPROVERS),
+    ("POST", "/api/v1/live/<session_id>/chunks"): ("/api/v1/live/abc/chunks", None, "live", APPROVERS),
 }  # fmt: skip
 
 

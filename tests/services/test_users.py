@@ -112,6 +112,7 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(session: Session, world: Wor
                 "station.read",
                 "station.manage",
                 "stats.read",
+                "live",
             },
         ),
         ("admin", None),

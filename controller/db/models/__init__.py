@@ -22,6 +22,7 @@ from controller.db.models.bulletins import (
 )
 from controller.db.models.cap import CapAlert, CapSource, Drill
 from controller.db.models.devices import Device, DeviceCoverage, DeviceEvent, Plan
+from controller.db.models.live import LIVE_STATES, LiveSession
 from controller.db.models.onair import DEAD_AIR_KINDS, DeadAir, PlayGap
 from controller.db.models.org import (
     AREA_LEVELS,
@@ -44,6 +45,7 @@ __all__ = [
     "DELIVERY_STATES",
     "INBOX_ORDERS",
     "INBOX_STATES",
+    "LIVE_STATES",
     "PLAY_SOURCES",
     "PLAY_STATUSES",
     "ROLES",
@@ -65,6 +67,7 @@ __all__ = [
     "DeviceEvent",
     "Drill",
     "InboxEntry",
+    "LiveSession",
     "PasswordReset",
     "Plan",
     "Play",

@@ -1,0 +1,303 @@
+"""The live desk: one ingest mount per session, the watch that puts it on air and ends it, the recorder.
+
+Owns, per open session: the Icecast source mount `/live-<id>` with its own password, the watch thread
+(polls Icecast's mount list; when the mount has audio it starts the recorder and sends signed
+`live_start` to every target agent; a mount gone, 10 s of silence or a phone silent for 10 s end it with
+`live_stop`), and the recorder (ffmpeg reading the mount as a listener into a file, with silencedetect).
+Must not touch the database: the hooks tell controller.usecases.live what happened.
+"""
+
+import base64
+import logging
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+from controller.children import die_with_parent
+from controller.live.chunks import ChunkPipe
+from controller.streaming import StreamingServer
+from controller.streaming.credentials import ADMIN_USER
+from controller.streaming.listeners import sign_listener_url
+from protocol.messages import Command
+
+log = logging.getLogger(__name__)
+MAX_SESSION: Final = timedelta(hours=4)  # `not_after` of live_start: the longest a session lasts
+
+
+def live_mount(session_id: str) -> str:
+    """The Icecast mount of a live session."""
+    return f"/live-{session_id}"
+
+
+def _source_accepted(ingest_url: str) -> bool:
+    """Whether Icecast takes this `icecast://source:pw@host:port/mount` now (a PUT cut after the answer)."""
+    parts = urlsplit(ingest_url)
+    login = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+    request = (
+        f"PUT {parts.path} HTTP/1.1\r\nHost: {parts.hostname}\r\nAuthorization: Basic {login}\r\n"
+        "Content-Type: audio/mpeg\r\nExpect: 100-continue\r\n\r\n"
+    )
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 8000), timeout=2) as sock:
+            sock.sendall(request.encode())
+            answer = sock.recv(64)
+    except OSError:
+        return False
+    return answer.startswith((b"HTTP/1.1 100", b"HTTP/1.1 200", b"HTTP/1.0 200"))
+
+
+@dataclass(frozen=True)
+class LiveHooks:
+    """What the desk tells the database side: on air at a time; ended with a reason and the recording."""
+
+    on_air: Callable[[str, datetime], None]
+    on_ended: Callable[[str, str, datetime, bytes], None]
+
+
+@dataclass
+class _Session:
+    id: str
+    devices: tuple[str, ...]
+    confirmed: bool
+    directory: Path
+    stop: threading.Event = field(default_factory=threading.Event)
+    aired: bool = False
+    silent: threading.Event = field(default_factory=threading.Event)
+    recorder: subprocess.Popen[bytes] | None = None
+    chunks: ChunkPipe | None = None
+    thread: threading.Thread | None = None
+    end_reason: str = "ended"
+
+
+class LiveDesk:
+    """Opens, watches and ends live sessions on the streaming server; sends `live_start` / `live_stop`."""
+
+    def __init__(
+        self,
+        streaming: StreamingServer,
+        send: Callable[[str, Command], bool],
+        secret: bytes,
+        clock: Callable[[], datetime],
+        hooks: LiveHooks,
+        *,
+        silence_s: float = 10.0,
+        idle_s: float = 10.0,
+        poll_s: float = 0.25,
+    ) -> None:
+        self._streaming = streaming
+        self._send = send
+        self._secret = secret
+        self._clock = clock
+        self._hooks = hooks
+        self.silence_s, self.idle_s, self.poll_s = silence_s, idle_s, poll_s
+        self._lock = threading.Lock()
+        self._sessions: dict[str, _Session] = {}
+
+    # -- opening -------------------------------------------------------------------------------------
+
+    def open(self, session_id: str, devices: tuple[str, ...], *, confirmed: bool = True) -> str:
+        """Declare the session's mount and start watching it; return its ingest URL (icecast://)."""
+        directory = Path(tempfile.mkdtemp(prefix=f"loaxa-live-{session_id}-"))
+        live = _Session(session_id, devices, confirmed, directory)
+        with self._lock:
+            self._sessions[session_id] = live
+            mounts = [live_mount(s) for s in self._sessions]
+        urls = self._take_mounts(mounts, live_mount(session_id))
+        if live_mount(session_id) not in urls:
+            with self._lock:
+                del self._sessions[session_id]
+            raise RuntimeError(
+                "the streaming server takes no live sources (LOAXA_STREAM_MODE is not managed)"
+            )
+        live.thread = threading.Thread(
+            target=self._watch, args=(live,), name=f"live-{session_id}", daemon=True
+        )
+        live.thread.start()
+        return urls[live_mount(session_id)]
+
+    def _take_mounts(self, mounts: list[str], wanted: str | None = None) -> dict[str, str]:
+        """Declare the open sessions' mounts (Icecast re-reads its file on SIGHUP, a moment later).
+
+        Icecast does not say when it has re-read it, so the `wanted` mount is probed as a sender would
+        (an HTTP PUT that stops at the answer) until its own password is accepted: the ingest URL handed
+        out then works at the first try.
+        """
+        urls = self._streaming.set_source_mounts(mounts)
+        if wanted is None or wanted not in urls:
+            return urls
+        deadline = time.monotonic() + 10
+        while not _source_accepted(urls[wanted]):
+            if time.monotonic() > deadline:
+                log.warning("managed icecast has not taken mount %s within 10 s", wanted)
+                break
+            time.sleep(0.05)
+        return urls
+
+    def confirm(self, session_id: str) -> None:
+        """The second person confirmed (two-person rule): the session may go on air."""
+        with self._lock:
+            live = self._sessions.get(session_id)
+        if live is not None:
+            live.confirmed = True
+
+    def open_chunks(self, session_id: str, ingest_url: str) -> ChunkPipe:
+        """The browser's chunk pipe of a session (created on its first chunk)."""
+        with self._lock:
+            live = self._sessions[session_id]
+            if live.chunks is None:
+                live.chunks = ChunkPipe(ingest_url)
+            return live.chunks
+
+    def is_open(self, session_id: str) -> bool:
+        """Whether the desk is watching this session."""
+        with self._lock:
+            return session_id in self._sessions
+
+    # -- ending --------------------------------------------------------------------------------------
+
+    def end(self, session_id: str, reason: str = "ended", *, wait: bool = True) -> None:
+        """End a session everywhere: `live_stop` to agents, source kicked, recording handed over."""
+        with self._lock:
+            live = self._sessions.get(session_id)
+        if live is None:
+            return
+        live.end_reason = reason
+        live.stop.set()
+        if wait and live.thread is not None and live.thread is not threading.current_thread():
+            live.thread.join(15)
+
+    def stop_all(self) -> None:
+        """End every open session (the controller is stopping)."""
+        with self._lock:
+            ids = list(self._sessions)
+        for session_id in ids:
+            self.end(session_id, "controller_stopped")
+
+    # -- the watch ----------------------------------------------------------------------------------
+
+    def _mount_live(self, mount: str) -> bool:
+        icecast = self._streaming.icecast
+        if icecast is None:
+            return False
+        try:
+            return f'mount="{mount}"' in icecast.listed_mounts()
+        except OSError:
+            return False
+
+    def _watch(self, live: _Session) -> None:
+        mount = live_mount(live.id)
+        missing = 0
+        try:
+            while not live.stop.wait(self.poll_s):
+                if live.chunks is not None and live.chunks.idle_s() > self.idle_s:
+                    live.end_reason = "no_chunks"
+                    break
+                present = self._mount_live(mount)
+                if not live.aired:
+                    if present and live.confirmed:
+                        self._go_on_air(live)
+                    continue
+                missing = 0 if present else missing + 1
+                if missing >= 2:
+                    live.end_reason = "source_gone"
+                    break
+                if live.silent.is_set():
+                    live.end_reason = "silent"
+                    break
+        except Exception:
+            log.exception("live session %s: the watch failed", live.id)
+            live.end_reason = "error"
+        self._finish(live)
+
+    def _listener_url(self, live: _Session, device: str | None) -> str:
+        base = self._streaming.base_url
+        if base is None:
+            raise RuntimeError("no streaming server to listen to")
+        return sign_listener_url(base, live_mount(live.id), self._secret, self._clock() + MAX_SESSION, device)
+
+    def _go_on_air(self, live: _Session) -> None:
+        now = self._clock()
+        live.recorder = self._record(live)
+        for device in live.devices:
+            command = Command(
+                command="live_start",
+                session=live.id,
+                urls=(self._listener_url(live, device),),
+                not_after=now + MAX_SESSION,
+            )
+            if not self._send(device, command):
+                log.warning("live session %s: the broker did not take live_start for %s", live.id, device)
+        live.aired = True
+        log.info("live session %s on air to %d devices", live.id, len(live.devices))
+        self._hooks.on_air(live.id, now)
+
+    def _record(self, live: _Session) -> subprocess.Popen[bytes]:
+        """Ffmpeg reads the mount as a listener: a copy into recording.mp3 and silencedetect on the audio."""
+        process = subprocess.Popen(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-i", self._listener_url(live, None),
+             "-map", "0:a", "-c:a", "copy", "-f", "mp3", str(live.directory / "recording.mp3"),
+             "-map", "0:a", "-af", f"silencedetect=noise=-50dB:d={self.silence_s}", "-f", "null", "-"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, looked up before any fork
+        )  # fmt: skip
+        threading.Thread(target=self._read_recorder, args=(live, process), daemon=True).start()
+        return process
+
+    @staticmethod
+    def _read_recorder(live: _Session, process: subprocess.Popen[bytes]) -> None:
+        assert process.stderr is not None  # noqa: S101 - set by Popen(stderr=PIPE)
+        with process.stderr:
+            for line in process.stderr:
+                if b"silence_start" in line:
+                    log.info("live session %s: the source is silent", live.id)
+                    live.silent.set()
+
+    def _kick_source(self, mount: str) -> None:
+        icecast = self._streaming.icecast
+        if icecast is None:
+            return
+        request = urllib.request.Request(f"{icecast.url}/admin/killsource?mount={mount}")  # noqa: S310
+        login = base64.b64encode(f"{ADMIN_USER}:{icecast.credentials.admin_password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {login}")
+        try:
+            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 - our own http URL
+                pass
+        except OSError:
+            log.debug("live mount %s had no source to kick", mount)
+
+    def _finish(self, live: _Session) -> None:
+        if live.aired:
+            for device in live.devices:
+                if not self._send(device, Command(command="live_stop", session=live.id)):
+                    log.warning("live session %s: the broker did not take live_stop for %s", live.id, device)
+        if live.chunks is not None:
+            live.chunks.close()
+        self._kick_source(live_mount(live.id))
+        recording = b""
+        if live.recorder is not None:
+            live.recorder.terminate()
+            try:
+                live.recorder.wait(5)
+            except subprocess.TimeoutExpired:
+                live.recorder.kill()
+                live.recorder.wait()
+            path = live.directory / "recording.mp3"
+            recording = path.read_bytes() if path.exists() else b""
+        with self._lock:
+            self._sessions.pop(live.id, None)
+            mounts = [live_mount(s) for s in self._sessions]
+        self._streaming.set_source_mounts(mounts)  # the session's source password is void from now on
+        for leftover in live.directory.iterdir():
+            leftover.unlink()
+        live.directory.rmdir()
+        log.info("live session %s ended (%s), recording %d bytes", live.id, live.end_reason, len(recording))
+        self._hooks.on_ended(live.id, live.end_reason, self._clock(), recording)
