@@ -79,6 +79,7 @@ class Agent:
             next_bdseq=self._state.next_bdseq,
             on_message=self._on_message,
             on_change=self._wake.set,
+            on_area_message=self._on_area_message,
         )
         self._outbox = Outbox(
             self._state, self._link, self._clock, self.boot_id, events_per_s=config.events_per_s
@@ -124,6 +125,8 @@ class Agent:
     def run(self) -> None:
         """Run until `stop()`: connect, play on time, report; then shut down cleanly."""
         self._programme.restore(self._verifier)
+        if self._programme.plan is not None:
+            self._link.listen_to_areas(self._programme.plan.areas)
         wanted = {item.asset.sha256 for item in self._programme.wanted_items()}
         for path in sweep(self.config.cache_dir, {sha for sha, _ in self._state.assets()}, wanted):
             log.info("removed %s from the cache: no plan needs it", path.name)
@@ -152,6 +155,10 @@ class Agent:
     def _on_message(self, channel: topics.DeviceChannel, payload: bytes) -> None:
         handler = self._handle_plan if channel == "plan" else self._handle_command
         self._inbox.put(lambda: handler(payload))
+        self._wake.set()
+
+    def _on_area_message(self, area: str, payload: bytes) -> None:
+        self._inbox.put(lambda: self._handle_command(payload, area))
         self._wake.set()
 
     def _on_downloaded(self, asset: Asset, path: Path | None, reason: str | None) -> None:
@@ -268,6 +275,7 @@ class Agent:
         if accepted is None:
             return
         self._programme.plan = accepted.body
+        self._link.listen_to_areas(accepted.body.areas)  # before `received`: see Link.listen_to_areas
         self._outbox.emit("received", plan_version=accepted.body.version, detail=f"seq {accepted.seq}")
         skip_unsupported(self._outbox, self._programme, accepted.body, self.version)
         current = self._current
@@ -283,8 +291,8 @@ class Agent:
         self._downloader.forget_failures()
         self._fetch_pending = True
 
-    def _handle_command(self, payload: bytes) -> None:
-        accepted = self._intake.command(payload)
+    def _handle_command(self, payload: bytes, area: str | None = None) -> None:
+        accepted = self._intake.command(payload) if area is None else self._intake.area_command(area, payload)
         if accepted is None:
             return
         command = accepted.command

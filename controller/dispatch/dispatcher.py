@@ -1,7 +1,8 @@
 """One planning run at a time: gather the inputs, plan (pure), store and publish what changed.
 
-Owns the order of a run (expire, gather, plan, then per batch of devices: store changed plans, publish,
-mark published; then emergencies) and keeps the latest result for the UI's timelines. What a run reads is
+Owns the order of a run (expire, gather, plan, then per batch of devices: store changed plans, publish
+them with one wait, mark published; then emergencies, once per area topic where devices listen there)
+and keeps the latest result for the UI's timelines. What a run reads is
 controller.dispatch.inputs, where items go is controller.planning, how plans and commands are signed and
 sent is controller.dispatch.publisher.
 """
@@ -18,7 +19,7 @@ from controller.assets.store import AssetStore
 from controller.config import TtsSettings
 from controller.db import Database
 from controller.dispatch.inputs import AssetUrls, gather
-from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher
+from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher, listens_on_areas
 from controller.dispatch.speech import BulletinSpeech
 from controller.planning import (
     DevicePlan,
@@ -101,19 +102,24 @@ class Dispatcher:
             self.planning_failures = (*run.failures, *failed)
             published: list[str] = []
             unchanged = 0
+            versions: dict[str, int] = {}  # each device's stored plan version after this run
             devices = list(result.devices)
-            # In batches: store the batch's changed plans in one transaction, publish them, then mark
-            # them published in another. Per device that was three sessions and two fsynced commits,
-            # and agents waited for every device planned before them (issue 8: bench_dispatch.py).
+            # In batches: store the batch's changed plans in one transaction, publish them all with one
+            # wait for their PUBACKs, then mark them published in another transaction. Per device that
+            # was three sessions, two fsynced commits and a PUBACK round trip (issues 8 and 18).
             for first in range(0, len(devices), _PUBLISH_BATCH):
                 changed, same = self._store_changed(devices[first : first + _PUBLISH_BATCH], now)
-                unchanged += same
-                sent_plans = [
-                    (device_id, body) for device_id, body in changed if self._plans.send(device_id, body)
-                ]
+                unchanged += len(same)
+                versions |= same | {device_id: body.version for device_id, body in changed}
+                sent_plans = self._plans.send(changed)
                 self._plans.mark_published(sent_plans)
                 published += [device_id for device_id, _ in sent_plans]
-            sent = self._commands.send_emergencies(result.emergencies, run.emergencies, now)
+            listeners = {
+                device_id: run.reach[device_id].areas
+                for device_id in result.emergencies
+                if listens_on_areas(run.reach.get(device_id), versions.get(device_id))
+            }
+            sent = self._commands.send_emergencies(result.emergencies, run.emergencies, now, listeners)
         failures = tuple(f.bulletin_id for f in self.planning_failures)
         report = ReplanReport(
             tuple(published), unchanged, tuple(sent), len(result.deferred), run.finished, failures
@@ -127,17 +133,20 @@ class Dispatcher:
 
     def _store_changed(
         self, batch: list[DevicePlan], now: datetime
-    ) -> tuple[list[tuple[str, PlanBody]], int]:
-        """Store, in one transaction, the plans of `batch` that differ from the stored ones."""
+    ) -> tuple[list[tuple[str, PlanBody]], dict[str, int]]:
+        """Store, in one transaction, the plans of `batch` that differ from the stored ones.
+
+        Returns them, and the stored version of each device whose plan did not change.
+        """
         changed: list[tuple[str, PlanBody]] = []
-        unchanged = 0
+        unchanged: dict[str, int] = {}
         with self._db.session() as session:
             _held = services.load_plans(session, (d.device.device_id for d in batch))
             for device_plan in batch:
                 device_id = device_plan.device.device_id
                 stored = services.current_plan(session, device_id)
                 if stored is not None and stored.same_content(device_plan.plan_body(stored.version, now)):
-                    unchanged += 1
+                    unchanged[device_id] = stored.version
                     continue
                 body = device_plan.plan_body(services.next_plan_version(session, device_id), now)
                 services.save_plan(session, device_id, body, now)

@@ -7,7 +7,7 @@ finishing bulletins that every target has played.
 """
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, Final
@@ -46,12 +46,16 @@ class EmergencyShape:
 
 @dataclass(frozen=True)
 class RunInputs:
-    """One planning run's inputs, the bulletins found over, each emergency's shape, and what was left out."""
+    """One planning run's inputs, the bulletins found over, each emergency's shape, what was left out.
+
+    `reach`: how each device can be reached (its area topics and what it last reported).
+    """
 
     inputs: PlanningInputs
     finished: tuple[int, ...]
     emergencies: Mapping[int, EmergencyShape]
     failures: tuple[PlanningFailure, ...] = ()
+    reach: Mapping[str, services.DeviceReach] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,13 @@ def gather(
     """Gather the planner's inputs; finish bulletins that every target has played (or given up)."""
     villages = {v.id: v for v in services.list_villages(session)}
     devices = services.device_villages(session)
+    reach = services.device_reach(session)
     planned_devices = tuple(
         PlannedDevice(
             device_id=device_id,
             languages=frozenset(villages[village_id].languages if village_id in villages else ()),
             schedule=schedules.for_device(device_id, village_id),
+            areas=reach[device_id].areas if device_id in reach else (),
         )
         for device_id, village_id in devices.items()
     )
@@ -127,7 +133,7 @@ def gather(
             )
     pins = tuple(_pins(session, known))
     inputs = PlanningInputs(tuple(bulletins), planned_devices, rules, pins)
-    return RunInputs(inputs, tuple(finished), shapes, tuple(failures))
+    return RunInputs(inputs, tuple(finished), shapes, tuple(failures), reach)
 
 
 def _schedule(stored: Mapping[str, Any], first_day: date) -> tuple[ScheduleOptions, BulletinSchedule]:

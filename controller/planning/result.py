@@ -59,6 +59,7 @@ class DevicePlan:
             windows=self.device.schedule.windows,
             items=self.items,
             volume=self.device.volume,
+            areas=self.device.areas,
         )
 
 

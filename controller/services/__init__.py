@@ -30,7 +30,9 @@ from controller.services.device_board import (
     village_tallies,
 )
 from controller.services.devices import (
+    DeviceReach,
     broker_accounts,
+    device_reach,
     device_villages,
     get_device,
     list_devices,
@@ -102,6 +104,7 @@ __all__ = [
     "BulletinView",
     "Conflict",
     "DeliveryView",
+    "DeviceReach",
     "DeviceView",
     "Forbidden",
     "Gap",
@@ -131,6 +134,7 @@ __all__ = [
     "create_village",
     "current_plan",
     "device_page",
+    "device_reach",
     "device_uptime",
     "device_villages",
     "devices_by_id",

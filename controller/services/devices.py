@@ -5,6 +5,7 @@ broker (controller.mqtt.broker takes the accounts this module lists).
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -156,7 +157,30 @@ def device_villages(session: Session) -> dict[str, str]:
     return {device_id: village_id for device_id, village_id in rows}
 
 
+@dataclass(frozen=True)
+class DeviceReach:
+    """How a device can be reached: its area topics, and what it last told us (birth, heartbeat)."""
+
+    areas: tuple[str, ...]  # the area codes whose topics it may read and listens to: its village's
+    agent_version: str | None
+    plan_version: int | None  # the plan version its last heartbeat said it holds
+
+
+def device_reach(session: Session) -> dict[str, DeviceReach]:
+    """Device id → its areas and reported versions, for every device (one query)."""
+    rows = session.execute(
+        select(Device.id, Village.area_code, Device.agent_version, Device.plan_version)
+        .join(Village, Village.id == Device.village_id)
+        .order_by(Device.id)
+    )
+    return {i: DeviceReach((area,), version, plan) for i, area, version, plan in rows}
+
+
 def broker_accounts(session: Session) -> list[BrokerAccount]:
-    """The MQTT account of every device, for the managed broker's password file."""
-    rows = session.execute(select(Device.id, Device.mqtt_password_hash).order_by(Device.id))
-    return [BrokerAccount(username=i, password_hash=h, role="device") for i, h in rows]
+    """The MQTT account of every device with the areas it may read, for the managed broker's files."""
+    rows = session.execute(
+        select(Device.id, Device.mqtt_password_hash, Village.area_code)
+        .join(Village, Village.id == Device.village_id)
+        .order_by(Device.id)
+    )
+    return [BrokerAccount(username=i, password_hash=h, role="device", areas=(a,)) for i, h, a in rows]
