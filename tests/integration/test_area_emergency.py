@@ -56,8 +56,7 @@ def _listening(deployment: Deployment, device_id: str) -> bool:
 def test_an_emergency_goes_once_on_the_village_topic_and_plays_only_on_its_target(tmp_path: Path) -> None:
     with deployed(tmp_path, opens_in_s=900, length_s=60) as deployment:
         homes = {device: deployment.start_agent(device) for device in (TARGET, NEIGHBOUR)}
-        for device in homes:
-            wait_for(f"{device} to hold its plan", lambda d=device: _listening(deployment, d), timeout=60)
+        wait_for("both agents to hold their plans", lambda: all(_listening(deployment, d) for d in homes), 60)
         spy = Spy(deployment)
         try:
             status, created = deployment.api.call(
