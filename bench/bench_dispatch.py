@@ -50,7 +50,9 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+# The tree whose code runs: this checkout, or another (LOAXA_BENCH_TREE, e.g. the code before a change
+# unpacked with `git archive`), so one run can time both; worker processes inherit it.
+ROOT = Path(os.environ.get("LOAXA_BENCH_TREE") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
