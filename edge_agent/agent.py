@@ -318,6 +318,10 @@ class Agent:
         elif command.command == "update" and command.version and command.sha256:
             path = request_update(self.config.state_dir, command.version, command.sha256)
             log.info("update to loaxa-agent %s requested from the root helper (%s)", command.version, path)
+        elif command.command == "fetch" and command.asset is not None:
+            # An announcement: the plan naming this audio follows; downloading now overlaps with it.
+            if command.asset.sha256 not in self._programme.ready:
+                self._downloader.request(command.asset)
         elif command.command == "resync":
             log.info("resync: republishing birth and fetching missing assets")
             if command.events_from is not None:

@@ -5,7 +5,7 @@ whose seq is below the last accepted one is `replayed`; an equal seq (the retain
 reconnect) is a harmless duplicate; a command needs a seq strictly above the last accepted command.
 An area message (one envelope for many devices on `loaxa/v1/area/{area}/cmd`) is acted on only when this
 device is among its signed targets, needs a seq above the last accepted on that area's topic, and may
-carry only `play_now`; one for other devices is ignored without verifying it (counted, not a rejection).
+carry only `play_now` or `fetch`; one for other devices is ignored without verifying it (counted, not a rejection).
 It must not act on what it accepts (agent.py does) and never raises on bad input.
 """
 
@@ -21,7 +21,7 @@ from protocol import Command, PlanBody, ProtocolError, Verifier
 
 log = logging.getLogger(__name__)
 # What may arrive on an area topic; everything else is sent to one device on its own topic.
-_AREA_COMMANDS: Final = frozenset({"play_now"})
+_AREA_COMMANDS: Final = frozenset({"play_now", "fetch"})
 
 
 @dataclass(frozen=True)

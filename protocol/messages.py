@@ -14,6 +14,7 @@ from typing import Any, Final, Literal, cast
 from protocol._fields import Fields
 from protocol.errors import ProtocolError
 from protocol.plan import (
+    Asset,
     PlanItem,
     volume_field,
 )
@@ -26,8 +27,8 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "received", "asset_ready", "asset_failed", "started", "finished", "interrupted", "skipped", "failed",
 )  # fmt: skip
 
-CommandName = Literal["play_now", "stop", "set_volume", "test_tone", "resync", "update"]
-COMMANDS: Final[tuple[str, ...]] = ("play_now", "stop", "set_volume", "test_tone", "resync", "update")
+CommandName = Literal["play_now", "stop", "set_volume", "test_tone", "resync", "update", "fetch"]
+COMMANDS: Final[tuple[str, ...]] = ("play_now", "stop", "set_volume", "test_tone", "resync", "update", "fetch")
 # A Debian version of loaxa-agent (epoch, upstream, revision): the agent hands it to apt-get as `=VERSION`,
 # so nothing that a shell or apt would read as an option or a second package gets through.
 _DEB_VERSION: Final = re.compile(r"[0-9][0-9A-Za-z.+~:-]{0,63}")
@@ -39,6 +40,7 @@ class Command:
     """A signed one-off instruction: `play_now`, `stop`, `set_volume`, `test_tone`, `resync`, `update`.
 
     `update` installs loaxa-agent `version` (its .deb has `sha256`) from the apt source the agent already has.
+    `fetch` (an announcement, sent on area topics) downloads `asset` ahead of the plan that will name it.
     """
 
     command: CommandName
@@ -50,6 +52,7 @@ class Command:
     events_from: int | None = None  # resync: publish again every held event with seq >= this
     version: str | None = None  # update: the Debian version of loaxa-agent to install
     sha256: str | None = None  # update: the SHA-256 of that version's .deb, checked before installing
+    asset: Asset | None = None  # fetch
 
     @classmethod
     def from_json(cls, data: object) -> "Command":
@@ -57,6 +60,7 @@ class Command:
         f = Fields(data, "cmd", allow_extra=True)
         name = cast(CommandName, f.choice("command", COMMANDS))
         raw_item = f.raw("item")
+        raw_asset = f.raw("asset")
         cmd = cls(
             command=name,
             item=None if raw_item is None else PlanItem.from_json(raw_item),
@@ -67,10 +71,13 @@ class Command:
             events_from=None if f.raw("events_from") is None else f.integer("events_from", minimum=1),
             version=f.opt_str("version", max_len=64),
             sha256=f.opt_str("sha256", max_len=64),
+            asset=None if raw_asset is None else Asset.from_json(raw_asset),
         )
         f.done()
         if name == "play_now" and cmd.item is None:
             raise ProtocolError("bad_field", "cmd play_now needs an item")
+        if name == "fetch" and cmd.asset is None:
+            raise ProtocolError("bad_field", "cmd fetch needs an asset")
         if name == "set_volume" and cmd.volume is None:
             raise ProtocolError("bad_field", "cmd set_volume needs a volume 0–100")
         if name == "update" and (cmd.version is None or not _DEB_VERSION.fullmatch(cmd.version)):
@@ -94,6 +101,8 @@ class Command:
             out["events_from"] = self.events_from
         elif self.command == "update":
             out.update(version=self.version, sha256=self.sha256)
+        elif self.command == "fetch" and self.asset is not None:
+            out["asset"] = self.asset.to_json()
         return out
 
 

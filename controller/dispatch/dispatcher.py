@@ -1,15 +1,17 @@
 """One planning run at a time: gather the inputs, plan (pure), store and publish what changed.
 
-Owns the order of a run (expire, gather, plan, then per batch of devices: store changed plans, publish
-them with one wait, mark published; then emergencies, once per area topic where devices listen there)
-and keeps the latest result for the UI's timelines. What a run reads is
+Owns the order of a run: expire, gather, plan; emergencies first (once per area topic where devices
+listen there, else on each device's topic); then the changed plans are stored (a transaction per batch),
+their new audio announced once per area topic, and the plans published a batch at a time with one wait
+for the PUBACKs and marked published. It keeps the latest result for the UI's timelines, and decides who
+listens on area topics (`area_listeners`). What a run reads is
 controller.dispatch.inputs, where items go is controller.planning, how plans and commands are signed and
 sent is controller.dispatch.publisher.
 """
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -18,7 +20,7 @@ from controller import services
 from controller.assets.store import AssetStore
 from controller.config import TtsSettings
 from controller.db import Database
-from controller.dispatch.inputs import AssetUrls, gather
+from controller.dispatch.inputs import AssetUrls, RunInputs, gather
 from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher, listens_on_areas
 from controller.dispatch.speech import BulletinSpeech
 from controller.planning import (
@@ -53,6 +55,26 @@ class ReplanReport:
     deferred: int
     finished: tuple[int, ...]
     failed: tuple[int, ...] = ()  # bulletins left out of the run (see Dispatcher.planning_failures)
+
+
+def area_listeners(run: RunInputs, devices: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Those of `devices` that listen on their area topics now, with those areas.
+
+    A device listens once its agent reported (heartbeat) the version of the plan it held when this run
+    began, that plan named the areas the registry gives it now, and its agent version knows area topics
+    (`listens_on_areas`); every other device is sent its messages on its own topic.
+    """
+    out = {}
+    for device_id in devices:
+        reach, held = run.reach.get(device_id), run.held.get(device_id)
+        if (
+            held is not None
+            and reach is not None
+            and held.areas == reach.areas
+            and listens_on_areas(reach, held.version)
+        ):
+            out[device_id] = reach.areas
+    return out
 
 
 class Dispatcher:
@@ -100,26 +122,28 @@ class Dispatcher:
             result, failed = plan_isolated(run.inputs, now)
             self.last_result = result
             self.planning_failures = (*run.failures, *failed)
-            published: list[str] = []
-            unchanged = 0
-            versions: dict[str, int] = {}  # each device's stored plan version after this run
+            emergencies = result.emergencies
+            sent = self._commands.send_emergencies(
+                emergencies, run.emergencies, now, area_listeners(run, emergencies)
+            )
+            # Per batch of devices, the changed plans are stored in one transaction (and their deliveries
+            # with them); per device that was three sessions and two fsynced commits (issue 8).
             devices = list(result.devices)
-            # In batches: store the batch's changed plans in one transaction, publish them all with one
-            # wait for their PUBACKs, then mark them published in another transaction. Per device that
-            # was three sessions, two fsynced commits and a PUBACK round trip (issues 8 and 18).
+            changed: list[tuple[str, PlanBody]] = []
+            unchanged = 0
             for first in range(0, len(devices), _PUBLISH_BATCH):
-                changed, same = self._store_changed(devices[first : first + _PUBLISH_BATCH], now)
-                unchanged += len(same)
-                versions |= same | {device_id: body.version for device_id, body in changed}
-                sent_plans = self._plans.send(changed)
+                stored, same = self._store_changed(devices[first : first + _PUBLISH_BATCH], now)
+                changed += stored
+                unchanged += same
+            # Then every listening agent hears of the new audio at once and starts fetching it, while the
+            # plans follow a batch at a time, each batch with one wait for all its PUBACKs (issue 18).
+            held = {device_id: plan.item_ids for device_id, plan in run.held.items()}
+            self._commands.announce(changed, area_listeners(run, [d for d, _ in changed]), held)
+            published: list[str] = []
+            for first in range(0, len(changed), _PUBLISH_BATCH):
+                sent_plans = self._plans.send(changed[first : first + _PUBLISH_BATCH])
                 self._plans.mark_published(sent_plans)
                 published += [device_id for device_id, _ in sent_plans]
-            listeners = {
-                device_id: run.reach[device_id].areas
-                for device_id in result.emergencies
-                if listens_on_areas(run.reach.get(device_id), versions.get(device_id))
-            }
-            sent = self._commands.send_emergencies(result.emergencies, run.emergencies, now, listeners)
         failures = tuple(f.bulletin_id for f in self.planning_failures)
         report = ReplanReport(
             tuple(published), unchanged, tuple(sent), len(result.deferred), run.finished, failures
@@ -133,20 +157,17 @@ class Dispatcher:
 
     def _store_changed(
         self, batch: list[DevicePlan], now: datetime
-    ) -> tuple[list[tuple[str, PlanBody]], dict[str, int]]:
-        """Store, in one transaction, the plans of `batch` that differ from the stored ones.
-
-        Returns them, and the stored version of each device whose plan did not change.
-        """
+    ) -> tuple[list[tuple[str, PlanBody]], int]:
+        """Store, in one transaction, the plans of `batch` that differ from the stored ones."""
         changed: list[tuple[str, PlanBody]] = []
-        unchanged: dict[str, int] = {}
+        unchanged = 0
         with self._db.session() as session:
             _held = services.load_plans(session, (d.device.device_id for d in batch))
             for device_plan in batch:
                 device_id = device_plan.device.device_id
                 stored = services.current_plan(session, device_id)
                 if stored is not None and stored.same_content(device_plan.plan_body(stored.version, now)):
-                    unchanged[device_id] = stored.version
+                    unchanged += 1
                     continue
                 body = device_plan.plan_body(services.next_plan_version(session, device_id), now)
                 services.save_plan(session, device_id, body, now)

@@ -6,7 +6,7 @@ asset URLs the items carry. It decides no placement (controller.planning does) a
 finishing bulletins that every target has played.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -45,10 +45,20 @@ class EmergencyShape:
 
 
 @dataclass(frozen=True)
+class HeldPlan:
+    """A device's stored plan as the run found it: what its agent holds once it reports this version."""
+
+    version: int
+    areas: tuple[str, ...]
+    item_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
 class RunInputs:
     """One planning run's inputs, the bulletins found over, each emergency's shape, what was left out.
 
-    `reach`: how each device can be reached (its area topics and what it last reported).
+    `reach`: how each device can be reached (its area topics and what it last reported); `held`: each
+    device's stored plan before the run.
     """
 
     inputs: PlanningInputs
@@ -56,6 +66,7 @@ class RunInputs:
     emergencies: Mapping[int, EmergencyShape]
     failures: tuple[PlanningFailure, ...] = ()
     reach: Mapping[str, services.DeviceReach] = field(default_factory=dict)
+    held: Mapping[str, HeldPlan] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,9 +142,9 @@ def gather(
                     revision=asked.revision,
                 )
             )
-    pins = tuple(_pins(session, known))
+    pins, held = _stored_plans(session, known)
     inputs = PlanningInputs(tuple(bulletins), planned_devices, rules, pins)
-    return RunInputs(inputs, tuple(finished), shapes, tuple(failures), reach)
+    return RunInputs(inputs, tuple(finished), shapes, tuple(failures), reach, held)
 
 
 def _schedule(stored: Mapping[str, Any], first_day: date) -> tuple[ScheduleOptions, BulletinSchedule]:
@@ -164,10 +175,17 @@ def _over(options: BulletinSchedule, today: date, targets: set[str], states: Map
     return bool(targets) and all(states.get(device) in _TERMINAL for device in targets)
 
 
-def _pins(session: Session, devices: set[str]) -> Iterator[Pin]:
-    """The items of the stored plans: the planner keeps them where they were published."""
-    _held = services.load_plans(session, devices)  # held while the generator runs: no query per device
+def _stored_plans(session: Session, devices: set[str]) -> tuple[tuple[Pin, ...], dict[str, HeldPlan]]:
+    """The stored plans' items as pins (the planner keeps them where they were published), and each plan."""
+    _held = services.load_plans(session, devices)  # held while reading: no query per device
+    pins: list[Pin] = []
+    held: dict[str, HeldPlan] = {}
     for device_id in sorted(devices):
         stored = services.current_plan(session, device_id)
-        for item_id, planned_start in () if stored is None else stored.item_starts():
-            yield Pin(device_id, item_id, planned_start)
+        if stored is None:
+            continue
+        starts = list(stored.item_starts())
+        pins += (Pin(device_id, item_id, planned_start) for item_id, planned_start in starts)
+        areas = tuple(stored.json.get("areas", ()))
+        held[device_id] = HeldPlan(stored.version, areas, frozenset(item_id for item_id, _ in starts))
+    return tuple(pins), held

@@ -20,7 +20,7 @@ from controller import services
 from controller.db import Database
 from controller.dispatch.inputs import EmergencyShape
 from controller.planning.item_ids import bulletin_of
-from protocol import Command, PlanBody, PlanItem, Signer, canonical_json, topics
+from protocol import Asset, Command, PlanBody, PlanItem, Signer, canonical_json, topics
 
 log = logging.getLogger(__name__)
 
@@ -204,21 +204,78 @@ class CommandSender(_Sealing):
             )  # fmt: skip
             messages.append((topics.area_topic(area), payload, False))
             covers.append(pairs)
-        taken = self._publisher.publish_many(messages, timeout=_batch_wait(len(messages)))
-        delivered = [pair for pairs, ok in zip(covers, taken, strict=True) if ok for pair in pairs]
-        if delivered:
+        # The deliveries are written first: an agent's `received` may come back before the last PUBACK,
+        # and the controller refuses events about a bulletin never sent to the device.
+        if covers:
             with self._db.session() as session:
-                for device_id, item in delivered:
+                for device_id, item in (pair for pairs in covers for pair in pairs):
                     services.plan_delivery(
                         session, now, bulletin_id=item.bulletin_id, device_id=device_id,
                         item_id=item.item_id, planned_start=now,
                     )  # fmt: skip
+        taken = self._publisher.publish_many(messages, timeout=_batch_wait(len(messages)))
+        delivered = [pair for pairs, ok in zip(covers, taken, strict=True) if ok for pair in pairs]
+        lost = [
+            (item.bulletin_id, d)
+            for pairs, ok in zip(covers, taken, strict=True)
+            if not ok
+            for d, item in pairs
+        ]
+        if lost:
+            log.warning("%d emergency command(s) not taken by the broker; sent again next run", len(lost))
+            with self._db.session() as session:
+                services.unsend_deliveries(session, lost)
         if by_area:
             log.info(
                 "emergency: %d area message(s) for %d device(s), %d on devices' own topics",
                 len(by_area), sum(len(p) for p in by_area.values()), len(messages) - len(by_area),
             )  # fmt: skip
         return sorted(device_id for device_id, _ in delivered)
+
+    def announce(
+        self,
+        plans: Sequence[tuple[str, PlanBody]],
+        listeners: Mapping[str, tuple[str, ...]],
+        held: Mapping[str, frozenset[str]],
+    ) -> int:
+        """Announce the audio of new items once per area topic, ahead of the plans; returns messages taken.
+
+        For each listening device, the items of its new plan that its `held` one lacks; one `fetch` per
+        area and asset, for the devices there whose plan brings it. An agent downloads what it lacks and
+        reports `asset_ready` as for a plan, so the deliveries (stored with the plans, before this) move
+        on as usual. A lost announcement costs nothing but time: the plan names the audio too.
+        """
+        targets: dict[tuple[str, str], list[str]] = defaultdict(list)
+        assets: dict[str, Asset] = {}
+        for device_id, body in plans:
+            areas = listeners.get(device_id, ())
+            if not areas:
+                continue
+            before = held.get(device_id, frozenset())
+            for item in body.items:
+                key = (areas[0], item.asset.sha256)
+                if item.item_id not in before and device_id not in targets[key]:
+                    targets[key].append(device_id)
+                    assets[item.asset.sha256] = item.asset
+        issued = self._clock()
+        messages = [
+            (
+                topics.area_topic(area),
+                self._signer.seal_area(
+                    kind="cmd", area=area, targets=devices, seq=self._next_seq(f"area:{area}", issued),
+                    body=Command(command="fetch", asset=assets[sha]).to_json(), issued_at=issued,
+                ),
+                False,
+            )
+            for (area, sha), devices in targets.items()
+            if devices
+        ]  # fmt: skip
+        taken = (
+            sum(self._publisher.publish_many(messages, timeout=_batch_wait(len(messages)))) if messages else 0
+        )
+        if messages:
+            log.info("announced %d asset(s) in %d area message(s)", len(assets), len(messages))
+        return taken
 
     def stop_cancelled(self, bulletin_id: int) -> list[str]:
         """Stop a cancelled emergency where it may still be playing or repeating; returns those devices.

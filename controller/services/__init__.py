@@ -20,7 +20,7 @@ from controller.services.bulletins import (
     submit,
     target_devices,
 )
-from controller.services.deliveries import advance_delivery, plan_delivery
+from controller.services.deliveries import advance_delivery, plan_delivery, unsend_deliveries
 from controller.services.device_board import (
     AlertCandidate,
     VillageTally,
@@ -173,6 +173,7 @@ __all__ = [
     "set_user_active",
     "submit",
     "target_devices",
+    "unsend_deliveries",
     "user_for_token",
     "village_tallies",
     "window_uptime",

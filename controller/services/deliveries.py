@@ -4,6 +4,7 @@ Owns deliveries rows and the rule for moving them: the newest event (highest seq
 that was played stays played. Must not read MQTT messages or plans itself (ingest and plans call in).
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -76,6 +77,21 @@ def advance_delivery(
     delivery.event_seq, delivery.updated_at = seq, now
     session.flush()
     return True
+
+
+def unsend_deliveries(session: Session, pairs: Iterable[tuple[int, str]]) -> None:
+    """Drop the still-planned deliveries of these (bulletin, device) pairs.
+
+    What was to carry them to the device never reached the broker, so the next planning run sends again.
+    """
+    for bulletin_id, device_id in pairs:
+        session.execute(
+            delete(Delivery).where(
+                Delivery.bulletin_id == bulletin_id,
+                Delivery.device_id == device_id,
+                Delivery.state == "planned",
+            )
+        )
 
 
 def forget_deliveries(session: Session, bulletin_id: int) -> None:

@@ -1,8 +1,10 @@
-"""An emergency reaches listening agents once per village topic (DESIGN §5): real controller, broker, agents.
+"""Area topics with a real controller, broker and agents (DESIGN §5): emergencies and announcements.
 
-Two real agent processes in the same village (ban-lim: tule-c01 and tule-c02); the emergency targets one
-cluster. The controller publishes one signed message on the village's area topic and none on the devices'
-own topics; only the target plays it, and the deliveries are exactly the targets'.
+Two real agent processes in the same village (ban-lim: tule-c01 and tule-c02). An emergency for one
+cluster goes out as one signed message on the village's area topic and none on the devices' own topics;
+only the target plays it, and the deliveries are exactly the targets'. A window bulletin for the village
+is announced there once (`fetch`) ahead of the two plans; each delivery is `delivered` once its agent
+reported `asset_ready`.
 """
 
 import json
@@ -53,10 +55,15 @@ def _listening(deployment: Deployment, device_id: str) -> bool:
     return reach is not None and stored is not None and reach.plan_version == stored.version
 
 
+def _listening_agents(deployment: Deployment) -> dict[str, Path]:
+    homes = {device: deployment.start_agent(device) for device in (TARGET, NEIGHBOUR)}
+    wait_for("both agents to hold their plans", lambda: all(_listening(deployment, d) for d in homes), 60)
+    return homes
+
+
 def test_an_emergency_goes_once_on_the_village_topic_and_plays_only_on_its_target(tmp_path: Path) -> None:
     with deployed(tmp_path, opens_in_s=900, length_s=60) as deployment:
-        homes = {device: deployment.start_agent(device) for device in (TARGET, NEIGHBOUR)}
-        wait_for("both agents to hold their plans", lambda: all(_listening(deployment, d) for d in homes), 60)
+        homes = _listening_agents(deployment)
         spy = Spy(deployment)
         try:
             status, created = deployment.api.call(
@@ -95,3 +102,38 @@ def test_an_emergency_goes_once_on_the_village_topic_and_plays_only_on_its_targe
     assert not (homes[NEIGHBOUR] / "played" / "plays.jsonl").exists()
     plays = (homes[TARGET] / "played" / "plays.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["item_id"] for line in plays] == [f"b{bulletin_id}-emergency-vi"]
+
+
+def test_a_window_bulletin_is_announced_once_on_the_village_topic_then_planned(tmp_path: Path) -> None:
+    with deployed(tmp_path, opens_in_s=900, length_s=60) as deployment:
+        _listening_agents(deployment)
+        spy = Spy(deployment)
+        try:
+            status, created = deployment.api.call(
+                "POST", "/bulletins",
+                {
+                    "title": "Họp thôn", "text": "Mời bà con dự họp thôn tối nay.",
+                    "targets": {"villages": [VILLAGE]},
+                },
+                user="operator",
+            )  # fmt: skip
+            assert status == 201, created
+            bulletin_id = created["id"]
+            deployment.api.call("POST", f"/bulletins/{bulletin_id}/submit", user="operator")
+            deployment.api.call("POST", f"/bulletins/{bulletin_id}/approve", user="approver")
+
+            def deliveries() -> dict[str, str]:
+                _, body = deployment.api.call("GET", f"/bulletins/{bulletin_id}", user="admin")
+                return {d["device"]: d["state"] for d in body["deliveries"]}
+
+            both = {TARGET: "delivered", NEIGHBOUR: "delivered"}
+            wait_for("both agents to hold the audio", lambda: deliveries() == both or None, timeout=90)
+            _, bulletin = deployment.api.call("GET", f"/bulletins/{bulletin_id}", user="admin")
+        finally:
+            spy.close()
+    announcements = [(topic, body) for topic, body in spy.seen if body["body"].get("command") == "fetch"]
+    assert [(topic, body["targets"]) for topic, body in announcements] == [
+        (topics.area_topic(VILLAGE), sorted([TARGET, NEIGHBOUR]))
+    ]
+    assert announcements[0][1]["body"]["asset"]["sha256"] == bulletin["audio"]["sha256"]
+    assert [topic for topic, _ in spy.seen] == [topics.area_topic(VILLAGE)]  # no command on devices' topics
