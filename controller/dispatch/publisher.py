@@ -208,11 +208,11 @@ class CommandSender(_Sealing):
         # and the controller refuses events about a bulletin never sent to the device.
         if covers:
             with self._db.session() as session:
-                for device_id, item in (pair for pairs in covers for pair in pairs):
-                    services.plan_delivery(
-                        session, now, bulletin_id=item.bulletin_id, device_id=device_id,
-                        item_id=item.item_id, planned_start=now,
-                    )  # fmt: skip
+                services.plan_deliveries(
+                    session,
+                    now,
+                    ((item.bulletin_id, d, item.item_id, now) for pairs in covers for d, item in pairs),
+                )
         taken = self._publisher.publish_many(messages, timeout=_batch_wait(len(messages)))
         delivered = [pair for pairs, ok in zip(covers, taken, strict=True) if ok for pair in pairs]
         lost = [

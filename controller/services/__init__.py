@@ -20,7 +20,7 @@ from controller.services.bulletins import (
     submit,
     target_devices,
 )
-from controller.services.deliveries import advance_delivery, plan_delivery, unsend_deliveries
+from controller.services.deliveries import advance_delivery, plan_deliveries, plan_delivery, unsend_deliveries
 from controller.services.device_board import (
     AlertCandidate,
     VillageTally,
@@ -156,6 +156,7 @@ __all__ = [
     "mark_plan_published",
     "mark_silent_devices_offline",
     "next_plan_version",
+    "plan_deliveries",
     "plan_delivery",
     "provision_device",
     "prune_events",
