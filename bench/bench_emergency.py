@@ -13,8 +13,9 @@ accepted) and `asset_ready` times, the planning runs, and the CPU seconds the co
 the simulated agents used meanwhile: what bounds the figure on a machine that runs all three.
 
 `--before REV` runs the same measurement, in the same run and right before, on the code of git revision
-REV (unpacked with `git archive` into a temporary directory; LOAXA_BENCH_TREE points the controller and
-the workers at it), and prints both side by side with their ratio.
+REV (unpacked with `git archive` into a temporary directory) or of a directory holding such a tree;
+LOAXA_BENCH_TREE points the controller and the workers at it. Both are printed side by side with their
+ratio.
 
     .venv/bin/python bench/bench_emergency.py [--agents 12,200,1000] [--before REV] [--seconds 10]
 """
@@ -239,7 +240,9 @@ def child(n: int, tree: Path | None, args: argparse.Namespace) -> dict[str, Any]
 
 
 def unpack(revision: str, into: Path) -> Path:
-    """The tree of a git revision of this repository, unpacked into `into`."""
+    """The tree of a git revision of this repository, unpacked into `into` (or `revision` if a directory)."""
+    if Path(revision).is_dir():
+        return Path(revision).resolve()
     archive = subprocess.run(
         ["git", "-C", str(dispatch.ROOT), "archive", revision], check=True, capture_output=True
     ).stdout

@@ -3,15 +3,14 @@
 Owns the order of a run: expire, gather, plan; emergencies first (once per area topic where devices
 listen there, else on each device's topic); then the changed plans are stored (a transaction per batch),
 their new audio announced once per area topic, and the plans published a batch at a time with one wait
-for the PUBACKs and marked published. It keeps the latest result for the UI's timelines, and decides who
-listens on area topics (`area_listeners`). What a run reads is
+for the PUBACKs and marked published. It keeps the latest result for the UI's timelines. What a run reads is
 controller.dispatch.inputs, where items go is controller.planning, how plans and commands are signed and
 sent is controller.dispatch.publisher.
 """
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -20,8 +19,9 @@ from controller import services
 from controller.assets.store import AssetStore
 from controller.config import TtsSettings
 from controller.db import Database
-from controller.dispatch.inputs import AssetUrls, RunInputs, gather
-from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher, listens_on_areas
+from controller.dispatch.inputs import AssetUrls, gather
+from controller.dispatch.listeners import area_listeners
+from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher
 from controller.dispatch.speech import BulletinSpeech
 from controller.planning import (
     DevicePlan,
@@ -55,26 +55,6 @@ class ReplanReport:
     deferred: int
     finished: tuple[int, ...]
     failed: tuple[int, ...] = ()  # bulletins left out of the run (see Dispatcher.planning_failures)
-
-
-def area_listeners(run: RunInputs, devices: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Those of `devices` that listen on their area topics now, with those areas.
-
-    A device listens once its agent reported (heartbeat) the version of the plan it held when this run
-    began, that plan named the areas the registry gives it now, and its agent version knows area topics
-    (`listens_on_areas`); every other device is sent its messages on its own topic.
-    """
-    out = {}
-    for device_id in devices:
-        reach, held = run.reach.get(device_id), run.held.get(device_id)
-        if (
-            held is not None
-            and reach is not None
-            and held.areas == reach.areas
-            and listens_on_areas(reach, held.version)
-        ):
-            out[device_id] = reach.areas
-    return out
 
 
 class Dispatcher:

@@ -3,13 +3,12 @@
 Owns envelopes' sequence numbers (a plan's is its version; a command's the send time in ms, above the
 last one sent on its topic), the retained plan topic, `play_now` for emergencies with their repeats and
 gap, and `stop` for a cancelled emergency. Plans and emergencies go out as batches with one wait for all
-the broker's PUBACKs. An emergency goes once per area topic to the devices there that listen to it (see
-`listens_on_areas`), and on each other device's own topic. It must not plan or decide which devices get
-what.
+the broker's PUBACKs. An emergency, and an announcement of new audio, goes once per area topic to the
+devices there that listen to it (controller.dispatch.listeners decides which), and an emergency on each
+other device's own topic. It must not plan or decide which devices get what.
 """
 
 import logging
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -24,11 +23,6 @@ from protocol import Asset, Command, PlanBody, PlanItem, Signer, canonical_json,
 
 log = logging.getLogger(__name__)
 
-# The first agent release that listens to area topics; an agent whose birth names an older version (or
-# none) gets every message on its own topic. Every agent released so far is 0.1.0, and area topics came
-# with it: raise this with the version of the release that ships them if an older 0.1.0 is in the field.
-AREA_TOPICS_SINCE: Final = (0, 1, 0)
-_VERSION_PREFIX: Final = re.compile(r"\d+(?:\.\d+)*")
 # A batch's PUBACKs are awaited this long, plus a little per message.
 _BATCH_WAIT_S: Final = 5.0
 _BATCH_WAIT_PER_MESSAGE_S: Final = 0.01
@@ -49,23 +43,6 @@ class Publisher(Protocol):
     def publish_many(self, messages: Sequence[Message], *, timeout: float = 5.0) -> list[bool]:
         """Publish at QoS 1 all at once, wait once for every PUBACK, and say which the broker took."""
         ...
-
-
-def listens_on_areas(reach: services.DeviceReach | None, plan_version: int | None) -> bool:
-    """Whether a device listens to its area topics: an agent version that does, holding `plan_version`.
-
-    The plan names the device's areas and the agent subscribes before it reports the plan as held, so
-    a heartbeat with this version (or a later one) means the subscription was made on that connection,
-    and the persistent session and every reconnect keep it. Anything less: its own topic.
-    """
-    if reach is None or not reach.areas or reach.plan_version is None or plan_version is None:
-        return False
-    found = _VERSION_PREFIX.match(reach.agent_version or "")
-    if found is None:
-        return False
-    return tuple(int(part) for part in found.group().split(".")) >= AREA_TOPICS_SINCE and (
-        reach.plan_version >= plan_version
-    )
 
 
 def _batch_wait(count: int) -> float:

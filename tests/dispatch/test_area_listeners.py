@@ -2,7 +2,7 @@
 
 import pytest
 
-from controller.dispatch.publisher import listens_on_areas
+from controller.dispatch.listeners import listens_on_areas
 from controller.services import DeviceReach
 
 
