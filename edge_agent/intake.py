@@ -5,7 +5,8 @@ whose seq is below the last accepted one is `replayed`; an equal seq (the retain
 reconnect) is a harmless duplicate; a command needs a seq strictly above the last accepted command.
 An area message (one envelope for many devices on `loaxa/v1/area/{area}/cmd`) is acted on only when this
 device is among its signed targets, needs a seq above the last accepted on that area's topic, and may
-carry only `play_now` or `fetch`; one for other devices is ignored without verifying it (counted, not a rejection).
+carry only `play_now` or `fetch`; one for other devices is ignored without verifying it (counted, not as
+a rejection).
 It must not act on what it accepts (agent.py does) and never raises on bad input.
 """
 

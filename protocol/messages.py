@@ -28,7 +28,9 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
 )  # fmt: skip
 
 CommandName = Literal["play_now", "stop", "set_volume", "test_tone", "resync", "update", "fetch"]
-COMMANDS: Final[tuple[str, ...]] = ("play_now", "stop", "set_volume", "test_tone", "resync", "update", "fetch")
+COMMANDS: Final[tuple[str, ...]] = (
+    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "fetch",
+)  # fmt: skip
 # A Debian version of loaxa-agent (epoch, upstream, revision): the agent hands it to apt-get as `=VERSION`,
 # so nothing that a shell or apt would read as an option or a second package gets through.
 _DEB_VERSION: Final = re.compile(r"[0-9][0-9A-Za-z.+~:-]{0,63}")

@@ -222,3 +222,11 @@ def test_area_and_device_envelopes_are_not_interchangeable() -> None:
     assert topics.parse_area_topic(topics.device_topic("tule-c01", "cmd")) is None
     with pytest.raises(ProtocolError, match="not an area code"):
         PlanBody.from_json(_plan().to_json() | {"areas": ["+"]})
+
+
+def test_a_fetch_announcement_names_its_asset() -> None:
+    asset = _item().asset
+    fetch = Command("fetch", asset=asset)
+    assert Command.from_json(fetch.to_json()) == fetch
+    with pytest.raises(ProtocolError, match="fetch needs an asset"):
+        Command.from_json({"command": "fetch"})
