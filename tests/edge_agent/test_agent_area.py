@@ -122,8 +122,10 @@ def test_replayed_forged_and_misrouted_area_messages_are_refused(
         _publish_area(area_broker, AREA, _play_now(keys.signer, AREA, 19, [DEVICE], "e-older", served))
         _publish_area(area_broker, AREA, _play_now(forger, AREA, 30, [DEVICE], "e-forged", served))
         _publish_area(area_broker, AREA, _play_now(keys.signer, OTHER_AREA, 31, [DEVICE], "e-moved", served))
-        wait_until(lambda: sum(agent.rejections().values()) >= 4, what="four rejections")
-    assert agent.rejections() == {"area.replayed": 2, "area.bad_signature": 1, "area.foreign_area": 1}
+        wait_until(lambda: sum(agent.rejections().values()) >= 3, what="three rejections")
+        # The same message again (published first, so handled before the rest) is what QoS 1 delivers
+        # again after a reconnect: not played, and not counted as an attack.
+    assert agent.rejections() == {"area.replayed": 1, "area.bad_signature": 1, "area.foreign_area": 1}
     assert [p["item_id"] for p in plays(tmp_path / "played")] == ["e-first"]
 
 
