@@ -236,6 +236,7 @@ def child(n: int, tree: Path | None, args: argparse.Namespace) -> dict[str, Any]
             f"the {n}-agent run on {tree or 'this checkout'} failed (exit {process.returncode})"
         )
     result: dict[str, Any] = json.loads(last)
+    say(f"  result on {tree or 'this checkout'}: {json.dumps(result)}")  # kept if a later run fails
     return result
 
 
