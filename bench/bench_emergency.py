@@ -39,7 +39,7 @@ import psutil
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from controller.db.models import Device, DeviceEvent, Plan
+from controller.db.models import DeviceEvent
 
 TIMEOUT_S = 600.0
 GOAL_S = 5.0  # issue 18: 1,000 agents, the last one started within 5 s of the approval
@@ -73,28 +73,6 @@ def upload(bench: dispatch.Bench, recording: Path) -> tuple[int, str, int]:
     bench.api.call(f"/bulletins/{bulletin_id}/submit", "operator", b"{}")
     sha = str(bench.api.call(f"/bulletins/{bulletin_id}", "operator")["audio"]["sha256"])
     return bulletin_id, sha, bench.controller.store.size(sha)
-
-
-def wait_settled(reader: sessionmaker[Session], n: int) -> float:
-    """Until every device's heartbeat reported the plan version stored for it (steady state)."""
-    began = time.monotonic()
-    while True:
-        with reader() as session:
-            settled = session.scalar(
-                select(func.count())
-                .select_from(Device)
-                .join(Plan, Plan.device_id == Device.id)
-                .where(Device.plan_version == Plan.version)
-            )
-        elapsed = time.monotonic() - began
-        dispatch.progress(
-            f"agents reporting their stored plan {settled}/{n} ({elapsed:.0f} s)", done=settled == n
-        )
-        if settled == n:
-            return elapsed
-        if elapsed > TIMEOUT_S:
-            raise RuntimeError(f"only {settled}/{n} agents reported their plan after {elapsed:.0f} s")
-        time.sleep(1.0)
 
 
 def first_events(reader: sessionmaker[Session], kind: str, bulletin_id: int | None) -> dict[str, datetime]:
@@ -201,7 +179,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
                 bench.controller, agents, bench.agent_root, per_process=args.per_process, sha=sha, size=size
             )
             online_s = dispatch.wait_online(bench.reader, bench.workers, n)
-            settled_s = wait_settled(bench.reader, n)
+            settled_s = dispatch.wait_settled(bench.reader, n)
             time.sleep(2)
             result = time_emergency(bench, bulletin_id, sha)
             result |= {"asset_bytes": size, "online_s": online_s, "settled_s": settled_s}
