@@ -50,7 +50,9 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+# The tree whose code runs: this checkout, or another (LOAXA_BENCH_TREE, e.g. the code before a change
+# unpacked with `git archive`), so one run can time both; worker processes inherit it.
+ROOT = Path(os.environ.get("LOAXA_BENCH_TREE") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
@@ -427,6 +429,26 @@ def wait_online(reader: sessionmaker[Session], workers: list[Worker], n: int) ->
         time.sleep(0.5)
 
 
+def wait_settled(reader: sessionmaker[Session], n: int) -> float:
+    """Until every device's heartbeat reported the plan version stored for it (steady state)."""
+    began = time.monotonic()
+    while True:
+        with reader() as session:
+            settled = session.scalar(
+                select(func.count())
+                .select_from(Device)
+                .join(Plan, Plan.device_id == Device.id)
+                .where(Device.plan_version == Plan.version)
+            )
+        elapsed = time.monotonic() - began
+        progress(f"agents reporting their stored plan {settled}/{n} ({elapsed:.0f} s)", done=settled == n)
+        if settled == n:
+            return elapsed
+        if elapsed > TIMEOUT_S:
+            raise RuntimeError(f"only {settled}/{n} agents reported their plan after {elapsed:.0f} s")
+        time.sleep(1.0)
+
+
 def controller_counts(reader: sessionmaker[Session], bulletin_id: int, since: datetime) -> tuple[int, int]:
     """(deliveries of the bulletin in state delivered or played, devices whose asset_ready was ingested)."""
     with reader() as session:
@@ -647,6 +669,9 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
             bench.controller, agents, bench.agent_root, per_process=args.per_process, sha=sha, size=size
         )
         online_s = wait_online(bench.reader, bench.workers, n)
+        # Steady state: every agent has reported (heartbeat) the plan it holds, so the controller knows it
+        # listens on its area topic; until then it would be sent everything on its own topics.
+        wait_settled(bench.reader, n)
         time.sleep(2)  # let the start-up planning run and the births settle
         threads = sum(w.threads for w in bench.workers)
         say(

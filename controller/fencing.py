@@ -7,7 +7,7 @@ LeadershipLost. Knows nothing of how leadership is won or lost (controller.leade
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
@@ -59,6 +59,17 @@ class LeaderFence:
             log.warning("not publishing to %s: this process is no longer the scheduler leader", topic)
             return False
         return self._link.publish(topic, payload, retain=retain, timeout=timeout)
+
+    def publish_many(
+        self, messages: Sequence[tuple[str, bytes, bool]], *, timeout: float = 5.0
+    ) -> list[bool]:
+        """Publish a batch through the link with one wait; none if the planner's and no longer leading."""
+        if getattr(self._local, "planning", False) and not self._is_leader():
+            log.warning(
+                "not publishing %d messages: this process is no longer the scheduler leader", len(messages)
+            )
+            return [False] * len(messages)
+        return self._link.publish_many(messages, timeout=timeout)
 
 
 class FencedDatabase(Database):

@@ -83,6 +83,7 @@ class Agent:
             next_bdseq=self._state.next_bdseq,
             on_message=self._on_message,
             on_change=self._wake.set,
+            on_area_message=self._on_area_message,
         )
         self._outbox = Outbox(
             self._state, self._link, self._clock, self.boot_id, events_per_s=config.events_per_s
@@ -132,6 +133,8 @@ class Agent:
     def run(self) -> None:
         """Run until `stop()`: connect, play on time, report; then shut down cleanly."""
         self._programme.restore(self._verifier)
+        if self._programme.plan is not None:
+            self._link.listen_to_areas(self._programme.plan.areas)
         wanted = set(self._programme.wanted_assets())
         for path in sweep(self.config.cache_dir, {sha for sha, _ in self._state.assets()}, wanted):
             log.info("removed %s from the cache: no plan needs it", path.name)
@@ -160,6 +163,10 @@ class Agent:
     def _on_message(self, channel: topics.DeviceChannel, payload: bytes) -> None:
         handler = self._handle_plan if channel == "plan" else self._handle_command
         self._inbox.put(lambda: handler(payload))
+        self._wake.set()
+
+    def _on_area_message(self, area: str, payload: bytes) -> None:
+        self._inbox.put(lambda: self._handle_command(payload, area))
         self._wake.set()
 
     def _on_downloaded(self, asset: Asset, path: Path | None, reason: str | None) -> None:
@@ -302,6 +309,7 @@ class Agent:
         if accepted is None:
             return
         self._programme.plan = accepted.body
+        self._link.listen_to_areas(accepted.body.areas)  # before `received`: see Link.listen_to_areas
         self._outbox.emit("received", plan_version=accepted.body.version, detail=f"seq {accepted.seq}")
         skip_unsupported(self._outbox, self._programme, accepted.body, self.version)
         current = self._current
@@ -317,8 +325,8 @@ class Agent:
         self._downloader.forget_failures()
         self._fetch_pending = True
 
-    def _handle_command(self, payload: bytes) -> None:
-        accepted = self._intake.command(payload)
+    def _handle_command(self, payload: bytes, area: str | None = None) -> None:
+        accepted = self._intake.command(payload) if area is None else self._intake.area_command(area, payload)
         if accepted is None:
             return
         command = accepted.command
@@ -339,16 +347,23 @@ class Agent:
             self._state.set_volume(command.volume)
             applied = self._player.set_volume(command.volume)
             log.info("volume set to %s (applied by the player: %s)", command.volume, applied)
-        elif command.command == "test_tone":
+        else:
+            self._fleet_command(command, accepted.seq)
+
+    def _fleet_command(self, command: Command, seq: int) -> None:
+        """The commands that keep the agent itself well: test tone, update, fetch ahead, resync."""
+        if command.command == "test_tone":
             path = write_tone(
                 self.config.state_dir / "tone" / f"tone-{command.duration_s}s.wav", seconds=command.duration_s
             )
-            self._tones.append(
-                Track(f"test-tone-{accepted.seq}", path, command.duration_s * 1000, self._volume())
-            )
+            self._tones.append(Track(f"test-tone-{seq}", path, command.duration_s * 1000, self._volume()))
         elif command.command == "update" and command.version and command.sha256:
             path = request_update(self.config.state_dir, command.version, command.sha256)
             log.info("update to loaxa-agent %s requested from the root helper (%s)", command.version, path)
+        elif command.command == "fetch" and command.asset is not None:
+            # An announcement: the plan naming this audio follows; downloading now overlaps with it.
+            if command.asset.sha256 not in self._programme.ready:
+                self._downloader.request(command.asset)
         elif command.command == "resync":
             log.info("resync: republishing birth and fetching missing assets")
             if command.events_from is not None:

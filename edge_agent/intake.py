@@ -3,6 +3,10 @@
 Owns the acceptance rules of DESIGN §5 on the agent side and the per-reason rejection counters. A plan
 whose seq is below the last accepted one is `replayed`; an equal seq (the retained plan delivered again on
 reconnect) is a harmless duplicate; a command needs a seq strictly above the last accepted command.
+An area message (one envelope for many devices on `loaxa/v1/area/{area}/cmd`) is acted on only when this
+device is among its signed targets, needs a seq above the last accepted on that area's topic (the same
+seq again is a duplicate, as for plans; a lower one `replayed`), and may carry only `play_now` or
+`fetch`; one for other devices is ignored without verifying it (counted, not as a rejection).
 It must not act on what it accepts (agent.py does) and never raises on bad input.
 """
 
@@ -10,12 +14,15 @@ import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge_agent.state import State, Stream
 from protocol import Command, PlanBody, ProtocolError, Verifier
 
 log = logging.getLogger(__name__)
+# What may arrive on an area topic; everything else is sent to one device on its own topic.
+_AREA_COMMANDS: Final = frozenset({"play_now", "fetch"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class Intake:
         self._lock = threading.Lock()
         self._rejected: Counter[str] = Counter()
         self.duplicates = 0
+        self.not_targeted = 0  # area messages for other devices of the area
+        self.area_duplicates = 0  # an accepted area message delivered again
 
     def rejections(self) -> dict[str, int]:
         """Rejected messages so far, by reason (e.g. ``plan.bad_signature``)."""
@@ -102,4 +111,34 @@ class Intake:
             return None
         self._state.accept_command(envelope.seq)
         log.info("accepted command %s (seq %s)", command.command, envelope.seq)
+        return AcceptedCommand(envelope.seq, command)
+
+    def area_command(self, area: str, payload: bytes) -> AcceptedCommand | None:
+        """Accept a new command from `area`'s topic when it targets this device, or return None."""
+        try:
+            envelope = self._verifier.open_area(payload, area)
+            if envelope.type != "cmd":
+                raise ProtocolError("wrong_type", f"envelope type {envelope.type!r} on an area topic")
+            last = self._state.last_seq("area", area)
+            if envelope.seq < last:
+                raise ProtocolError("replayed", f"area {area} seq {envelope.seq} is below {last}")
+            command = Command.from_json(envelope.body)
+            if command.command not in _AREA_COMMANDS:
+                raise ProtocolError("wrong_type", f"command {command.command!r} is not sent on area topics")
+        except ProtocolError as exc:
+            if exc.reason != "not_targeted":
+                self._reject("area", exc)
+                return None
+            with self._lock:
+                self.not_targeted += 1
+            log.debug("%s", exc)
+            return None
+        if envelope.seq == last:
+            # QoS 1 delivers again what was not acknowledged before a reconnect: harmless, as for plans.
+            with self._lock:
+                self.area_duplicates += 1
+            log.debug("area %s seq %s already accepted", area, envelope.seq)
+            return None
+        self._state.accept_area_message(area, envelope.seq)
+        log.info("accepted command %s from area %s (seq %s)", command.command, area, envelope.seq)
         return AcceptedCommand(envelope.seq, command)

@@ -3,7 +3,9 @@
 Client id = username = device id, persistent session (clean_session False), last will set before every
 connection attempt with a fresh `bdseq`, birth and (re)subscriptions on every connect, exponential
 reconnect backoff, TLS for mqtts:// URLs, and `stuck()`: the liveness check that tells the agent paho has
-stopped trying. Topic strings come from protocol.topics. It must not parse plans or touch the player.
+stopped trying. It also listens to the area topics the agent's plan names (`listen_to_areas`): one
+subscription per area, made again on every connect. Topic strings come from protocol.topics. It must not
+parse plans or touch the player.
 """
 
 import json
@@ -25,6 +27,7 @@ _RECONNECT_MIN_S: Final = 1
 _MAX_QUEUED: Final = 500
 
 MessageHandler = Callable[[topics.DeviceChannel, bytes], None]
+AreaHandler = Callable[[str, bytes], None]  # (area code, payload) of a message on an area topic
 
 
 class Link:
@@ -40,6 +43,7 @@ class Link:
         next_bdseq: Callable[[], int],
         on_message: MessageHandler,
         on_change: Callable[[], None],
+        on_area_message: AreaHandler | None = None,
     ) -> None:
         self._device = config.device_id
         self._config = config.mqtt
@@ -49,6 +53,9 @@ class Link:
         self._next_bdseq = next_bdseq
         self._on_message = on_message
         self._on_change = on_change
+        self._on_area_message = on_area_message
+        self._areas: tuple[str, ...] = ()
+        self._areas_lock = threading.Lock()  # orders listen_to_areas against (re)subscribing on connect
         self._bdseq = 0
         self._closing = False
         self._connected = threading.Event()
@@ -70,6 +77,7 @@ class Link:
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
         self._client.on_publish = self._handle_publish
+        self._client.on_subscribe = self._handle_subscribe
 
     @property
     def connected(self) -> bool:
@@ -125,6 +133,25 @@ class Link:
         """Publish the retained `online` status (on connect, and again on `resync`)."""
         self._client.publish(self._topic("status"), self._status("online"), qos=1, retain=True)
 
+    def listen_to_areas(self, areas: tuple[str, ...]) -> None:
+        """Subscribe to these areas' topics and leave those no longer named (from the agent's plan).
+
+        Called before the plan is reported as held: the SUBSCRIBE goes out on this connection ahead of
+        any later heartbeat or event, so a controller that has seen the plan version knows the agent
+        listens.
+        """
+        with self._areas_lock:
+            before, self._areas = self._areas, tuple(areas)
+            if not self.connected:
+                return  # subscribed on connect
+            added = [topics.area_topic(a) for a in areas if a not in before]
+            dropped = [topics.area_topic(a) for a in before if a not in areas]
+            if added:
+                self._client.subscribe([(topic, 1) for topic in added])
+            if dropped:
+                self._client.unsubscribe(dropped)
+        log.info("listening to area topics of %s", ", ".join(areas) or "no area")
+
     def _topic(self, channel: topics.DeviceChannel) -> str:
         return topics.device_topic(self._device, channel)
 
@@ -153,8 +180,10 @@ class Link:
             return
         log.info("connected to %s:%s (bdseq %s)", self._config.host, self._config.port, self._bdseq)
         self.publish_birth()
-        self._client.subscribe([(self._topic("plan"), 1), (self._topic("cmd"), 1)])
-        self._connected.set()
+        with self._areas_lock:
+            areas = [(topics.area_topic(area), 1) for area in self._areas]
+            self._client.subscribe([(self._topic("plan"), 1), (self._topic("cmd"), 1), *areas])
+            self._connected.set()
         self._on_change()
 
     def _handle_disconnect(
@@ -166,7 +195,23 @@ class Link:
         self._connected.clear()
         self._on_change()
 
+    def _handle_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[Any], _props: Any
+    ) -> None:
+        refused = [reason for reason in reasons if reason.is_failure]
+        if refused:
+            # The broker's ACL lets a device read only its own areas: a refusal means the broker's accounts
+            # and the plan disagree (the controller reloads the broker before it plans a moved device).
+            log.warning("the broker refused %d subscription(s): %s", len(refused), refused)
+
     def _handle_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        area = topics.parse_area_topic(message.topic)
+        if area is not None and area in self._areas and self._on_area_message is not None:
+            try:
+                self._on_area_message(area, bytes(message.payload))
+            except Exception:
+                log.exception("handling a message on %s failed", message.topic)
+            return
         parsed = topics.parse_device_topic(message.topic)
         if parsed is None or parsed[0] != self._device or parsed[1] not in topics.DOWNLINK_CHANNELS:
             log.warning("ignoring a message on unexpected topic %s", message.topic)

@@ -112,7 +112,14 @@ class Outbox:
     def flush(self) -> int:
         """Mark acknowledged events sent and publish waiting ones; return how many are still unsent."""
         for seq, info in list(self._inflight.items()):
-            if not info.is_published():
+            try:
+                published = info.is_published()
+            except (RuntimeError, ValueError):
+                # paho never sent it (the link dropped as it was published): it stays unsent in the
+                # outbox and goes out again; this used to raise and end the agent's loop.
+                del self._inflight[seq]
+                continue
+            if not published:
                 continue
             self._state.mark_sent(seq)
             del self._inflight[seq]

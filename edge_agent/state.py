@@ -6,8 +6,8 @@ kill -9 leaves either the old or the new state. It must not talk MQTT, HTTP or t
 A damaged file (a worn SD card, a power cut mid-write) must not keep the agent from starting: one that
 fails SQLite's quick check is set aside as `*.corrupt-<time>` and a fresh one is made; the broker's
 retained plan fills it again and the agent reports the loss (`rebuilt`). The replay floors (the last
-accepted plan and command seq) are also kept in a small side file, so an older genuine plan or command
-is still refused after the loss.
+accepted plan and command seq, and the last accepted seq on each area topic) are also kept in a small side
+file, so an older genuine plan or command is still refused after the loss.
 """
 
 import json
@@ -26,7 +26,8 @@ from typing import Any, Literal
 from edge_agent.schedule import Progress
 from protocol.timefmt import format_utc, parse_utc
 
-Stream = Literal["plan", "cmd"]
+Stream = Literal["plan", "cmd", "area"]
+_AREA_STREAM = "area:"  # + the area code: one replay floor per area topic
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,8 +108,9 @@ class State:
         if not isinstance(floors, dict):
             return
         with self._tx() as db:
-            for stream in ("plan", "cmd"):
-                seq = floors.get(stream)
+            for stream, seq in floors.items():
+                if stream not in ("plan", "cmd") and not str(stream).startswith(_AREA_STREAM):
+                    continue
                 if isinstance(seq, int) and not isinstance(seq, bool):
                     db.execute(
                         "INSERT INTO streams VALUES (?, ?) ON CONFLICT(name) DO UPDATE"
@@ -195,11 +197,18 @@ class State:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO kv VALUES ('volume', ?)", (str(volume),))
 
-    def last_seq(self, stream: Stream) -> int:
-        """The last accepted envelope seq on a stream (0 when none)."""
+    def last_seq(self, stream: Stream, area: str = "") -> int:
+        """The last accepted envelope seq on a stream, or on `area`'s topic for "area" (0 when none)."""
+        name = _AREA_STREAM + area if stream == "area" else stream
         with self._lock:
-            row = self._db.execute("SELECT seq FROM streams WHERE name = ?", (stream,)).fetchone()
+            row = self._db.execute("SELECT seq FROM streams WHERE name = ?", (name,)).fetchone()
         return 0 if row is None else int(row[0])
+
+    def accept_area_message(self, area: str, seq: int) -> None:
+        """Record a seq as accepted on an area's topic."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO streams VALUES (?, ?)", (_AREA_STREAM + area, seq))
+            self._write_floors()
 
     def accept_command(self, seq: int) -> None:
         """Record a command seq as accepted."""

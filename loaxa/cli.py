@@ -234,7 +234,7 @@ def cmd_broker_accounts(args: argparse.Namespace) -> int:
     ]
     out.mkdir(parents=True, exist_ok=True)
     for commune in args.bridge:
-        account, secret = mqtt_accounts.bridge_account(out, commune, (a.username for a in devices))
+        account, secret = mqtt_accounts.bridge_account(out, commune, devices)
         accounts.append(account)
         print(
             f"Tài khoản chuyển tiếp {account.username} ({len(account.devices)} cụm loa), mật khẩu ở {secret}"

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal, cast
 from protocol._fields import Fields
 from protocol.errors import ProtocolError
 from protocol.plan import (
+    Asset,
     PlanItem,
     volume_field,
 )
@@ -33,10 +34,10 @@ EventSource = Literal["relay", "live"]  # absent: a file
 DEAD_AIR_KINDS: Final[tuple[DeadAirKind, ...]] = ("silent", "broken")
 
 CommandName = Literal[
-    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "live_start", "live_stop"
+    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "live_start", "live_stop", "fetch"
 ]  # fmt: skip
 COMMANDS: Final[tuple[str, ...]] = (
-    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "live_start", "live_stop",
+    "play_now", "stop", "set_volume", "test_tone", "resync", "update", "live_start", "live_stop", "fetch",
 )  # fmt: skip
 # A Debian version of loaxa-agent (epoch, upstream, revision): the agent hands it to apt-get as `=VERSION`,
 # so nothing that a shell or apt would read as an option or a second package gets through.
@@ -51,6 +52,7 @@ class Command:
     `update` installs loaxa-agent `version` (its .deb has `sha256`) from the apt source the agent already has.
     `live_start` plays live `session` from `urls` (in order) until `live_stop` for that session, the source
     ends, or `not_after`.
+    `fetch` (an announcement, sent on area topics) downloads `asset` ahead of the plan that will name it.
     """
 
     command: CommandName
@@ -65,6 +67,7 @@ class Command:
     session: str | None = None  # live_start, live_stop: the live session's id
     urls: tuple[str, ...] = ()  # live_start: stream URLs, tried in order
     not_after: datetime | None = None  # live_start: the session ends at this time at the latest
+    asset: Asset | None = None  # fetch
 
     @classmethod
     def from_json(cls, data: object) -> "Command":
@@ -72,6 +75,7 @@ class Command:
         f = Fields(data, "cmd", allow_extra=True)
         name = cast(CommandName, f.choice("command", COMMANDS))
         raw_item = f.raw("item")
+        raw_asset = f.raw("asset")
         cmd = cls(
             command=name,
             item=None if raw_item is None else PlanItem.from_json(raw_item),
@@ -85,6 +89,7 @@ class Command:
             session=f.opt_str("session", max_len=64),
             urls=read_stream_urls(f.raw("urls"), "cmd.urls") if name == "live_start" else (),
             not_after=f.opt_time("not_after"),
+            asset=None if raw_asset is None else Asset.from_json(raw_asset),
         )
         f.done()
         if name in ("live_start", "live_stop") and not cmd.session:
@@ -95,6 +100,8 @@ class Command:
             )
         if name == "play_now" and cmd.item is None:
             raise ProtocolError("bad_field", "cmd play_now needs an item")
+        if name == "fetch" and cmd.asset is None:
+            raise ProtocolError("bad_field", "cmd fetch needs an asset")
         if name == "set_volume" and cmd.volume is None:
             raise ProtocolError("bad_field", "cmd set_volume needs a volume 0–100")
         if name == "update" and (cmd.version is None or not _DEB_VERSION.fullmatch(cmd.version)):
@@ -124,6 +131,8 @@ class Command:
                 out["volume"] = self.volume
         elif self.command == "live_stop":
             out["session"] = self.session
+        elif self.command == "fetch" and self.asset is not None:
+            out["asset"] = self.asset.to_json()
         return out
 
 

@@ -13,12 +13,14 @@ from protocol._fields import Fields
 from protocol.errors import ProtocolError
 from protocol.sources import StreamSource, UnknownSource, read_source
 from protocol.timefmt import format_utc
+from protocol.topics import AREA_CODE
 
 Priority = Literal["normal", "priority", "emergency"]
 PRIORITIES: Final[tuple[Priority, ...]] = ("normal", "priority", "emergency")
 MAX_PLAN_ITEMS: Final = 2000
 MAX_PLAN_WINDOWS: Final = 48
 MAX_URL: Final = 2048  # an asset's signed URL
+MAX_PLAN_AREAS: Final = 8  # a village, its commune, and room for levels above
 
 
 def _clock(text: str, what: str) -> str:
@@ -245,6 +247,8 @@ class PlanBody:
     items: tuple[PlanItem, ...]
     volume: int = 80
     sourced: tuple[SourcedItem, ...] = ()
+    # The area codes whose `loaxa/v1/area/{area}/cmd` topics the device listens to (its village, commune).
+    areas: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: object) -> "PlanBody":
@@ -259,6 +263,7 @@ class PlanBody:
             items=tuple(i for i in items if isinstance(i, PlanItem)),
             volume=_plan_volume(f.raw("volume")),
             sourced=tuple(i for i in items if isinstance(i, SourcedItem)),
+            areas=_areas(f.array("areas", max_items=MAX_PLAN_AREAS)),
         )
         f.done()
         return body
@@ -272,7 +277,15 @@ class PlanBody:
             "windows": [w.to_json() for w in self.windows],
             "items": [*(i.to_json() for i in self.items), *(i.to_json() for i in self.sourced)],
             "volume": self.volume,
-        }
+        } | ({"areas": list(self.areas)} if self.areas else {})
+
+
+def _areas(values: list[Any]) -> tuple[str, ...]:
+    """A plan's area codes: each a valid topic level (see protocol.topics.AREA_CODE)."""
+    for value in values:
+        if not isinstance(value, str) or not AREA_CODE.fullmatch(value):
+            raise ProtocolError("bad_field", f"plan.areas: {value!r:.80} is not an area code")
+    return tuple(values)
 
 
 def check_plan_windows(timezone: str, windows: tuple[WindowSpec, ...]) -> None:

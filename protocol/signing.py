@@ -4,6 +4,11 @@
 Replay protection (a `seq` above the last accepted one) needs the receiver's memory, so it lives with the
 receiver; this module checks the signature, the envelope version and the device name.
 
+An area envelope (published once on `loaxa/v1/area/{area}/cmd` for many devices) carries `area` and
+`targets` instead of `device`; both are signed. A device that is not among the targets is told so before
+any signature work (`not_targeted`), so the devices of a commune that a message is not for spend nothing
+on it.
+
 Verifying takes raw public keys and `_ed25519` (plain Python); only signing and key files use
 `cryptography`, imported where they are called, so the edge agent never loads it (~10 MB of RSS).
 """
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
 
 ENVELOPE_VERSION: Final = 1
 MAX_PAYLOAD_BYTES: Final = 1024 * 1024
+# An area message names at most this many target devices (a province has ~3,000 clusters; a commune ~20).
+MAX_TARGETS: Final = 10_000
 
 
 def canonical_json(obj: object) -> bytes:
@@ -52,6 +59,17 @@ class Envelope:
 
     type: str
     device: str
+    seq: int
+    issued_at: datetime
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AreaEnvelope:
+    """A verified area envelope for this device (it is among `targets`); `body` is raw JSON."""
+
+    type: str
+    area: str
     seq: int
     issued_at: datetime
     body: dict[str, Any]
@@ -129,6 +147,31 @@ class Signer:
             "issued_at": format_utc(issued_at),
             "body": body,
         }
+        return self._signed(unsigned)
+
+    def seal_area(
+        self,
+        *,
+        kind: str,
+        area: str,
+        targets: list[str],
+        seq: int,
+        body: dict[str, Any],
+        issued_at: datetime,
+    ) -> bytes:
+        """Return a signed area envelope for the `targets` among the devices of `area`."""
+        unsigned = {
+            "v": ENVELOPE_VERSION,
+            "type": kind,
+            "area": area,
+            "targets": sorted(targets),
+            "seq": seq,
+            "issued_at": format_utc(issued_at),
+            "body": body,
+        }
+        return self._signed(unsigned)
+
+    def _signed(self, unsigned: dict[str, Any]) -> bytes:
         sig = base64.b64encode(self._key.sign(canonical_json(unsigned))).decode("ascii")
         return canonical_json({**unsigned, "sig": sig})
 
@@ -159,12 +202,41 @@ class Verifier:
             raise ProtocolError("bad_version", f"envelope v={version}; this side speaks v={ENVELOPE_VERSION}")
         if device != self._device:
             raise ProtocolError("foreign_device", f"envelope for device {device!r}, this is {self._device!r}")
+        self._verify(data, sig_text)
+        return Envelope(type=kind, device=device, seq=seq, issued_at=issued_at, body=dict(body))
+
+    def open_area(self, payload: bytes, area: str) -> AreaEnvelope:
+        """Verify an area envelope received on `area`'s topic and naming this device among its targets.
+
+        Raises ProtocolError: `not_targeted` (checked before the signature: nothing for this device),
+        `foreign_area` (signed for another area's topic), or any reason `open` gives.
+        """
+        data = decode_json(payload)
+        f = Fields(data, "area envelope")
+        version = f.integer("v")
+        kind = f.text("type", max_len=32)
+        signed_area = f.text("area", max_len=64)
+        targets = f.array("targets", max_items=MAX_TARGETS)
+        seq = f.integer("seq")
+        issued_at = f.time("issued_at")
+        body = f.obj("body")
+        sig_text = f.text("sig", max_len=256)
+        f.done()
+        if version != ENVELOPE_VERSION:
+            raise ProtocolError("bad_version", f"envelope v={version}; this side speaks v={ENVELOPE_VERSION}")
+        if signed_area != area:
+            raise ProtocolError("foreign_area", f"envelope for area {signed_area!r} on the topic of {area!r}")
+        if self._device not in targets:
+            raise ProtocolError("not_targeted", f"area {area} message seq {seq} is not for {self._device}")
+        self._verify(data, sig_text)
+        return AreaEnvelope(type=kind, area=area, seq=seq, issued_at=issued_at, body=dict(body))
+
+    def _verify(self, data: dict[str, Any], sig_text: str) -> None:
+        """Check `sig` over the canonical JSON of everything else with any of the accepted keys."""
         try:
             sig = base64.b64decode(sig_text, validate=True)
         except binascii.Error as exc:
             raise ProtocolError("bad_signature", "sig is not base64") from exc
         signed = canonical_json({k: v for k, v in data.items() if k != "sig"})
-        for key in self._keys:
-            if _ed25519.verify(key.raw, signed, sig):
-                return Envelope(type=kind, device=device, seq=seq, issued_at=issued_at, body=dict(body))
-        raise ProtocolError("bad_signature", "signature does not verify with the controller's public key")
+        if not any(_ed25519.verify(key.raw, signed, sig) for key in self._keys):
+            raise ProtocolError("bad_signature", "signature does not verify with the controller's public key")

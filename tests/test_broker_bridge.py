@@ -83,6 +83,7 @@ def test_bridge_settings_become_a_connection_section() -> None:
     assert [line for line in lines if line.startswith("topic ")] == [
         "topic loaxa/v1/dev/+/plan in 1",
         "topic loaxa/v1/dev/+/cmd in 1",
+        "topic loaxa/v1/area/+/cmd in 1",
         "topic loaxa/v1/dev/+/status out 1",
         "topic loaxa/v1/dev/+/heartbeat out 0",
         "topic loaxa/v1/dev/+/events out 1",

@@ -174,3 +174,59 @@ def test_update_command_refuses_what_apt_could_misread(body: dict[str, object]) 
     with pytest.raises(ProtocolError) as caught:
         Command.from_json(body)
     assert caught.value.reason == "bad_field"
+
+
+def _area_message(key: Ed25519PrivateKey, targets: list[str]) -> bytes:
+    body = Command("play_now", item=_item()).to_json()
+    return Signer(key).seal_area(kind="cmd", area="ban-lim", targets=targets, seq=7, body=body, issued_at=NOW)
+
+
+@pytest.mark.parametrize(
+    ("targets", "tamper", "reason"),
+    [
+        (
+            ["tule-c02"],
+            lambda m: m | {"targets": [*m["targets"], "tule-c01"]},
+            "bad_signature",
+        ),  # adds itself
+        (["tule-c01"], lambda m: m | {"seq": 8}, "bad_signature"),
+        (["tule-c01"], lambda m: m | {"area": "ban-phinh"}, "foreign_area"),  # another village's message
+        (["tule-c01"], lambda m: {**m, "device": "tule-c01"}, "bad_field"),  # half a device envelope
+        (["tule-c01"], lambda m: {k: v for k, v in m.items() if k != "targets"}, "not_targeted"),
+        (["tule-c02"], lambda m: m, "not_targeted"),
+    ],
+)
+def test_area_envelopes_verify_only_for_their_targets_untouched(
+    targets: list[str], tamper: object, reason: str
+) -> None:
+    key = generate_private_key()
+    verifier = Verifier([_public(key)], "tule-c01")
+    opened = verifier.open_area(_area_message(key, ["tule-c01", "tule-c02"]), "ban-lim")
+    assert (opened.area, opened.seq, opened.type) == ("ban-lim", 7, "cmd")
+    assert Command.from_json(opened.body).item == _item()
+    message = json.loads(_area_message(key, targets))
+    with pytest.raises(ProtocolError) as refused:
+        verifier.open_area(json.dumps(tamper(message)).encode(), "ban-lim")  # type: ignore[operator]
+    assert refused.value.reason == reason
+
+
+def test_area_and_device_envelopes_are_not_interchangeable() -> None:
+    key = generate_private_key()
+    verifier = Verifier([_public(key)], "tule-c01")
+    with pytest.raises(ProtocolError, match="missing field 'device'"):
+        verifier.open(_area_message(key, ["tule-c01"]))
+    device_message = Signer(key).seal(kind="cmd", device="tule-c01", seq=7, body={}, issued_at=NOW)
+    with pytest.raises(ProtocolError, match="missing field 'area'"):
+        verifier.open_area(device_message, "ban-lim")
+    assert topics.parse_area_topic(topics.area_topic("ban-lim")) == "ban-lim"
+    assert topics.parse_area_topic(topics.device_topic("tule-c01", "cmd")) is None
+    with pytest.raises(ProtocolError, match="not an area code"):
+        PlanBody.from_json(_plan().to_json() | {"areas": ["+"]})
+
+
+def test_a_fetch_announcement_names_its_asset() -> None:
+    asset = _item().asset
+    fetch = Command("fetch", asset=asset)
+    assert Command.from_json(fetch.to_json()) == fetch
+    with pytest.raises(ProtocolError, match="fetch needs an asset"):
+        Command.from_json({"command": "fetch"})

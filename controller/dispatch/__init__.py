@@ -2,6 +2,7 @@
 
 - `speech`: a bulletin's Vietnamese speech, rendered once and attached.
 - `inputs`: what goes into a planning run (bulletins, devices, windows, pins), read from the database.
+- `listeners`: which devices listen on their area topics (one message per area instead of per device).
 - `publisher`: signing and publishing plans and commands, and noting what the broker took.
 - `dispatcher`: one planning run at a time, joining the three; what the runtime calls.
 

@@ -1,7 +1,9 @@
 """One planning run at a time: gather the inputs, plan (pure), store and publish what changed.
 
-Owns the order of a run (expire, gather, plan, then per batch of devices: store changed plans, publish,
-mark published; then emergencies) and keeps the latest result for the UI's timelines. What a run reads is
+Owns the order of a run: expire, gather, plan; emergencies first (once per area topic where devices
+listen there, else on each device's topic); then the changed plans are stored (a transaction per batch),
+their new audio announced once per area topic, and the plans published a batch at a time with one wait
+for the PUBACKs and marked published. It keeps the latest result for the UI's timelines. What a run reads is
 controller.dispatch.inputs, where items go is controller.planning, how plans and commands are signed and
 sent is controller.dispatch.publisher.
 """
@@ -18,6 +20,7 @@ from controller.assets.store import AssetStore
 from controller.config import TtsSettings
 from controller.db import Database
 from controller.dispatch.inputs import AssetUrls, gather
+from controller.dispatch.listeners import area_listeners
 from controller.dispatch.publisher import CommandSender, PlanPublisher, Publisher
 from controller.dispatch.relay_inputs import RelayUrl
 from controller.dispatch.speech import BulletinSpeech
@@ -102,21 +105,28 @@ class Dispatcher:
             result, failed = plan_isolated(run.inputs, now)
             self.last_result = result
             self.planning_failures = (*run.failures, *failed)
-            published: list[str] = []
-            unchanged = 0
+            emergencies = result.emergencies
+            sent = self._commands.send_emergencies(
+                emergencies, run.emergencies, now, area_listeners(run, emergencies)
+            )
+            # Per batch of devices, the changed plans are stored in one transaction (and their deliveries
+            # with them); per device that was three sessions and two fsynced commits (issue 8).
             devices = list(result.devices)
-            # In batches: store the batch's changed plans in one transaction, publish them, then mark
-            # them published in another. Per device that was three sessions and two fsynced commits,
-            # and agents waited for every device planned before them (issue 8: bench_dispatch.py).
+            changed: list[tuple[str, PlanBody]] = []
+            unchanged = 0
             for first in range(0, len(devices), _PUBLISH_BATCH):
-                changed, same = self._store_changed(devices[first : first + _PUBLISH_BATCH], now)
+                stored, same = self._store_changed(devices[first : first + _PUBLISH_BATCH], now)
+                changed += stored
                 unchanged += same
-                sent_plans = [
-                    (device_id, body) for device_id, body in changed if self._plans.send(device_id, body)
-                ]
+            # Then every listening agent hears of the new audio at once and starts fetching it, while the
+            # plans follow a batch at a time, each batch with one wait for all its PUBACKs (issue 18).
+            held = {device_id: plan.item_ids for device_id, plan in run.held.items()}
+            self._commands.announce(changed, area_listeners(run, [d for d, _ in changed]), held)
+            published: list[str] = []
+            for first in range(0, len(changed), _PUBLISH_BATCH):
+                sent_plans = self._plans.send(changed[first : first + _PUBLISH_BATCH])
                 self._plans.mark_published(sent_plans)
                 published += [device_id for device_id, _ in sent_plans]
-            sent = self._commands.send_emergencies(result.emergencies, run.emergencies, now)
         failures = tuple(f.bulletin_id for f in self.planning_failures)
         report = ReplanReport(
             tuple(published), unchanged, tuple(sent), len(result.deferred), run.finished, failures

@@ -7,8 +7,8 @@ asset URLs the items carry. It decides no placement (controller.planning does) a
 finishing bulletins that every target has played. A relay slot's URLs: controller.dispatch.relay_inputs.
 """
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, Final
@@ -50,13 +50,28 @@ class EmergencyShape:
 
 
 @dataclass(frozen=True)
+class HeldPlan:
+    """A device's stored plan as the run found it: what its agent holds once it reports this version."""
+
+    version: int
+    areas: tuple[str, ...]
+    item_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
 class RunInputs:
-    """One planning run's inputs, the bulletins found over, each emergency's shape, and what was left out."""
+    """One planning run's inputs, the bulletins found over, each emergency's shape, what was left out.
+
+    `reach`: how each device can be reached (its area topics and what it last reported); `held`: each
+    device's stored plan before the run.
+    """
 
     inputs: PlanningInputs
     finished: tuple[int, ...]
     emergencies: Mapping[int, EmergencyShape]
     failures: tuple[PlanningFailure, ...] = ()
+    reach: Mapping[str, services.DeviceReach] = field(default_factory=dict)
+    held: Mapping[str, HeldPlan] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,12 +107,14 @@ def gather(
     villages = {v.id: v for v in services.list_villages(session)}
     devices = services.device_villages(session)
     agent_versions = services.agent_versions(session)
+    reach = services.device_reach(session)
     planned_devices = tuple(
         PlannedDevice(
             device_id=device_id,
             languages=frozenset(villages[village_id].languages if village_id in villages else ()),
             schedule=schedules.for_device(device_id, village_id),
             reads_sources=reads_sources(agent_versions.get(device_id)),
+            areas=reach[device_id].areas if device_id in reach else (),
         )
         for device_id, village_id in devices.items()
     )
@@ -162,9 +179,9 @@ def gather(
                     ),
                 )
             )
-    pins = tuple(_pins(session, known))
+    pins, held = _stored_plans(session, known)
     inputs = PlanningInputs(tuple(bulletins), planned_devices, rules, pins)
-    return RunInputs(inputs, tuple(finished), shapes, tuple(failures))
+    return RunInputs(inputs, tuple(finished), shapes, tuple(failures), reach, held)
 
 
 def _schedule(stored: Mapping[str, Any], first_day: date) -> tuple[ScheduleOptions, BulletinSchedule]:
@@ -195,10 +212,17 @@ def _over(options: BulletinSchedule, today: date, targets: set[str], states: Map
     return bool(targets) and all(states.get(device) in _TERMINAL for device in targets)
 
 
-def _pins(session: Session, devices: set[str]) -> Iterator[Pin]:
-    """The items of the stored plans: the planner keeps them where they were published."""
-    _held = services.load_plans(session, devices)  # held while the generator runs: no query per device
+def _stored_plans(session: Session, devices: set[str]) -> tuple[tuple[Pin, ...], dict[str, HeldPlan]]:
+    """The stored plans' items as pins (the planner keeps them where they were published), and each plan."""
+    _held = services.load_plans(session, devices)  # held while reading: no query per device
+    pins: list[Pin] = []
+    held: dict[str, HeldPlan] = {}
     for device_id in sorted(devices):
         stored = services.current_plan(session, device_id)
-        for item_id, planned_start in () if stored is None else stored.item_starts():
-            yield Pin(device_id, item_id, planned_start)
+        if stored is None:
+            continue
+        starts = list(stored.item_starts())
+        pins += (Pin(device_id, item_id, planned_start) for item_id, planned_start in starts)
+        areas = tuple(stored.json.get("areas", ()))
+        held[device_id] = HeldPlan(stored.version, areas, frozenset(item_id for item_id, _ in starts))
+    return tuple(pins), held

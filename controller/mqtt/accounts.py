@@ -1,9 +1,10 @@
 """MQTT accounts and their files: password hashes in mosquitto's format, the ACL, and commune relays' logins.
 
 Owns who may log in to the broker and what each login may read and write (DESIGN §5): the controller
-reads and writes every loaxa topic, a device only its own (`%u` patterns), a commune relay's bridge only
-its devices' topics. It writes files and runs no process; controller.mqtt.broker runs mosquitto with them,
-and `loaxa broker accounts` writes them for a broker loaxa does not run.
+reads and writes every loaxa topic, a device only its own (`%u` patterns) and the area topics of its own
+areas (a `user` block each), a commune relay's bridge only its devices' topics and their areas'. It
+writes files and runs no process; controller.mqtt.broker runs mosquitto with them, and `loaxa broker
+accounts` writes them for a broker loaxa does not run.
 """
 
 import base64
@@ -42,6 +43,7 @@ class BrokerAccount:
     password_hash: str
     role: Literal["controller", "device", "bridge"]
     devices: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()  # area codes whose `loaxa/v1/area/{area}/cmd` this login may read
 
 
 def render_acl(accounts: Iterable[BrokerAccount]) -> str:
@@ -60,6 +62,13 @@ def render_acl(accounts: Iterable[BrokerAccount]) -> str:
             for device in account.devices:
                 lines += [f"topic read {topics.device_topic(device, c)}" for c in topics.DOWNLINK_CHANNELS]
                 lines += [f"topic write {topics.device_topic(device, c)}" for c in topics.UPLINK_CHANNELS]
+            lines += [f"topic read {topics.area_topic(area)}" for area in account.areas]
+            lines.append("")
+        elif account.areas:
+            # A device reads the area topics of its own areas only: another village's messages are not
+            # its business, and a target list is no secret from those it names.
+            lines += [f"user {account.username}"]
+            lines += [f"topic read {topics.area_topic(area)}" for area in account.areas]
             lines.append("")
     lines.append("# Every device: its own plan and commands in, its own uplink out.")
     lines += [f"pattern read {topics.device_topic('%u', channel)}" for channel in topics.DOWNLINK_CHANNELS]
@@ -77,8 +86,12 @@ def bridge_username(commune: str) -> str:
     return f"bridge-{commune}"
 
 
-def bridge_account(directory: Path, commune: str, device_ids: Iterable[str]) -> tuple[BrokerAccount, Path]:
+def bridge_account(
+    directory: Path, commune: str, devices: Iterable[BrokerAccount]
+) -> tuple[BrokerAccount, Path]:
     """A relay's account for the province broker, over the commune's devices (ids `{commune}-...`).
+
+    It may read the area topics of those devices' areas, which the relay's bridge carries in.
 
     Its password is made once and kept in `directory/bridge-{commune}.password` (0600), so writing the
     files again after adding devices does not break the relay's login; returns the account and that file.
@@ -88,8 +101,12 @@ def bridge_account(directory: Path, commune: str, device_ids: Iterable[str]) -> 
     if not secret.exists():
         write_private(secret, new_password() + "\n")
     password = secret.read_text(encoding="utf-8").strip()
-    devices = tuple(d for d in device_ids if d.startswith(f"{commune}-"))
-    return BrokerAccount(username, hash_password(password), "bridge", devices), secret
+    own = [d for d in devices if d.username.startswith(f"{commune}-")]
+    areas = tuple(sorted({area for d in own for area in d.areas}))
+    account = BrokerAccount(
+        username, hash_password(password), "bridge", tuple(d.username for d in own), areas
+    )
+    return account, secret
 
 
 def write_account_files(directory: Path, accounts: Iterable[BrokerAccount]) -> tuple[Path, Path]:

@@ -102,6 +102,7 @@ class Bridge:
         if tls:
             lines.append(f"bridge_cafile {self.cafile}" if self.cafile else "bridge_capath /etc/ssl/certs")
         lines += [f"topic {topics.fleet_filter(c)} in 1" for c in topics.DOWNLINK_CHANNELS]
+        lines.append(f"topic {topics.AREA_FILTER} in 1")  # the province's ACL gives it its areas' only
         # Heartbeats are QoS 0 on purpose: a stale one is worth nothing once the link is back.
         lines += [
             f"topic {topics.fleet_filter(c)} out {0 if c == 'heartbeat' else 1}"

@@ -16,11 +16,12 @@ message is acknowledged only after the handler has stored it, so one received bu
 process dies is sent again when it comes back.
 """
 
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, NamedTuple
 
@@ -50,6 +51,9 @@ Handler = Callable[[list[Incoming]], None]
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # Messages received and not yet stored, at most: a few seconds of a province's heartbeats at full speed.
 MAX_BACKLOG = 20_000
+# QoS 1 messages in flight to the broker at once (paho's default is 20): a planning run's batch of plans
+# goes out as a window instead of trickling at 20 per round trip.
+MAX_INFLIGHT = 200
 FULL_LOG_EVERY_S = 60.0
 
 
@@ -122,6 +126,7 @@ class MqttLink:
             client.tls_set()
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -186,6 +191,29 @@ class MqttLink:
         except RuntimeError:
             return False
         return info.is_published()
+
+    def publish_many(
+        self, messages: Sequence[tuple[str, bytes, bool]], *, timeout: float = 5.0
+    ) -> list[bool]:
+        """Publish (topic, payload, retain) messages at QoS 1 at once, then wait for their PUBACKs.
+
+        One wait of at most `timeout` seconds for all; says for each whether the broker took it.
+        """
+        infos: list[mqtt.MQTTMessageInfo | None] = []
+        for topic, payload, retain in messages:
+            queued = self._client.publish(topic, payload, qos=1, retain=retain)
+            if queued.rc != mqtt.MQTT_ERR_SUCCESS:
+                log.warning("publish to %s not queued: %s", topic, mqtt.error_string(queued.rc))
+            infos.append(queued if queued.rc == mqtt.MQTT_ERR_SUCCESS else None)
+        deadline = time.monotonic() + timeout
+        taken = []
+        for info in infos:
+            if info is not None and not info.is_published():
+                # Not sent (the link dropped) raises: counted as not taken below.
+                with contextlib.suppress(RuntimeError, ValueError):
+                    info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            taken.append(info is not None and info.is_published())
+        return taken
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every received message has been handled (for orderly shutdown and tests)."""

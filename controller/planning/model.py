@@ -97,7 +97,7 @@ class PlannedBulletin:
 
 @dataclass(frozen=True)
 class PlannedDevice:
-    """A loudspeaker cluster: the languages of its villages, its windows and its volume."""
+    """A loudspeaker cluster: the languages of its villages, its windows, its volume and its areas."""
 
     device_id: str
     languages: frozenset[str]
@@ -105,6 +105,7 @@ class PlannedDevice:
     volume: int = 80
     busy_until: datetime | None = None  # nothing is planned to start before this (e.g. a long item playing)
     reads_sources: bool = True  # its agent reads items with a `source` (protocol.sources.reads_sources)
+    areas: tuple[str, ...] = ()  # area codes whose area topics it listens to (its village, its commune)
 
     def __post_init__(self) -> None:
         if not self.device_id or not 0 <= self.volume <= 100:

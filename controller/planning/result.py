@@ -70,6 +70,7 @@ class DevicePlan:
             items=self.items,
             volume=self.device.volume,
             sourced=self.sourced,
+            areas=self.device.areas,
         )
 
 

@@ -21,7 +21,7 @@ from controller.services.bulletins import (
     submit,
     target_devices,
 )
-from controller.services.deliveries import advance_delivery, plan_delivery
+from controller.services.deliveries import advance_delivery, plan_deliveries, plan_delivery, unsend_deliveries
 from controller.services.device_board import (
     AlertCandidate,
     VillageTally,
@@ -31,8 +31,10 @@ from controller.services.device_board import (
     village_tallies,
 )
 from controller.services.devices import (
+    DeviceReach,
     agent_versions,
     broker_accounts,
+    device_reach,
     device_villages,
     get_device,
     list_devices,
@@ -111,6 +113,7 @@ __all__ = [
     "BulletinView",
     "Conflict",
     "DeliveryView",
+    "DeviceReach",
     "DeviceView",
     "Forbidden",
     "Gap",
@@ -145,6 +148,7 @@ __all__ = [
     "create_village",
     "current_plan",
     "device_page",
+    "device_reach",
     "device_uptime",
     "device_villages",
     "devices_by_id",
@@ -167,6 +171,7 @@ __all__ = [
     "mark_plan_published",
     "mark_silent_devices_offline",
     "next_plan_version",
+    "plan_deliveries",
     "plan_delivery",
     "provision_device",
     "prune_events",
@@ -187,6 +192,7 @@ __all__ = [
     "set_user_active",
     "submit",
     "target_devices",
+    "unsend_deliveries",
     "update_device",
     "uptime_slots",
     "user_area",

@@ -5,7 +5,7 @@ broker (controller.mqtt.broker takes the accounts this module lists).
 """
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -250,9 +250,31 @@ def agent_versions(session: Session) -> dict[str, str | None]:
     return {device_id: version for device_id, version in rows}
 
 
-def broker_accounts(session: Session) -> list[BrokerAccount]:
-    """The MQTT account of every device not revoked, for the managed broker's password file."""
+@dataclass(frozen=True)
+class DeviceReach:
+    """How a device can be reached: its area topics, and what it last told us (birth, heartbeat)."""
+
+    areas: tuple[str, ...]  # the area codes whose topics it may read and listens to: its village's
+    agent_version: str | None
+    plan_version: int | None  # the plan version its last heartbeat said it holds
+
+
+def device_reach(session: Session) -> dict[str, DeviceReach]:
+    """Device id → its areas and reported versions, for every device (one query)."""
     rows = session.execute(
-        select(Device.id, Device.mqtt_password_hash).where(Device.revoked_at.is_(None)).order_by(Device.id)
+        select(Device.id, Village.area_code, Device.agent_version, Device.plan_version)
+        .join(Village, Village.id == Device.village_id)
+        .order_by(Device.id)
     )
-    return [BrokerAccount(username=i, password_hash=h, role="device") for i, h in rows]
+    return {i: DeviceReach((area,), version, plan) for i, area, version, plan in rows}
+
+
+def broker_accounts(session: Session) -> list[BrokerAccount]:
+    """The MQTT account of every device not revoked, with the areas it may read (managed broker files)."""
+    rows = session.execute(
+        select(Device.id, Device.mqtt_password_hash, Village.area_code)
+        .join(Village, Village.id == Device.village_id)
+        .where(Device.revoked_at.is_(None))
+        .order_by(Device.id)
+    )
+    return [BrokerAccount(username=i, password_hash=h, role="device", areas=(a,)) for i, h, a in rows]

@@ -52,12 +52,12 @@ class StoredPlan:
             yield item["item_id"], parse_utc(item["planned_start"])
 
     def same_content(self, other: PlanBody) -> bool:
-        """Whether `other` carries the same items, windows and volume (not the generation time)."""
+        """Whether `other` carries the same items, windows, volume and areas (not the generation time)."""
         return _content(self.json) == _content(other.to_json())
 
 
 def _content(body: dict[str, Any]) -> tuple[object, ...]:
-    return tuple(body.get(key) for key in ("items", "windows", "timezone", "volume"))
+    return tuple(body.get(key) for key in ("items", "windows", "timezone", "volume", "areas"))
 
 
 def current_plan(session: Session, device_id: str) -> StoredPlan | None:

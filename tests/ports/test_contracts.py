@@ -200,6 +200,18 @@ def test_publisher_says_the_broker_took_it_and_it_arrives(
     wait_until(lambda: (topic, b'{"v":1}') in [(t, p) for t, p, _r in seen()], what="the message")
 
 
+def test_publisher_takes_a_batch_with_one_wait(
+    publisher: tuple[Publisher, Callable[[], list[tuple[str, bytes, bool]]]],
+) -> None:
+    port, seen = publisher
+    batch = [(f"loaxa/v1/dev/tule-c{n:02d}/plan", b'{"v":1}', True) for n in range(1, 51)]
+    assert port.publish_many(batch, timeout=10) == [True] * 50
+    # A live subscriber gets them with retain unset (MQTT 3.1.1); topic and payload are what arrives.
+    wait_until(
+        lambda: {(t, p) for t, p, _r in batch} <= {(t, p) for t, p, _r in seen()}, what="the whole batch"
+    )
+
+
 # -- AssetStore -------------------------------------------------------------------------------------------
 
 

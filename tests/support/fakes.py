@@ -1,5 +1,7 @@
 """Fakes of our ports for unit tests (the same contract tests run them beside the real adapters)."""
 
+from collections.abc import Sequence
+
 
 class RecordingPublisher:
     """The dispatcher's Publisher port: keeps what would be published, and says the broker took it."""
@@ -12,3 +14,9 @@ class RecordingPublisher:
     ) -> bool:
         self.sent.append((topic, payload, retain))
         return True
+
+    def publish_many(
+        self, messages: Sequence[tuple[str, bytes, bool]], *, timeout: float = 5.0
+    ) -> list[bool]:
+        self.sent.extend(messages)
+        return [True] * len(messages)

@@ -64,9 +64,9 @@ class BrokerFixture:
         """The controller's own listener (a Unix socket), where client ids are not replaced by the login."""
         return self.managed.controller_url
 
-    def add(self, username: str, password: str, *, role: str = "device") -> None:
+    def add(self, username: str, password: str, *, role: str = "device", areas: tuple[str, ...] = ()) -> None:
         self.passwords[username] = password
-        self._accounts[username] = BrokerAccount(username, hash_password(password), role)  # type: ignore[arg-type]
+        self._accounts[username] = BrokerAccount(username, hash_password(password), role, areas=areas)  # type: ignore[arg-type]
         if self.managed.running():
             self.managed.reload(self._accounts.values())
             self.wait_accepts(username, password)
