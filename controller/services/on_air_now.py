@@ -2,8 +2,8 @@
 
 These feed the "Đang phát" card of the devices page.
 
-Owns these two reads only. Must not change devices or sessions (ingest and controller.usecases.live do);
-turning item ids into titles is the caller's (controller.planning.item_ids, bulletins).
+Owns these reads and the titles of what plays, only. Must not change devices or sessions (ingest and
+controller.usecases.live do); reading item ids is the caller's (controller.planning.item_ids).
 """
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Device, LiveSession, Village
+from controller.db.models import Bulletin, Device, LiveSession, Station, Village
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,22 @@ def live_on_air(session: Session, commune_id: str | None) -> list[LiveOnAir]:
     return [
         LiveOnAir(row.id, row.title, row.started_at, tuple(row.devices)) for row in session.scalars(query)
     ]
+
+
+def what_plays(session: Session, bulletin_ids: set[int]) -> dict[int, tuple[str, str | None]]:
+    """Bulletin id → (title, the relayed station's name or None), in one query (two with relay slots)."""
+    if not bulletin_ids:
+        return {}
+    rows = session.execute(
+        select(Bulletin.id, Bulletin.title, Bulletin.source).where(Bulletin.id.in_(bulletin_ids))
+    ).all()
+    relayed = {r.source["station"] for r in rows if r.source is not None and r.source.get("kind") == "relay"}
+    names: dict[int, str] = {}
+    if relayed:
+        names = {
+            i: n for i, n in session.execute(select(Station.id, Station.name).where(Station.id.in_(relayed)))
+        }
+    return {
+        r.id: (r.title, None if r.source is None else names.get(r.source.get("station"), r.title))
+        for r in rows
+    }

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 
 from controller import services
+from controller.db.models import LiveSession
 from controller.planning import Placement, PlanningResult, load_schedule, occurrences
 from controller.planning.item_ids import item_id
 from protocol import Heartbeat
@@ -111,28 +112,50 @@ def test_the_schedule_shows_a_relay_slot_in_its_own_colour_with_its_station(
     assert 'class="seg seg-placed"' in page and "Tiêm phòng" in page
 
 
-def test_the_on_air_card_shows_the_village_whose_cluster_plays(client: FlaskClient, runtime: Runtime) -> None:
+def _beat(playing: str) -> Heartbeat:
+    return Heartbeat(
+        seq=1, boot_id="b1", uptime_s=60, sent_at=NOW, clock_synced=True, plan_version=1,
+        assets_missing=0, amp_on=True, agent_version="1.0", playing=playing,
+    )  # fmt: skip
+
+
+def _village_item(card: str, village: str) -> str:
+    return card.split(f'data-village="{village}"', 1)[1].split('<li data-village="', 1)[0]
+
+
+def test_the_on_air_card_shows_per_village_a_bulletin_a_relay_and_a_live_session(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    station = _station(client)
+    sign_in(client, "operator")
+    relay = int(
+        post(client, "/tiep-song/luot", {"station": str(station), **SLOT})
+        .headers["Location"]
+        .rsplit("/", 1)[1]
+    )
     with runtime.db.session() as db:
+        operator = services.get_user(db, "operator")
         bulletin = services.create_bulletin(
-            db,
-            services.get_user(db, "operator"),
-            NOW,
-            title="Lịch tiêm phòng",
-            text="x",
-            targets={"all": True},
+            db, operator, NOW, title="Lịch tiêm phòng", text="x", targets={"all": True}
         )
-        beat = Heartbeat(
-            seq=1, boot_id="b1", uptime_s=60, sent_at=NOW, clock_synced=True, plan_version=1,
-            assets_missing=0, amp_on=True, agent_version="1.0",
-            playing=item_id(bulletin.id, 0, "2026-11-22-morning", "vi"),
+        services.record_heartbeat(
+            db, "tule-c01", _beat(item_id(bulletin.id, 0, "2026-11-22-morning", "vi")), NOW
+        )
+        services.record_heartbeat(
+            db, "tule-c03", _beat(item_id(relay, 0, "2026-11-22-morning", "relay")), NOW
+        )
+        db.add(
+            LiveSession(
+                id="s1", commune_id="tule", user_id=operator.id, title="Họp dân khẩn", targets={},
+                devices=["tule-c04"], state="on_air", created_at=NOW, started_at=NOW,
+            )
         )  # fmt: skip
-        services.record_heartbeat(db, "tule-c01", beat, NOW)
-        village = services.get_device(db, "tule-c01", NOW).village_id
-        name = {v.id: v.name for v in services.list_villages(db, "tule")}[village]
     sign_in(client, "viewer")
     page = client.get("/devices").get_data(as_text=True)
     card = page.split("data-on-air", 1)[1].split("</section>", 1)[0]
-    playing = card.split(f'data-village="{village}"', 1)[1].split('<li data-village="', 1)[0]
-    assert name in playing and "Đang phát" in playing and "Bản tin: Lịch tiêm phòng" in playing
-    assert "(1 cụm loa)" in playing and "on-air-idle" not in playing
-    assert "— không phát" in card  # the other villages are silent
+    lim, phinh, than = (_village_item(card, v) for v in ("ban-lim", "ban-phinh", "khau-than"))
+    assert "Bản Lìm" in lim and "Đang phát" in lim and "Bản tin: Lịch tiêm phòng" in lim
+    assert "(1 cụm loa)" in lim and "on-air-idle" not in lim
+    assert "Bản Phình" in phinh and "Tiếp sóng VOV1" in phinh
+    assert "Trực tiếp: Họp dân khẩn" in than
+    assert "Bản Có" in _village_item(card, "ban-co") and "— không phát" in _village_item(card, "ban-co")

@@ -98,7 +98,7 @@ def dashboard() -> str:
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
         availability = services.window_uptime(db, [v.id for v in cards], windows, now)
         speech_warning = espeak_warning(context.settings.tts, services.latest_speech_engine(db))
-        playing_now = on_air.villages_on_air(db, commune)
+        playing_now = on_air.villages_on_air(db, commune, villages)
     total = sum(t.total for t in tallies)
     filters = {
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
