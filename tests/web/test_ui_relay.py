@@ -4,15 +4,17 @@ NOW is 11:00 on 22/11.
 """
 
 import dataclasses
-from datetime import timedelta
+from datetime import time, timedelta
 
 from flask.testing import FlaskClient
 
 from controller import services
 from controller.db.models import LiveSession
-from controller.planning import Placement, PlanningResult, load_schedule, occurrences
+from controller.planning import PlannedBulletin, PlannedDevice, PlanningInputs, load_schedule, plan
 from controller.planning.item_ids import item_id
-from protocol import Heartbeat
+from controller.planning.model import AudioVersion, RelaySource
+from controller.planning.options import BulletinSchedule
+from protocol import Asset, Heartbeat
 from tests.web.conftest import NOW, Runtime
 from tests.web.ui_support import post, sign_in
 from web import WebContext, create_app
@@ -93,15 +95,19 @@ def test_the_schedule_shows_a_relay_slot_in_its_own_colour_with_its_station(
         text = services.create_bulletin(
             db, services.get_user(db, "operator"), NOW, title="Tiêm phòng", text="x", targets={"all": True}
         ).id
-    window = occurrences(load_schedule(context.settings.schedule), NOW, NOW + timedelta(days=1))[0]
-    start = window.start
-    placements = (
-        Placement(bulletin_id, "tule-c01", window, start, start + timedelta(minutes=30), ("r",)),
-        Placement(
-            text, "tule-c01", window, start + timedelta(minutes=30), start + timedelta(minutes=31), ("t",)
-        ),
+    schedule = load_schedule(context.settings.schedule)
+    asset = Asset(sha256="a" * 64, bytes=1000, duration_ms=60_000, url="http://x/a")
+    clusters = frozenset({"tule-c01"})
+    relay = PlannedBulletin(
+        bulletin_id, "priority", NOW, clusters, (AudioVersion("vi", asset),),
+        schedule=BulletinSchedule(start_time=time(17, 0)),
+        relay=RelaySource(str(station), ("http://vov.example:8000/vov1",), timedelta(minutes=30)),
+    )  # fmt: skip
+    spoken = PlannedBulletin(text, "normal", NOW, clusters, (AudioVersion("vi", asset),))
+    result = plan(
+        PlanningInputs((relay, spoken), (PlannedDevice("tule-c01", frozenset({"vi"}), schedule),)), NOW
     )
-    result = PlanningResult(NOW, (), placements, ())
+    assert {p.bulletin_id for p in result.placements} == {bulletin_id, text}  # the planner placed both
     app = create_app(dataclasses.replace(context, planning_preview=lambda: result))
     app.testing = True
     client = app.test_client()
@@ -109,6 +115,7 @@ def test_the_schedule_shows_a_relay_slot_in_its_own_colour_with_its_station(
     page = client.get("/schedule").get_data(as_text=True)
     assert 'class="seg seg-relay"' in page and "<title>Tiếp sóng VOV1</title>" in page
     assert '<span class="tag tag-relay">Tiếp sóng VOV1</span>' in page and "Thời sự tối" in page
+    assert 'Thời sự tối</a> <span class="meta">đến 17:30</span>' in page
     assert 'class="seg seg-placed"' in page and "Tiêm phòng" in page
 
 
