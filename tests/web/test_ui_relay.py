@@ -15,6 +15,7 @@ from controller.planning.item_ids import item_id
 from controller.planning.model import AudioVersion, RelaySource
 from controller.planning.options import BulletinSchedule
 from protocol import Asset, Heartbeat
+from tests.support.english import english_in_page
 from tests.web.conftest import NOW, Runtime
 from tests.web.ui_support import post, sign_in
 from web import WebContext, create_app
@@ -48,6 +49,7 @@ def test_a_station_and_a_slot_are_made_from_the_page(client: FlaskClient, runtim
     assert view.source == {"kind": "relay", "station": station, "duration_s": 1800}
     assert view.schedule["start_time"][:5] == "06:00" and view.schedule["weekdays"] == [0, 2]
     assert runtime.changed[-1] == bulletin_id
+    assert english_in_page(client.get("/tiep-song").get_data(as_text=True)) == []
     sign_in(client, "admin")
     retired = post(client, f"/tiep-song/dai/{station}/ngung", {})
     assert "Đã ngừng tiếp sóng đài VOV1" in client.get(retired.headers["Location"]).get_data(as_text=True)
@@ -117,6 +119,7 @@ def test_the_schedule_shows_a_relay_slot_in_its_own_colour_with_its_station(
     assert '<span class="tag tag-relay">Tiếp sóng VOV1</span>' in page and "Thời sự tối" in page
     assert 'Thời sự tối</a> <span class="meta">đến 17:30</span>' in page
     assert 'class="seg seg-placed"' in page and "Tiêm phòng" in page
+    assert english_in_page(page) == []
 
 
 def _beat(playing: str) -> Heartbeat:
@@ -165,4 +168,5 @@ def test_the_on_air_card_shows_per_village_a_bulletin_a_relay_and_a_live_session
     assert "(1 cụm loa)" in lim and "on-air-idle" not in lim
     assert "Bản Phình" in phinh and "Tiếp sóng VOV1" in phinh
     assert "Trực tiếp: Họp dân khẩn" in than
+    assert english_in_page(page) == []
     assert "Bản Có" in _village_item(card, "ban-co") and "— không phát" in _village_item(card, "ban-co")
