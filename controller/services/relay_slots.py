@@ -25,6 +25,7 @@ from controller.services.views import BulletinView, UserView
 MIN_DURATION_S: Final = 10
 MAX_DURATION_S: Final = 4 * 3600
 LIVE_STATUSES: Final = ("draft", "pending", "approved")
+WINDOW_NAMES: Final = {"morning": "buổi sáng", "evening": "buổi chiều"}  # refusals reach pages as they are
 
 
 class RelayOutsideWindow(ValidationFailed):
@@ -118,7 +119,7 @@ def check_relay_window(request: RelayRequest, options: ScheduleOptions, windows:
         closes = datetime.combine(start.date(), time.fromisoformat(window.end))
         if opens <= start and end <= closes:
             return
-    spans = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in chosen)
+    spans = ", ".join(f"{WINDOW_NAMES.get(w.name, w.name)} {w.start[:5]}–{w.end[:5]}" for w in chosen)
     raise RelayOutsideWindow(
         f"lượt tiếp sóng {_clock(start.time())}–{_clock(end.time())} không nằm trọn trong khung phát nào "
         f"({spans}); hãy chọn giờ bắt đầu hoặc thời lượng để cả lượt nằm trong một khung"

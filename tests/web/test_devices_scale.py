@@ -18,8 +18,9 @@ from tests.web.ui_support import sign_in
 from web.ui import common, health
 
 # BEGIN and the signed-in user, BEGIN, the village tallies, villages, the alerted devices and their
-# coverage, the page's devices and their coverage, window coverage (two) (12 devices before issue 8: 175).
-DASHBOARD_STATEMENTS = 11
+# coverage, the page's devices and their coverage, window coverage (two), and for the "Đang phát" card the
+# clusters playing and the live sessions on air (12 devices before issue 8: 175).
+DASHBOARD_STATEMENTS = 13
 # BEGIN, token, user, BEGIN, devices, their coverage.
 API_STATEMENTS = 6
 EXTRA_VILLAGES = ("ban-lim", "giang-cai", "tang-ghenh")

@@ -1,5 +1,7 @@
 """The devices dashboard (paged, by village), one device's page with its heartbeat timeline, and commands.
 
+The dashboard opens with the "Đang phát" card (web.ui.on_air): what each village plays now.
+
 Owns the HTML side of devices. The registry and uptime are controller.services; commands reach the
 broker only through the runtime's `send_command` hook.
 """
@@ -17,7 +19,7 @@ from controller.planning import occurrences
 from controller.services import VillageTally, area_board
 from controller.tts.voices import espeak_warning
 from web.context import web_context
-from web.ui import common, health, query
+from web.ui import common, health, on_air, query
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
@@ -96,6 +98,7 @@ def dashboard() -> str:
         windows = [(w.start, w.end) for w in occurrences(common.schedule(), now - health.WEEK, now)]
         availability = services.window_uptime(db, [v.id for v in cards], windows, now)
         speech_warning = espeak_warning(context.settings.tts, services.latest_speech_engine(db))
+        playing_now = on_air.villages_on_air(db, commune, villages)
     total = sum(t.total for t in tallies)
     filters = {
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
@@ -124,6 +127,7 @@ def dashboard() -> str:
         pages=pages,
         filters={k: v for k, v in filters.items() if v is not None},
         speech_warning=speech_warning,
+        on_air=playing_now,
     )
 
 

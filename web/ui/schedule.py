@@ -1,5 +1,7 @@
 """The schedule view: per window and village, a timeline picture and what plays when; fill and deferrals.
 
+Relay slots (tiếp sóng) are drawn in a colour of their own and labelled with their station.
+
 Owns grouping the planner's answer for people. The answer comes from the runtime's `planning_preview`
 hook (a pure `controller.planning.plan` run); this module must not plan or publish anything.
 """
@@ -14,6 +16,7 @@ from flask import Blueprint, render_template
 from controller import services
 from controller.planning import Deferred, Placement, PlanningResult, WindowOccurrence, occurrences
 from controller.services import area_board
+from controller.services import stations as station_services
 from web.context import web_context
 from web.ui import common
 from web.ui.session import page, user
@@ -40,6 +43,16 @@ class Slot:
     start: datetime
     end: datetime
     clusters: int
+    relay: str | None = None  # the station's name, for a relay slot
+
+
+def _span(
+    start: datetime, end: datetime, bulletin_id: int, relays: dict[int, str]
+) -> tuple[datetime, datetime, str, str]:
+    """A picture span: relay slots in their own colour, titled "Tiếp sóng <đài>"."""
+    if bulletin_id in relays:
+        return start, end, "relay", f"Tiếp sóng {relays[bulletin_id]}"
+    return start, end, "placed", f"#{bulletin_id}"
 
 
 @dataclass
@@ -63,7 +76,7 @@ class WindowView:
 
 
 def _village_rows(
-    window: WindowOccurrence, placed: list[Placement], village_of: dict[str, str]
+    window: WindowOccurrence, placed: list[Placement], village_of: dict[str, str], relays: dict[int, str]
 ) -> list[VillageRow]:
     """Per village: each bulletin once (its earliest start among the village's clusters), and a picture."""
     clusters = Counter(village_of.values())
@@ -80,12 +93,13 @@ def _village_rows(
                     min(p.planned_start for p in ps),
                     max(p.planned_end for p in ps),
                     len({p.device_id for p in ps}),
+                    relays.get(bulletin_id),
                 )
                 for bulletin_id, ps in bulletins.items()
             ),
             key=lambda slot: (slot.start, slot.bulletin_id),
         )
-        spans = [(slot.start, slot.end, "placed", f"#{slot.bulletin_id}") for slot in slots]
+        spans = [_span(slot.start, slot.end, slot.bulletin_id, relays) for slot in slots]
         picture = segments(window.start, window.end, spans)
         rows.append(VillageRow(village, clusters.get(village, 0), slots, picture))
     return rows
@@ -113,8 +127,14 @@ def deferred_rows(deferred: list[Deferred], village_of: dict[str, str]) -> list[
     )
 
 
-def windows_of(result: PlanningResult | None, village_of: dict[str, str]) -> list[WindowView]:
-    """The next days' windows with what the planner put in each, village by village."""
+def windows_of(
+    result: PlanningResult | None, village_of: dict[str, str], relays: dict[int, str] | None = None
+) -> list[WindowView]:
+    """The next days' windows with what the planner put in each, village by village.
+
+    `relays` names the station of each relay slot among the bulletins (by bulletin id).
+    """
+    relays = relays or {}
     now = common.now()
     views = {
         w.key: WindowView(w) for w in occurrences(common.schedule(), now, now + timedelta(days=DAYS_SHOWN))
@@ -131,10 +151,10 @@ def windows_of(result: PlanningResult | None, village_of: dict[str, str]) -> lis
         length = view.window.end - view.window.start
         fills = [spent / length for (key, _), spent in per_device.items() if key == view.window.key]
         view.fill = min(1.0, max(fills, default=0.0))
-        view.villages = _village_rows(view.window, placed[view.window.key], village_of)
+        view.villages = _village_rows(view.window, placed[view.window.key], village_of, relays)
         spans = {(p.planned_start, p.planned_end, p.bulletin_id) for p in placed[view.window.key]}
         view.picture = segments(
-            view.window.start, view.window.end, [(lo, hi, "placed", f"#{b}") for lo, hi, b in sorted(spans)]
+            view.window.start, view.window.end, [_span(lo, hi, b, relays) for lo, hi, b in sorted(spans)]
         )
     return sorted(views.values(), key=lambda v: v.window.start)
 
@@ -151,12 +171,19 @@ def schedule() -> str:
         aggregate = scope.above_commune()  # a province or district: per commune, not per cluster
         if aggregate:
             village_of = area_board.commune_names_by_device(db, scope)
-            titles = {b.id: b.title for b in services.list_bulletins(db, scope=scope, limit=500)}
+            bulletins = services.list_bulletins(db, scope=scope, limit=500)
         else:
             villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
             devices = services.list_devices(db, context.clock(), commune_id=me.commune_id)
-            titles = {b.id: b.title for b in services.list_bulletins(db, commune_id=me.commune_id, limit=500)}
+            bulletins = services.list_bulletins(db, commune_id=me.commune_id, limit=500)
             village_of = {d.id: villages.get(d.village_id, d.village_id) for d in devices}
+        stations = {s.id: s.name for s in station_services.list_stations(db, include_retired=True)}
+    titles = {b.id: b.title for b in bulletins}
+    relays = {
+        b.id: stations.get(b.source["station"], f"#{b.source['station']}")
+        for b in bulletins
+        if b.source is not None and b.source.get("kind") == "relay"
+    }
     if result is not None and aggregate:
         result = replace(
             result,
@@ -166,7 +193,7 @@ def schedule() -> str:
     deferred: list[Deferred] = list(result.deferred) if result is not None else []
     return render_template(
         "ui/schedule.html",
-        windows=windows_of(result, village_of),
+        windows=windows_of(result, village_of, relays),
         deferred=deferred_rows(deferred, village_of),
         titles=titles,
         village_of=village_of,
