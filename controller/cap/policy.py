@@ -70,6 +70,14 @@ DEFAULT_POLICY: Final = Policy(
     default="inbox",
 )
 
+#: Named policies an admin picks from on the sources page: the default, a person decides everything, or a
+#: person decides with Extreme/Severe alerts ahead of the rest (nothing goes on air by itself).
+PRESETS: Final[dict[str, Policy]] = {
+    "default": DEFAULT_POLICY,
+    "people": Policy(rules=[], default="inbox"),
+    "priority": Policy(rules=[Rule(severity=["Extreme", "Severe"], action="priority")], default="inbox"),
+}
+
 _RANK: Final = {"emergency": 0, "priority": 1, "inbox": 2, "ignore": 3}
 
 
