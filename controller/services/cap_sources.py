@@ -101,7 +101,8 @@ def check_policy(policy: object) -> Policy:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "policy"
-        problem = _POLICY_PROBLEMS.get(first["type"], "giá trị không dùng được").format(**first.get("ctx", {}))
+        words = _POLICY_PROBLEMS.get(first["type"], "giá trị không dùng được")
+        problem = words.format(**first.get("ctx", {}))
         raise ValidationFailed(
             f"Chính sách (policy.{where}) không hợp lệ: {problem}; xem cách viết trong docs/cap.md."
         ) from exc

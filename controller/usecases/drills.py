@@ -32,7 +32,7 @@ class DrillUseCases:
         note: str = "",
         volume: int = DEFAULT_DRILL_VOLUME,
     ) -> tuple[int, int]:
-        """Play the drill on `targets` now, at `volume` (0–100) on every cluster; returns (drill id, bulletin id).
+        """Play the drill on `targets` now, at `volume` (0–100) everywhere; returns (drill id, bulletin id).
 
         `note` is added to the title (e.g. the CAP alert's headline) so operators can tell drills apart.
         The drill is recorded in the emergency's own transaction, so its first dispatch carries the volume.
@@ -42,12 +42,10 @@ class DrillUseCases:
         recorded: list[int] = []
 
         def record(session: Session, now: datetime, bulletin_id: int) -> None:
-            recorded.append(
-                record_drill(
-                    session, now, bulletin_id=bulletin_id, origin=origin, started_by=actor.username,
-                    volume=volume,
-                )  # fmt: skip
+            drill_id = record_drill(
+                session, now, bulletin_id=bulletin_id, origin=origin, started_by=actor.username, volume=volume
             )
+            recorded.append(drill_id)
 
         view = self._bulletins.broadcast_emergency(
             actor, title=title, text=DRILL_TEXT, targets=targets, along=record

@@ -57,7 +57,8 @@ class CapAlert(Base):
 class Drill(Base):
     """A test of the alerting chain: a short announced test bulletin, and who acknowledged it.
 
-    `volume` (0–100) is what every cluster plays the drill at; None (drills older than it): each cluster's own.
+    `volume` (0–100) is what every cluster plays the drill at; None (drills older than it): each
+    cluster's own.
     """
 
     __tablename__ = "drills"
