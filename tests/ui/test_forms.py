@@ -25,6 +25,7 @@ PAGES = (
     ("users", "/users"),
     ("emergency", "/emergency"),
     ("drills", "/drills"),
+    ("cap-sources", "/cap/sources"),
 )
 
 
