@@ -108,7 +108,7 @@ class WebContext:
     @cached_property
     def drills(self) -> DrillUseCases:
         """Starting drills (a short announced test through the one-step emergency)."""
-        return DrillUseCases(self.db, self.clock, self.bulletins)
+        return DrillUseCases(self.bulletins)
 
     @cached_property
     def cap_intake(self) -> CapIntake:

@@ -175,7 +175,7 @@ class CapIntake:
         villages = self._villages(alert)
         actor = self._writer(villages, now)
         if alert.status in ("Test", "Exercise"):
-            return self._drill(actor, alert, villages, cancelled)
+            return self._drill(actor, alert, villages, cancelled, policy.drill_volume)
         action = decide(policy, alert.infos)
         if action == "ignore":
             return Outcome(
@@ -254,13 +254,14 @@ class CapIntake:
         return reachable
 
     def _drill(
-        self, actor: UserView, alert: Alert, villages: list[str], cancelled: tuple[int, ...]
+        self, actor: UserView, alert: Alert, villages: list[str], cancelled: tuple[int, ...], volume: int
     ) -> Outcome:
         info = _main_info(alert)
         try:
             drill_id, bulletin_id = self._drills.start(
-                actor, targets={"villages": villages}, origin="cap", note=info.headline or info.event
-            )
+                actor, targets={"villages": villages}, origin="cap", note=info.headline or info.event,
+                volume=volume,
+            )  # fmt: skip
         except ServiceError as exc:
             raise CapRejected("not_playable", f"Không chạy được buổi phát thử: {exc.message}") from exc
         return Outcome(

@@ -4,7 +4,8 @@ Owns the policy's shape (a pydantic model, stored as JSON with the source) and t
 function. Rules are tried in order; the first whose lists all hold the alert's values wins, an empty or
 missing list matching anything. Without a match the alert goes to the inbox (a pending bulletin a person
 approves). Actions: `emergency` (on air at once, no approver), `priority` (pending, priority, ahead of the
-commune's items once approved), `inbox` (pending, normal), `ignore` (logged, nothing made).
+commune's items once approved), `inbox` (pending, normal), `ignore` (logged, nothing made). A Test or
+Exercise alert is a drill whatever the rules say; `drill_volume` is the volume it plays at.
 """
 
 from typing import Final, Literal
@@ -12,6 +13,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.cap.model import Info
+from controller.services.drills import DEFAULT_DRILL_VOLUME
 
 Action = Literal["emergency", "priority", "inbox", "ignore"]
 URGENCIES: Final = ("Immediate", "Expected", "Future", "Past", "Unknown")
@@ -51,6 +53,10 @@ class Policy(BaseModel):
 
     rules: list[Rule] = Field(default_factory=list, max_length=50, description="tried in order")
     default: Action = Field("inbox", description="the action when no rule matches")
+    drill_volume: int = Field(
+        DEFAULT_DRILL_VOLUME, ge=0, le=100, strict=True,
+        description="the volume 0–100 every cluster plays a Test or Exercise alert's drill at",
+    )  # fmt: skip
 
 
 #: The policy a source gets when the admin gives none: a flash flood at night cannot wait for an approver.
@@ -63,6 +69,14 @@ DEFAULT_POLICY: Final = Policy(
     ],
     default="inbox",
 )
+
+#: Named policies an admin picks from on the sources page: the default, a person decides everything, or a
+#: person decides with Extreme/Severe alerts ahead of the rest (nothing goes on air by itself).
+PRESETS: Final[dict[str, Policy]] = {
+    "default": DEFAULT_POLICY,
+    "people": Policy(rules=[], default="inbox"),
+    "priority": Policy(rules=[Rule(severity=["Extreme", "Severe"], action="priority")], default="inbox"),
+}
 
 _RANK: Final = {"emergency": 0, "priority": 1, "inbox": 2, "ignore": 3}
 

@@ -33,6 +33,7 @@ from controller.planning import (
     guarded,
 )
 from controller.services import inbox
+from controller.services.drills import drill_volumes
 from controller.services.views import BulletinView
 from protocol import Asset
 from protocol.sources import reads_sources
@@ -127,6 +128,7 @@ def gather(
     today = now.astimezone(zone).date()
     approved = services.list_bulletins(session, status="approved", limit=_MAX_BULLETINS)
     gates = inbox.gates(session, [b.id for b in approved])
+    volumes = drill_volumes(session, [b.id for b in approved if b.priority == "emergency"])
     commune_of = {
         device_id: villages[village_id].commune_id
         for device_id, village_id in devices.items()
@@ -177,6 +179,7 @@ def gather(
                     yields_on=frozenset(
                         d for d in pending if gate is not None and commune_of.get(d) in gate.yields_in
                     ),
+                    volume=volumes.get(bulletin.id),
                 )
             )
     pins, held = _stored_plans(session, known)

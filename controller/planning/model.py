@@ -69,9 +69,12 @@ class PlannedBulletin:
     # the commune's own items of that priority first.
     level: int = LOCAL_LEVEL
     yields_on: frozenset[str] = frozenset()
+    volume: int | None = None  # 0–100 on every device (a drill's set volume); None: each device's own
 
     def __post_init__(self) -> None:
         where = f"bulletin {self.bulletin_id}"
+        if self.volume is not None and not 0 <= self.volume <= 100:
+            raise ValueError(f"{where}: volume must be 0–100 or None, got {self.volume}")
         if self.relay is not None and (self.priority == "emergency" or self.schedule.start_time is None):
             raise ValueError(f"{where}: a relay slot needs a start time and may not be an emergency")
         if self.bulletin_id < 1 or self.priority not in PRIORITIES or min(self.revision, self.level) < 0:

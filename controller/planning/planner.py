@@ -360,6 +360,7 @@ def _item(
         not_after=not_after,
         planned_start=start,
         window=window,
+        volume=bulletin.volume,
     )
 
 

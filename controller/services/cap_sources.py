@@ -101,9 +101,24 @@ def check_policy(policy: object) -> Policy:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "policy"
+        words = _POLICY_PROBLEMS.get(first["type"], "giá trị không dùng được")
+        problem = words.format(**first.get("ctx", {}))
         raise ValidationFailed(
-            f"Chính sách (policy.{where}) không hợp lệ: {first['msg']}; xem cách viết trong docs/cap.md."
+            f"Chính sách (policy.{where}) không hợp lệ: {problem}; xem cách viết trong docs/cap.md."
         ) from exc
+
+
+#: Pydantic's error types in a policy, in words (the rest: "giá trị không dùng được").
+_POLICY_PROBLEMS: Final = {
+    "int_type": "phải là số nguyên",
+    "greater_than_equal": "phải từ {ge} trở lên",
+    "less_than_equal": "phải từ {le} trở xuống",
+    "literal_error": "không phải giá trị CAP được nhận (xem bảng trong docs/cap.md)",
+    "extra_forbidden": "không có mục này",
+    "missing": "thiếu mục này",
+    "list_type": "phải là một danh sách",
+    "too_long": "danh sách quá dài (tối đa {max_length})",
+}
 
 
 def _check_certificate(certificate: str | None) -> str | None:

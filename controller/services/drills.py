@@ -6,6 +6,7 @@ reason it stopped) or missing (with when it was last heard from). Must not write
 case does that through controller.usecases) or commit.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -25,6 +26,8 @@ DRILL_TEXT: Final = (
     "Bà con không cần làm gì. Xin cảm ơn bà con."
 )
 ORIGINS: Final = ("manual", "cap")
+#: The volume (0–100) a drill plays at when none is given: clearly heard, below a real alarm.
+DEFAULT_DRILL_VOLUME: Final = 60
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,34 @@ class DrillReport:
     origin: str
     started_by: str
     started_at: datetime
+    volume: int | None  # None: an older drill, played at each cluster's own volume
     acknowledged: tuple[Acknowledged, ...]
     missing: tuple[Missing, ...]
 
 
-def record_drill(session: Session, now: datetime, *, bulletin_id: int, origin: str, started_by: str) -> int:
-    """Remember that the bulletin `bulletin_id` is a drill; returns the drill's id."""
+def record_drill(
+    session: Session, now: datetime, *, bulletin_id: int, origin: str, started_by: str, volume: int
+) -> int:
+    """Remember that the bulletin `bulletin_id` is a drill played at `volume` (0–100); returns its id."""
     if origin not in ORIGINS:
         raise ValueError(f"unknown drill origin {origin!r}")
-    row = Drill(bulletin_id=bulletin_id, origin=origin, started_by=started_by, started_at=now)
+    if isinstance(volume, bool) or not 0 <= volume <= 100:
+        raise ValueError(f"drill volume must be 0–100, got {volume!r}")
+    row = Drill(bulletin_id=bulletin_id, origin=origin, started_by=started_by, started_at=now, volume=volume)
     session.add(row)
     session.flush()
     return row.id
+
+
+def drill_volumes(session: Session, bulletin_ids: Iterable[int]) -> dict[int, int]:
+    """Bulletin id → the volume its drill plays at, for those of `bulletin_ids` that are drills with one."""
+    wanted = list(bulletin_ids)
+    if not wanted:
+        return {}
+    query = select(Drill.bulletin_id, Drill.volume).where(
+        Drill.bulletin_id.in_(wanted), Drill.volume.is_not(None)
+    )
+    return {bulletin_id: volume for bulletin_id, volume in session.execute(query) if volume is not None}
 
 
 def drill_bulletin_ids(session: Session) -> set[int]:
@@ -120,6 +139,6 @@ def drill_report(session: Session, drill_id: int) -> DrillReport:
             )
     return DrillReport(
         id=drill.id, bulletin_id=drill.bulletin_id, status=bulletin.status, origin=drill.origin,
-        started_by=drill.started_by, started_at=drill.started_at,
+        started_by=drill.started_by, started_at=drill.started_at, volume=drill.volume,
         acknowledged=tuple(acknowledged), missing=tuple(missing),
     )  # fmt: skip

@@ -136,11 +136,13 @@ class BulletinUseCases:
         targets: object,
         expires_at: datetime | None = None,
         recordings: Sequence[Recording] = (),
+        along: Callable[[Session, datetime, int], None] | None = None,
     ) -> BulletinView:
         """Write, submit and approve an emergency in one step: it plays at once on every target.
 
         `recordings` are versions in the villages' languages (an inbound CAP alert's audio); `expires_at`
-        ends it early (a CAP alert's expiry).
+        ends it early (a CAP alert's expiry). `along(session, now, bulletin_id)` writes in the same
+        transaction, before it goes on air (a drill records itself, so the first dispatch sees its volume).
 
         Who may: holders of `emergency.broadcast` (approvers and admins). Under the two-person rule
         (`LOAXA_EMERGENCY_TWO_PERSON`) this is the first approval and a second approver must confirm;
@@ -161,6 +163,8 @@ class BulletinUseCases:
                 session, view.id, actor, now, allow_self_approval=True,
                 two_person_emergency=self.two_person_emergency,
             )  # fmt: skip
+            if along is not None:
+                along(session, now, view.id)
             if view.status == "approved":
                 write_audit(
                     session, now, actor=actor.username, action="bulletin.emergency_one_person",

@@ -113,21 +113,23 @@ def test_an_extreme_alert_plays_on_its_commune_only_and_a_cancel_stops_its_repea
 
 
 def test_a_drill_report_names_the_cluster_that_was_switched_off(tmp_path: Path) -> None:
-    """The drill comes from a CAP Exercise the leader's job polls from a feed on loopback."""
+    """The drill comes from a CAP Exercise the leader's job polls from a feed on loopback.
+
+    The running cluster plays it at the source policy's drill volume, not at its own (the plan's 80).
+    """
     with (
         cap_server() as (base, served),
         deployed(tmp_path, opens_in_s=3000, length_s=60, cap__poll_s=1) as deployment,
     ):
         api = deployment.api
-        deployment.start_agent("tule-c01")
+        running_home = deployment.start_agent("tule-c01")
         deployment.start_agent("tule-c02")  # both clusters of Bản Lìm
         wait_for("both agents online", lambda: online(deployment, "tule-c01", "tule-c02"), timeout=60)
         off = deployment.agents["tule-c02"]
         os.kill(off.pid, signal.SIGTERM)
         off.wait(20)
-        status, source = api.call(
-            "POST", "/cap/sources", {"name": "KTTV", "senders": [SENDER], "url": f"{base}/cap"}, user="admin"
-        )
+        body = {"name": "KTTV", "senders": [SENDER], "url": f"{base}/cap", "policy": {"drill_volume": 35}}
+        status, source = api.call("POST", "/cap/sources", body, user="admin")
         assert status == 201, source
         served.add("/cap", fixture("exercise.xml", deployment.controller.clock(), area="ban-lim"))
 
@@ -144,7 +146,9 @@ def test_a_drill_report_names_the_cluster_that_was_switched_off(tmp_path: Path) 
             return report if done else None
 
         report = wait_for("the running cluster to finish the drill", answered, timeout=90)
-        assert report["origin"] == "cap"
+        assert report["origin"] == "cap" and report["volume"] == 35
+        played = [line for line in sink_log(running_home) if line["item_id"].startswith(f"b{bulletin_id}-")]
+        assert played and {line["volume"] for line in played} == {35}, sink_log(running_home)
         assert [a["device"] for a in report["acknowledged"]] == ["tule-c01"]
         assert report["acknowledged"][0]["delay_s"] >= 0
         assert [m["device"] for m in report["missing"]] == ["tule-c02"]

@@ -166,6 +166,15 @@ def test_emergencies_are_returned_for_play_now_not_put_in_windows() -> None:
     assert [p.bulletin_id for p in result.placements] == [1, 1]
 
 
+def test_a_drill_volume_goes_on_every_item_of_its_emergency() -> None:
+    drill = replace(bulletin(9, priority="emergency", languages=("vi", "thai")), volume=35)
+    result = _plan(drill, bulletin(1), now=local(22, 12, 15), devices=(device("c01", languages={"thai"}),))
+    assert [i.volume for i in result.emergencies["c01"]] == [35, 35]
+    assert [i.volume for p in result.devices for i in p.items] == [None]  # others: the device's own
+    with pytest.raises(ValueError, match="volume"):
+        replace(drill, volume=101)
+
+
 def test_an_expired_emergency_is_not_sent_and_expiry_bounds_the_others() -> None:
     now = local(22, 12)
     result = _plan(

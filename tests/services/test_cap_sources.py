@@ -98,7 +98,11 @@ def test_drill_report_and_public_rule(session: Session, world: World) -> None:
     )  # fmt: skip
     services.submit(session, view.id, world.approver, T0, permission="emergency.broadcast")
     services.approve(session, view.id, world.approver, T0, allow_self_approval=True)
-    drill_id = drills.record_drill(session, T0, bulletin_id=view.id, origin="manual", started_by="boss")
+    drill_id = drills.record_drill(
+        session, T0, bulletin_id=view.id, origin="manual", started_by="boss", volume=45
+    )
+    with pytest.raises(ValueError, match="0–100"):
+        drills.record_drill(session, T0, bulletin_id=view.id, origin="manual", started_by="boss", volume=101)
     session.get(Device, "tl-c02").last_seen = T0 - timedelta(minutes=3)  # type: ignore[union-attr]
     session.add(
         Play(
@@ -108,6 +112,9 @@ def test_drill_report_and_public_rule(session: Session, world: World) -> None:
     )  # fmt: skip
     session.flush()
     report = drills.drill_report(session, drill_id)
+    assert report.volume == 45
+    assert drills.drill_volumes(session, [view.id, view.id + 1]) == {view.id: 45}
+    assert drills.drill_volumes(session, []) == {}
     assert [(a.device_id, a.delay, a.problem) for a in report.acknowledged] == [
         ("tl-c01", timedelta(seconds=2), "dead_air")
     ]

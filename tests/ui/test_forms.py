@@ -25,6 +25,7 @@ PAGES = (
     ("users", "/users"),
     ("emergency", "/emergency"),
     ("drills", "/drills"),
+    ("cap-sources", "/cap/sources"),
 )
 
 
@@ -125,3 +126,23 @@ def test_schedule_view_with_a_plan(
         page.goto(f"{running.base}/compose")
         shot(page, f"{viewport}-compose-busy-window")
         page.context.close()
+
+
+@pytest.mark.browser
+def test_an_admin_adds_a_cap_source_on_a_phone(browser: Browser, live: Live) -> None:
+    page = open_page(browser, "phone")
+    sign_in(page, live.base, "admin", PASSWORD)
+    page.goto(f"{live.base}/drills")
+    page.get_by_role("link", name="Nguồn cảnh báo CAP").click()
+    page.get_by_label("Tên nguồn").fill("Đài KTTV tỉnh Yên Bái")
+    page.get_by_label("Bên gửi được nhận").fill("canhbao@kttv-yenbai.gov.vn")
+    page.get_by_label("Không tự phát: mọi cảnh báo vào hộp thư").check()
+    page.get_by_label("Âm lượng phát thử").fill("45")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Thêm nguồn").click()
+    page.get_by_text("Đã thêm nguồn “Đài KTTV tỉnh Yên Bái”").wait_for()
+    text = page.inner_text("main")
+    assert "/api/v1/cap/sources/1/push" in text and "Phát thử ở âm lượng 45" in text
+    assert unlabelled(page) == [] and no_sideways_scroll(page)  # the token and URL wrap
+    shot(page, "phone-cap-source-added")
+    page.context.close()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from controller import services
 from controller.db import Bulletin
+from controller.services.drills import DEFAULT_DRILL_VOLUME
 from tests.cap.support import SENDER, cap_server, fixture, key_pair, sign
 from tests.web.conftest import Runtime
 
@@ -104,16 +105,34 @@ def test_a_cancel_stops_the_alert_it_names(client: FlaskClient, runtime: Runtime
 
 
 def test_test_and_exercise_run_drills(client: FlaskClient, runtime: Runtime) -> None:
-    source = add_source(client, runtime)
+    source = add_source(client, runtime, policy={"drill_volume": 35})
     for name in ("test.xml", "exercise.xml"):
         answer = push(client, source, fixture(name, runtime.now))
         assert answer.json["action"] == "drill", answer.json
         report = client.get(f"/api/v1/drills/{answer.json['drill_id']}", headers=runtime.auth("viewer")).json
         assert report["origin"] == "cap" and report["acknowledged"] == []
+        assert report["volume"] == 35  # the source's policy sets it
         assert len(report["missing"]) == 12  # no cluster has reported playing it yet
         with runtime.db.session() as db:
             bulletin = services.get_bulletin(db, answer.json["bulletin_id"])
         assert bulletin.text.startswith("Đây là phát thử hệ thống cảnh báo")
+
+
+def test_a_drill_started_over_the_api_plays_at_its_volume(client: FlaskClient, runtime: Runtime) -> None:
+    approver = runtime.auth("approver")
+    started = client.post("/api/v1/drills", json={"targets": {"villages": ["ban-lim"]}}, headers=approver)
+    assert started.status_code == 201, started.json
+    assert started.json["volume"] == DEFAULT_DRILL_VOLUME == 60
+    loud = client.post("/api/v1/drills", json={"volume": 100}, headers=approver)
+    assert (loud.status_code, loud.json["volume"]) == (201, 100)
+    before = bulletin_count(runtime)
+    for volume in (-1, 101, "x", "60", True, None, 60.5):
+        answer = client.post("/api/v1/drills", json={"volume": volume}, headers=approver)
+        assert answer.status_code == 422, (volume, answer.json)
+        error = answer.json["error"]
+        assert error["code"] == "validation_failed" and list(error["fields"]) == ["volume"], error
+        assert "volume: phải" in error["message"], error  # Vietnamese, saying what it must be
+    assert bulletin_count(runtime) == before  # a refused drill writes nothing
 
 
 def test_policy_sends_a_severe_alert_to_a_person(client: FlaskClient, runtime: Runtime) -> None:
@@ -219,9 +238,14 @@ def test_source_input_is_checked(client: FlaskClient, runtime: Runtime) -> None:
         {"name": "x", "senders": [SENDER], "url": "ftp://x"},
         {"name": "x", "senders": [SENDER], "certificate": "not a certificate"},
         {"name": "x", "senders": [SENDER], "policy": {"rules": [{"severity": ["Huge"], "action": "inbox"}]}},
+        {"name": "x", "senders": [SENDER], "policy": {"drill_volume": 101}},
+        {"name": "x", "senders": [SENDER], "policy": {"drill_volume": "60"}},
     ]
     for body in bad:
         assert client.post("/api/v1/cap/sources", json=body, headers=admin).status_code == 422, body
+    too_loud = {"name": "x", "senders": [SENDER], "policy": {"drill_volume": 101}}
+    message = client.post("/api/v1/cap/sources", json=too_loud, headers=admin).json["error"]["message"]
+    assert message.startswith("Chính sách (policy.drill_volume) không hợp lệ: phải từ 100 trở xuống"), message
     assert client.post("/api/v1/cap/sources", json={"name": "x", "senders": [SENDER]},
                        headers=runtime.auth("approver")).status_code == 403  # fmt: skip
     source = add_source(client, runtime)

@@ -73,11 +73,16 @@ class Outcomes(BaseModel):
 
 
 class DrillIn(BaseModel):
-    """Where to run a drill: {"all": true}, {"villages": [ids]} or {"clusters": [ids]}."""
+    """Where to run a drill ({"all": true}, {"villages": [ids]} or {"clusters": [ids]}) and how loud."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     targets: dict[str, Any] = Field(default_factory=lambda: {"all": True})
+    # strict: JSON `true` or "60" is not a volume.
+    volume: int = Field(
+        drills.DEFAULT_DRILL_VOLUME, ge=0, le=100, strict=True,
+        description=f"0–100, the same on every cluster (default {drills.DEFAULT_DRILL_VOLUME})",
+    )  # fmt: skip
 
 
 class DrillOut(BaseModel):
@@ -89,6 +94,7 @@ class DrillOut(BaseModel):
     origin: str
     started_by: str
     started_at: str
+    volume: int | None
     acknowledged: list[dict[str, Any]]
     missing: list[dict[str, Any]]
 
@@ -203,7 +209,7 @@ def start_drill(body: DrillIn) -> DrillOut:
     """Start a drill and answer with its (fresh) report."""
     user = permit("drill.run")
     context = web_context()
-    drill_id, _ = context.drills.start(user, targets=body.targets)
+    drill_id, _ = context.drills.start(user, targets=body.targets, volume=body.volume)
     return _drill_out(drill_id)
 
 
@@ -222,7 +228,7 @@ def _drill_out(drill_id: int) -> DrillOut:
         report = drills.drill_report(session, drill_id)
     return DrillOut(
         id=report.id, bulletin_id=report.bulletin_id, status=report.status, origin=report.origin,
-        started_by=report.started_by, started_at=report.started_at.isoformat(),
+        started_by=report.started_by, started_at=report.started_at.isoformat(), volume=report.volume,
         acknowledged=[
             {"device": a.device_id, "started_at": a.started_at.isoformat(),
              "delay_s": round(a.delay.total_seconds(), 1),

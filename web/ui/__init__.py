@@ -11,6 +11,7 @@ from web.context import WebContext
 from web.ui import (
     auth,
     bulletins,
+    cap,
     common,
     compose,
     device_admin,
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     relay.bp,
     updates.bp,
     drills.bp,
+    cap.bp,
     lexicon.bp,
     inbox.bp,
     stats.bp,

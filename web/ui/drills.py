@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from controller import services
 from controller.services import drills
-from controller.services.errors import ServiceError
+from controller.services.errors import ServiceError, ValidationFailed
 from web.context import web_context
 from web.ui import common
 from web.ui.compose import targets_of
@@ -27,7 +27,21 @@ def _index(status: int = 200) -> tuple[str, int]:
         villages = services.list_villages(db, user().commune_id)
         recent = drills.list_drills(db)
     rows = [(i, at.astimezone(LOCAL).strftime("%H:%M:%S %d/%m/%Y"), origin) for i, at, origin in recent]
-    return render_template("ui/drills.html", villages=villages, recent=rows, text=drills.DRILL_TEXT), status
+    return render_template(
+        "ui/drills.html", villages=villages, recent=rows, text=drills.DRILL_TEXT,
+        volume=request.form.get("volume", str(drills.DEFAULT_DRILL_VOLUME)),
+    ), status  # fmt: skip
+
+
+def _volume(text: str) -> int:
+    """The form's volume: a whole number 0–100 (the drill's loudness on every cluster)."""
+    cleaned = text.strip()
+    if not cleaned.isdigit() or int(cleaned) > 100:
+        raise ValidationFailed(
+            f"Âm lượng phát thử phải là số nguyên từ 0 đến 100, không phải '{cleaned[:20]}'; "
+            f"để trống thì dùng {drills.DEFAULT_DRILL_VOLUME}."
+        )
+    return int(cleaned)
 
 
 @bp.get("/drills")
@@ -40,9 +54,10 @@ def index() -> tuple[str, int]:
 @bp.post("/drills")
 @page("drill.run")
 def start() -> Response | tuple[str, int]:
-    """Start a drill on the chosen villages (or all) and show its report."""
+    """Start a drill on the chosen villages (or all) at the chosen volume and show its report."""
     try:
-        drill_id, _ = web_context().drills.start(user(), targets=targets_of(request.form))
+        volume = _volume(request.form.get("volume") or str(drills.DEFAULT_DRILL_VOLUME))
+        drill_id, _ = web_context().drills.start(user(), targets=targets_of(request.form), volume=volume)
     except ServiceError as exc:
         common.flash_error(exc)
         return _index(422)

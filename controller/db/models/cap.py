@@ -55,7 +55,11 @@ class CapAlert(Base):
 
 
 class Drill(Base):
-    """A test of the alerting chain: a short announced test bulletin, and who acknowledged it."""
+    """A test of the alerting chain: a short announced test bulletin, and who acknowledged it.
+
+    `volume` (0–100) is what every cluster plays the drill at; None (drills older than it): each
+    cluster's own.
+    """
 
     __tablename__ = "drills"
 
@@ -64,3 +68,4 @@ class Drill(Base):
     origin: Mapped[str] = mapped_column(String(16))
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime]
+    volume: Mapped[int | None]
