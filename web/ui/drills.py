@@ -15,8 +15,8 @@ from controller.services import drills
 from controller.services.errors import ServiceError
 from web.context import web_context
 from web.ui import common
-from web.ui.compose import targets_of
 from web.ui.session import page, user
+from web.ui.targets import targets_of
 
 bp = common.html_errors(Blueprint("ui_drills", __name__))
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
