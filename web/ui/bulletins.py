@@ -27,14 +27,15 @@ PAGE_SIZE: Final = 50
 def load(db: Session, bulletin_id: int, me: UserView) -> BulletinView:
     """A bulletin the user may see (404, as for none at all, for one outside their area).
 
-    A commune's staff see their commune's bulletins and those of no commune, as before areas existed;
-    staff above a commune see what `sees_bulletin` lets their area see (DESIGN §11).
+    What `sees_bulletin` lets the user's area see (DESIGN §11, as over the API); and, for a commune's
+    staff, a bulletin sent from no area and no commune, as before areas existed (an installation-wide
+    admin's).
     """
     view = services.get_bulletin(db, bulletin_id)
-    if me.commune_id is not None:
-        if view.commune_id not in (None, me.commune_id):
-            abort(404)
-    elif not sees_bulletin(db, services.scope_of(db, me), bulletin_id):
+    unplaced = view.commune_id is None and view.sender_area is None
+    if me.commune_id is not None and unplaced:
+        return view
+    if not sees_bulletin(db, services.scope_of(db, me), bulletin_id):
         abort(404)
     return view
 

@@ -130,7 +130,10 @@ def create() -> Response | tuple[str, int]:
     except RecordingsUnavailable:
         flash("Máy chủ chưa nhận bản ghi âm; hãy gửi bản tin bằng văn bản.", "error")
         return _page(form, status=422)
-    except (ServiceError, TtsError) as exc:
+    except ServiceError as exc:  # 403 for a place outside the user's area, else 4xx as the service says
+        common.flash_error(exc)
+        return _page(form, status=exc.http_status)
+    except TtsError as exc:
         common.flash_error(exc)
         return _page(form, status=422)
     flash("Đã gửi bản tin đi duyệt.", "info")
@@ -188,7 +191,7 @@ def save_edit(bulletin_id: int) -> Response | tuple[str, int]:
         return _page(form, status=422, editing=view)
     except ServiceError as exc:
         common.flash_error(exc)
-        return _page(form, status=422, editing=view)
+        return _page(form, status=exc.http_status, editing=view)
     if view.status == "approved" and saved.status == "pending":
         flash("Đã lưu thay đổi. Bản tin đã được gửi duyệt lại và chỉ phát sau khi được duyệt.", "info")
     else:

@@ -71,7 +71,8 @@ def send() -> Response | tuple[str, int]:
         )
     except ServiceError as exc:
         common.flash_error(exc)
-        return render_template("ui/emergency.html", form=form_data, confirm=False, **_choices()), 422
+        page_html = render_template("ui/emergency.html", form=form_data, confirm=False, **_choices())
+        return page_html, exc.http_status  # 403 for a place outside the user's area
     if view.status != "approved":  # the two-person rule: a second approver must confirm it
         flash("Đã ghi nhận duyệt lần thứ nhất. Cần một người duyệt khác xác nhận trước khi phát.", "info")
     else:
