@@ -7,12 +7,15 @@ cluster each, staff of both districts, and a pending bulletin from each district
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
 
 from controller import services
 from controller.services.areas import create_area
+from protocol import Event
+from protocol.messages import EventType
 from tests.web.conftest import NOW, PASSWORD, Runtime
 from tests.web.ui_support import post, sign_in
 
@@ -130,3 +133,41 @@ def test_a_communes_pages_are_as_before(client: FlaskClient, districts: District
     assert "namlanh-c01" not in compose
     assert client.get("/devices/namlanh-c01").status_code == 404
     assert client.get("/devices/tule-c01").status_code == 200
+
+
+def _played(runtime: Runtime, bulletin_id: int, device_id: str) -> None:
+    """The device played the bulletin an hour ago, as its agent reports it."""
+    start = NOW - timedelta(hours=1)
+    with runtime.db.session() as db:
+        services.plan_delivery(
+            db,
+            NOW,
+            bulletin_id=bulletin_id,
+            device_id=device_id,
+            item_id=f"{bulletin_id}-vi",
+            planned_start=start,
+        )
+        steps: tuple[tuple[int, EventType], ...] = ((0, "started"), (2, "finished"))
+        for offset, kind in steps:
+            event = Event(
+                seq=10 + offset,
+                type=kind,
+                at=start + timedelta(minutes=offset),
+                boot_id="b1",
+                item_id=f"{bulletin_id}-vi",
+                bulletin_id=bulletin_id,
+            )
+            services.record_event(db, device_id, event, event.at)
+
+
+def test_a_districts_as_run_log_holds_only_its_clusters(
+    client: FlaskClient, runtime: Runtime, districts: Districts
+) -> None:
+    _played(runtime, districts.ours, "namlanh-c01")
+    _played(runtime, districts.theirs, "bancong-c01")
+    sign_in(client, "huyen-boss")
+    page = client.get("/plays").get_data(as_text=True)
+    assert "1 lượt phát" in page and f"#{districts.ours}" in page and f"#{districts.theirs}" not in page
+    assert "0 lượt phát" in client.get("/plays?device=bancong-c01").get_data(as_text=True)
+    sign_in(client, "tramtau-boss")
+    assert f"#{districts.theirs}" in client.get("/plays").get_data(as_text=True)
