@@ -19,7 +19,7 @@ from controller.services import VillageTally, area_board
 from controller.services.views import UserView, VillageView
 from controller.tts.voices import espeak_warning
 from web.context import web_context
-from web.ui import common, health, query
+from web.ui import common, health, query, targets
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
@@ -162,11 +162,8 @@ def _count(tallies: list[VillageTally], village: str | None, online: bool | None
 
 
 def villages_of(db: Session, me: UserView) -> dict[str, VillageView]:
-    """The villages under the user's area, by id: the devices they may open (a commune's as before)."""
-    if me.commune_id is not None:
-        return {v.id: v for v in services.list_villages(db, me.commune_id)}
-    scope = services.scope_of(db, me)
-    return {v.id: v for v in services.list_villages(db) if scope.covers(v.commune_id)}
+    """The villages under the user's area, by id: the devices they may open and command."""
+    return {v.id: v for v in targets.villages_under(db, me)}
 
 
 @bp.get("/devices/<device_id>")

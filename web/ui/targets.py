@@ -45,6 +45,14 @@ def choices(db: Session, me: UserView, now: datetime) -> Choices:
     return Choices(scope, len(devices_for(db, {"all": True}, scope)), areas=areas)
 
 
+def villages_under(db: Session, me: UserView) -> list[VillageView]:
+    """The villages under the user's area, by name (a commune's staff: their commune's, as before)."""
+    if me.commune_id is not None:
+        return services.list_villages(db, me.commune_id)
+    scope = services.scope_of(db, me)
+    return [v for v in services.list_villages(db) if scope.covers(v.commune_id)]
+
+
 def targets_of(form: MultiDict[str, str]) -> dict[str, Any]:
     """The targets the form picked: all, or some villages, clusters or areas."""
     mode = form.get("target_mode", "all")
