@@ -66,6 +66,7 @@ def test_a_district_sees_and_opens_only_its_own_bulletins(client: FlaskClient, d
         assert "huyện Văn Chấn" in page, path
         assert "huyện Trạm Tấu" not in page, path
     assert client.get(f"/bulletins/{districts.ours}").status_code == 200
+    assert 'aria-label="1 bản tin đang chờ"' in client.get("/approvals").get_data(as_text=True)  # the header
     for path in (f"/bulletins/{districts.theirs}", f"/bulletins/{districts.theirs}/listen"):
         answer = client.get(path)
         assert answer.status_code == 404, path
