@@ -114,6 +114,7 @@ def test_a_district_cannot_target_outside_it(
     with runtime.db.session() as session:
         [mine] = [b for b in services.list_bulletins(session, limit=100) if b.title == "Họp dân"]
     assert (mine.status, mine.sender_area, mine.targets) == ("pending", "140", {"areas": ["04631"]})
+    assert "Địa bàn: Xã Nậm Lành" in client.get(sent.headers["Location"]).get_data(as_text=True)
 
     sign_in(client, "huyen-boss")
     emergency = {"title": "Lũ quét", "text": "Di dời ngay.", "target_mode": "areas", "areas": ["04700"]}
