@@ -314,9 +314,17 @@ def list_bulletins(
     return view_bulletins(session, list(session.scalars(query)))
 
 
-def count_bulletins(session: Session, *, status: str, commune_id: str | None = None) -> int:
-    """How many bulletins have this status (in this commune): the navigation's pending count."""
+def count_bulletins(
+    session: Session, *, status: str, commune_id: str | None = None, scope: Scope = EVERYTHING
+) -> int:
+    """How many bulletins have this status (in this commune, among those `scope` may see).
+
+    The navigation's pending count.
+    """
     query = select(func.count()).select_from(Bulletin).where(Bulletin.status == status)
+    visible = visible_bulletin_ids(session, scope)
+    if visible is not None:
+        query = query.where(Bulletin.id.in_(visible))
     if commune_id is not None:
         query = query.where(Bulletin.commune_id == commune_id)
     return int(session.scalar(query) or 0)

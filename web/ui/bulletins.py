@@ -5,6 +5,7 @@ a controller use case, which commits and announces it; every rule (who may, from
 self-approval) is controller.services.
 """
 
+from dataclasses import dataclass
 from typing import Final
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from controller import services
 from controller.services.errors import ServiceError
+from controller.services.scope import areas_to_choose, devices_for, sees_bulletin
 from controller.services.views import BulletinView, UserView
 from web.context import web_context
 from web.ui import common, query, schedule_form
@@ -23,20 +25,54 @@ PAGE_SIZE: Final = 50
 
 
 def load(db: Session, bulletin_id: int, me: UserView) -> BulletinView:
-    """A bulletin of the user's commune (404 for another commune's)."""
+    """A bulletin the user may see (404, as for none at all, for one outside their area).
+
+    What `sees_bulletin` lets the user's area see (DESIGN §11, as over the API); and, for a commune's
+    staff, a bulletin sent from no area and no commune, as before areas existed (an installation-wide
+    admin's).
+    """
     view = services.get_bulletin(db, bulletin_id)
-    if me.commune_id is not None and view.commune_id not in (None, me.commune_id):
+    unplaced = view.commune_id is None and view.sender_area is None
+    if me.commune_id is not None and unplaced:
+        return view
+    if not sees_bulletin(db, services.scope_of(db, me), bulletin_id):
         abort(404)
     return view
 
 
-def places(view: BulletinView, villages: dict[str, str], devices: dict[str, str]) -> str:
-    """Where a bulletin plays, in words: every village, or the named villages or clusters."""
+@dataclass(frozen=True)
+class Names:
+    """Names of the places a user's bulletins may target: villages, clusters, areas (id or code → name)."""
+
+    villages: dict[str, str]
+    devices: dict[str, str]
+    areas: dict[str, str]
+
+
+def names(db: Session, me: UserView) -> Names:
+    """The places under the user's area, by name: a commune's as before areas existed.
+
+    Above a commune, clusters are named by their ids (a province has 3,000; a target names few of them).
+    """
+    scope = services.scope_of(db, me)
+    areas = {a.code: a.name for a in areas_to_choose(db, scope.area)}
+    if not scope.above_commune():
+        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+        devices = {d.id: d.name for d in services.list_devices(db, common.now(), commune_id=me.commune_id)}
+        return Names(villages, devices, areas)
+    villages = {v.id: v.name for v in services.list_villages(db) if scope.covers(v.commune_id)}
+    return Names(villages, {d: d for d in devices_for(db, {"all": True}, scope)}, areas)
+
+
+def places(view: BulletinView, known: Names) -> str:
+    """Where a bulletin plays, in words: everything, or the named villages, clusters or areas."""
     if "villages" in view.targets:
-        return "Thôn bản: " + ", ".join(villages.get(v, v) for v in view.targets["villages"])
+        return "Thôn bản: " + ", ".join(known.villages.get(v, v) for v in view.targets["villages"])
     if "clusters" in view.targets:
-        return "Cụm loa: " + ", ".join(devices.get(d, d) for d in view.targets["clusters"])
-    return f"Tất cả thôn bản ({len(devices)} cụm loa)"
+        return "Cụm loa: " + ", ".join(known.devices.get(d, d) for d in view.targets["clusters"])
+    if "areas" in view.targets:
+        return "Địa bàn: " + ", ".join(known.areas.get(a, a) for a in view.targets["areas"])
+    return f"Tất cả thôn bản ({len(known.devices)} cụm loa)"
 
 
 def when(view: BulletinView) -> tuple[str, str]:
@@ -65,7 +101,12 @@ def index() -> str:
     with web_context().db.session() as db:
         # One more than a page tells whether a next page exists without counting every bulletin.
         items = services.list_bulletins(
-            db, status=status, commune_id=me.commune_id, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE
+            db,
+            status=status,
+            commune_id=me.commune_id,
+            scope=services.scope_of(db, me),
+            limit=PAGE_SIZE + 1,
+            offset=(number - 1) * PAGE_SIZE,
         )
     return render_template(
         "ui/bulletins.html",
@@ -84,15 +125,13 @@ def detail(bulletin_id: int) -> str:
     with web_context().db.session() as db:
         view = load(db, bulletin_id, me)
         trail = services.list_audit(db, entity="bulletin", entity_id=bulletin_id)
-        village_names = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
-        devices = {d.id: d.name for d in services.list_devices(db, common.now(), commune_id=me.commune_id)}
+        known = names(db, me)
     return render_template(
         "ui/bulletin.html",
         b=view,
         audio=audio_urls(view),
         trail=trail,
-        village_names=village_names,
-        where=places(view, village_names, devices),
+        where=places(view, known),
         when=when(view),
     )
 
@@ -103,17 +142,21 @@ def queue() -> str:
     """Pending bulletins to read, hear, approve or reject, oldest first, each with where and when."""
     me = user()
     with web_context().db.session() as db:
-        pending = services.list_bulletins(db, status="pending", commune_id=me.commune_id, limit=200)
-        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
-        devices = {d.id: d.name for d in services.list_devices(db, common.now(), commune_id=me.commune_id)}
-    items = [(b, audio_urls(b), places(b, villages, devices), when(b)) for b in reversed(pending)]
+        pending = services.list_bulletins(
+            db, status="pending", commune_id=me.commune_id, scope=services.scope_of(db, me), limit=200
+        )
+        known = names(db, me)
+    items = [(b, audio_urls(b), places(b, known), when(b)) for b in reversed(pending)]
     return render_template("ui/queue.html", items=items)
 
 
 def _step(bulletin_id: int, step: str, done: str) -> Response:
     """Run one workflow step (a controller use case) for the signed-in user, go back where we came from."""
     me = user()
-    bulletins = web_context().bulletins
+    context = web_context()
+    with context.db.session() as db:
+        load(db, bulletin_id, me)  # outside the user's area: 404, as for no bulletin at all
+    bulletins = context.bulletins
     try:
         if step == "submit":
             bulletins.submit(me, bulletin_id)

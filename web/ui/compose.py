@@ -16,26 +16,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from controller import services
 from controller.services.errors import ServiceError
 from controller.services.views import BulletinView
 from controller.tts.errors import TtsError
 from controller.usecases import BulletinDraft, Recording
 from controller.usecases.bulletins import RecordingsUnavailable
 from web.context import web_context
-from web.ui import common, landing, preview, schedule_form
+from web.ui import bulletins, common, landing, preview, schedule_form, targets
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_compose", __name__))
 EDITABLE = ("draft", "pending", "approved")
-
-
-def targets_of(form: MultiDict[str, str]) -> dict[str, Any]:
-    """The targets the form picked: all, some villages, or some clusters."""
-    mode = form.get("target_mode", "all")
-    if mode in ("villages", "clusters"):
-        return {mode: form.getlist(mode)}
-    return {"all": True}
 
 
 def _page(
@@ -45,20 +36,17 @@ def _page(
     *,
     editing: BulletinView | None = None,
 ) -> tuple[str, int]:
-    me = user()
     context = web_context()
     with context.db.session() as db:
-        villages = services.list_villages(db, me.commune_id)
-        devices = services.list_devices(db, context.clock(), commune_id=me.commune_id)
-    counts = Counter(d.village_id for d in devices)
+        offered = targets.choices(db, user(), context.clock())
+        wanted = targets.reached(db, targets.targets_of(form), offered)
     length_ms = heard.duration_ms if heard else landing.estimate_ms(form.get("text", ""))
-    picture = landing.next_window(length_ms, targets_of(form), devices)
+    picture = landing.next_window(length_ms, wanted)
     html = render_template(
         "ui/compose.html",
         form=form,
-        villages=villages,
-        devices=devices,
-        counts=counts,
+        offered=offered,
+        counts=Counter(d.village_id for d in offered.devices),
         preview=heard,
         picture=picture,
         schedule_modes=schedule_form.MODES,
@@ -132,7 +120,7 @@ def create() -> Response | tuple[str, int]:
             title=form.get("title", ""),
             text=form.get("text", ""),
             priority=form.get("priority", "normal"),
-            targets=targets_of(form),
+            targets=targets.targets_of(form),
             schedule=_schedule(form),
         )
         view = context.bulletins.create(me, draft, recording=recording, submit=True)
@@ -142,7 +130,10 @@ def create() -> Response | tuple[str, int]:
     except RecordingsUnavailable:
         flash("Máy chủ chưa nhận bản ghi âm; hãy gửi bản tin bằng văn bản.", "error")
         return _page(form, status=422)
-    except (ServiceError, TtsError) as exc:
+    except ServiceError as exc:  # 403 for a place outside the user's area, else 4xx as the service says
+        common.flash_error(exc)
+        return _page(form, status=exc.http_status)
+    except TtsError as exc:
         common.flash_error(exc)
         return _page(form, status=422)
     flash("Đã gửi bản tin đi duyệt.", "info")
@@ -150,11 +141,8 @@ def create() -> Response | tuple[str, int]:
 
 
 def _editable(bulletin_id: int) -> BulletinView:
-    me = user()
     with web_context().db.session() as db:
-        view = services.get_bulletin(db, bulletin_id)
-    if me.commune_id is not None and view.commune_id not in (None, me.commune_id):
-        abort(404)
+        view = bulletins.load(db, bulletin_id, user())
     if view.status not in EDITABLE:
         abort(409, "Bản tin này đã kết thúc hoặc bị hủy nên không sửa được nữa.")
     return view
@@ -163,7 +151,7 @@ def _editable(bulletin_id: int) -> BulletinView:
 def _fields_of(view: BulletinView) -> MultiDict[str, str]:
     """The form fields that show a stored bulletin."""
     fields: dict[str, Any] = {"title": view.title, "text": view.text, "priority": view.priority}
-    for mode in ("villages", "clusters"):
+    for mode in targets.MODES:
         if mode in view.targets:
             fields |= {"target_mode": mode, mode: list(view.targets[mode])}
     fields |= schedule_form.form_of(view.schedule, common.schedule().timezone)
@@ -193,7 +181,7 @@ def save_edit(bulletin_id: int) -> Response | tuple[str, int]:
     changes = {
         "title": form.get("title", ""),
         "text": form.get("text", ""),
-        "targets": targets_of(form),
+        "targets": targets.targets_of(form),
     }
     try:
         changes["schedule"] = _schedule(form)
@@ -203,7 +191,7 @@ def save_edit(bulletin_id: int) -> Response | tuple[str, int]:
         return _page(form, status=422, editing=view)
     except ServiceError as exc:
         common.flash_error(exc)
-        return _page(form, status=422, editing=view)
+        return _page(form, status=exc.http_status, editing=view)
     if view.status == "approved" and saved.status == "pending":
         flash("Đã lưu thay đổi. Bản tin đã được gửi duyệt lại và chỉ phát sau khi được duyệt.", "info")
     else:

@@ -12,11 +12,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from controller import services
 from controller.bundle import AgentBundle
 from controller.services.errors import ServiceError
 from web.context import web_context
-from web.ui import common
+from web.ui import common, targets
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_device_admin", __name__))
@@ -33,7 +32,7 @@ def qr_data_uri(text: str) -> str:
 def _new_form(form: MultiDict[str, str], status: int = 200) -> tuple[str, int]:
     me = user()
     with web_context().db.session() as db:
-        villages = services.list_villages(db, me.commune_id)
+        villages = targets.villages_under(db, me)
     return render_template("ui/device_new.html", form=form, villages=villages), status
 
 
@@ -74,7 +73,7 @@ def provision() -> tuple[str, int]:
         public_keys=tuple(context.signing_public_keys),
     )
     with context.db.session() as db:
-        village = {v.id: v.name for v in services.list_villages(db, me.commune_id)}.get(
+        village = {v.id: v.name for v in targets.villages_under(db, me)}.get(
             provisioned.device.village_id, provisioned.device.village_id
         )
     return render_template(

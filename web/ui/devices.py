@@ -12,14 +12,16 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from controller import services
 from controller.planning import occurrences
 from controller.services import VillageTally, area_board
+from controller.services.views import UserView, VillageView
 from controller.tts.voices import espeak_warning
 from web.context import web_context
-from web.ui import common, health, on_air, query
+from web.ui import common, health, on_air, query, targets
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
@@ -163,6 +165,11 @@ def _count(tallies: list[VillageTally], village: str | None, online: bool | None
     return sum(t.online if online else t.total - t.online for t in chosen)
 
 
+def villages_of(db: Session, me: UserView) -> dict[str, VillageView]:
+    """The villages under the user's area, by id: the devices they may open and command."""
+    return {v.id: v for v in targets.villages_under(db, me)}
+
+
 @bp.get("/devices/<device_id>")
 @page("device.read")
 def device(device_id: str) -> str:
@@ -172,7 +179,7 @@ def device(device_id: str) -> str:
     now = context.clock()
     with context.db.session() as db:
         view = services.get_device(db, device_id, now)
-        villages = {v.id: v for v in services.list_villages(db, me.commune_id)}  # also the move form's list
+        villages = villages_of(db, me)  # also the move form's list
         if view.village_id not in villages:
             abort(404)
         day = health.uptime_bar(db, device_id, now, timedelta(hours=24), DAY_SLOTS)
@@ -211,6 +218,8 @@ def command(device_id: str) -> Response:
         body["volume"] = volume
     with context.db.session() as db:
         view = services.get_device(db, device_id, context.clock())
+        if view.village_id not in villages_of(db, user()):
+            abort(404)
     try:
         context.send_command(view.id, body)
     except ConnectionError:

@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from controller import services
 from controller.services import drills
 from controller.services.errors import ServiceError, ValidationFailed
 from web.context import web_context
 from web.ui import common
-from web.ui.compose import targets_of
 from web.ui.session import page, user
+from web.ui.targets import targets_of, villages_under
 
 bp = common.html_errors(Blueprint("ui_drills", __name__))
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -24,7 +23,7 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def _index(status: int = 200) -> tuple[str, int]:
     with web_context().db.session() as db:
-        villages = services.list_villages(db, user().commune_id)
+        villages = villages_under(db, user())
         recent = drills.list_drills(db)
     rows = [(i, at.astimezone(LOCAL).strftime("%H:%M:%S %d/%m/%Y"), origin) for i, at, origin in recent]
     return render_template(

@@ -11,23 +11,19 @@ case's rule (docs/security.md), the same as over the API.
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from controller import services
 from controller.services.errors import ServiceError
 from web.context import web_context
-from web.ui import common, preview
-from web.ui.compose import targets_of
+from web.ui import common, preview, targets
 from web.ui.session import page, user
 
 bp = common.html_errors(Blueprint("ui_emergency", __name__))
 
 
 def _choices() -> dict[str, object]:
-    me = user()
+    """The places the user may pick (web.ui.targets): a commune's villages, or the areas under them."""
     context = web_context()
     with context.db.session() as db:
-        villages = services.list_villages(db, me.commune_id)
-        devices = services.list_devices(db, context.clock(), commune_id=me.commune_id)
-    return {"villages": villages, "devices": devices}
+        return {"offered": targets.choices(db, user(), context.clock())}
 
 
 @bp.get("/emergency")
@@ -71,11 +67,12 @@ def send() -> Response | tuple[str, int]:
             user(),
             title=form_data.get("title", ""),
             text=form_data.get("text", ""),
-            targets=targets_of(form_data),
+            targets=targets.targets_of(form_data),
         )
     except ServiceError as exc:
         common.flash_error(exc)
-        return render_template("ui/emergency.html", form=form_data, confirm=False, **_choices()), 422
+        page_html = render_template("ui/emergency.html", form=form_data, confirm=False, **_choices())
+        return page_html, exc.http_status  # 403 for a place outside the user's area
     if view.status != "approved":  # the two-person rule: a second approver must confirm it
         flash("Đã ghi nhận duyệt lần thứ nhất. Cần một người duyệt khác xác nhận trước khi phát.", "info")
     else:

@@ -6,13 +6,11 @@ Owns that estimate for the compose page (the planner decides for real after appr
 runtime's `planning_preview` hook when it is wired; must not plan or change anything itself.
 """
 
-from collections.abc import Sequence
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from controller.planning import WindowOccurrence, current_or_next
-from controller.services.views import DeviceView
 from web.context import web_context
 from web.ui import common
 from web.ui.timeline import Segment, segments
@@ -39,19 +37,13 @@ def estimate_ms(text: str) -> int:
     return max(2000, int(len(text.strip()) / CHARS_PER_SECOND * 1000))
 
 
-def _targeted(targets: dict[str, Any], devices: Sequence[DeviceView]) -> set[str]:
-    if "villages" in targets:
-        return {d.id for d in devices if d.village_id in targets["villages"]}
-    if "clusters" in targets:
-        return set(targets["clusters"]) & {d.id for d in devices}
-    return {d.id for d in devices}
+def next_window(length_ms: int, wanted: Set[str]) -> Landing:
+    """The picture of the next window with the new bulletin after what its busiest target already has.
 
-
-def next_window(length_ms: int, targets: dict[str, Any], devices: Sequence[DeviceView]) -> Landing:
-    """The picture of the next window with the new bulletin after what its busiest target already has."""
+    `wanted` holds the ids of the clusters the bulletin's targets reach (web.ui.targets.reached).
+    """
     now = common.now()
     window = current_or_next(common.schedule(), now + LEAD)
-    wanted = _targeted(targets, devices)
     busy: dict[tuple[datetime, datetime], str] = {}
     hook = web_context().planning_preview
     if hook is not None:

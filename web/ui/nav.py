@@ -14,12 +14,13 @@ from web.ui import session as ui_session
 
 
 def pending_count() -> int:
-    """Pending bulletins of the signed-in approver's commune (0 for anyone who may not approve)."""
+    """Pending bulletins under the signed-in approver's area (0 for anyone who may not approve)."""
     user = ui_session.current_user()
     if user is None or not services.can(user, "bulletin.approve"):
         return 0
     with web_context().db.session() as db:
-        return services.count_bulletins(db, status="pending", commune_id=user.commune_id)
+        scope = services.scope_of(db, user)
+        return services.count_bulletins(db, status="pending", commune_id=user.commune_id, scope=scope)
 
 
 def install(app: Flask) -> None:

@@ -18,8 +18,8 @@ from controller.services.errors import ServiceError
 from controller.usecases import BulletinDraft
 from web.context import web_context
 from web.ui import common, schedule_form
-from web.ui.compose import targets_of
 from web.ui.session import page, user
+from web.ui.targets import targets_of
 
 bp = common.html_errors(Blueprint("ui_relay", __name__))
 # The relay form offers days as the compose form does, without "the next window" (a slot needs a time).

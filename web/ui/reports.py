@@ -13,6 +13,7 @@ from flask import Blueprint, Response, render_template, request
 
 from controller import services
 from controller.services.plays import MAX_PLAYS
+from controller.services.scope import devices_in
 from controller.services.views import PlayView
 from web.context import web_context
 from web.ui import common, monthly, query
@@ -40,16 +41,23 @@ def _filtered() -> tuple[list[PlayView], dict[str, str], dict[str, str]]:
     device = request.args.get("device") or None
     bulletin = query.optional_id("bulletin")
     with context.db.session() as db:
-        devices = {
-            d.id: d.village_id for d in services.list_devices(db, context.clock(), commune_id=me.commune_id)
-        }
-        villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
+        scope = services.scope_of(db, me)
+        if scope.above_commune():  # a district's or province's clusters, without their liveness
+            villages = {v.id: v.name for v in services.list_villages(db) if scope.covers(v.commune_id)}
+            devices = {d: v for d, v in services.device_villages(db).items() if v in villages}
+        else:
+            devices = {
+                d.id: d.village_id
+                for d in services.list_devices(db, context.clock(), commune_id=me.commune_id)
+            }
+            villages = {v.id: v.name for v in services.list_villages(db, me.commune_id)}
         rows = services.list_plays(
             db,
             start=_utc(first),
             end=_utc(last + timedelta(days=1)),
             device_id=device,
             bulletin_id=bulletin,
+            among=None if scope.unlimited else devices_in(scope),
             limit=MAX_PLAYS,
         )
     rows = [p for p in rows if p.device_id in devices]
