@@ -165,6 +165,9 @@ def cluster(tmp_path: Path, postgres_url: str, broker: BrokerFixture) -> Iterato
             "LOAXA_DATA_DIR": str(data_dir),
             "LOAXA_SCHEDULE": str(window.path),
             "LOAXA_MQTT_MODE": "external",
+            # Several processes share one data dir: a managed Icecast each would stop the other's (as a
+            # managed broker would); a province runs one Icecast for all (docs/province.md). None needed here.
+            "LOAXA_STREAM_MODE": "off",
             # The controllers' own listener: there each worker keeps its client id (DESIGN §5).
             "LOAXA_MQTT_URL": broker.controller_url,
             "LOAXA_MQTT_USERNAME": broker.CONTROLLER,
@@ -346,6 +349,7 @@ def in_process(tmp_path: Path, postgres_url: str, broker: BrokerFixture) -> Iter
                 schedule=window.path,
                 http__port=free_port(),
                 mqtt__mode="external",
+                stream__mode="off",
                 mqtt__url=broker.controller_url,
                 mqtt__username=broker.CONTROLLER,
                 mqtt__password=broker.passwords[broker.CONTROLLER],

@@ -139,7 +139,8 @@ def test_clusters_offline_in_a_window_are_alerted_by_email_webhook_and_sms(
             deployment.start_agent("tule-c01")
             wait_for("tule-c01 online", lambda: deployment.device("tule-c01")["online"], timeout=30)
             monitoring.check_alerts()
-            assert not inbox.messages, "nothing is wrong before the window opens"
+            subjects = [m["Subject"] for m in inbox.messages]
+            assert not subjects, f"nothing is wrong before the window opens, yet: {subjects}"
             wait_for("the window open", lambda: datetime.now(UTC) >= deployment.window.start, timeout=30)
             monitoring.check_alerts()
             offline = devices - {"tule-c01"}

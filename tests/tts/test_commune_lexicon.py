@@ -37,5 +37,5 @@ def test_an_edit_is_seen_by_the_next_reading(tmp_path: Path) -> None:
 
 def test_hand_edited_file_that_breaks_names_file_and_entry(tmp_path: Path) -> None:
     commune_file(tmp_path).write_text('[places]\n"TL" = "Tú Lệ 2"\n', encoding="utf-8")
-    with pytest.raises(LexiconError, match=r"lexicon\.toml: \[places\] 'TL': .*write numbers in words"):
+    with pytest.raises(LexiconError, match=r"lexicon\.toml: \[places\] 'TL': .*hãy viết số thành chữ"):
         load_view(tmp_path)

@@ -70,12 +70,12 @@ def test_clean_is_nfc_and_collapses_whitespace() -> None:
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "... !!", "\u200b"])
 def test_rejects_empty_text(text: str) -> None:
-    with pytest.raises(TextRejected, match="empty"):
+    with pytest.raises(TextRejected, match="đang trống"):
         normalize_text(text)
 
 
 def test_rejects_too_long_text() -> None:
-    with pytest.raises(TextRejected, match=r"6000 characters; the limit is 5000"):
+    with pytest.raises(TextRejected, match=r"dài 6000 ký tự, quá giới hạn 5000 ký tự"):
         normalize_text("a" * 6000)
 
 

@@ -55,7 +55,7 @@ def start(body: LiveIn) -> LiveOut:
 @bp.get("/live")
 @bp.auth_required(token_auth)
 @bp.output(LiveList)
-@bp.doc(summary="Live sessions, newest first (the archive)")
+@bp.doc(summary="Live sessions, newest first (the archive)", responses={503: _REFUSED[503]})
 def list_all() -> LiveList:
     """Sessions of the user's commune, with their recordings."""
     user = permit("plays.read")
