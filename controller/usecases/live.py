@@ -18,10 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db import Database
-from controller.db.models import Device, LiveSession, User, Village
+from controller.db.models import LiveSession, User
 from controller.live import LiveDesk, LiveHooks
 from controller.services import users
+from controller.services._bulletin_input import check_targets
 from controller.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from controller.services.scope import devices_for, scope_of
 from controller.services.views import UserView
 
 log = logging.getLogger(__name__)
@@ -60,32 +62,15 @@ def _view(row: LiveSession, username: str) -> LiveView:
     )  # fmt: skip
 
 
-def _check_targets(targets: object) -> dict[str, Any]:
-    if targets is None or targets == {}:
-        return {}
-    if isinstance(targets, dict) and len(targets) == 1:
-        [(kind, ids)] = targets.items()
-        if (
-            kind in ("villages", "clusters")
-            and isinstance(ids, list)
-            and ids
-            and all(isinstance(i, str) and i for i in ids)
-        ):
-            return {kind: list(ids)}
-    raise ValidationFailed(
-        'live: targets must be {} (every village), {"villages": [ids]} or {"clusters": [device ids]}'
-    )
+def _targets(session: Session, actor: UserView, targets: object) -> tuple[dict[str, Any], list[str]]:
+    """The checked targets and the clusters they reach (revoked ones never).
 
-
-def _devices(session: Session, commune_id: str | None, targets: dict[str, Any]) -> list[str]:
-    query = select(Device.id).join(Village, Village.id == Device.village_id).order_by(Device.id)
-    if commune_id is not None:
-        query = query.where(Village.commune_id == commune_id)
-    if "villages" in targets:
-        query = query.where(Village.id.in_(targets["villages"]))
-    elif "clusters" in targets:
-        query = query.where(Device.id.in_(targets["clusters"]))
-    return list(session.scalars(query))
+    Targets are checked as for bulletins; `{}` or none means everything under the actor's area.
+    """
+    wanted = {"all": True} if targets is None or targets == {} else targets
+    scope = scope_of(session, actor)
+    clean = check_targets(session, wanted, scope)
+    return clean, devices_for(session, clean, scope)
 
 
 class LiveUseCases:
@@ -111,8 +96,10 @@ class LiveUseCases:
         """Open a session; return it and its ingest URL. 403 without `live`, 409 while another is on air."""
         users.require(actor, "live")
         if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-            raise ValidationFailed(f"live: title must be 1–{MAX_TITLE} characters")
-        wanted = _check_targets(targets)
+            raise ValidationFailed(
+                f"Tên phiên phát trực tiếp phải dài 1–{MAX_TITLE} ký tự. "
+                "Hãy nhập một tên ngắn, ví dụ «Họp khẩn»."
+            )
         now = self._clock()
         with self._db.session() as session:
             busy = session.execute(
@@ -127,9 +114,11 @@ class LiveUseCases:
                     f"{who} đang phát trực tiếp «{row.title}» từ {since:%H:%M} ngày {since:%d/%m/%Y}. "
                     "Hãy chờ phiên đó kết thúc hoặc liên hệ người đang phát."
                 )
-            devices = _devices(session, actor.commune_id, wanted)
+            wanted, devices = _targets(session, actor, targets)
             if not devices:
-                raise ValidationFailed("live: the targets reach no device")
+                raise ValidationFailed(
+                    "Nơi đã chọn chưa có cụm loa nào đang hoạt động. Hãy chọn thôn/bản khác hoặc toàn xã."
+                )
             row = LiveSession(
                 id=secrets.token_hex(8), commune_id=actor.commune_id, user_id=actor.id, title=title.strip(),
                 targets=wanted, devices=devices, state="pending" if self.two_person else "waiting",
