@@ -105,16 +105,16 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
     settings = demo_settings(settings)
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
-    print(f"[1/4] database and keys in {settings.data_dir}", flush=True)
+    print(f"[1/4] cơ sở dữ liệu và khoá ký ở {settings.data_dir}", flush=True)
     agent_url, ca_file = _agent_broker(settings)
     controller = Controller(settings)
     with controller.db.session() as session:
         devices = sorted(services.seed_demo(session, datetime.now(UTC), password))[:agents]
-    print(f"[2/4] demo commune seeded: Xã Tú Lệ, 9 villages, {len(devices)} clusters", flush=True)
+    print(f"[2/4] đã tạo xã mẫu: Xã Tú Lệ, 9 thôn bản, {len(devices)} cụm loa", flush=True)
     controller.start()
-    print(f"[3/4] controller and managed broker running (agents connect to {agent_url})", flush=True)
+    print(f"[3/4] bộ điều khiển và máy chủ MQTT đang chạy (cụm loa kết nối tới {agent_url})", flush=True)
     if controller.streaming.base_url is not None:
-        print(f"      streaming server (Icecast) at {controller.streaming.base_url}", flush=True)
+        print(f"      máy chủ phát luồng (Icecast) ở {controller.streaming.base_url}", flush=True)
     root = settings.data_dir / "agents"
     for device in devices:
         write_simulated_agent(
@@ -131,22 +131,23 @@ def run_demo(settings: Settings, *, agents: int = 12, fresh: bool = True) -> Non
             ),
         )
     fleet = demo_fleet([root / device / "agent.toml" for device in devices])
-    fleet.start(lambda n, total: print(f"[4/4] simulated agents started: {n}/{total}", flush=True))
+    fleet.start(lambda n, total: print(f"[4/4] cụm loa mô phỏng đã chạy: {n}/{total}", flush=True))
     url = f"http://{settings.http.host}:{controller.web.port}"
     logins = ", ".join(username for username, _role in USERS)
+    windows = ", ".join(f"{w.name} {w.start[:5]}–{w.end[:5]}" for w in controller.schedule.windows)
     print(
-        f"\n\nloaxa demo is running: {url}  (API {url}/api/v1, OpenAPI {url}/api/v1/openapi.json)\n"
-        f"Logins: {logins} — password {password!r} (LOAXA_DEMO_PASSWORD sets it)\n"
-        f"Windows: {', '.join(f'{w.name} {w.start[:5]}–{w.end[:5]}' for w in controller.schedule.windows)} "
-        f"{controller.schedule.timezone.key} (LOAXA_SCHEDULE picks another file)\n"
-        f"Agents play into {root}/<device>/played/\n"
-        "Press Ctrl+C to stop.",
+        f"\n\nBản chạy thử loaxa đang chạy: {url}  (API {url}/api/v1, OpenAPI {url}/api/v1/openapi.json)\n"
+        f"Tài khoản: {logins} — mật khẩu {password!r} (đặt bằng LOAXA_DEMO_PASSWORD)\n"
+        f"Khung giờ phát: {windows} "
+        f"{controller.schedule.timezone.key} (LOAXA_SCHEDULE chọn tệp khác)\n"
+        f"Cụm loa mô phỏng phát vào {root}/<mã cụm loa>/played/\n"
+        "Bấm Ctrl+C để dừng.",
         flush=True,
     )
     try:
         _wait_for_signal()
     finally:
-        print("\nstopping…", flush=True)
+        print("\nđang dừng…", flush=True)
         fleet.stop()
         controller.stop()
 
@@ -208,22 +209,22 @@ def run_simulation(settings: Settings, *, agents: int, per_process: int = AGENTS
             settings.mqtt.heartbeat_interval_s,
         )
         configs.append(write_simulated_agent(root, bundle))
-        print(f"\rprovisioned {number}/{agents}", end="", file=sys.stderr, flush=True)
+        print(f"\rđã cấp {number}/{agents} cụm loa", end="", file=sys.stderr, flush=True)
 
     def started(n: int, total: int) -> None:
-        print(f"\rstarted {n}/{total} agents", end="", file=sys.stderr, flush=True)
+        print(f"\rđã chạy {n}/{total} cụm loa", end="", file=sys.stderr, flush=True)
 
     fleet: Fleet | FleetProcesses
     if agents <= per_process:
         fleet = Fleet(configs)
         fleet.start(started)
-        print(f"\n{fleet.connected()} of {agents} agents connected; Ctrl+C stops them", file=sys.stderr)
+        print(f"\n{fleet.connected()}/{agents} cụm loa đã kết nối; bấm Ctrl+C để dừng", file=sys.stderr)
     else:
         fleet = FleetProcesses([root / c.device_id / "agent.toml" for c in configs], per_process)
         fleet.start(started)
         print(
-            f"\n{agents} agents in {len(fleet.processes)} processes of at most {per_process}; "
-            "the controller's devices page shows them online; Ctrl+C stops them",
+            f"\n{agents} cụm loa trong {len(fleet.processes)} tiến trình (tối đa {per_process} mỗi nơi); "
+            "trang Thiết bị cho thấy chúng trực tuyến; bấm Ctrl+C để dừng",
             file=sys.stderr,
         )
     try:

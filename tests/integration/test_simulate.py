@@ -53,8 +53,9 @@ def test_simulate_runs_agents_in_several_processes_and_stops_them(
             timeout=90,
         )
         output = (tmp_path / "simulate.log").read_text()
-        assert f"provisioned {AGENTS}/{AGENTS}" in output and f"started {AGENTS}/{AGENTS}" in output
-        assert f"in 2 processes of at most {PER_PROCESS}" in output
+        assert f"đã cấp {AGENTS}/{AGENTS} cụm loa" in output
+        assert f"đã chạy {AGENTS}/{AGENTS} cụm loa" in output
+        assert f"trong 2 tiến trình (tối đa {PER_PROCESS} mỗi nơi)" in output
         homes = list((tmp_path / "simulate" / "simulate").iterdir())
         assert len(homes) == AGENTS, "each agent has a home of its own (config, state, cache)"
     finally:
