@@ -14,6 +14,7 @@ import ctypes.util
 import logging
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,18 @@ def stop_leftover(pid_file: Path, marker: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def end_process(process: "subprocess.Popen[bytes]", timeout: float = 5.0) -> None:
+    """Ask a child to stop (SIGTERM), wait up to `timeout` s, then kill it; returns once it has exited."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Child(Protocol):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from controller.children import die_with_parent
+from controller.children import die_with_parent, end_process
 from controller.live.chunks import ChunkPipe
 from controller.streaming import StreamingServer
 from controller.streaming.credentials import ADMIN_USER
@@ -284,12 +284,7 @@ class LiveDesk:
         self._kick_source(live_mount(live.id))
         recording = b""
         if live.recorder is not None:
-            live.recorder.terminate()
-            try:
-                live.recorder.wait(5)
-            except subprocess.TimeoutExpired:
-                live.recorder.kill()
-                live.recorder.wait()
+            end_process(live.recorder)
             path = live.directory / "recording.mp3"
             recording = path.read_bytes() if path.exists() else b""
         with self._lock:

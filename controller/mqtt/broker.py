@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from controller.children import die_with_parent, stop_leftover
+from controller.children import die_with_parent, end_process, stop_leftover
 from controller.config import MqttSettings
 from controller.mqtt.accounts import BrokerAccount, render_acl, render_passwords, write_private
 from controller.mqtt.queue_sizing import queue_limit
@@ -302,11 +302,5 @@ class ManagedBroker:
         """Stop mosquitto (it saves its persistence file on SIGTERM)."""
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        end_process(self._process, timeout)
         self._process = None

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Final
 
-from controller.children import die_with_parent, stop_leftover
+from controller.children import die_with_parent, end_process, stop_leftover
 from controller.mqtt.accounts import write_private
 from controller.streaming.credentials import ADMIN_USER, IcecastCredentials, load_or_create_credentials
 from controller.streaming.icecast_config import IcecastLayout, RelayMount, SourceMount, render_config
@@ -220,11 +220,5 @@ class ManagedIcecast:
         """Stop Icecast."""
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        end_process(self._process, timeout)
         self._process = None
