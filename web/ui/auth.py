@@ -7,6 +7,7 @@ web.api.auth.sign_in, so the lockout and audit cover the browser too.
 """
 
 import math
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -113,44 +114,40 @@ def add_user() -> Response:
     return redirect(url_for("ui_auth.users"))
 
 
-@bp.post("/users/<username>/active")
-@page("user.manage")
-def set_active(username: str) -> Response:
-    """Deactivate (or re-activate) a user; admins cannot lock themselves out."""
+def _change_user(username: str, done: str, **changes: Any) -> Response:
+    """Apply an admin's change to a user (role, area, active); flash `done` or the refusal."""
     admin = ui_session.user()
-    active = request.form.get("active") == "1"
     context = web_context()
     try:
         with context.db.session() as db:
-            user_admin.change_user(
-                db, admin, user_admin.user_id_of(db, username), context.clock(), active=active
-            )
-        flash(f"Đã {'mở khóa' if active else 'khóa'} tài khoản {username}.", "info")
+            user_admin.change_user(db, admin, user_admin.user_id_of(db, username), context.clock(), **changes)
+        flash(done, "info")
     except NotFound:
         raise  # someone outside the admin's area: the 404 page, as for no one
     except ServiceError as exc:
         common.flash_error(exc)
     return redirect(url_for("ui_auth.users"))
+
+
+@bp.post("/users/<username>/active")
+@page("user.manage")
+def set_active(username: str) -> Response:
+    """Deactivate (or re-activate) a user; admins cannot lock themselves out."""
+    active = request.form.get("active") == "1"
+    done = f"Đã {'mở khóa' if active else 'khóa'} tài khoản {username}."
+    return _change_user(username, done, active=active)
 
 
 @bp.post("/users/<username>/change")
 @page("user.manage")
 def change(username: str) -> Response:
     """Give a user another role or area."""
-    admin = ui_session.user()
-    context = web_context()
-    try:
-        with context.db.session() as db:
-            user_admin.change_user(
-                db, admin, user_admin.user_id_of(db, username), context.clock(),
-                role=request.form.get("role") or None, area=request.form.get("area") or None,
-            )  # fmt: skip
-        flash(f"Đã cập nhật vai trò và địa bàn của {username}.", "info")
-    except NotFound:
-        raise  # someone outside the admin's area: the 404 page, as for no one
-    except ServiceError as exc:
-        common.flash_error(exc)
-    return redirect(url_for("ui_auth.users"))
+    return _change_user(
+        username,
+        f"Đã cập nhật vai trò và địa bàn của {username}.",
+        role=request.form.get("role") or None,
+        area=request.form.get("area") or None,
+    )
 
 
 @bp.post("/users/<username>/reset")
