@@ -20,6 +20,7 @@ from protocol.plan import (
 )
 from protocol.sources import read_stream_urls
 from protocol.timefmt import format_utc
+from protocol.urls import without_credentials
 
 EventType = Literal[
     "received", "asset_ready", "asset_failed", "started", "finished", "interrupted", "skipped", "failed",
@@ -249,8 +250,8 @@ class Event:
     """One playback or plan event from the agent's durable outbox; `seq` orders and de-duplicates.
 
     Streams add: `source` (`relay` or `live`; absent for a file), `session` (a live session's id, instead of
-    `item_id`), `url` (the stream a `started` plays, the one a `gap` lost), and for `gap` and `dead_air` the
-    span `[from, to)` (`start`, `end` here);
+    `item_id`), `url` (the stream a `started` plays, the one a `gap` lost; without credentials:
+    protocol.urls), and for `gap` and `dead_air` the span `[from, to)` (`start`, `end` here);
     `dead_air` also has `kind` (`silent`: audio below -50 dBFS, `broken`: no or undecodable audio).
     """
 
@@ -270,6 +271,12 @@ class Event:
     end: datetime | None = None  # wire name "to"
     kind: DeadAirKind | None = None
     source: EventSource | None = None
+
+    def __post_init__(self) -> None:
+        # The stream URL is stored and shown (as-run log): never with the credentials it was opened with,
+        # whether the agent builds the event or the controller reads one from an older agent.
+        if self.url is not None:
+            object.__setattr__(self, "url", without_credentials(self.url))
 
     @classmethod
     def from_json(cls, data: object) -> "Event":
