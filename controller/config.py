@@ -72,8 +72,9 @@ class MqttSettings(_Section):
         2.0,
         gt=0,
         le=300,
-        description="Managed mode: how often to look for devices added or revoked by another process "
-        "(e.g. `loaxa device revoke`), so the broker takes them without a restart.",
+        description="How often to look for devices added, moved or revoked by another process "
+        "(e.g. `loaxa device revoke`): they are planned again, and a managed broker takes them "
+        "without a restart.",
     )
     ingest_process: bool = Field(
         False,

@@ -114,6 +114,7 @@ class Controller:
         )
         self.schedules: ScheduleFile = load_schedule_file(settings.schedule)
         self.schedule: Schedule = self.schedules.default
+        self._placements: dict[str, str] | None = None  # device → village, as the last look saw them
         self.store = AssetStore(settings.assets_dir)
         self.interval = timedelta(seconds=settings.mqtt.heartbeat_interval_s)
         self.broker: ManagedBroker | None = None
@@ -279,6 +280,8 @@ class Controller:
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
         self.jobs.add_job(self._resync_gaps, "interval", seconds=GRACE.total_seconds(), id="event-gaps")
+        every = self.settings.mqtt.account_check_s
+        self.jobs.add_job(self._watch_placements, "interval", seconds=every, id="placements", coalesce=True)
         # Speech read by a fallback voice while offline is read again once a better voice answers.
         self.jobs.add_job(self.workers.upgrade_speech, "interval", minutes=10, id="better-speech")
         # Over-the-air updates move wave by wave; a look every heartbeat interval is often enough.
@@ -377,6 +380,22 @@ class Controller:
                 self.context.cap_intake.poll(source_id, url)
             except Exception:
                 log.exception("CAP source %s: poll failed; the next poll tries again", source_id)
+
+    def _watch_placements(self) -> None:
+        """Plan again when another process (`loaxa device move|revoke`, a second web process) moved a device.
+
+        A change made through this process re-plans at once (device_changed); this look, every few seconds
+        on the leader, catches the others, whose plans and area topics would otherwise wait for the
+        15-minute safety net.
+        """
+        if not self.leadership.is_leader:
+            return
+        with self.db.session() as session:
+            placements = services.device_villages(session)
+        if self._placements is not None and placements != self._placements:
+            log.info("devices moved, added or revoked in the registry: planning again")
+            self.request_replan()
+        self._placements = placements
 
     def _mark_silent(self) -> None:
         if not self.leadership.is_leader:

@@ -1,5 +1,6 @@
 """Device accounts on the managed broker without a restart: a device added by `loaxa device add` in
-another process connects, and a revoked one (from that process or over REST) is thrown off and refused."""
+another process connects, one moved there is planned for its new village, and a revoked one (from that
+process or over REST) is thrown off and refused."""
 
 import subprocess
 import sys
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from controller import services
 from controller.bundle import AgentBundle
+from controller.db.models import Village
 from tests.integration.conftest import HEARTBEAT_S, Deployment, wait_for
 
 
@@ -28,6 +31,12 @@ def _loaxa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[st
         check=False,
         timeout=120,
     )
+
+
+def _plan_areas(deployment: Deployment, device_id: str) -> list[str]:
+    with deployment.controller.db.session() as session:
+        plan = services.current_plan(session, device_id)
+    return [] if plan is None else list(plan.json.get("areas", []))
 
 
 def _log(home: Path) -> str:
@@ -61,6 +70,14 @@ def test_add_and_revoke_from_another_process_and_revoke_over_rest(deployment: De
             stderr=subprocess.STDOUT,
         )
     wait_for("tule-c13 online", lambda: deployment.device("tule-c13")["online"] or None, 30)
+
+    # Moved by the CLI: the running controller plans again within seconds; the new plan names the new
+    # village's area topic, so emergencies sent to Bản Phình reach it (not at the 15-minute safety net).
+    moved = _loaxa(deployment, "device", "move", "tule-c13", "ban-phinh")
+    assert moved.returncode == 0, moved.stderr
+    with deployment.controller.db.session() as session:
+        area = session.get(Village, "ban-phinh").area_code  # type: ignore[union-attr]
+    wait_for("a plan for Bản Phình", lambda: _plan_areas(deployment, "tule-c13") == [area] or None, 30)
 
     # Revoked by the CLI: the running controller notices within seconds and the broker throws it off.
     mark = len(_log(home))
