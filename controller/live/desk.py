@@ -94,10 +94,13 @@ class LiveDesk:
         with self._lock:
             self._sessions[session_id] = live
             mounts = [live_mount(s) for s in self._sessions]
-        urls = self._take_mounts(mounts, live_mount(session_id))
+        try:
+            urls = self._take_mounts(mounts, live_mount(session_id))
+        except LiveUnavailable:
+            self._forget(live)
+            raise
         if live_mount(session_id) not in urls:
-            with self._lock:
-                del self._sessions[session_id]
+            self._forget(live)
             raise LiveUnavailable(
                 "Máy chủ phát luồng không nhận nguồn trực tiếp (LOAXA_STREAM_MODE=off). "
                 "Hãy đặt LOAXA_STREAM_MODE=managed hoặc external rồi khởi động lại bộ điều khiển."
@@ -107,6 +110,12 @@ class LiveDesk:
         )
         live.thread.start()
         return urls[live_mount(session_id)]
+
+    def _forget(self, live: _Session) -> None:
+        """Drop a session that never opened (no mount for it)."""
+        with self._lock:
+            self._sessions.pop(live.id, None)
+        live.directory.rmdir()
 
     def _take_mounts(self, mounts: list[str], wanted: str | None = None) -> dict[str, str]:
         """Declare the open sessions' mounts (Icecast re-reads its file on SIGHUP, a moment later).
