@@ -61,7 +61,7 @@ from controller.services.ingest import (
     record_status,
 )
 from controller.services.onair import last_dead_air, recent_dead_air
-from controller.services.places import create_commune, create_village, list_villages
+from controller.services.places import commune_names, create_commune, create_village, list_villages
 from controller.services.plans import (
     StoredPlan,
     current_plan,
@@ -143,6 +143,7 @@ __all__ = [
     "cancel",
     "count_bulletins",
     "create_bulletin",
+    "commune_names",
     "create_commune",
     "create_user",
     "create_village",
