@@ -41,6 +41,7 @@ from loaxa.fleet import FleetProcesses, simulated_bundle, write_simulated_agent
 from tests.integration.conftest import HEARTBEAT_S, Deployment, deployed, wait_for
 
 FLEET_PER_PROCESS = 50
+START_WAIT_S = 60  # an agent not started by then is counted as missing, not waited for
 
 
 def provision_more(deployment: Deployment, total: int) -> None:
@@ -83,14 +84,6 @@ def started(deployment: Deployment, session: str, since: datetime) -> dict[str, 
         for play in body["items"]
         if play["source"] == {"kind": "live", "session": session} and play["started_at"]
     }
-
-
-def all_started(
-    deployment: Deployment, session: str, since: datetime, devices: list[str]
-) -> dict[str, datetime] | None:
-    """When each device started the session, once all have; None before."""
-    seen = started(deployment, session, since)
-    return seen if len(seen) == len(devices) else None
 
 
 def all_online(deployment: Deployment, devices: list[str]) -> bool:
@@ -155,8 +148,16 @@ def one_run(
     )  # fmt: skip
     cpu: dict[str, float] = {}
     try:
-        seen = wait_for("every agent live", lambda: all_started(deployment, opened["id"], t0, devices), 240)
+        deadline = time.monotonic() + START_WAIT_S
+        seen = started(deployment, opened["id"], t0)
+        while len(seen) < len(devices) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            seen = started(deployment, opened["id"], t0)
         delays = [(at - t0).total_seconds() for at in seen.values()]
+        if len(seen) < len(devices):
+            print(
+                f"  {len(devices) - len(seen)} of {len(devices)} agents did not start within {START_WAIT_S} s"
+            )
         if cpu_window:
             time.sleep(3)  # past the start: every decoder running, buffers filled
             cpu = measure_cpu(agent_roots, sender.pid, cpu_window)
@@ -164,7 +165,6 @@ def one_run(
         deployment.api.call("POST", f"/live/{opened['id']}/end", user="admin")
         sender.kill()
         sender.wait()
-    time.sleep(3)  # let the agents report live_stop before the next run
     return delays, cpu
 
 
@@ -173,6 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--agents", type=int, default=12)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pause-s", type=float, default=10.0, help="pause between runs")
     parser.add_argument("--cpu-s", type=float, default=20.0, help="CPU window in the last run (0: none)")
     parser.add_argument("--runner", choices=("process", "fleet"), default=None)
     args = parser.parse_args()
@@ -196,11 +197,13 @@ def main() -> None:
         try:
             wait_for("every agent online", lambda: all_online(deployment, devices), 300)
             delays: list[float] = []
+            missing = 0
             cpu: dict[str, float] = {}
             for run in range(args.runs):
                 last = run == args.runs - 1
                 run_delays, run_cpu = one_run(deployment, devices, agent_roots, args.cpu_s if last else 0)
                 delays += run_delays
+                missing += len(devices) - len(run_delays)
                 cpu = run_cpu or cpu
                 print(
                     f"run {run + 1}: p50 {statistics.median(run_delays):.2f} s, max {max(run_delays):.2f} s"
@@ -213,7 +216,8 @@ def main() -> None:
     p99 = delays[min(len(delays) - 1, round(0.99 * (len(delays) - 1)))]
     print(
         f"live start latency, {len(devices)} agents ({runner}) × {args.runs} runs (n={len(delays)}): "
-        f"p50 {statistics.median(delays):.2f} s, p99 {p99:.2f} s, max {delays[-1]:.2f} s (target: a few s)"
+        f"p50 {statistics.median(delays):.2f} s, p99 {p99:.2f} s, max {delays[-1]:.2f} s (target: a few s); "
+        f"{missing} agent-runs did not start within {START_WAIT_S} s"
     )
     if cpu:
         listeners = len(devices)
