@@ -1,7 +1,8 @@
 """The live desk: one ingest mount per session, the watch that puts it on air and ends it, the recorder.
 
-Owns, per open session: the Icecast source mount `/live-<id>` with its own password, the watch thread
-(polls Icecast's mount list; when the mount has audio it starts the recorder and sends signed
+Owns, per open session: the Icecast source mount `/live-<id>` (managed: with its own password; a
+province's Icecast: its source login), the watch thread (asks the streaming server whether the mount has
+a sender; when the mount has audio it starts the recorder and sends signed
 `live_start` to every target agent; a mount gone, 10 s of silence or a phone silent for 10 s end it with
 `live_stop`), and the recorder (ffmpeg reading the mount as a listener into a file, with silencedetect).
 Must not touch the database: the hooks tell controller.usecases.live what happened.

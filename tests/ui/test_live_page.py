@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.edge_agent.streams import aired
 from tests.integration.conftest import DEMO_PASSWORD, deployed, wait_for
@@ -122,4 +122,4 @@ def test_a_district_picks_villages_grouped_by_commune_on_a_phone(
     assert asked.value.post_data_json["targets"] == {"villages": ["04631-ban", "ban-lim"]}
     # This test app runs no streaming server: the page says so in Vietnamese and keeps the button.
     page.get_by_text("Máy chủ chưa bật phát trực tiếp").first.wait_for()
-    assert page.get_by_role("button", name="Bắt đầu phát trực tiếp").is_enabled()
+    expect(page.get_by_role("button", name="Bắt đầu phát trực tiếp")).to_be_enabled()
