@@ -11,8 +11,11 @@ locked past its 5 s busy wait on this shared 2-core host, and a production heart
 
 Per run: a live session is opened over REST, ffmpeg starts sending a tone to its ingest URL (t0 = just
 before ffmpeg starts), and the bench waits until every agent reports the session `started` in the as-run
-log (one `GET /plays?from=` per poll). Per agent, `started` − t0 is one latency sample (one clock:
-loopback). p50/p99 over runs × agents.
+log (one `GET /plays?from=` per poll; an agent not started within 60 s is counted, not waited for). Per
+agent, `started` − t0 is one latency sample (one clock: loopback). The agents report `started` when
+their air begins, silence included while the jitter buffer fills; so once the session has ended the
+bench also reads each agent's WAV and takes the first sample of the tone: `first sound` − t0 is when a
+listener would hear the first word. p50/p99 over runs × agents.
 
 CPU per live listener: during the last run, once every agent airs, nothing is polled for `--cpu-s`
 seconds and the CPU seconds (user + system) of each part are read from /proc through psutil: the
@@ -23,14 +26,17 @@ seconds: the share of one core one more listener costs.
 """
 
 import argparse
+import array
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -43,6 +49,7 @@ from loaxa.fleet import FleetProcesses, simulated_bundle, write_simulated_agent
 from tests.integration.conftest import Deployment, deployed, wait_for
 
 FLEET_PER_PROCESS = 50
+SOUND_LEVEL = 400  # int16: a tenth of the sender's tone after the agents' volume and loudness
 START_WAIT_S = 60  # an agent not started by then is counted as missing, not waited for
 
 
@@ -87,6 +94,29 @@ def started(deployment: Deployment, session: str, since: datetime) -> dict[str, 
         for play in body["items"]
         if play["source"] == {"kind": "live", "session": session} and play["started_at"]
     }
+
+
+def first_sound(home: Path, session: str) -> datetime | None:
+    """When the agent's sink first aired the tone of `session` (None: it aired none, or has no entry yet).
+
+    The file sink writes its WAV at the speaker's pace from `started_at` (silence while the jitter buffer
+    fills), so sample i airs at `started_at + i / rate`: the first sample above a tenth of the tone's
+    level is the first sound a listener hears.
+    """
+    log = home / "played" / "plays.jsonl"
+    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    for entry in entries:
+        if entry["item_id"] != f"live-{session}":
+            continue
+        with wave.open(str(home / "played" / entry["file"]), "rb") as wav:
+            samples = array.array("h", wav.readframes(wav.getnframes()))
+            rate = wav.getframerate()
+        loud = next((i for i, value in enumerate(samples) if abs(value) > SOUND_LEVEL), None)
+        if loud is None:
+            return None
+        started_at = datetime.fromisoformat(entry["started_at"].replace("Z", "+00:00"))
+        return started_at + timedelta(seconds=loud / rate)
+    return None
 
 
 def all_seen(deployment: Deployment, devices: list[str]) -> bool:
@@ -138,8 +168,8 @@ def measure_cpu(agent_roots: list[int], sender: int, seconds: float) -> dict[str
 
 def one_run(
     deployment: Deployment, devices: list[str], agent_roots: list[int], cpu_window: float
-) -> tuple[list[float], dict[str, float]]:
-    """One session: seconds from the source's start to each agent's `started`; CPU if asked."""
+) -> tuple[str, datetime, list[float], dict[str, float]]:
+    """One session: its id, t0, seconds from t0 to each agent's `started`; CPU if asked."""
     body = {"title": "Đo độ trễ", "targets": {"clusters": devices}}
     status, opened = deployment.api.call("POST", "/live", body, user="admin")
     assert status == 201, opened
@@ -168,7 +198,43 @@ def one_run(
         deployment.api.call("POST", f"/live/{opened['id']}/end", user="admin")
         sender.kill()
         sender.wait()
-    return delays, cpu
+    return opened["id"], t0, delays, cpu
+
+
+def heard(homes: list[Path], session: str, t0: datetime) -> list[float]:
+    """Seconds from t0 to the first sound in each agent's sink (agents that aired none left out)."""
+    sounds = [first_sound(home, session) for home in homes]
+    return [(at - t0).total_seconds() for at in sounds if at is not None]
+
+
+def percentiles(values: list[float]) -> str:
+    """p50, p99 and max of `values`, in seconds."""
+    ordered = sorted(values)
+    if not ordered:
+        return "none"
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return f"p50 {statistics.median(ordered):.2f} s, p99 {p99:.2f} s, max {ordered[-1]:.2f} s"
+
+
+def start_agents(
+    deployment: Deployment, devices: list[str], runner: str, heartbeat_s: float
+) -> tuple[FleetProcesses | None, list[int], list[Path]]:
+    """Start the agents; returns the fleet (if any), the agents' root pids and their home directories."""
+    if runner == "process":
+        for device in devices:
+            deployment.start_agent(device)
+        roots = [p.pid for p in deployment.agents.values()]
+        return None, roots, [deployment.root / "agents" / device for device in devices]
+    fleet = start_fleet(deployment, devices, heartbeat_s)
+    roots = [p.pid for p in fleet.processes]
+    return fleet, roots, [deployment.root / "fleet" / device for device in devices]
+
+
+def print_cpu(cpu: dict[str, float], listeners: int, seconds: float) -> None:
+    """CPU seconds per part, and per listener as a share of one core."""
+    print(f"CPU over {seconds:.0f} s on air, {listeners} listeners (CPU s; % of one core per listener):")
+    for name, used in [*cpu.items(), ("all", sum(cpu.values()))]:
+        print(f"  {name:<10} {used:7.2f} s   {100 * used / listeners / seconds:6.3f} %")
 
 
 def main() -> None:
@@ -193,48 +259,38 @@ def main() -> None:
         if args.agents > len(deployment.passwords):
             provision_more(deployment, args.agents)
         devices = sorted(deployment.passwords)[: args.agents]
-        fleet = None
-        if runner == "process":
-            for device in devices:
-                deployment.start_agent(device)
-            agent_roots = [p.pid for p in deployment.agents.values()]
-        else:
-            fleet = start_fleet(deployment, devices, args.fleet_heartbeat_s)
-            agent_roots = [p.pid for p in fleet.processes]
+        fleet, agent_roots, homes = start_agents(deployment, devices, runner, args.fleet_heartbeat_s)
         try:
             wait_for("every agent seen", lambda: all_seen(deployment, devices), 300)
             delays: list[float] = []
+            sounds: list[float] = []
             missing = 0
             cpu: dict[str, float] = {}
             for run in range(args.runs):
                 last = run == args.runs - 1
-                run_delays, run_cpu = one_run(deployment, devices, agent_roots, args.cpu_s if last else 0)
+                session, t0, run_delays, run_cpu = one_run(
+                    deployment, devices, agent_roots, args.cpu_s if last else 0
+                )
+                time.sleep(args.pause_s)  # the agents report live_stop and close their sinks
+                run_sounds = heard(homes, session, t0)
                 delays += run_delays
+                sounds += run_sounds
                 missing += len(devices) - len(run_delays)
                 cpu = run_cpu or cpu
-                print(
-                    f"run {run + 1}: p50 {statistics.median(run_delays):.2f} s, max {max(run_delays):.2f} s"
-                )
+                silent = len(devices) - len(run_sounds)
+                print(f"run {run + 1}: `started` {percentiles(run_delays)}", flush=True)
+                print(f"  first sound {percentiles(run_sounds)} ({silent} agents aired none)", flush=True)
         finally:
             if fleet is not None:
                 fleet.stop()
     load_after = os.getloadavg()
-    delays.sort()
-    p99 = delays[min(len(delays) - 1, round(0.99 * (len(delays) - 1)))]
     print(
-        f"live start latency, {len(devices)} agents ({runner}) × {args.runs} runs (n={len(delays)}): "
-        f"p50 {statistics.median(delays):.2f} s, p99 {p99:.2f} s, max {delays[-1]:.2f} s (target: a few s); "
-        f"{missing} agent-runs did not start within {START_WAIT_S} s"
+        f"live start, {len(devices)} agents ({runner}) × {args.runs} runs: `started` in the as-run log "
+        f"(n={len(delays)}) {percentiles(delays)}; first sound in the sinks (n={len(sounds)}) "
+        f"{percentiles(sounds)}; {missing} agent-runs did not start within {START_WAIT_S} s"
     )
     if cpu:
-        listeners = len(devices)
-        print(
-            f"CPU over {args.cpu_s:.0f} s on air, {listeners} listeners (CPU s; % of one core per listener):"
-        )
-        for name, seconds in cpu.items():
-            print(f"  {name:<10} {seconds:7.2f} s   {100 * seconds / listeners / args.cpu_s:6.3f} %")
-        total = sum(cpu.values())
-        print(f"  {'all':<10} {total:7.2f} s   {100 * total / listeners / args.cpu_s:6.3f} %")
+        print_cpu(cpu, len(devices), args.cpu_s)
     print(
         f"load average before {load_before[0]:.1f}/{load_before[1]:.1f}, "
         f"after {load_after[0]:.1f}/{load_after[1]:.1f} (1/5 min); {datetime.now(UTC):%Y-%m-%d %H:%M}Z"
