@@ -85,6 +85,10 @@ def test_a_missing_or_refused_microphone_is_explained_and_the_button_stays(
         page = open_page(chromium, "phone")
         sign_in(page, live.base, "approver", PASSWORD)
         page.goto(f"{live.base}/live")
+        # A commune's approver: one commune, its list open.
+        assert page.locator("#live-villages details[open] summary").inner_text().split() == [
+            "Xã", "Tú", "Lệ", "(9", "thôn", "bản)",
+        ]  # fmt: skip
         button = page.get_by_role("button", name="Bắt đầu phát trực tiếp")
         button.click()
         page.get_by_text(said).wait_for()
