@@ -6,6 +6,7 @@ and the few that operators touch most have short names: `LOAXA_PORT`, `LOAXA_SCH
 """
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from protocol import MAX_URL
 _LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
 DEFAULT_SCHEDULE = schedules.DEFAULT
 DEFAULT_PIPER_VOICE = "vi_VN-vais1000-medium"
+_LOGIN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # an Icecast user name that fits in an icecast:// URL as is
 
 
 class _Section(BaseModel):
@@ -198,6 +200,15 @@ class StreamSettings(_Section):
     source_password: str | None = Field(
         None, description="External mode: the source password of that Icecast (managed: generated)."
     )
+    source_user: str = Field(
+        "source",
+        description="External mode: the source user name (Icecast's global source password takes `source`; "
+        "another only where the province's default mount sets its own <username>).",
+    )
+    admin_user: str | None = Field(
+        None, description="External mode, optional: an admin user of that Icecast (reads /admin/listmounts)."
+    )
+    admin_password: str | None = Field(None, description="External mode, optional: that admin's password.")
     listener_token_ttl_s: int = Field(
         2 * 86400, ge=60, le=31 * 86400, description="Lifetime of a signed listener URL in seconds."
     )
@@ -217,6 +228,17 @@ class StreamSettings(_Section):
         for value in (self.url, self.public_url):
             if value is not None and not value.startswith(("http://", "https://")):
                 raise ValueError(f"stream: địa chỉ phải bắt đầu bằng http:// hoặc https://, nhận {value!r}")
+        if (self.admin_user is None) != (self.admin_password is None):
+            raise ValueError(
+                "stream: LOAXA_STREAM_ADMIN_USER và LOAXA_STREAM_ADMIN_PASSWORD phải đặt cả hai hoặc bỏ cả "
+                "hai (không có chúng, bộ điều khiển đọc status-json.xsl của Icecast)"
+            )
+        for name, value in (("SOURCE_USER", self.source_user), ("ADMIN_USER", self.admin_user)):
+            if value is not None and not _LOGIN.fullmatch(value):
+                raise ValueError(
+                    f"stream: LOAXA_STREAM_{name} {value!r} không dùng được: chỉ chữ không dấu, số, '.', "
+                    "'_', '-' (1–64 ký tự); hãy đặt đúng tên trong icecast.xml của tỉnh"
+                )
         return self
 
     @property

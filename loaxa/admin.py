@@ -25,6 +25,7 @@ from controller.planning import ScheduleError, error_line, load_schedule_file
 from controller.services import user_admin
 from controller.services.views import UserView
 from loaxa.errors import CliError
+from loaxa.stream_check import check_stream
 
 
 def database(settings: Settings) -> Database:
@@ -182,7 +183,10 @@ def revoke_device(settings: Settings, device_id: str) -> int:
 
 
 def check_config(settings: Settings, files: list[Path]) -> int:
-    """Validate window files (the configured one by default); print each problem as file:line: problem."""
+    """Validate window files (the configured one by default) and a province's Icecast's logins.
+
+    Prints each problem as file:line: problem, or what the Icecast refused.
+    """
     places = _known_places(settings)
     failures = 0
     for path in files or [settings.schedule]:
@@ -204,6 +208,7 @@ def check_config(settings: Settings, files: list[Path]) -> int:
         extra = f"; {len(schedule_file.overrides)} lịch riêng" if schedule_file.overrides else ""
         blackout = f"; {len(schedule.blackout)} ngày nghỉ phát" if schedule.blackout else ""
         print(f"✓ {path}: {schedule.timezone.key}; {windows}{extra}{blackout}")
+    failures += check_stream(settings)
     return 1 if failures else 0
 
 

@@ -178,7 +178,7 @@ class Controller:
                 self.store_recording,
                 two_person=settings.live_two_person,
             )
-            if settings.stream.mode == "managed"
+            if settings.stream.mode in ("managed", "external")
             else None
         )
         self.monitoring = Monitoring(self)

@@ -5,6 +5,6 @@ controller.usecases.live's; this package only runs processes and sends commands.
 """
 
 from controller.live.chunks import ChunkPipe, ChunkRefused
-from controller.live.desk import LiveDesk, LiveHooks, live_mount
+from controller.live.desk import LiveDesk, LiveHooks, LiveUnavailable, live_mount
 
-__all__ = ["ChunkPipe", "ChunkRefused", "LiveDesk", "LiveHooks", "live_mount"]
+__all__ = ["ChunkPipe", "ChunkRefused", "LiveDesk", "LiveHooks", "LiveUnavailable", "live_mount"]

@@ -1,31 +1,28 @@
 """The live desk: one ingest mount per session, the watch that puts it on air and ends it, the recorder.
 
-Owns, per open session: the Icecast source mount `/live-<id>` with its own password, the watch thread
-(polls Icecast's mount list; when the mount has audio it starts the recorder and sends signed
+Owns, per open session: the Icecast source mount `/live-<id>` (managed: with its own password; a
+province's Icecast: its source login), the watch thread (asks the streaming server whether the mount has
+a sender; when the mount has audio it starts the recorder and sends signed
 `live_start` to every target agent; a mount gone, 10 s of silence or a phone silent for 10 s end it with
 `live_stop`), and the recorder (ffmpeg reading the mount as a listener into a file, with silencedetect).
 Must not touch the database: the hooks tell controller.usecases.live what happened.
 """
 
-import base64
 import logging
-import socket
 import subprocess
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
 
 from controller.children import die_with_parent, end_process
 from controller.live.chunks import ChunkPipe
 from controller.streaming import StreamingServer
-from controller.streaming.credentials import ADMIN_USER
+from controller.streaming.admin import source_accepted
 from controller.streaming.listeners import sign_listener_url
 from protocol.messages import Command
 
@@ -38,21 +35,8 @@ def live_mount(session_id: str) -> str:
     return f"/live-{session_id}"
 
 
-def _source_accepted(ingest_url: str) -> bool:
-    """Whether Icecast takes this `icecast://source:pw@host:port/mount` now (a PUT cut after the answer)."""
-    parts = urlsplit(ingest_url)
-    login = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
-    request = (
-        f"PUT {parts.path} HTTP/1.1\r\nHost: {parts.hostname}\r\nAuthorization: Basic {login}\r\n"
-        "Content-Type: audio/mpeg\r\nExpect: 100-continue\r\n\r\n"
-    )
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 8000), timeout=2) as sock:
-            sock.sendall(request.encode())
-            answer = sock.recv(64)
-    except OSError:
-        return False
-    return answer.startswith((b"HTTP/1.1 100", b"HTTP/1.1 200", b"HTTP/1.0 200"))
+class LiveUnavailable(RuntimeError):
+    """The streaming server takes no live source now (mode `off`, or the province's Icecast refuses us)."""
 
 
 @dataclass(frozen=True)
@@ -111,12 +95,16 @@ class LiveDesk:
         with self._lock:
             self._sessions[session_id] = live
             mounts = [live_mount(s) for s in self._sessions]
-        urls = self._take_mounts(mounts, live_mount(session_id))
+        try:
+            urls = self._take_mounts(mounts, live_mount(session_id))
+        except LiveUnavailable:
+            self._forget(live)
+            raise
         if live_mount(session_id) not in urls:
-            with self._lock:
-                del self._sessions[session_id]
-            raise RuntimeError(
-                "the streaming server takes no live sources (LOAXA_STREAM_MODE is not managed)"
+            self._forget(live)
+            raise LiveUnavailable(
+                "Máy chủ phát luồng không nhận nguồn trực tiếp (LOAXA_STREAM_MODE=off). "
+                "Hãy đặt LOAXA_STREAM_MODE=managed hoặc external rồi khởi động lại bộ điều khiển."
             )
         live.thread = threading.Thread(
             target=self._watch, args=(live,), name=f"live-{session_id}", daemon=True
@@ -124,18 +112,31 @@ class LiveDesk:
         live.thread.start()
         return urls[live_mount(session_id)]
 
+    def _forget(self, live: _Session) -> None:
+        """Drop a session that never opened (no mount for it)."""
+        with self._lock:
+            self._sessions.pop(live.id, None)
+        live.directory.rmdir()
+
     def _take_mounts(self, mounts: list[str], wanted: str | None = None) -> dict[str, str]:
         """Declare the open sessions' mounts (Icecast re-reads its file on SIGHUP, a moment later).
 
         Icecast does not say when it has re-read it, so the `wanted` mount is probed as a sender would
         (an HTTP PUT that stops at the answer) until its own password is accepted: the ingest URL handed
-        out then works at the first try.
+        out then works at the first try. A province's Icecast is not reloaded: it takes the source login
+        at once or never (a wrong password, a server that does not answer), and then no session opens.
         """
         urls = self._streaming.set_source_mounts(mounts)
         if wanted is None or wanted not in urls:
             return urls
-        deadline = time.monotonic() + 10
-        while not _source_accepted(urls[wanted]):
+        deadline = time.monotonic() + (10 if self._streaming.reloads_for_mounts else 0)
+        while not source_accepted(urls[wanted]):
+            if not self._streaming.reloads_for_mounts:
+                raise LiveUnavailable(
+                    "Máy chủ Icecast của tỉnh không nhận nguồn của loaxa (không trả lời, hoặc từ chối "
+                    "LOAXA_STREAM_SOURCE_USER/LOAXA_STREAM_SOURCE_PASSWORD). Hãy chạy «loaxa check-config» "
+                    "để kiểm tra rồi thử lại."
+                )
             if time.monotonic() > deadline:
                 log.warning("managed icecast has not taken mount %s within 10 s", wanted)
                 break
@@ -185,13 +186,7 @@ class LiveDesk:
     # -- the watch ----------------------------------------------------------------------------------
 
     def _mount_live(self, mount: str) -> bool:
-        icecast = self._streaming.icecast
-        if icecast is None:
-            return False
-        try:
-            return f'mount="{mount}"' in icecast.listed_mounts()
-        except OSError:
-            return False
+        return self._streaming.mount_has_source(mount, self._clock())
 
     def _watch(self, live: _Session) -> None:
         mount = live_mount(live.id)
@@ -261,19 +256,6 @@ class LiveDesk:
                     log.info("live session %s: the source is silent", live.id)
                     live.silent.set()
 
-    def _kick_source(self, mount: str) -> None:
-        icecast = self._streaming.icecast
-        if icecast is None:
-            return
-        request = urllib.request.Request(f"{icecast.url}/admin/killsource?mount={mount}")  # noqa: S310
-        login = base64.b64encode(f"{ADMIN_USER}:{icecast.credentials.admin_password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {login}")
-        try:
-            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 - our own http URL
-                pass
-        except OSError:
-            log.debug("live mount %s had no source to kick", mount)
-
     def _finish(self, live: _Session) -> None:
         if live.aired:
             for device in live.devices:
@@ -281,7 +263,7 @@ class LiveDesk:
                     log.warning("live session %s: the broker did not take live_stop for %s", live.id, device)
         if live.chunks is not None:
             live.chunks.close()
-        self._kick_source(live_mount(live.id))
+        self._streaming.kill_source(live_mount(live.id))
         recording = b""
         if live.recorder is not None:
             end_process(live.recorder)

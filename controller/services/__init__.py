@@ -61,7 +61,7 @@ from controller.services.ingest import (
     record_status,
 )
 from controller.services.onair import last_dead_air, recent_dead_air
-from controller.services.places import create_commune, create_village, list_villages
+from controller.services.places import commune_names, create_commune, create_village, list_villages
 from controller.services.plans import (
     StoredPlan,
     current_plan,
@@ -141,6 +141,7 @@ __all__ = [
     "broker_accounts",
     "can",
     "cancel",
+    "commune_names",
     "count_bulletins",
     "create_bulletin",
     "create_commune",

@@ -111,3 +111,11 @@ def list_villages(session: Session, commune_id: str | None = None) -> list[Villa
     if commune_id is not None:
         query = query.where(Village.commune_id == commune_id)
     return [_view(v) for v in session.scalars(query)]
+
+
+def commune_names(session: Session, commune_ids: Sequence[str]) -> dict[str, str]:
+    """Commune id → name for the given ids (one query)."""
+    if not commune_ids:
+        return {}
+    rows = session.execute(select(Commune.id, Commune.name).where(Commune.id.in_(set(commune_ids))))
+    return {commune_id: name for commune_id, name in rows}

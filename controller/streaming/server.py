@@ -1,19 +1,23 @@
 """The streaming server as the rest of the controller sees it: managed Icecast, a province's, or none.
 
 Owns the choice of mode (LOAXA_STREAM_MODE), the supervisor of a managed Icecast, keeping its relay
-mounts in step with the stations, and signing listener URLs for agents. External mode (a province's own
-Icecast by URL) carries live sessions with its source password; it has no relay mounts of ours, so relay
-items then carry only the stations' own URLs. Must not read the database (callers pass stations).
+mounts in step with the stations, signing listener URLs for agents, and the live mounts: their ingest URLs,
+whether a sender is on one, kicking it. External mode (a province's own Icecast by URL) carries live
+sessions with its source login (LOAXA_STREAM_SOURCE_USER/PASSWORD) and asks our listener check only if the
+province configured it so (docs/streaming.md "A province's Icecast"); it has no relay mounts of ours, so
+relay items then carry only the stations' own URLs. Must not read the database (callers pass stations).
 """
 
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import quote, urlsplit
+from datetime import datetime, timedelta
+from typing import Final
 
 from controller.children import Supervisor
 from controller.config import Settings
+from controller.streaming.admin import IcecastAdmin, IcecastLogin, source_url
+from controller.streaming.credentials import ADMIN_USER
 from controller.streaming.icecast import ManagedIcecast
 from controller.streaming.icecast_config import (
     LISTENER_AUTH_PATH,
@@ -25,6 +29,8 @@ from controller.streaming.icecast_config import (
 from controller.streaming.listeners import check_mount, sign_listener_url
 
 log = logging.getLogger(__name__)
+STATUS_PAGE: Final = "/status-json.xsl"  # Icecast's public list of mounts with a source
+STATUS_TOKEN_TTL: Final = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,27 @@ class StreamingServer:
                 auth_url=_auth_url(settings),
             )
             self.supervisor = Supervisor(self.icecast)
+        self.admin = self._admin()
         self._relayed: frozenset[int] = frozenset()
+
+    def _admin(self) -> IcecastAdmin | None:
+        """The live-mount requests: to the managed Icecast with its own logins, or to the province's."""
+        if self.icecast is not None:
+            own = self.icecast.credentials
+            return IcecastAdmin(
+                self.icecast.url,
+                IcecastLogin("source", own.source_password),
+                IcecastLogin(ADMIN_USER, own.admin_password),
+            )
+        stream = self.settings
+        if stream.mode != "external" or stream.url is None or stream.source_password is None:
+            return None
+        admin = None
+        if stream.admin_user is not None and stream.admin_password is not None:
+            admin = IcecastLogin(stream.admin_user, stream.admin_password)
+        return IcecastAdmin(
+            stream.url.rstrip("/"), IcecastLogin(stream.source_user, stream.source_password), admin
+        )
 
     @property
     def base_url(self) -> str | None:
@@ -93,10 +119,21 @@ class StreamingServer:
         if self.icecast.configure(relays=tuple(relays)) and self.icecast.running():
             self.icecast.reload()
 
+    @property
+    def reloads_for_mounts(self) -> bool:
+        """Whether declaring source mounts reloads the server (managed: icecast.xml and SIGHUP)."""
+        return self.icecast is not None
+
     def set_source_mounts(self, mounts: Iterable[str]) -> dict[str, str]:
-        """Declare source mounts with their own passwords (live ingest); returns mount → source URL."""
+        """Declare live ingest mounts; returns mount → source URL (empty: no server takes live sources).
+
+        Managed: each mount gets its own password in icecast.xml (a sender can feed nothing else).
+        External: the province's Icecast is not ours to configure; every mount takes its source login.
+        """
         if self.icecast is None:
-            return {}
+            if self.admin is None:
+                return {}
+            return {check_mount(m): source_url(self.admin.base_url, self.admin.source, m) for m in mounts}
         declared = tuple(SourceMount(m, self.icecast.credentials.mount_password(m)) for m in mounts)
         if self.icecast.configure(sources=declared) and self.icecast.running():
             self.icecast.reload()
@@ -106,17 +143,29 @@ class StreamingServer:
         """Where a sender (ffmpeg) pushes a mount's audio, with the source password; None in mode `off`.
 
         Managed: the general source password (declared mounts have their own: `set_source_mounts`).
-        External: the province's Icecast with LOAXA_STREAM_SOURCE_PASSWORD (an https one needs ffmpeg's
-        `-tls 1` besides this URL).
+        External: the province's Icecast with LOAXA_STREAM_SOURCE_USER/PASSWORD (an https one needs
+        ffmpeg's `-tls 1` besides this URL).
         """
         if self.icecast is not None:
             return self.icecast.source_url(check_mount(mount))
-        if self.settings.mode != "external" or self.settings.url is None:
+        if self.admin is None:
             return None
-        parts = urlsplit(self.settings.url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        password = quote(self.settings.source_password or "", safe="")
-        return f"icecast://source:{password}@{parts.hostname}:{port}{check_mount(mount)}"
+        return source_url(self.admin.base_url, self.admin.source, check_mount(mount))
+
+    def mount_has_source(self, mount: str, now: datetime) -> bool:
+        """Whether a sender feeds `mount` now; False when there is no server or it does not answer."""
+        if self.admin is None:
+            return False
+        status = sign_listener_url(self.admin.base_url, STATUS_PAGE, self._secret, now + STATUS_TOKEN_TTL)
+        try:
+            return self.admin.has_source(mount, status)
+        except OSError:
+            return False
+
+    def kill_source(self, mount: str) -> None:
+        """Disconnect the sender of `mount`, if any (a live session has ended)."""
+        if self.admin is not None and not self.admin.kill_source(mount):
+            log.debug("mount %s had no source to kick", mount)
 
     def relay_url(self, station_id: int, expires_at: datetime, device: str | None = None) -> str | None:
         """A signed listener URL of the station's relay mount, or None when the controller has none."""

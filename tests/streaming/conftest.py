@@ -16,7 +16,7 @@ import pytest
 from controller.assets import AssetStore
 from controller.config import Settings, load_settings
 from controller.db import Database, upgrade
-from controller.streaming import StationUrls, StreamingServer
+from controller.streaming import LISTENER_AUTH_PATH, StationUrls, StreamingServer
 from tests.support.services import free_port
 from web import WebContext, create_app
 from web.server import WebServer
@@ -42,9 +42,21 @@ def _no_hook(*_args: object) -> None:
     raise AssertionError("not used by streaming tests")
 
 
+@dataclass
+class Web:
+    """The real web app on a free loopback port: Icecast asks its listener-auth endpoint."""
+
+    settings: Settings
+    tmp: Path
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http.port}{LISTENER_AUTH_PATH}"
+
+
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    """The web app (listener checks) and a managed Icecast started with no stations."""
+def web(tmp_path: Path) -> Iterator[Web]:
+    """The web app (listener checks) over a migrated SQLite database."""
     settings = load_settings({}, data_dir=tmp_path / "data", http__port=free_port())
     url = f"sqlite:///{tmp_path / 'loaxa.db'}"
     upgrade(url)
@@ -60,30 +72,43 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         send_command=_no_hook,
         health=dict,
     )
-    web = WebServer(create_app(context), host="127.0.0.1", port=settings.http.port)
-    web.start()
-    server = StreamingServer(settings, SECRET)
-    server.start(())
+    server = WebServer(create_app(context), host="127.0.0.1", port=settings.http.port)
+    server.start()
     try:
-        yield Stack(server, settings, tmp_path)
+        yield Web(settings, tmp_path)
     finally:
         server.stop()
-        web.stop()
         db.dispose()
 
 
-def feed(stack: Stack, mount: str, seconds: float = 60) -> subprocess.Popen[bytes]:
-    """ffmpeg sending a sine tone as MP3 to `mount` in real time, with the source password."""
-    assert stack.server.icecast is not None
+@pytest.fixture
+def stack(web: Web) -> Iterator[Stack]:
+    """The web app (listener checks) and a managed Icecast started with no stations."""
+    server = StreamingServer(web.settings, SECRET)
+    server.start(())
+    try:
+        yield Stack(server, web.settings, web.tmp)
+    finally:
+        server.stop()
+
+
+def send(ingest_url: str, seconds: float = 60) -> subprocess.Popen[bytes]:
+    """ffmpeg sending a 440 Hz sine tone as MP3 to an `icecast://` source URL in real time."""
     return subprocess.Popen(
         [
             "ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
             "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "libmp3lame", "-b:a", "64k",
-            "-content_type", "audio/mpeg", "-f", "mp3", stack.server.icecast.source_url(mount),
+            "-content_type", "audio/mpeg", "-f", "mp3", ingest_url,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def feed(stack: Stack, mount: str, seconds: float = 60) -> subprocess.Popen[bytes]:
+    """ffmpeg sending a sine tone as MP3 to `mount` of the managed Icecast, with the source password."""
+    assert stack.server.icecast is not None
+    return send(stack.server.icecast.source_url(mount), seconds)
 
 
 def listen(url: str, want: int = 8192, timeout: float = 10) -> tuple[int, bytes]:
@@ -125,4 +150,4 @@ def wait_mounted(stack: Stack, mount: str, timeout: float = 15) -> None:
     pytest.fail(f"mount {mount} did not come up within {timeout} s")
 
 
-__all__ = ["SECRET", "Stack", "StationUrls", "feed", "listen", "wait_mounted"]
+__all__ = ["SECRET", "Stack", "StationUrls", "Web", "feed", "listen", "send", "wait_mounted"]

@@ -3,7 +3,8 @@
 With Chromium's fake microphone (a beeping tone) on http://127.0.0.1 (a secure context), the page goes
 live through the real controller (managed Icecast, mosquitto) to a real agent, whose file sink receives
 the audio; ending from the page stops it. Without microphone permission the page says so in Vietnamese
-and keeps the button.
+and keeps the button. A district's approver, on a 390 px phone, picks villages from lists grouped by
+commune, only those of the district, and the page asks for exactly those.
 """
 
 from collections.abc import Iterator
@@ -11,13 +12,14 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.edge_agent.streams import aired
 from tests.integration.conftest import DEMO_PASSWORD, deployed, wait_for
 from tests.integration.test_live import both_sinks, online
 from tests.ui.conftest import CHROMIUM, CHROMIUM_FLAGS, Live, open_page, shot, sign_in
 from tests.web.conftest import PASSWORD
+from tests.web.test_ui_area_scope import Districts, districts  # noqa: F401 (the fixture)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +85,45 @@ def test_a_missing_or_refused_microphone_is_explained_and_the_button_stays(
         page = open_page(chromium, "phone")
         sign_in(page, live.base, "approver", PASSWORD)
         page.goto(f"{live.base}/live")
+        # A commune's approver: one commune, its list open.
+        assert page.locator("#live-villages details[open] summary").inner_text().split() == [
+            "Xã", "Tú", "Lệ", "(9", "thôn", "bản)",
+        ]  # fmt: skip
         button = page.get_by_role("button", name="Bắt đầu phát trực tiếp")
         button.click()
         page.get_by_text(said).wait_for()
         assert button.is_visible() and button.is_enabled()
         shot(page, "live-microphone-problem-phone")
+
+
+@pytest.mark.browser
+def test_a_district_picks_villages_grouped_by_commune_on_a_phone(
+    browser_with_microphone: Browser,
+    live: Live,
+    districts: Districts,  # noqa: F811 (the fixture)
+) -> None:
+    page = browser_with_microphone.new_context(
+        viewport={"width": 390, "height": 844}, locale="vi-VN", permissions=["microphone"]
+    ).new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, live.base, "huyen-boss", PASSWORD)
+    page.goto(f"{live.base}/live")
+    groups = page.locator("#live-villages details.commune summary")
+    assert [" ".join(text.split()) for text in groups.all_inner_texts()] == [
+        "Xã Nậm Lành (1 thôn bản)",
+        "Xã Tú Lệ (9 thôn bản)",
+    ]
+    assert page.get_by_text("Bản Công").count() == 0  # a commune of another district
+    assert page.locator("#live-villages details[open]").count() == 0  # several communes: folded
+    groups.filter(has_text="Xã Nậm Lành").click()
+    page.get_by_label("Bản Nậm").check()
+    groups.filter(has_text="Xã Tú Lệ").click()
+    page.get_by_label("Bản Lìm").check()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    shot(page, "live-villages-by-commune-phone")
+    with page.expect_request(lambda r: r.url.endswith("/api/v1/live") and r.method == "POST") as asked:
+        page.get_by_role("button", name="Bắt đầu phát trực tiếp").click()
+    assert asked.value.post_data_json["targets"] == {"villages": ["04631-ban", "ban-lim"]}
+    # This test app runs no streaming server: the page says so in Vietnamese and keeps the button.
+    page.get_by_text("Máy chủ chưa bật phát trực tiếp").first.wait_for()
+    expect(page.get_by_role("button", name="Bắt đầu phát trực tiếp")).to_be_enabled()

@@ -177,7 +177,7 @@ def test_a_districts_as_run_log_holds_only_its_clusters(
 
 def test_a_districts_village_lists_hold_only_its_villages(client: FlaskClient, districts: Districts) -> None:
     sign_in(client, "huyen-admin")
-    for path in ("/drills", "/devices/new", "/devices/namlanh-c01"):
+    for path in ("/drills", "/devices/new", "/devices/namlanh-c01", "/live"):
         page = client.get(path).get_data(as_text=True)
         assert 'value="04631-ban"' in page and 'value="ban-lim"' in page, path
         assert 'value="04700-ban"' not in page, path

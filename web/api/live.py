@@ -6,7 +6,7 @@ Owns the HTTP side only; the rules are controller.usecases.live's, the processes
 from apiflask import APIBlueprint
 from flask import request
 
-from controller.live import ChunkRefused
+from controller.live import ChunkRefused, LiveUnavailable
 from controller.usecases.live import LiveUseCases, LiveView
 from web.api.assets import signed_asset_url
 from web.api.errors import abort
@@ -20,14 +20,18 @@ _REFUSED = {
     403: "The user may not go live (permission `live`)",
     404: "No such live session",
     409: "Someone is on air already (live_busy), or the session is not in that state",
-    503: "No managed streaming server to take live audio",
+    503: "No streaming server takes live audio (mode off, or the external Icecast refuses the source login)",
 }
 
 
 def _live() -> LiveUseCases:
     live = web_context().live
     if live is None:
-        abort(503, "Máy chủ chưa bật phát trực tiếp (cần LOAXA_STREAM_MODE=managed).", "live_unavailable")
+        abort(
+            503,
+            "Máy chủ chưa bật phát trực tiếp (cần LOAXA_STREAM_MODE=managed hoặc external).",
+            "live_unavailable",
+        )
     return live
 
 
@@ -48,7 +52,10 @@ def _out(view: LiveView, ingest_url: str | None = None) -> LiveOut:
 def start(body: LiveIn) -> LiveOut:
     """Open a live session; it goes on air on every target agent as soon as its mount has audio."""
     user = permit("live")
-    view, ingest = _live().start(user, targets=body.targets, title=body.title)
+    try:
+        view, ingest = _live().start(user, targets=body.targets, title=body.title)
+    except LiveUnavailable as exc:
+        abort(503, str(exc), "live_unavailable")
     return _out(view, ingest)
 
 

@@ -12,6 +12,7 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller.streaming import ListenerRefused, check_listener
+from controller.streaming.server import STATUS_PAGE
 from web.api.errors import ApiError
 from web.api.guards import accepts_form
 from web.context import web_context
@@ -52,5 +53,7 @@ def listener_auth() -> Response:
             exc.reason,
             headers={"icecast-auth-message": exc.reason},
         ) from exc
-    log.info("listener admitted to %s (device %s)", listener.mount, listener.device or "-")
+    # The live desk reads a province's status page several times a second through this check: not logged.
+    level = logging.DEBUG if listener.mount == STATUS_PAGE else logging.INFO
+    log.log(level, "listener admitted to %s (device %s)", listener.mount, listener.device or "-")
     return Response(status=200, headers={"icecast-auth-user": "1"})

@@ -77,8 +77,9 @@
     navigator.mediaDevices.getUserMedia({ audio: true }).then(function (media) {
       stream = media;
       meterOn(media);
-      var villages = Array.prototype.map.call(document.getElementById("live-villages").selectedOptions,
-        function (o) { return o.value; });
+      var villages = Array.prototype.map.call(
+        document.querySelectorAll("#live-villages input[name=village]:checked"),
+        function (box) { return box.value; });
       var title = document.getElementById("live-title").value || "Thông báo trực tiếp";
       return call("POST", "", { title: title, targets: villages.length ? { villages: villages } : {} });
     }).then(function (opened) {
