@@ -1,6 +1,6 @@
 """Playback skew benchmark (issue 13, item 5): how far apart N real agents air the same sound.
 
-Run: .venv/bin/python bench/bench_skew.py [--agents 6] [--items 3] [--stream-s 20] [--station on-air|from-start]
+Run: .venv/bin/python bench/bench_skew.py [--agents 6] [--items 3] [--stream-s 20] [--station from-start]
 It runs the real controller (managed mosquitto and Icecast2) over the seeded demo commune and N real
 `loaxa agent` processes into their file sinks, all on one machine (one clock: the figures are the
 technique's own skew, without NTP error or ALSA latency; docs/streaming.md says what a Pi adds). Then:
