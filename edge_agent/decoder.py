@@ -36,8 +36,10 @@ def decoder_argv(source: str | Path) -> list[str]:
         # arrival times are what its playout is timed by.
         *(["-flush_packets", "1"] if network else []),
         # A small probe: MP3 and AAC frames say what they are in a few hundred bytes, and ffmpeg's default
-        # (5 MB or 5 s) would hold the first sound of a 32 kbit/s stream back by most of a second.
-        "-probesize", str(_PROBE_BYTES), "-analyzeduration", "0",
+        # (5 MB or 5 s) would hold the first sound of a 32 kbit/s stream back by most of a second. The
+        # format probe has its own limit (1 MiB): a stream joined mid-frame, as a station's burst begins,
+        # scores low until ffmpeg has seen 200 MP3 frames, 7 s of a 32 kbit/s station.
+        "-probesize", str(_PROBE_BYTES), "-formatprobesize", str(_PROBE_BYTES), "-analyzeduration", "0",
         "-i", str(source), "-vn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "-",
     ]  # fmt: skip
 
