@@ -88,7 +88,7 @@ def test_a_window_forgets_old_arrivals_so_a_late_source_moves_the_estimate() -> 
     assert estimator.origin == pytest.approx(10.0)
 
 
-def test_agents_that_joined_at_different_live_edge_positions_air_the_same_sample_at_the_same_instant() -> None:
+def test_agents_that_joined_at_different_live_edge_positions_air_one_sample_at_one_instant() -> None:
     early, late = Timeline(2.0), Timeline(2.0)
     first_early = join(early, connect=ON_AIR + 20.0, until=ON_AIR + 30.0, delay=0.04, jitter=0.3, seed=1)
     first_late = join(late, connect=ON_AIR + 20.437, until=ON_AIR + 30.0, delay=0.04, jitter=0.3, seed=2)
