@@ -55,12 +55,14 @@ class ArrivalEstimator:
 class Timeline:
     """One connection's decoded audio by stream position, and the block that airs at a given instant.
 
-    Sample p airs at `origin + p / RATE + delay_s`, `origin` being the estimator's, followed while the
-    stream airs only when it moves by more than `tolerance_s` (each move skips or repeats-as-silence that
-    much; small wanderings of the minimum would otherwise click). With `start_at`, audio the source made
-    before that instant is not aired: the stream's first sample airs at `start_at + delay_s` on every agent.
-    At most `cap_s` of audio is held (`full`): past that the reader waits, as for a file sent faster than
-    real time.
+    Sample p airs at `origin + p / RATE + delay_s`, `origin` being the estimator's. While the stream airs,
+    the origin follows the estimate only when it moved earlier by more than `earlier_s` (a less-delayed
+    arrival showed the first estimate was late: the agent skips that much) or later by more than
+    `later_s` (the window forgot an old minimum: the source paused or its clock is slow, and the agent
+    pads that much with silence); smaller wanderings would otherwise click. With `start_at`, audio the
+    source made before that instant is not aired: the stream's first sample airs at `start_at + delay_s`
+    on every agent. At most `cap_s` of audio is held (`full`): past that the reader waits, as for a file
+    sent faster than real time.
     """
 
     def __init__(
@@ -69,12 +71,13 @@ class Timeline:
         *,
         start_at: float | None = None,
         window_s: float = 4.0,
-        tolerance_s: float = 0.01,
+        earlier_s: float = 0.003,
+        later_s: float = 0.01,
         cap_s: float = 40.0,
     ) -> None:
         self.delay_s = delay_s
         self._start_at = start_at
-        self._tolerance_s = tolerance_s
+        self._earlier_s, self._later_s = earlier_s, later_s
         self._cap = int(cap_s * RATE)
         self._estimator = ArrivalEstimator(window_s)
         self._pcm = bytearray()
@@ -104,13 +107,13 @@ class Timeline:
             self._estimator.feed(arrival, self.end)
 
     def _follow(self) -> float | None:
-        """The origin to air by: the estimate, kept steady within the tolerance once the stream airs."""
+        """The origin to air by: the estimate, kept steady within the tolerances once the stream airs."""
         estimate = self._estimator.origin
         if estimate is None:
             return None
         if self._origin is None or not self.airing:
             self._origin = estimate
-        elif abs(estimate - self._origin) > self._tolerance_s:
+        elif not -self._earlier_s <= estimate - self._origin <= self._later_s:
             self._origin = estimate
             self.realigned += 1
         return self._origin

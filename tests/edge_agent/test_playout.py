@@ -133,14 +133,19 @@ def test_a_missing_stretch_airs_as_silence_and_a_block_with_no_stream_audio_is_n
     assert timeline.ahead_s(ON_AIR + 3.1) == 0.0
 
 
-def test_the_origin_holds_within_the_tolerance_and_follows_a_larger_move() -> None:
-    timeline = Timeline(2.0, tolerance_s=0.01)
-    timeline.append(source(0, RATE), ON_AIR + 1.0)
-    assert source_at(timeline, ON_AIR + 2.0) == 0
-    timeline.append(source(RATE, 2 * RATE), ON_AIR + 1.995)  # 5 ms less delayed: within the tolerance
-    assert source_at(timeline, ON_AIR + 2.5) == RATE // 2 and timeline.realigned == 0
-    timeline.append(source(2 * RATE, 3 * RATE), ON_AIR + 2.98)  # 20 ms less: follow it (skip 20 ms)
-    assert source_at(timeline, ON_AIR + 3.0) == RATE + round(0.02 * RATE) and timeline.realigned == 1
+def test_the_origin_follows_a_less_delayed_arrival_at_once_and_a_later_one_past_10_ms() -> None:
+    timeline = Timeline(2.0)
+    # Second k of the source arrives at ON_AIR + k + 1 + offset (its last sample made at ON_AIR + k + 1).
+    offsets = [0.0, -0.002, -0.005] + [0.003] * 6 + [0.02] * 6
+    aired = []
+    for k, offset in enumerate(offsets):
+        timeline.append(source(k * RATE, (k + 1) * RATE), ON_AIR + k + 1 + offset)
+        aired.append((source_at(timeline, ON_AIR + k + 2.5), timeline.realigned))
+    at = [named(round((k + 0.5 - origin) * RATE)) for k, origin in enumerate([0.0, 0.0, -0.005])]
+    assert aired[:3] == [(at[0], 0), (at[1], 0), (at[2], 1)]  # 2 ms earlier holds, 5 ms earlier follows
+    # 8 ms later than the origin (the window forgot the -5 ms arrival) holds; 25 ms later follows.
+    assert aired[8] == (named(round((8.5 + 0.005) * RATE)), 1)
+    assert aired[-1] == (named(round((14.5 - 0.02) * RATE)), 2)
 
 
 def test_half_a_sample_waits_for_its_other_byte_and_the_cap_stops_the_reader() -> None:
