@@ -47,8 +47,9 @@ def decoder_argv(source: str | Path) -> list[str]:
 class Decoder:
     """Decodes one source in a child process; `take()` hands out blocks of `BLOCK_S` in order.
 
-    The buffer holds at most `buffer_s` of audio: when it is full the reader stops reading, so ffmpeg (and
-    through TCP the server) waits. `primed` is set once `prefill_s` is buffered or the input ended.
+    The buffer holds at most `buffer_s` of audio (2 s by default, for a file): when it is full the reader
+    stops reading, so ffmpeg (and through TCP the server) waits. `primed` is set once `prefill_s` (0.3 s)
+    is buffered or the input ended.
     With a `timeline` (a stream), audio goes there as it arrives instead, and `block_at()` hands out the
     block that airs at an instant.
     """

@@ -189,7 +189,7 @@ class StreamAiring:
             if not clean:
                 self._filler_path = None
         if self._filler is None and self._filler_path is not None:
-            self._filler = Decoder(self._filler_path, self._clock, buffer_s=2.0, prefill_s=0.3)
+            self._filler = Decoder(self._filler_path, self._clock)
         return self._filler
 
     def _stream_airs(self, url: str) -> None:
