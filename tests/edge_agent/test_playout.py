@@ -134,7 +134,7 @@ def test_a_missing_stretch_airs_as_silence_and_a_block_with_no_stream_audio_is_n
 
 
 def test_the_origin_follows_a_less_delayed_arrival_at_once_and_a_later_one_past_10_ms() -> None:
-    timeline = Timeline(2.0)
+    timeline = Timeline(2.0, window_s=4.0)
     # Second k of the source arrives at ON_AIR + k + 1 + offset (its last sample made at ON_AIR + k + 1).
     offsets = [0.0, -0.002, -0.005] + [0.003] * 6 + [0.02] * 6
     aired = []
