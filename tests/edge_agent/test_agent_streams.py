@@ -134,10 +134,10 @@ def test_a_source_killed_mid_slot_falls_back_to_the_next_then_the_filler_and_eve
         seconds=0.2
     )
     record, heard = the_recording(tmp_path / "played", "r-2")
-    tones_in_order = [
-        f for i, f in enumerate(heard) if f in (440, 880, 660) and (i == 0 or heard[i - 1] != f)
-    ]
-    assert tones_in_order == [440, 880, 660], heard
+    # 440 Hz, then 880, then the filler (660, looped: its loop's seam may fall inside the slot), none back.
+    assert list(dict.fromkeys(f for f in heard if f in (440, 880, 660))) == [440, 880, 660], heard
+    last = {f: max(i for i, g in enumerate(heard) if g == f) for f in (440, 880)}
+    assert last[440] < heard.index(880) and last[880] < heard.index(660), heard
     # Each fallback aired within 10 s of the loss: the silence between tones is short.
     longest_quiet = max(
         len(run) for run in "".join("q" if f not in (440, 880, 660) else " " for f in heard).split(" ")
