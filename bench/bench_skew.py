@@ -1,13 +1,16 @@
 """Playback skew benchmark (issue 13, item 5): how far apart N real agents air the same sound.
 
-Run: .venv/bin/python bench/bench_skew.py [--agents 6] [--items 3] [--stream-s 20]
+Run: .venv/bin/python bench/bench_skew.py [--agents 6] [--items 3] [--stream-s 20] [--station from-start]
 It runs the real controller (managed mosquitto and Icecast2) over the seeded demo commune and N real
 `loaxa agent` processes into their file sinks, all on one machine (one clock: the figures are the
 technique's own skew, without NTP error or ALSA latency; docs/streaming.md says what a Pi adds). Then:
 
 - file items: `--items` bulletins in the test window; per agent and item, the sink's start (plays.jsonl)
   minus the item's planned start, and per item the spread across agents (max − min);
-- relay: a relay slot whose station is a paced MP3 server on loopback (noise, so it can be aligned);
+- relay: a relay slot whose station is a paced MP3 server on loopback (noise, so it can be aligned): by
+  default a station on the air (each connection gets the last second, then the live edge, as a radio
+  station's Icecast sends), or with `--station from-start` one that sends each connection the file from
+  its start;
 - live: a live session fed by ffmpeg (noise) to its Icecast ingest mount.
 
 For relay and live the figure is acoustic: the sink's WAV is written at the speaker's pace from its
@@ -18,6 +21,7 @@ of the source minus when the first agent airs it. The spread is max − min over
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -122,16 +126,18 @@ def acoustic_skews(deployment: Deployment, devices: list[str], key: str, at_s: f
     return skews
 
 
-def relay(deployment: Deployment, devices: list[str], seconds: int, tmp: Path) -> list[float]:
+def relay(
+    deployment: Deployment, devices: list[str], seconds: int, tmp: Path, *, on_air: bool
+) -> list[float]:
     """A relay slot from a paced noise station: the acoustic skew per agent."""
     mp3 = tmp / "station.mp3"
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"{NOISE}:d={seconds + 30}",
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"{NOISE}:d={seconds + 120}",
          "-ac", "1", "-ar", "22050", "-b:a", "32k", str(mp3)],
         check=True,
     )  # fmt: skip
     with stream_server() as server:
-        server.mounts["/station"] = Mount(mp3.read_bytes())
+        server.mounts["/station"] = Mount(mp3.read_bytes(), on_air=on_air)
         api = deployment.api
         status, station = api.call(
             "POST", "/stations", {"name": "Đài thử", "urls": [server.url("/station")]}, user="admin"
@@ -184,6 +190,12 @@ def live(deployment: Deployment, devices: list[str], seconds: int) -> list[float
     return acoustic_skews(deployment, devices, session, at_s=seconds / 2)
 
 
+def load() -> str:
+    """The load average now (1, 5 min): the host is shared, so each figure says how busy it was."""
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}"
+
+
 def show(kind: str, values: list[float], spreads: list[float]) -> None:
     """Print p50 and max |value| in ms, and the spread across agents."""
     mags = sorted(abs(v) for v in values)
@@ -200,7 +212,9 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=6)
     parser.add_argument("--items", type=int, default=3)
     parser.add_argument("--stream-s", type=int, default=20)
+    parser.add_argument("--station", choices=("on-air", "from-start"), default="on-air")
     args = parser.parse_args()
+    loads: dict[str, str] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
         deployed(Path(tmp), opens_in_s=45, length_s=600) as deployment,
@@ -210,13 +224,25 @@ def main() -> None:
             deployment.start_agent(device)
         for device in devices:
             wait_for(f"{device} online", lambda d=device: deployment.device(d)["online"], 60)  # type: ignore[misc]
+        loads["files"] = load()
         errors, spreads = file_items(deployment, devices, args.items)
-        relay_skews = relay(deployment, devices, args.stream_s, Path(tmp))
+        loads["files"] += " → " + load()
+        loads["relay"] = load()
+        relay_skews = relay(deployment, devices, args.stream_s, Path(tmp), on_air=args.station == "on-air")
+        loads["relay"] += " → " + load()
+        loads["live"] = load()
         live_skews = live(deployment, devices, args.stream_s)
-    print(f"{len(devices)} agents, one host (loopback, one clock)")
-    show("file items (sink start − planned_start)", errors, spreads)
-    show("relay (acoustic, vs first agent)", relay_skews, [max(relay_skews) - min(relay_skews)])
-    show("live (acoustic, vs first agent)", live_skews, [max(live_skews) - min(live_skews)])
+        loads["live"] += " → " + load()
+    print(f"{len(devices)} agents, one host (loopback, one clock); relay station {args.station}")
+    show(f"file items (sink start − planned_start) [{loads['files']}]", errors, spreads)
+    show(
+        f"relay (acoustic, vs first agent) [{loads['relay']}]",
+        relay_skews,
+        [max(relay_skews) - min(relay_skews)],
+    )
+    show(
+        f"live (acoustic, vs first agent) [{loads['live']}]", live_skews, [max(live_skews) - min(live_skews)]
+    )
     for kind, values in (("relay", relay_skews), ("live", live_skews)):
         print(f"{kind} per agent (ms): " + ", ".join(f"{v * 1000:+.1f}" for v in values))
 

@@ -32,7 +32,7 @@ from edge_agent.reporting import report_held, report_notes, report_outcome, skip
 from edge_agent.schedule import Decision
 from edge_agent.starts import Starter
 from edge_agent.state import State
-from edge_agent.stream import StreamJob
+from edge_agent.stream import StreamJob, StreamSettings
 from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
 from edge_agent.update import mark_healthy, request_update
@@ -104,7 +104,12 @@ class Agent:
         self._programme = Programme(self._state, config.cache_dir)
         self._current: Playback | None = None
         self._starter = Starter(
-            self._player, self._amplifier, self._clock, self._wake, dead_air_s=config.player.dead_air_s
+            self._player,
+            self._amplifier,
+            self._clock,
+            self._wake,
+            dead_air_s=config.player.dead_air_s,
+            settings=StreamSettings(playout_delay_s=config.player.playout_delay_s),
         )
         self._tones: list[Track] = []
         self._fetch_pending = False
@@ -258,7 +263,10 @@ class Agent:
                 filler = None
                 if item.asset is not None and item.asset.sha256 in self._programme.ready:
                     filler = asset_path(self.config.cache_dir, item.asset.sha256)
-                job = StreamJob(item.source.urls, self._programme.stream_end(item), filler)
+                # Every agent of the slot starts the station's audio of its planned start, one delay later.
+                job = StreamJob(
+                    item.source.urls, self._programme.stream_end(item), filler, start_at=item.planned_start
+                )
                 volume = item.volume if item.volume is not None else self._volume()
                 # Its `started`, with the URL that answered, comes from the stream as a note.
                 self._current = self._starter.stream(item, job, volume, emergency=emergency)

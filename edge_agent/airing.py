@@ -110,7 +110,7 @@ def air_file(
     cancel: threading.Event,
 ) -> Result:
     """Decode a bulletin file and air it; a file that cannot be decoded holds its slot, then fails."""
-    decoder = Decoder(path, clock, buffer_s=2.0, prefill_s=0.3)
+    decoder = Decoder(path, clock)
     slot_s = duration_ms / 1000
     try:
         decoder.wait_primed(_FILE_START_S)

@@ -40,6 +40,7 @@ alsa_device = "default"
 mixer_control = "Master"
 # decode_files = true     # file backend: decode bulletins like ALSA does (dead-air check)
 dead_air_s = 10           # silence (< -50 dBFS) or no audio for longer than this is reported as dead air
+playout_delay_s = 2.0     # relay and live audio airs this long after the source made it (same on every Pi)
 
 [amplifier]
 gpio_pin = 17             # leave out when there is no relay
@@ -81,6 +82,9 @@ class PlayerConfig:
     # the file sink copies files unless asked, so simulated fleets with placeholder audio stay cheap.
     decode_files: bool = True
     dead_air_s: float = 10.0
+    # Relay and live audio airs this long after the source made it: one value for every agent of a commune
+    # (clusters within earshot air together), above connection + decoder start + network jitter.
+    playout_delay_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,15 @@ def _positive(value: float, key: str) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be above 0, got {value}")
     return value
+
+
+def _playout_delay(value: float) -> float:
+    # Below half a second a connection's start outruns it; past 30 s a relay would lose its slot's start.
+    if not 0.5 <= value <= 30:
+        raise ConfigError(
+            f"player.playout_delay_s must be 0.5–30 s, got {value}; keep the same value on every agent"
+        )
+    return float(value)
 
 
 def _parse_url(url: str) -> tuple[str, int, bool]:
@@ -236,6 +249,7 @@ def parse_config(data: dict[str, Any], base: Path) -> AgentConfig:
             mixer_control=player.get("mixer_control", str, "Master"),
             decode_files=backend != "file" or player.get("decode_files", bool, False),
             dead_air_s=_positive(float(player.get("dead_air_s", (int, float), 10.0)), "player.dead_air_s"),
+            playout_delay_s=_playout_delay(player.get("playout_delay_s", (int, float), 2.0)),
         ),
         amplifier=AmplifierConfig(gpio_pin=pin, warmup_s=warmup),
         heartbeat_interval_s=_positive(

@@ -2,11 +2,14 @@
 
 Inputs are whatever ffmpeg reads: MP3/AAC over HTTP, Icecast, HLS, files. Owns the decoder process, its
 reader threads and the buffer, and what it can tell about its input: when bytes last came, whether it
-ended, how (exit code, decode errors). It must not decide what to do about a stall or a failure (that is
-edge_agent.stream), play, or report anything.
+ended, how (exit code, decode errors). A file is taken block by block in order; a stream goes into a
+`Timeline` with the wall-clock time each piece arrived (edge_agent.playout), which says what airs when.
+It must not decide what to do about a stall or a failure (that is edge_agent.stream), play, or report
+anything.
 """
 
 import logging
+import os
 import subprocess
 import threading
 from collections import deque
@@ -15,6 +18,7 @@ from typing import IO, Final
 
 from edge_agent.clock import Clock
 from edge_agent.pcm import BLOCK_BYTES, BLOCK_S, RATE
+from edge_agent.playout import Timeline
 
 log = logging.getLogger(__name__)
 # ffmpeg gives up on a connection that sends nothing for this long (the agent usually gives up sooner).
@@ -28,9 +32,14 @@ def decoder_argv(source: str | Path) -> list[str]:
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
         *(["-rw_timeout", str(_RW_TIMEOUT_US)] if network else []),
+        # Each decoded frame leaves at once (not when ffmpeg's 32 KB output buffer fills): a stream's
+        # arrival times are what its playout is timed by.
+        *(["-flush_packets", "1"] if network else []),
         # A small probe: MP3 and AAC frames say what they are in a few hundred bytes, and ffmpeg's default
-        # (5 MB or 5 s) would hold the first sound of a 32 kbit/s stream back by most of a second.
-        "-probesize", str(_PROBE_BYTES), "-analyzeduration", "0",
+        # (5 MB or 5 s) would hold the first sound of a 32 kbit/s stream back by most of a second. The
+        # format probe has its own limit (1 MiB): a stream joined mid-frame, as a station's burst begins,
+        # scores low until ffmpeg has seen 200 MP3 frames, 7 s of a 32 kbit/s station.
+        "-probesize", str(_PROBE_BYTES), "-formatprobesize", str(_PROBE_BYTES), "-analyzeduration", "0",
         "-i", str(source), "-vn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "-",
     ]  # fmt: skip
 
@@ -38,13 +47,25 @@ def decoder_argv(source: str | Path) -> list[str]:
 class Decoder:
     """Decodes one source in a child process; `take()` hands out blocks of `BLOCK_S` in order.
 
-    The buffer holds at most `buffer_s` of audio: when it is full the reader stops reading, so ffmpeg (and
-    through TCP the server) waits. `primed` is set once `prefill_s` is buffered or the input ended.
+    The buffer holds at most `buffer_s` of audio (2 s by default, for a file): when it is full the reader
+    stops reading, so ffmpeg (and through TCP the server) waits. `primed` is set once `prefill_s` (0.3 s)
+    is buffered or the input ended.
+    With a `timeline` (a stream), audio goes there as it arrives instead, and `block_at()` hands out the
+    block that airs at an instant.
     """
 
-    def __init__(self, source: str | Path, clock: Clock, *, buffer_s: float, prefill_s: float) -> None:
+    def __init__(
+        self,
+        source: str | Path,
+        clock: Clock,
+        *,
+        buffer_s: float = 2.0,
+        prefill_s: float = 0.3,
+        timeline: Timeline | None = None,
+    ) -> None:
         self.source = str(source)
         self._clock = clock
+        self._timeline = timeline
         self._capacity = max(1, round(buffer_s / BLOCK_S))
         self._prefill = max(1, round(prefill_s / BLOCK_S))
         self._blocks: deque[bytes] = deque()
@@ -78,6 +99,9 @@ class Decoder:
     def _read(self, out: IO[bytes] | None) -> None:
         if out is None:
             return
+        if self._timeline is not None:
+            self._read_timed(out, self._timeline)
+            return
         while True:
             block = out.read(BLOCK_BYTES)
             with self._cond:
@@ -91,6 +115,27 @@ class Decoder:
                 self._cond.notify_all()
                 while len(self._blocks) >= self._capacity and not self._closed:
                     self._cond.wait()
+        self._exited()
+
+    def _read_timed(self, out: IO[bytes], timeline: Timeline) -> None:
+        """A stream: each piece as ffmpeg writes it (its arrival time is when it came), into the timeline."""
+        fd = out.fileno()
+        while True:
+            data = os.read(fd, BLOCK_BYTES)
+            arrival = self._clock.now().timestamp()
+            with self._cond:
+                if not data or self._closed:
+                    break
+                self.last_data = self._clock.monotonic()
+                self.decoded_s += len(data) / (2 * RATE)
+                timeline.append(data, arrival)
+                self.primed = True
+                self._cond.notify_all()
+                while timeline.full and not self._closed:
+                    self._cond.wait()
+        self._exited()
+
+    def _exited(self) -> None:
         code = self._proc.wait() if self._proc is not None else -1
         with self._cond:
             self.returncode = code
@@ -122,6 +167,30 @@ class Decoder:
             self._cond.notify_all()
             return block
 
+    def block_at(self, at: float, timeout: float) -> bytes | None:
+        """A stream's block that airs from `at` (wall-clock seconds), None when it holds no stream audio.
+
+        While the stream airs and the block's samples have not all come, waits up to `timeout` s for them.
+        """
+        timeline = self._require_timeline()
+        with self._cond:
+            if timeout > 0:
+                self._cond.wait_for(lambda: self.ended or not timeline.waiting(at), timeout)
+            block = timeline.block(at)
+            self._cond.notify_all()
+            return block
+
+    def ahead_s(self) -> float:
+        """A stream's received audio that airs from now on, in seconds."""
+        timeline = self._require_timeline()
+        with self._cond:
+            return timeline.ahead_s(self._clock.now().timestamp())
+
+    def _require_timeline(self) -> Timeline:
+        if self._timeline is None:
+            raise RuntimeError(f"{self.source} is decoded as a file, not timed as a stream")
+        return self._timeline
+
     def wait_primed(self, timeout: float) -> bool:
         """Wait until the buffer is primed (or the input ended); True when it is."""
         with self._cond:
@@ -129,7 +198,9 @@ class Decoder:
 
     @property
     def drained(self) -> bool:
-        """True when the input ended and every block was taken."""
+        """True when the input ended and every block was taken (a stream: no audio left to air)."""
+        if self._timeline is not None:
+            return self.ended and self.ahead_s() <= 0
         with self._cond:
             return self.ended and not self._blocks
 

@@ -17,19 +17,24 @@ from protocol import Command
 
 @dataclass(frozen=True)
 class LiveSession:
-    """A live session to air: from `urls` (in order) until `not_after`, at `volume` (None: the device's)."""
+    """A live session to air: from `urls` (in order) until `not_after`, at `volume` (None: the device's).
+
+    `start_at` is when the session went on air: every agent airs the source's audio from that instant on,
+    one playout delay later (None, from an older controller: what the stream sends).
+    """
 
     session: str
     urls: tuple[str, ...]
     not_after: datetime
     volume: int | None = None
+    start_at: datetime | None = None
 
     @classmethod
     def from_command(cls, command: Command) -> "LiveSession | None":
         """The session a `live_start` asks for (None for any other command)."""
         if command.command != "live_start" or command.session is None or command.not_after is None:
             return None
-        return cls(command.session, command.urls, command.not_after, command.volume)
+        return cls(command.session, command.urls, command.not_after, command.volume, command.start_at)
 
     @property
     def label(self) -> str:
@@ -37,8 +42,8 @@ class LiveSession:
         return f"live-{self.session}"
 
     def job(self) -> StreamJob:
-        """The stream to air: no filler, ends at `not_after` or when the source falls silent."""
-        return StreamJob(self.urls, self.not_after, live=True)
+        """The stream to air: no filler, from `start_at` until `not_after` or the source falls silent."""
+        return StreamJob(self.urls, self.not_after, live=True, start_at=self.start_at)
 
 
 class LiveDesk:

@@ -5,7 +5,9 @@ Owns the fallback order and its timing (issue 13, item 2): when the stream airin
 relay of the same station), then the item's filler in a loop, all within 10 s; the URLs are tried again
 with backoff while the slot lasts, and the stream replaces the filler as soon as one answers. Every outage
 of at least `min_gap_s` becomes a `gap` note. A relay stops at its slot's end; a live session also ends when
-it has aired nothing audible for the dead-air limit. It must not choose what to play or report events.
+it has aired nothing audible for the dead-air limit. Stream audio airs by its arrival time, one playout
+delay after the source made it and from the job's common start on (edge_agent.playout), so that agents
+within earshot air it together. It must not choose what to play or report events.
 """
 
 import threading
@@ -17,14 +19,16 @@ from edge_agent.airing import Air, Note, Result
 from edge_agent.clock import Clock
 from edge_agent.decoder import Decoder
 from edge_agent.pcm import BLOCK_S
+from edge_agent.playout import Timeline
 
 
 @dataclass(frozen=True)
 class StreamSettings:
     """Timings of stream airing; the defaults keep a failover (stall to next audio) under 10 s."""
 
-    buffer_s: float = 3.0  # the jitter buffer
-    prefill_s: float = 1.0  # buffered before a source airs (again, after an underrun)
+    # The playout delay D, the jitter buffer: stream audio airs D after the source made it, on every agent
+    # alike. It must exceed the connection and decoder start plus the network's jitter.
+    playout_delay_s: float = 2.0
     stall_s: float = 2.0  # no bytes this long (and the buffer run low): the source stalled
     connect_s: float = 3.0  # no audio this long after opening a URL: try the next
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
@@ -33,12 +37,17 @@ class StreamSettings:
 
 @dataclass(frozen=True)
 class StreamJob:
-    """What to air: URLs in order, until `ends_at`; a relay may loop a filler file; live ends on silence."""
+    """What to air: URLs in order, until `ends_at`; a relay may loop a filler file; live ends on silence.
+
+    `start_at` is the common start: the source's audio from that instant airs, from `start_at` + the
+    playout delay (a relay slot's planned start, a live session's on-air instant); None airs what comes.
+    """
 
     urls: tuple[str, ...]
     ends_at: datetime
     filler: Path | None = None
     live: bool = False
+    start_at: datetime | None = None
 
 
 def _fallbacks(failed: int, count: int) -> list[int]:
@@ -90,17 +99,18 @@ class StreamAiring:
 
     def _open(self, index: int) -> Decoder:
         self._index = index
-        return Decoder(
-            self._job.urls[index], self._clock, buffer_s=self._settings.buffer_s,
-            prefill_s=self._settings.prefill_s,
-        )  # fmt: skip
+        start = self._job.start_at
+        timeline = Timeline(
+            self._settings.playout_delay_s, start_at=None if start is None else start.timestamp()
+        )
+        return Decoder(self._job.urls[index], self._clock, timeline=timeline)
 
     def _failed(self, decoder: Decoder) -> bool:
         if decoder.drained:
             return True
         if decoder.last_data is None:
             return decoder.silent_for() > self._settings.connect_s
-        return decoder.silent_for() > self._settings.stall_s and not decoder.primed
+        return decoder.silent_for() > self._settings.stall_s and decoder.ahead_s() <= 0
 
     def run(self, cancel: threading.Event) -> Result:
         """Air until the slot ends (finished), the live source is gone (finished/interrupted) or `cancel`."""
@@ -151,16 +161,14 @@ class StreamAiring:
 
     def _air_block(self) -> None:
         active = self._active
-        if active is not None and active.primed:
+        block = None if active is None else active.block_at(self._air.at.timestamp(), self._air.wait_s())
+        if active is not None and block is not None:
             if self._filler is not None:
                 self._filler.close()
                 self._filler = None
-            block = active.take(self._air.wait_s())
-            if block is not None:
-                self._stream_airs(active.source)
+            self._stream_airs(active.source)
             self._air.air(block)
-            if block is not None:
-                self._stream_until = self._air.at
+            self._stream_until = self._air.at
             return
         # The filler airs once the fallbacks are used up, and while the URLs are tried again.
         filler = self._filler_decoder() if active is None or self._probing else None
@@ -181,7 +189,7 @@ class StreamAiring:
             if not clean:
                 self._filler_path = None
         if self._filler is None and self._filler_path is not None:
-            self._filler = Decoder(self._filler_path, self._clock, buffer_s=2.0, prefill_s=0.3)
+            self._filler = Decoder(self._filler_path, self._clock)
         return self._filler
 
     def _stream_airs(self, url: str) -> None:

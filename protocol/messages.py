@@ -52,7 +52,8 @@ class Command:
 
     `update` installs loaxa-agent `version` (its .deb has `sha256`) from the apt source the agent already has.
     `live_start` plays live `session` from `urls` (in order) until `live_stop` for that session, the source
-    ends, or `not_after`.
+    ends, or `not_after`; with `start_at` (when the session went on air), every agent airs the source's
+    audio from that instant on, one playout delay later, so that they start together.
     `fetch` (an announcement, sent on area topics) downloads `asset` ahead of the plan that will name it.
     """
 
@@ -68,6 +69,7 @@ class Command:
     session: str | None = None  # live_start, live_stop: the live session's id
     urls: tuple[str, ...] = ()  # live_start: stream URLs, tried in order
     not_after: datetime | None = None  # live_start: the session ends at this time at the latest
+    start_at: datetime | None = None  # live_start: the source's audio from this instant airs (optional)
     asset: Asset | None = None  # fetch
 
     @classmethod
@@ -90,6 +92,7 @@ class Command:
             session=f.opt_str("session", max_len=64),
             urls=read_stream_urls(f.raw("urls"), "cmd.urls") if name == "live_start" else (),
             not_after=f.opt_time("not_after"),
+            start_at=f.opt_time("start_at"),
             asset=None if raw_asset is None else Asset.from_json(raw_asset),
         )
         f.done()
@@ -128,6 +131,8 @@ class Command:
             out.update(version=self.version, sha256=self.sha256)
         elif self.command == "live_start" and self.not_after is not None:
             out.update(session=self.session, urls=list(self.urls), not_after=format_utc(self.not_after))
+            if self.start_at is not None:
+                out["start_at"] = format_utc(self.start_at)
             if self.volume is not None:
                 out["volume"] = self.volume
         elif self.command == "live_stop":

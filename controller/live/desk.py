@@ -228,6 +228,7 @@ class LiveDesk:
                 session=live.id,
                 urls=(self._listener_url(live, device),),
                 not_after=now + MAX_SESSION,
+                start_at=now,  # agents air the source from here on, all at once (edge_agent.playout)
             )
             if not self._send(device, command):
                 log.warning("live session %s: the broker did not take live_start for %s", live.id, device)

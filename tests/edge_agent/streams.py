@@ -10,7 +10,7 @@ import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ class Mount:
     """One stream path: its MP3 bytes, served at BITRATE after a 1 s burst; it may be cut or stalled.
 
     A page that is not a stream (`paced` False) is sent at once, as a web server sends an error page.
+    Each connection gets the body from its start, unless `on_air`: then the mount is a station on the air
+    since it was made (`since`), and a connection gets the last second (the burst) and then the live edge,
+    as a radio station's Icecast does.
     """
 
     body: bytes
@@ -45,6 +48,8 @@ class Mount:
     status: int = 200
     killed: bool = False
     stalled: bool = False
+    on_air: bool = False
+    since: float = field(default_factory=time.monotonic)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -63,18 +68,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", mount.content_type)
         self.end_headers()
-        per_tick = BITRATE // 8 // 10
-        sent = min(len(mount.body), BITRATE // 8 if mount.paced else len(mount.body))  # the burst on connect
-        began = time.monotonic()
+        rate = BITRATE // 8
+        per_tick = rate // 10
+        first, sent = (
+            0,
+            min(len(mount.body), rate if mount.paced else len(mount.body)),
+        )  # the burst on connect
+        began = time.monotonic() - 1.0  # byte b is due at began + b / rate (after the burst)
+        if mount.on_air:
+            sent = min(len(mount.body), int((time.monotonic() - mount.since) * rate))
+            first, began = max(0, sent - rate), mount.since
         try:
             if mount.stalled:  # a hung server sends headers, then nothing
-                sent = 0
-            self.wfile.write(mount.body[:sent])
+                sent = first
+            self.wfile.write(mount.body[first:sent])
             while sent < len(mount.body) and not mount.killed and not self.server.closing.is_set():
                 if mount.stalled:
                     time.sleep(0.05)
                     continue
-                due = began + (sent - BITRATE // 8) / (BITRATE // 8) + 0.1
+                due = began + sent / rate + 0.1
                 time.sleep(max(0.0, due - time.monotonic()))
                 self.wfile.write(mount.body[sent : sent + per_tick])
                 sent += per_tick

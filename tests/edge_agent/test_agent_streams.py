@@ -87,14 +87,15 @@ def test_a_refusing_first_url_falls_back_to_the_second_which_airs_to_the_slot_en
         bad = {"refused": refused_url(), "not_found": server.url("/gone"), "html": server.url("/html")}[first]
         config = write_config(tmp_path, device_broker, [keys.public_b64])
         start = now_utc() + timedelta(seconds=2)
-        relay = relay_item("r-1", [bad, server.url("/vov1")], start, 5)
+        # 6 s: the station's audio of the slot's start airs one playout delay (2 s) after it.
+        relay = relay_item("r-1", [bad, server.url("/vov1")], start, 6)
         publish_relay(controller, keys, relay)
         with running_agent(Agent(config)):
             [finished] = controller.wait_event("finished", "r-1", timeout=seconds_until(relay.ends_at))
     [started] = controller.events("started", "r-1")
     assert started["url"] == server.url("/vov1") and bad in started["detail"]
     record, heard = the_recording(tmp_path / "played", "r-1")
-    # The sink aired the second URL's tone, from within a second or two of the start to the slot's end.
+    # The sink aired the second URL's tone, from within two or three seconds of the start to the slot's end.
     assert heard.count(440) >= 6 and set(heard) <= {0, 440} | set(range(10, 440, 10))
     assert parse_utc(record["started_at"]) >= start - timedelta(seconds=0.1)
     assert parse_utc(record["finished_at"]) <= relay.ends_at + timedelta(seconds=0.5)
@@ -133,10 +134,10 @@ def test_a_source_killed_mid_slot_falls_back_to_the_next_then_the_filler_and_eve
         seconds=0.2
     )
     record, heard = the_recording(tmp_path / "played", "r-2")
-    tones_in_order = [
-        f for i, f in enumerate(heard) if f in (440, 880, 660) and (i == 0 or heard[i - 1] != f)
-    ]
-    assert tones_in_order == [440, 880, 660], heard
+    # 440 Hz, then 880, then the filler (660, looped: its loop's seam may fall inside the slot), none back.
+    assert list(dict.fromkeys(f for f in heard if f in (440, 880, 660))) == [440, 880, 660], heard
+    last = {f: max(i for i, g in enumerate(heard) if g == f) for f in (440, 880)}
+    assert last[440] < heard.index(880) and last[880] < heard.index(660), heard
     # Each fallback aired within 10 s of the loss: the silence between tones is short.
     longest_quiet = max(
         len(run) for run in "".join("q" if f not in (440, 880, 660) else " " for f in heard).split(" ")

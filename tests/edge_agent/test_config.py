@@ -31,6 +31,7 @@ def test_example_loads(tmp_path: Path) -> None:
     assert "device-secret" not in repr(config)
     # The file sink copies bulletins unless asked to decode them; streams are always decoded.
     assert (config.player.decode_files, config.player.dead_air_s) == (False, 10.0)
+    assert config.player.playout_delay_s == 2.0
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,8 @@ def test_example_loads(tmp_path: Path) -> None:
         (('source = "ntp"', 'source = "gps"'), "clock.source must be"),
         (("dead_air_s = 10", "dead_air_s = 0"), "player.dead_air_s must be above 0"),
         (("# decode_files = true", 'decode_files = "yes"'), "decode_files has the wrong type"),
+        (("playout_delay_s = 2.0", "playout_delay_s = 0.1"), r"player.playout_delay_s must be 0.5–30 s"),
+        (("playout_delay_s = 2.0", "playout_delay_s = 60"), "keep the same value on every agent"),
     ],
 )
 def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], message: str) -> None:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from edge_agent.live import LiveSession
 from edge_agent.pcm import BLOCK_BYTES, BLOCK_S, SILENCE, DeadAir, DeadAirWatch, classify
 from protocol import Command, ProtocolError
 
@@ -63,8 +64,15 @@ def test_short_pauses_are_not_dead_air_and_a_play_end_closes_a_run() -> None:
 
 
 def test_live_commands_read_back_and_bad_ones_are_refused() -> None:
-    start = Command("live_start", session="L1", urls=("http://c/live/L1",), not_after=T0, volume=60)
+    on_air = T0 - timedelta(hours=1)
+    start = Command(
+        "live_start", session="L1", urls=("http://c/live/L1",), not_after=T0, volume=60, start_at=on_air
+    )
     assert Command.from_json(start.to_json()) == start
+    live = LiveSession.from_command(start)
+    assert live is not None and live.job().start_at == on_air  # every agent airs from the on-air instant
+    older = {k: v for k, v in start.to_json().items() if k != "start_at"}  # an older controller's
+    assert Command.from_json(older).start_at is None
     stop = Command("live_stop", session="L1")
     assert Command.from_json(stop.to_json()) == stop
     good = start.to_json()
@@ -72,6 +80,7 @@ def test_live_commands_read_back_and_bad_ones_are_refused() -> None:
         {**good, "not_after": None},
         {**good, "urls": []},
         {**good, "urls": ["rtmp://c/live"]},
+        {**good, "start_at": "soon"},
         {k: v for k, v in good.items() if k != "session"},
         {"command": "live_stop"},
     ):
