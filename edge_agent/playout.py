@@ -28,22 +28,25 @@ class ArrivalEstimator:
 
     `feed(arrival, end)` says that samples up to `end` (exclusive) had arrived at `arrival`. Bytes never
     arrive before the source made them, so every (arrival − end / RATE) lies on or above the true line; the
-    smallest over the last `window_s` is the estimate. A burst on connect arrives early for its position
-    and only its last, live-edge part sets the minimum.
+    smallest over the last `window_s` of stream audio is the estimate. A burst on connect arrives early
+    for its position and only its last, live-edge part sets the minimum. The window is counted in stream
+    audio, not wall-clock time, so a source that delivers in bursts (HLS segments every 6–10 s) keeps the
+    minimum its last segment's end set while the next burst begins; a source that paused still moves the
+    estimate later once `window_s` of its new audio has arrived.
     """
 
     def __init__(self, window_s: float) -> None:
-        self._window_s = window_s
-        # (arrival, offset) with both increasing: a sliding-window minimum in amortised O(1) per sample.
-        self._samples: deque[tuple[float, float]] = deque()
+        self._window = round(window_s * RATE)
+        # (end, offset) with both increasing: a sliding-window minimum in amortised O(1) per feed.
+        self._samples: deque[tuple[int, float]] = deque()
 
     def feed(self, arrival: float, end: int) -> None:
         """Samples [0, end) had arrived by `arrival` (wall-clock seconds)."""
         offset = arrival - end / RATE
         while self._samples and self._samples[-1][1] >= offset:
             self._samples.pop()
-        self._samples.append((arrival, offset))
-        while self._samples[0][0] < arrival - self._window_s:
+        self._samples.append((end, offset))
+        while self._samples[0][0] < end - self._window:
             self._samples.popleft()
 
     @property
@@ -63,6 +66,12 @@ class Timeline:
     source made before that instant is not aired: the stream's first sample airs at `start_at + delay_s`
     on every agent. At most `cap_s` of audio is held (`full`): past that the reader waits, as for a file
     sent faster than real time.
+
+    A segmented source (HLS: `aligned` False) cannot be timed by arrival: its segments arrive in bursts, a
+    whole segment late for their first sample, and each agent polls the playlist at its own moments. It
+    airs as a jitter buffer instead: from the first sample held once `prefill_s` is held (not before
+    `start_at + delay_s`), in order, never skipping what was received; an underrun airs silence and moves
+    what follows later by as much.
     """
 
     def __init__(
@@ -74,8 +83,12 @@ class Timeline:
         earlier_s: float = 0.003,
         later_s: float = 0.01,
         cap_s: float = 40.0,
+        aligned: bool = True,
+        prefill_s: float = 1.0,
     ) -> None:
         self.delay_s = delay_s
+        self.aligned = aligned
+        self._prefill = round(prefill_s * RATE)
         self._start_at = start_at
         self._earlier_s, self._later_s = earlier_s, later_s
         self._cap = int(cap_s * RATE)
@@ -106,8 +119,10 @@ class Timeline:
             self._pcm += data[:whole]
             self._estimator.feed(arrival, self.end)
 
-    def _follow(self) -> float | None:
+    def _follow(self, at: float) -> float | None:
         """The origin to air by: the estimate, kept steady within the tolerances once the stream airs."""
+        if not self.aligned:
+            return self._buffered(at)
         estimate = self._estimator.origin
         if estimate is None:
             return None
@@ -118,13 +133,23 @@ class Timeline:
             self.realigned += 1
         return self._origin
 
+    def _buffered(self, at: float) -> float | None:
+        """A segmented source's origin: set when the first block airs, moved later by every underrun."""
+        if self._origin is None:
+            if self.end - self._base < self._prefill or (
+                self._start_at is not None and at < self._start_at + self.delay_s
+            ):
+                return None
+            self._origin = at - self._base / RATE - self.delay_s  # the first sample held airs now
+        return self._origin
+
     def _position(self, origin: float, at: float) -> int:
         """The stream position that airs at `at`."""
         return round((at - origin - self.delay_s) * RATE)
 
     def _first(self, origin: float) -> int:
         """The first position that may air: the source's audio from `start_at` on."""
-        if self._start_at is None:
+        if self._start_at is None or not self.aligned:
             return self._base
         return max(self._base, math.ceil((self._start_at - origin) * RATE))
 
@@ -134,12 +159,14 @@ class Timeline:
         None when the block holds no stream audio (not started yet, nothing received for it: an underrun).
         What lies before the block's end is dropped: its time has passed.
         """
-        origin = self._follow()
+        origin = self._follow(at)
         if origin is None:
             return None
         first = self._position(origin, at)
         lo = max(first, self._first(origin))
         hi = min(first + BLOCK_SAMPLES, self.end)
+        if not self.aligned and hi < first + BLOCK_SAMPLES:  # an underrun: what is missing airs later
+            self._origin = origin + (first + BLOCK_SAMPLES - max(hi, first)) / RATE
         out = None
         if hi > lo:
             pcm = self._pcm[(lo - self._base) * SAMPLE_BYTES : (hi - self._base) * SAMPLE_BYTES]
@@ -162,6 +189,8 @@ class Timeline:
 
     def ahead_s(self, now: float) -> float:
         """Seconds of received audio that air at `now` or later (0 before the origin is known)."""
+        if not self.aligned and self._origin is None:
+            return (self.end - self._base) / RATE
         origin = self._origin if self._origin is not None else self._estimator.origin
         if origin is None:
             return 0.0

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from edge_agent.airing import Air, Note, Result
 from edge_agent.clock import Clock
@@ -100,10 +101,13 @@ class StreamAiring:
     def _open(self, index: int) -> Decoder:
         self._index = index
         start = self._job.start_at
+        url = self._job.urls[index]
         timeline = Timeline(
-            self._settings.playout_delay_s, start_at=None if start is None else start.timestamp()
+            self._settings.playout_delay_s,
+            start_at=None if start is None else start.timestamp(),
+            aligned=not segmented(url),
         )
-        return Decoder(self._job.urls[index], self._clock, timeline=timeline)
+        return Decoder(url, self._clock, timeline=timeline)
 
     def _failed(self, decoder: Decoder) -> bool:
         if decoder.drained:
@@ -222,3 +226,8 @@ class StreamAiring:
         if self._outage is not None:
             self._report(self._outage, "slot ended")
         self._air.finish()
+
+
+def segmented(url: str) -> bool:
+    """Whether a stream URL is an HLS playlist, aired as a jitter buffer rather than by arrival time."""
+    return urlsplit(url).path.lower().endswith(".m3u8")

@@ -156,3 +156,22 @@ def test_half_a_sample_waits_for_its_other_byte_and_the_cap_stops_the_reader() -
     timeline.append(data[101:], ON_AIR + 1.0)
     assert timeline.end == RATE and timeline.full
     assert len(data) == RATE * SAMPLE_BYTES
+
+
+def test_a_segmented_source_airs_every_sample_in_order_as_a_jitter_buffer() -> None:
+    """HLS: each 6 s segment becomes available once made and arrives within 0.2 s. Aired as a buffer from
+    the first sample once 1 s is held: in order, nothing skipped, an underrun moves the rest later."""
+    timeline = Timeline(2.0, aligned=False, prefill_s=1.0)
+    quarter = 6 * RATE // 4
+    reads = [(ON_AIR + 6.0 * (n // 4 + 1) + 0.05 * (n % 4 + 1), n) for n in range(20)]  # 5 segments
+    heard: list[int] = []
+    at = ON_AIR + 6.0
+    while at < ON_AIR + 40.0:
+        while reads and reads[0][0] <= at:
+            _, n = reads.pop(0)
+            timeline.append(source(n * quarter, (n + 1) * quarter), at)
+        block = timeline.block(at)
+        heard += [v for v in values(block or b"") if v]  # the source's samples, silence left out
+        at += 0.1
+    assert len(heard) == 20 * quarter  # every sample of the five segments aired
+    assert heard == [named(p) + 1 for p in range(20 * quarter)]  # once each, in order
