@@ -37,6 +37,7 @@ from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.db.models import (
+    Area,
     Asset,
     Bulletin,
     BulletinAudio,
@@ -111,17 +112,38 @@ def seed(db: Database, devices: int, villages: int, communes: int, bulletins: in
     """A province: communes → villages → clusters with heartbeat history, users, and bulletins."""
     rng = random.Random(8)
     created = NOW - timedelta(days=60)
+    districts = max(1, communes // 10)
+    area_rows = [{"code": "15", "name": "Tỉnh Bench", "level": "province", "parent_code": None}]
+    area_rows += [
+        {"code": f"{130 + d:03d}", "name": f"Huyện Số {d + 1}", "level": "district", "parent_code": "15"}
+        for d in range(districts)
+    ]
+    area_rows += [
+        {"code": f"{4600 + c:05d}", "name": f"Xã Số {c + 1}", "level": "commune",
+         "parent_code": f"{130 + c % districts:03d}"}
+        for c in range(communes)
+    ]  # fmt: skip
+    area_rows += [
+        {"code": f"x{v % communes:03d}-t{v:04d}", "name": f"Thôn Bản {v + 1}", "level": "village",
+         "parent_code": f"{4600 + v % communes:05d}"}
+        for v in range(villages)
+    ]  # fmt: skip
     with db.session() as session:
+        session.execute(insert(Area), [{**row, "created_at": created} for row in area_rows])
         session.execute(
             insert(Commune),
-            [{"id": f"x{c:03d}", "name": f"Xã Số {c + 1}", "created_at": created} for c in range(communes)],
-        )
+            [
+                {"id": f"x{c:03d}", "name": f"Xã Số {c + 1}", "area_code": f"{4600 + c:05d}",
+                 "created_at": created}
+                for c in range(communes)
+            ],
+        )  # fmt: skip
         session.execute(
             insert(Village),
             [
                 {"id": f"x{v % communes:03d}-t{v:04d}", "commune_id": f"x{v % communes:03d}",
                  "name": f"Thôn Bản {v + 1}", "languages": ["vi", rng.choice(("thai", "mong", "dao"))],
-                 "created_at": created}
+                 "area_code": f"x{v % communes:03d}-t{v:04d}", "created_at": created}
                 for v in range(villages)
             ],
         )  # fmt: skip

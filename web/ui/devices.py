@@ -58,15 +58,15 @@ def dashboard() -> str:
     context = web_context()
     now = context.clock()
     commune = me.commune_id
-    rows = None
+    board = None
     with context.db.session() as db:
         scope = services.scope_of(db, me)
         if scope.above_commune():  # a province or district: one row per commune (DESIGN §11)
             commune = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
             if commune is None:
-                rows = area_board.commune_rows(db, now, scope)
-    if rows is not None:  # rendered after the transaction: the header reads the database too
-        return render_template("ui/devices_areas.html", rows=rows)
+                board = area_board.commune_board(db, now, scope)
+    if board is not None:  # rendered after the transaction: the header reads the database too
+        return render_template("ui/devices_areas.html", rows=board.rows, uptime_at=board.uptime_at, now=now)
     minutes = query.number("phut", health.OFFLINE_ALERT_MINUTES, 1, query.MAX_MINUTES)
     village = request.args.get("thon") or None
     state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
