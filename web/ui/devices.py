@@ -59,10 +59,11 @@ def dashboard() -> str:
     now = context.clock()
     commune = me.commune_id
     board = None
+    opened = None  # the commune staff above a commune opened (`xa`): every link on its page keeps it
     with context.db.session() as db:
         scope = services.scope_of(db, me)
         if scope.above_commune():  # a province or district: one row per commune (DESIGN §11)
-            commune = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
+            commune = opened = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
             if commune is None:
                 board = area_board.commune_board(db, now, scope)
     if board is not None:  # rendered after the transaction: the header reads the database too
@@ -103,6 +104,7 @@ def dashboard() -> str:
         playing_now = on_air.villages_on_air(db, commune, villages)
     total = sum(t.total for t in tallies)
     filters = {
+        "xa": opened,
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
         "thon": village,
         "trang_thai": state,
