@@ -1,5 +1,5 @@
 """The scheduler leader's uptime-rollup job (issue 18) on the running controller: registered, and each run
-leaves every village with clusters a row as of the controller's clock, which the pages above a commune read."""
+leaves every village with clusters a row as of the controller's clock (the pages above a commune read it)."""
 
 from pathlib import Path
 
