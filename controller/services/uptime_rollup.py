@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, VillageUptime
@@ -49,29 +49,37 @@ def refresh_village_uptime(session: Session, now: datetime) -> int:
 
 def current_tallies(session: Session, now: datetime, *, fresh_for: timedelta = FRESH_FOR) -> Tallies:
     """Every village's clusters and those online now, with the rollup's uptime while it is fresh."""
-    counts = session.execute(
-        select(Device.village_id, func.count(), func.sum(case((Device.online, 1), else_=0)))
+    counts = (
+        select(
+            Device.village_id.label("village_id"),
+            func.count().label("total"),
+            func.sum(case((Device.online, 1), else_=0)).label("online"),
+        )
         .where(Device.revoked_at.is_(None))  # a revoked cluster is history only, as on the dashboard
         .group_by(Device.village_id)
-        .order_by(Device.village_id)
-    ).all()
-    rolled = {
-        village: (day, week, at)
-        for village, day, week, at in session.execute(
-            select(
-                VillageUptime.village_id,
-                VillageUptime.uptime_24h,
-                VillageUptime.uptime_7d,
-                VillageUptime.computed_at,
-            ).where(VillageUptime.computed_at > now - fresh_for, VillageUptime.computed_at <= now)
+        .subquery()
+    )
+    fresh = and_(VillageUptime.computed_at > now - fresh_for, VillageUptime.computed_at <= now)
+    # One row per village with clusters; its uptime is NULL when the rollup has no fresh row for it.
+    rows = session.execute(
+        select(
+            counts.c.village_id,
+            counts.c.total,
+            counts.c.online,
+            VillageUptime.uptime_24h,
+            VillageUptime.uptime_7d,
         )
-    }
-    if any(village not in rolled for village, _, _ in counts):
+        .outerjoin(VillageUptime, and_(VillageUptime.village_id == counts.c.village_id, fresh))
+        .order_by(counts.c.village_id)
+    ).all()
+    if any(day is None for _, _, _, day, _ in rows):
         return Tallies(village_tallies(session, now), now)
+    # One run writes every row at once: the times are the same, and read once instead of per village.
+    uptime_at = session.scalar(select(func.min(VillageUptime.computed_at)).where(fresh)) or now
     return Tallies(
         [
-            VillageTally(village, int(total), int(online), rolled[village][0], rolled[village][1])
-            for village, total, online in counts
+            VillageTally(village, int(total), int(online), float(day), float(week))
+            for village, total, online, day, week in rows
         ],
-        min((rolled[village][2] for village, _, _ in counts), default=now),
+        uptime_at,
     )
