@@ -22,7 +22,7 @@ from controller.services.views import UserView, VillageView
 from controller.tts.voices import espeak_warning
 from web.context import web_context
 from web.ui import common, health, on_air, query, targets
-from web.ui.session import page, user
+from web.ui.session import page, user, user_scope
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
 
@@ -61,7 +61,7 @@ def dashboard() -> str:
     board = None
     opened = None  # the commune staff above a commune opened (`xa`): every link on its page keeps it
     with context.db.session() as db:
-        scope = services.scope_of(db, me)
+        scope = user_scope(db, me)
         if scope.above_commune():  # a province or district: one row per commune (DESIGN §11)
             commune = opened = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
             if commune is None:
