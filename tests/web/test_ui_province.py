@@ -3,9 +3,11 @@ on a bulletin from above in its inbox, the sender reads the outcome, admins mana
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from controller import services
 from controller.i18n.format import format_percent
@@ -131,3 +133,25 @@ def test_links_inside_an_opened_commune_keep_it(client: FlaskClient, runtime: Ru
     assert 'href="/devices?xa=04631&amp;thon=04631-suoi"' in page
     village = client.get("/devices?xa=04631&thon=04631-suoi").get_data(as_text=True)
     assert "namlanh-c09" in village and "namlanh-c01" not in village
+
+
+def test_the_province_devices_page_computes_the_users_scope_once(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    _province(runtime)
+    sign_in(client, "tinh-boss")  # an approver: the header counts pending bulletins in the same scope
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(runtime.db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/devices").get_data(as_text=True)
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", count)
+    assert "Thiết bị theo xã" in page
+    walks = [s for s in seen if re.match(r"SELECT areas\.code, areas\.parent_code\s+FROM areas\s*$", s)]
+    # The page's scope, shared with the header; the header's count of visible bulletins walks it once more
+    # (controller.services.scope, bulletins sent from an area). Each asked for its own scope before: 3.
+    assert len(walks) == 2
