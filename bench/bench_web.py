@@ -4,7 +4,8 @@ Seeds a province (by default 3,000 clusters in 300 villages of 30 communes, each
 coverage — most up, some flaky, some gone offline, a few never seen — and a few hundred bulletins in every
 state with their audio and deliveries), serves the real app with the real waitress server
 (web.server) on a loopback port, and measures p50 / p95 / max over N keep-alive requests per
-page after a warm-up, as the province-wide admin (no commune: every cluster). Baseline in the same run and
+page after a warm-up, as the province-wide admin (no commune: every cluster; /devices is then one row per
+commune, and ?xa= opens one commune's 100 clusters). Baseline in the same run and
 on the same server: GET /api/v1/health. The server's SQL statements per request are counted too
 (SQLAlchemy `before_cursor_execute`), and a page slower than --budget seconds in all stops after 3 requests.
 
@@ -37,6 +38,7 @@ from controller.assets import AssetStore
 from controller.config import Settings
 from controller.db import Database, upgrade
 from controller.db.models import (
+    Area,
     Asset,
     Bulletin,
     BulletinAudio,
@@ -111,17 +113,38 @@ def seed(db: Database, devices: int, villages: int, communes: int, bulletins: in
     """A province: communes → villages → clusters with heartbeat history, users, and bulletins."""
     rng = random.Random(8)
     created = NOW - timedelta(days=60)
+    districts = max(1, communes // 10)
+    area_rows = [{"code": "15", "name": "Tỉnh Bench", "level": "province", "parent_code": None}]
+    area_rows += [
+        {"code": f"{130 + d:03d}", "name": f"Huyện Số {d + 1}", "level": "district", "parent_code": "15"}
+        for d in range(districts)
+    ]
+    area_rows += [
+        {"code": f"{4600 + c:05d}", "name": f"Xã Số {c + 1}", "level": "commune",
+         "parent_code": f"{130 + c % districts:03d}"}
+        for c in range(communes)
+    ]  # fmt: skip
+    area_rows += [
+        {"code": f"x{v % communes:03d}-t{v:04d}", "name": f"Thôn Bản {v + 1}", "level": "village",
+         "parent_code": f"{4600 + v % communes:05d}"}
+        for v in range(villages)
+    ]  # fmt: skip
     with db.session() as session:
+        session.execute(insert(Area), [{**row, "created_at": created} for row in area_rows])
         session.execute(
             insert(Commune),
-            [{"id": f"x{c:03d}", "name": f"Xã Số {c + 1}", "created_at": created} for c in range(communes)],
-        )
+            [
+                {"id": f"x{c:03d}", "name": f"Xã Số {c + 1}", "area_code": f"{4600 + c:05d}",
+                 "created_at": created}
+                for c in range(communes)
+            ],
+        )  # fmt: skip
         session.execute(
             insert(Village),
             [
                 {"id": f"x{v % communes:03d}-t{v:04d}", "commune_id": f"x{v % communes:03d}",
                  "name": f"Thôn Bản {v + 1}", "languages": ["vi", rng.choice(("thai", "mong", "dao"))],
-                 "created_at": created}
+                 "area_code": f"x{v % communes:03d}-t{v:04d}", "created_at": created}
                 for v in range(villages)
             ],
         )  # fmt: skip
@@ -333,10 +356,16 @@ def run(url: str, args: argparse.Namespace, workdir: Path) -> dict[str, dict[str
     started = time.perf_counter()
     token = seed(db, args.devices, args.villages, args.communes, args.bulletins)
     print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    # What the scheduler leader does every minute (loaxa.runtime): the pages above a commune read it.
+    started = time.perf_counter()
+    with db.session() as session:
+        services.refresh_village_uptime(session, NOW)
+    print(f"uptime rollup refreshed in {(time.perf_counter() - started) * 1e3:.0f} ms", flush=True)
     counter = StatementCounter(db)
     pages = {
         "GET /api/v1/health (baseline)": ("/api/v1/health", False),
         "UI /devices": ("/devices", False),
+        "UI /devices?xa= (one commune)": ("/devices?xa=x000", False),
         "GET /api/v1/devices": ("/api/v1/devices", True),
         "UI /bulletins": ("/bulletins", False),
         "GET /api/v1/bulletins": ("/api/v1/bulletins", True),

@@ -55,6 +55,7 @@ from controller.rollout_job import RolloutJob
 from controller.services import cap_sources
 from controller.services.event_seqs import stored_seq_below
 from controller.services.stations import list_stations
+from controller.services.uptime_rollup import REFRESH_EVERY as UPTIME_ROLLUP_EVERY
 from controller.speech_upgrade import upgrade_speech
 from controller.streaming import StationUrls, StreamingServer
 from controller.systemd import Watchdog
@@ -280,8 +281,11 @@ class Controller:
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
         self.jobs.add_job(self._resync_gaps, "interval", seconds=GRACE.total_seconds(), id="event-gaps")
-        every = self.settings.mqtt.account_check_s
-        self.jobs.add_job(self._watch_placements, "interval", seconds=every, id="placements", coalesce=True)
+        look = self.settings.mqtt.account_check_s
+        self.jobs.add_job(self._watch_placements, "interval", seconds=look, id="placements", coalesce=True)
+        # The pages above a commune read each village's uptime from this rollup instead of every span.
+        every = UPTIME_ROLLUP_EVERY.total_seconds()
+        self.jobs.add_job(self._roll_up_uptime, "interval", seconds=every, id="uptime-rollup", coalesce=True)
         # Speech read by a fallback voice while offline is read again once a better voice answers.
         self.jobs.add_job(self.workers.upgrade_speech, "interval", minutes=10, id="better-speech")
         # Over-the-air updates move wave by wave; a look every heartbeat interval is often enough.
@@ -402,6 +406,12 @@ class Controller:
             return
         with self.db.session() as session:
             services.mark_silent_devices_offline(session, self.clock(), self.interval)
+
+    def _roll_up_uptime(self) -> None:
+        if not self.leadership.is_leader:
+            return
+        with self.db.session() as session:
+            services.refresh_village_uptime(session, self.clock())
 
     # -- hooks for the web layer ----------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ from controller.services.plays import list_plays
 from controller.services.scope import EVERYTHING, Scope, scope_of, user_area
 from controller.services.seed import seed_demo
 from controller.services.uptime import device_uptime, uptime_slots, window_uptime
+from controller.services.uptime_rollup import Tallies, current_tallies, refresh_village_uptime
 from controller.services.users import (
     authenticate,
     can,
@@ -124,6 +125,7 @@ __all__ = [
     "Scope",
     "ServiceError",
     "StoredPlan",
+    "Tallies",
     "UptimeReport",
     "UptimeSlot",
     "UptimeSlots",
@@ -148,6 +150,7 @@ __all__ = [
     "create_user",
     "create_village",
     "current_plan",
+    "current_tallies",
     "device_page",
     "device_reach",
     "device_uptime",
@@ -181,6 +184,7 @@ __all__ = [
     "record_heartbeat",
     "record_heartbeats",
     "record_status",
+    "refresh_village_uptime",
     "register_asset",
     "reject",
     "require",

@@ -2,7 +2,8 @@
 
 3,000 clusters in ~170 communes do not fit on a page, so above a commune the devices and schedule pages
 show each commune under its district with counts (clusters, online, mean uptime), and the staff open one
-commune to see its clusters. Built on `device_board.village_tallies` (one SQL query for every village).
+commune to see its clusters. Built on `uptime_rollup.current_tallies`: the counts read now, the uptime from
+the leader's per-village rollup while it is fresh (else summed from the spans, one SQL query).
 Owns these reads; must not write anything.
 """
 
@@ -14,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Area, Commune, Device, Village
-from controller.services.device_board import village_tallies
 from controller.services.scope import Scope
+from controller.services.uptime_rollup import current_tallies
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,18 @@ class CommuneRow:
     uptime_7d: float
 
 
-def commune_rows(session: Session, now: datetime, scope: Scope) -> list[CommuneRow]:
+@dataclass(frozen=True)
+class CommuneBoard:
+    """The communes' rows, and when their uptime figures were computed (at most a few minutes ago)."""
+
+    rows: list[CommuneRow]
+    uptime_at: datetime
+
+
+def commune_board(session: Session, now: datetime, scope: Scope) -> CommuneBoard:
     """Per commune under `scope` (with its clusters or not), by district then commune name."""
-    tallies = village_tallies(session, now)
+    current = current_tallies(session, now)
+    tallies = current.villages
     commune_of = {v: c for v, c in session.execute(select(Village.id, Village.commune_id))}
     sums: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
     for tally in tallies:
@@ -62,7 +72,7 @@ def commune_rows(session: Session, now: datetime, scope: Scope) -> list[CommuneR
                 up24 / total if total else 0.0, up7 / total if total else 0.0,
             )
         )  # fmt: skip
-    return sorted(rows, key=lambda r: (r.district, r.name, r.commune_id))
+    return CommuneBoard(sorted(rows, key=lambda r: (r.district, r.name, r.commune_id)), current.uptime_at)
 
 
 def commune_names_by_device(session: Session, scope: Scope) -> dict[str, str]:

@@ -21,7 +21,7 @@ def test_migration_matches_models(database: Database) -> None:
             conn, opts={"compare_type": True, "compare_server_default": True}
         )
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0011"
+        assert context.get_current_revision() == "0012"
     tables = set(inspect(database.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
 

@@ -22,7 +22,7 @@ from controller.services.views import UserView, VillageView
 from controller.tts.voices import espeak_warning
 from web.context import web_context
 from web.ui import common, health, on_air, query, targets
-from web.ui.session import page, user
+from web.ui.session import page, user, user_scope
 
 bp = common.html_errors(Blueprint("ui_devices", __name__))
 
@@ -58,15 +58,16 @@ def dashboard() -> str:
     context = web_context()
     now = context.clock()
     commune = me.commune_id
-    rows = None
+    board = None
+    opened = None  # the commune staff above a commune opened (`xa`): every link on its page keeps it
     with context.db.session() as db:
-        scope = services.scope_of(db, me)
+        scope = user_scope(db, me)
         if scope.above_commune():  # a province or district: one row per commune (DESIGN §11)
-            commune = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
+            commune = opened = request.args.get("xa") if scope.covers(request.args.get("xa")) else None
             if commune is None:
-                rows = area_board.commune_rows(db, now, scope)
-    if rows is not None:  # rendered after the transaction: the header reads the database too
-        return render_template("ui/devices_areas.html", rows=rows)
+                board = area_board.commune_board(db, now, scope)
+    if board is not None:  # rendered after the transaction: the header reads the database too
+        return render_template("ui/devices_areas.html", rows=board.rows, uptime_at=board.uptime_at, now=now)
     minutes = query.number("phut", health.OFFLINE_ALERT_MINUTES, 1, query.MAX_MINUTES)
     village = request.args.get("thon") or None
     state = request.args.get("trang_thai") if request.args.get("trang_thai") in STATES else None
@@ -103,6 +104,7 @@ def dashboard() -> str:
         playing_now = on_air.villages_on_air(db, commune, villages)
     total = sum(t.total for t in tallies)
     filters = {
+        "xa": opened,
         "phut": minutes if minutes != health.OFFLINE_ALERT_MINUTES else None,
         "thon": village,
         "trang_thai": state,

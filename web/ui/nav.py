@@ -19,7 +19,7 @@ def pending_count() -> int:
     if user is None or not services.can(user, "bulletin.approve"):
         return 0
     with web_context().db.session() as db:
-        scope = services.scope_of(db, user)
+        scope = ui_session.user_scope(db, user)
         return services.count_bulletins(db, status="pending", commune_id=user.commune_id, scope=scope)
 
 

@@ -18,10 +18,12 @@ from typing import Final, ParamSpec, TypeVar
 
 from flask import Flask, Request, abort, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from controller import services
 from controller.services.errors import AuthenticationFailed
+from controller.services.scope import Scope
 from controller.services.views import UserView
 from web.api.guards import accepts_uploads
 from web.context import WebContext, web_context
@@ -113,6 +115,18 @@ def user() -> UserView:
     if found is None:
         abort(401)
     return found
+
+
+def user_scope(db: Session, me: UserView) -> Scope:
+    """`me`'s area and what lies under it, computed once per request (the page and the header's count).
+
+    Above a commune it walks the area tree (a province: ~1,900 areas), so asking twice cost milliseconds.
+    """
+    cached: tuple[int, Scope] | None = g.get("ui_scope")
+    if cached is None or cached[0] != me.id:
+        cached = (me.id, services.scope_of(db, me))
+        g.ui_scope = cached
+    return cached[1]
 
 
 def page(action: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:

@@ -36,6 +36,7 @@ from controller.db.models.org import (
 )
 from controller.db.models.rollouts import ROLLOUT_STATES, Rollout
 from controller.db.models.streaming import Station
+from controller.db.models.uptime import VillageUptime
 
 __all__ = [
     "AREA_LEVELS",
@@ -76,4 +77,5 @@ __all__ = [
     "Station",
     "User",
     "Village",
+    "VillageUptime",
 ]
