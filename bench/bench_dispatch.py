@@ -261,12 +261,8 @@ def worker_main() -> int:
         elif command["cmd"] == "verify":
             bad = [d for d, p in files.items() if not p.exists() or _sha256(p) != sha256]
             _send(out, lock, {"verified": len(files) - len(bad), "bad": bad[:5]})
-        elif command["cmd"] == "profile" and profiles is not None:
-            profiles.arm()
-            _send(out, lock, {"profiling": True})
-        elif command["cmd"] == "profile_write" and profiles is not None:
-            threads = profiles.write(Path(command["path"]))
-            _send(out, lock, {"profile_written": threads})
+        elif command["cmd"].startswith("profile") and profiles is not None:
+            _send(out, lock, _profile_command(profiles, command))
         elif command["cmd"] == "stop":
             break
     stop.set()
@@ -275,6 +271,14 @@ def worker_main() -> int:
     fleet.stop()
     _send(out, lock, {"stopped": True, "threads_running": threads, "rss_mb": rss_mb()})
     return 0
+
+
+def _profile_command(profiles: ThreadProfiles, command: dict[str, Any]) -> dict[str, Any]:
+    """`profile`: start the CPU profiles; `profile_write`: write them (see ThreadProfiles)."""
+    if command["cmd"] == "profile":
+        profiles.arm()
+        return {"profiling": True}
+    return {"profile_written": profiles.write(Path(command["path"]))}
 
 
 def _sha256(path: Path) -> str:

@@ -115,15 +115,17 @@ def _key_table(public_key: bytes) -> tuple[Cached, ...] | None:
 
 def _naf(n: int, width: int) -> list[int]:
     """The width-`width` non-adjacent form of n, least significant digit first (digits odd or 0)."""
-    digits = []
+    digits: list[int] = []
     full, half = 1 << width, 1 << (width - 1)
     while n:
-        digit = 0
-        if n & 1:
-            digit = n & (full - 1)
-            if digit >= half:
-                digit -= full
-            n -= digit
+        zeros = (n & -n).bit_length() - 1  # a run of zero digits at once
+        if zeros:
+            digits += [0] * zeros
+            n >>= zeros
+        digit = n & (full - 1)
+        if digit >= half:
+            digit -= full
+        n -= digit
         digits.append(digit)
         n >>= 1
     return digits
