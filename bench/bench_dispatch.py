@@ -217,6 +217,9 @@ def worker_main() -> int:
     out, lock = sys.stdout, threading.Lock()
     spec = json.loads(sys.stdin.readline())
     profiles = ThreadProfiles() if spec.get("profile") else None
+    # A hundred agents' threads wait on one GIL: each waiter wakes every switch interval (5 ms by default)
+    # to ask for it, and in a burst those wake-ups are most of the CPU a worker burns (`--switch-interval`).
+    sys.setswitchinterval(spec.get("switch_interval", sys.getswitchinterval()))
     root = Path(spec["root"])
     configs = [
         write_simulated_agent(
@@ -446,6 +449,7 @@ def start_workers(
     size: int,
     profile: bool = False,
     verifier: str = "agent",
+    switch_interval: float | None = None,
 ) -> list[Worker]:
     workers = []
     for first in range(0, len(agents), per_process):
@@ -471,6 +475,7 @@ def start_workers(
                 "bytes": size,
                 "profile": profile,
                 "verifier": verifier,
+                **({} if switch_interval is None else {"switch_interval": switch_interval}),
             }
         )
         workers.append(worker)
@@ -771,6 +776,7 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
             size=size,
             profile=args.profile_agents is not None,
             verifier=args.fleet_verifier,
+            switch_interval=args.switch_interval,
         )
         online_s = wait_online(bench.reader, bench.workers, n)
         # Steady state: every agent has reported (heartbeat) the plan it holds, so the controller knows it
@@ -797,6 +803,7 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
     return result | {
         "agents": n,
         "verifier": args.fleet_verifier,
+        "switch_interval_s": args.switch_interval or sys.getswitchinterval(),
         "asset_bytes": size,
         "online_s": online_s,
         "ratio": result["dispatch_s"] / result["baseline_s"],
@@ -861,6 +868,11 @@ def main() -> int:
         help="the simulated agents' signature check: the agent's own (plain Python) or cryptography's",
     )
     parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval in the agents' worker processes (Python's default: 0.005 s)",
+    )
+    parser.add_argument(
         "--profile-agents",
         type=Path,
         help="write each worker's CPU profile (cProfile, CPU time per thread) from the approval to here",
@@ -876,7 +888,9 @@ def main() -> int:
     say(
         f"dispatch bench: agents {sizes}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
         f"RLIMIT_NOFILE {limit}, Python {sys.version.split()[0]}; agents verify signatures with "
-        f"{VERIFIER_NAMES[args.fleet_verifier]}; controller log {LOG} (workers' beside it)"
+        f"{VERIFIER_NAMES[args.fleet_verifier]}, switch interval "
+        f"{args.switch_interval or sys.getswitchinterval()} s in their processes; controller log {LOG} "
+        "(workers' beside it)"
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="loaxa-bench-dispatch-") as tmp_name:

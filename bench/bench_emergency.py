@@ -184,6 +184,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
                 size=size,
                 profile=args.profile_agents is not None,
                 verifier=args.fleet_verifier,
+                switch_interval=args.switch_interval,
             )
             online_s = dispatch.wait_online(bench.reader, bench.workers, n)
             settled_s = dispatch.wait_settled(bench.reader, n)
@@ -197,6 +198,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
                 "online_s": online_s,
                 "settled_s": settled_s,
                 "verifier": args.fleet_verifier,
+                "switch_interval_s": args.switch_interval or sys.getswitchinterval(),
             }
             for worker in bench.workers:
                 worker.send({"cmd": "stop"})
@@ -216,6 +218,7 @@ def child(n: int, tree: Path | None, args: argparse.Namespace) -> dict[str, Any]
         sys.executable, __file__, "--one", str(n), "--seconds", str(args.seconds),
         "--per-process", str(args.per_process), *(["--agents-on-disk"] if args.agents_on_disk else []),
         "--fleet-verifier", args.fleet_verifier,
+        *([] if args.switch_interval is None else ["--switch-interval", str(args.switch_interval)]),
         *([] if args.profile_agents is None else ["--profile-agents", str(args.profile_agents.resolve())]),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
@@ -295,6 +298,11 @@ def main() -> int:
         help="the simulated agents' signature check: the agent's own (plain Python) or cryptography's",
     )
     parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval in the agents' worker processes (Python's default: 0.005 s)",
+    )
+    parser.add_argument(
         "--profile-agents",
         type=Path,
         help="write each worker's CPU profile (cProfile, CPU time per thread) from the approval to here",
@@ -317,7 +325,8 @@ def main() -> int:
     say(
         f"emergency bench: agents {sizes}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
         f"RLIMIT_NOFILE {limit}, Python {sys.version.split()[0]}, recording {args.seconds:.0f} s; "
-        f"agents verify signatures with {dispatch.VERIFIER_NAMES[args.fleet_verifier]}; "
+        f"agents verify signatures with {dispatch.VERIFIER_NAMES[args.fleet_verifier]}, switch interval "
+        f"{args.switch_interval or sys.getswitchinterval()} s in their processes; "
         f"logs {dispatch.LOG}*"
     )
     rows: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
