@@ -8,13 +8,14 @@ The check is the cofactorless one OpenSSL and libsodium make: R' = [S]B − [k]A
 must be the signature's R byte for byte (so an R that is not a canonical encoding of a curve point never
 matches). S ≥ L and public keys that do not decode are refused. It handles only public data, so constant
 time does not matter, and it is fast where it can be (issue 18: every agent checks each emergency at the
-same moment, and a Pi's CPU is ~5× slower than this machine's):
+same moment, and a Pi's CPU is several times slower than this machine's):
 - one pass of doublings for both scalars (Straus), each scalar in width-w non-adjacent form, so only
   about one bit in w + 1 costs an addition: ~250 doublings and ~65 additions instead of ~250 and ~250;
 - the odd multiples of B (64 points, ~20 KB, made on first use) and of each public key's −A (16 points,
   kept for the few keys an agent trusts) are held in the form the addition takes directly;
 - a doubling computes T only when an addition follows.
-~3 ms a check on this machine's x86-64 (was ~10 ms with double-and-add).
+About 1.05 ms of CPU a check on this machine's x86-64 against 2.2 ms for the double-and-add it replaced
+(measured one after the other, best of 5 × 40 checks); `cryptography` takes ~0.1 ms.
 """
 
 import hashlib
