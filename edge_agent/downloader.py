@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import queue
+import random
 import threading
 import urllib.error
 import urllib.request
@@ -227,7 +228,9 @@ class Downloader:
                 reason = "disk"
                 log.error("asset %s cannot be written to the cache: %s", asset.sha256[:12], exc)
                 break
-            if self._stopping.wait(self._backoff_s * 2**attempt):
+            # ±50 % at random: agents whose downloads failed together (a starved server) retry apart.
+            pause = self._backoff_s * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311 - not secrecy
+            if self._stopping.wait(pause):
                 break
         return None, reason
 
