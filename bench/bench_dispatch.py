@@ -29,10 +29,12 @@ each with its own SD card, do not.
 
 import argparse
 import contextlib
+import cProfile
 import hashlib
 import json
 import logging
 import os
+import pstats
 import resource
 import secrets
 import shutil
@@ -63,6 +65,7 @@ from controller.assets import sign_asset_url  # noqa: E402
 from controller.config import load_settings  # noqa: E402
 from controller.db.models import Delivery, Device, DeviceEvent, Plan  # noqa: E402
 from controller.dispatch import ReplanReport  # noqa: E402
+from loaxa.fleet import FLEET_VERIFIERS  # noqa: E402
 from loaxa.runtime import Controller  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
@@ -75,6 +78,10 @@ MAX_PER_PROCESS = 150
 SHM = Path("/dev/shm")  # noqa: S108 - tmpfs for the simulated Pis' homes, each in its own mkdtemp
 LOG = Path(tempfile.gettempdir()) / f"loaxa-bench-dispatch-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
 TIMEOUT_S = 900.0
+VERIFIER_NAMES = {
+    "agent": "the agent's own plain-Python Ed25519 (as on a Pi)",
+    "cryptography": "cryptography's Ed25519 (a fleet-only option: a Pi agent does not load it)",
+}
 
 
 def say(text: str) -> None:
@@ -151,6 +158,55 @@ def _baseline(clients: int, url: str, sha256: str, size: int, at: float) -> list
     return results
 
 
+class ThreadProfiles:
+    """CPU-time profiles (cProfile with `time.thread_time`) of every thread of a worker, from `arm()` on.
+
+    Python 3.11 sets a profiler only for the calling thread or for threads started later, so a light hook
+    goes into every thread at its start and turns into a real profiler on the thread's first call after
+    `arm()`; `write()` merges what they measured so far (calls still running are not counted).
+    """
+
+    def __init__(self) -> None:
+        self._armed = False
+        self._profiles: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+        threading.setprofile(self._hook)
+
+    def _hook(self, _frame: Any, _event: str, _arg: Any) -> None:
+        if not self._armed:
+            return
+        profile = cProfile.Profile(time.thread_time)
+        with self._lock:
+            self._profiles.append(profile)
+        profile.enable()
+
+    def arm(self) -> None:
+        """Profile from now on."""
+        self._armed = True
+        sys.setprofile(self._hook)
+
+    def write(self, path: Path) -> int:
+        """Merge the threads' profiles so far into a pstats file; how many threads were profiled."""
+        with self._lock:
+            profiles = list(self._profiles)
+        merged = pstats.Stats()
+        for profile in profiles:
+            profile.snapshot_stats()  # reads without disabling: create_stats would stop this thread's
+            merged.add(_Snapshot(profile.stats))  # type: ignore[attr-defined]
+        merged.dump_stats(path)
+        return len(profiles)
+
+
+@dataclass
+class _Snapshot:
+    """What pstats.Stats.add takes: an object with `stats` and a `create_stats` to call."""
+
+    stats: dict[Any, Any]
+
+    def create_stats(self) -> None:
+        """Nothing to do: `stats` is already taken."""
+
+
 def worker_main() -> int:
     """Run a slice of the fleet; talk JSON lines with the bench on stdin/stdout."""
     from edge_agent.downloader import asset_path
@@ -160,6 +216,10 @@ def worker_main() -> int:
     raise_fd_limit()
     out, lock = sys.stdout, threading.Lock()
     spec = json.loads(sys.stdin.readline())
+    profiles = ThreadProfiles() if spec.get("profile") else None
+    # A hundred agents' threads wait on one GIL: each waiter wakes every switch interval (5 ms by default)
+    # to ask for it, and in a burst those wake-ups are most of the CPU a worker burns (`--switch-interval`).
+    sys.setswitchinterval(spec.get("switch_interval", sys.getswitchinterval()))
     root = Path(spec["root"])
     configs = [
         write_simulated_agent(
@@ -170,7 +230,7 @@ def worker_main() -> int:
         )
         for agent in spec["agents"]
     ]
-    fleet = Fleet(configs)
+    fleet = Fleet(configs, verifier=spec.get("verifier", "agent"))
     fleet.start(lambda n, _total: _send(out, lock, {"started": n}) if n % 10 == 0 else None)
     sha256, size = spec["sha256"], spec["bytes"]
     files = {c.device_id: asset_path(c.cache_dir, sha256) for c in configs}
@@ -204,6 +264,8 @@ def worker_main() -> int:
         elif command["cmd"] == "verify":
             bad = [d for d, p in files.items() if not p.exists() or _sha256(p) != sha256]
             _send(out, lock, {"verified": len(files) - len(bad), "bad": bad[:5]})
+        elif command["cmd"].startswith("profile") and profiles is not None:
+            _send(out, lock, _profile_command(profiles, command))
         elif command["cmd"] == "stop":
             break
     stop.set()
@@ -212,6 +274,14 @@ def worker_main() -> int:
     fleet.stop()
     _send(out, lock, {"stopped": True, "threads_running": threads, "rss_mb": rss_mb()})
     return 0
+
+
+def _profile_command(profiles: ThreadProfiles, command: dict[str, Any]) -> dict[str, Any]:
+    """`profile`: start the CPU profiles; `profile_write`: write them (see ThreadProfiles)."""
+    if command["cmd"] == "profile":
+        profiles.arm()
+        return {"profiling": True}
+    return {"profile_written": profiles.write(Path(command["path"]))}
 
 
 def _sha256(path: Path) -> str:
@@ -370,7 +440,16 @@ def set_up(controller: Controller, n: int) -> list[dict[str, str]]:
 
 
 def start_workers(
-    controller: Controller, agents: list[dict[str, str]], root: Path, *, per_process: int, sha: str, size: int
+    controller: Controller,
+    agents: list[dict[str, str]],
+    root: Path,
+    *,
+    per_process: int,
+    sha: str,
+    size: int,
+    profile: bool = False,
+    verifier: str = "agent",
+    switch_interval: float | None = None,
 ) -> list[Worker]:
     workers = []
     for first in range(0, len(agents), per_process):
@@ -394,10 +473,33 @@ def start_workers(
                 "public_keys": list(controller.keys.public_keys_b64),
                 "sha256": sha,
                 "bytes": size,
+                "profile": profile,
+                "verifier": verifier,
+                **({} if switch_interval is None else {"switch_interval": switch_interval}),
             }
         )
         workers.append(worker)
     return workers
+
+
+def arm_profiles(workers: list[Worker]) -> None:
+    """Start the workers' CPU profiles (only workers started with `profile=True` have them)."""
+    for worker in workers:
+        worker.send({"cmd": "profile"})
+    for worker in workers:
+        worker.reply("profiling", 60)
+
+
+def write_profiles(workers: list[Worker], directory: Path | None, label: str) -> None:
+    """Each worker writes its agents' CPU profile so far to `directory/<label>-worker-<k>.pstats`."""
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, worker in enumerate(workers):
+        path = directory / f"{label}-worker-{number}.pstats"
+        worker.send({"cmd": "profile_write", "path": str(path.resolve())})
+        threads = worker.reply("profile_written", 120)["profile_written"]
+        say(f"  profile of worker {number} ({threads} threads, CPU time per thread): {path}")
 
 
 def count_online(reader: sessionmaker[Session]) -> int:
@@ -666,7 +768,15 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
         bench.controller.start()
         bulletin_id, sha, size = upload(bench, recording, seconds)
         bench.workers = start_workers(
-            bench.controller, agents, bench.agent_root, per_process=args.per_process, sha=sha, size=size
+            bench.controller,
+            agents,
+            bench.agent_root,
+            per_process=args.per_process,
+            sha=sha,
+            size=size,
+            profile=args.profile_agents is not None,
+            verifier=args.fleet_verifier,
+            switch_interval=args.switch_interval,
         )
         online_s = wait_online(bench.reader, bench.workers, n)
         # Steady state: every agent has reported (heartbeat) the plan it holds, so the controller knows it
@@ -680,7 +790,10 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
         )
         before = time_baseline(bench, sha, "before the dispatch")
         time.sleep(2)
+        if args.profile_agents is not None:
+            arm_profiles(bench.workers)
         result = time_dispatch(bench, bulletin_id)
+        write_profiles(bench.workers, args.profile_agents, f"dispatch-{n}")
         result |= best_baseline(before, time_baseline(bench, sha, "after the dispatch"))
         for worker in bench.workers:
             worker.send({"cmd": "stop"})
@@ -689,6 +802,8 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
         bench.close()
     return result | {
         "agents": n,
+        "verifier": args.fleet_verifier,
+        "switch_interval_s": args.switch_interval or sys.getswitchinterval(),
         "asset_bytes": size,
         "online_s": online_s,
         "ratio": result["dispatch_s"] / result["baseline_s"],
@@ -746,6 +861,22 @@ def main() -> int:
         "--per-process", type=int, default=100, help=f"agents per worker process (≤ {MAX_PER_PROCESS})"
     )
     parser.add_argument("--agents-on-disk", action="store_true", help="agent homes on disk, not /dev/shm")
+    parser.add_argument(
+        "--fleet-verifier",
+        choices=FLEET_VERIFIERS,
+        default="agent",
+        help="the simulated agents' signature check: the agent's own (plain Python) or cryptography's",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval in the agents' worker processes (Python's default: 0.005 s)",
+    )
+    parser.add_argument(
+        "--profile-agents",
+        type=Path,
+        help="write each worker's CPU profile (cProfile, CPU time per thread) from the approval to here",
+    )
     args = parser.parse_args()
     if not 1 <= args.per_process <= MAX_PER_PROCESS:
         parser.error(f"--per-process must be 1–{MAX_PER_PROCESS}: paho's select() fails on fds ≥ 1024")
@@ -756,7 +887,10 @@ def main() -> int:
     )
     say(
         f"dispatch bench: agents {sizes}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
-        f"RLIMIT_NOFILE {limit}, Python {sys.version.split()[0]}; controller log {LOG} (workers' beside it)"
+        f"RLIMIT_NOFILE {limit}, Python {sys.version.split()[0]}; agents verify signatures with "
+        f"{VERIFIER_NAMES[args.fleet_verifier]}, switch interval "
+        f"{args.switch_interval or sys.getswitchinterval()} s in their processes; controller log {LOG} "
+        "(workers' beside it)"
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="loaxa-bench-dispatch-") as tmp_name:

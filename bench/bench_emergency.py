@@ -176,13 +176,30 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             bulletin_id, sha, size = upload(bench, recording)
             say(f"  emergency recording: {size:,} bytes stored ({sha[:12]})")
             bench.workers = dispatch.start_workers(
-                bench.controller, agents, bench.agent_root, per_process=args.per_process, sha=sha, size=size
+                bench.controller,
+                agents,
+                bench.agent_root,
+                per_process=args.per_process,
+                sha=sha,
+                size=size,
+                profile=args.profile_agents is not None,
+                verifier=args.fleet_verifier,
+                switch_interval=args.switch_interval,
             )
             online_s = dispatch.wait_online(bench.reader, bench.workers, n)
             settled_s = dispatch.wait_settled(bench.reader, n)
             time.sleep(2)
+            if args.profile_agents is not None:
+                dispatch.arm_profiles(bench.workers)
             result = time_emergency(bench, bulletin_id, sha)
-            result |= {"asset_bytes": size, "online_s": online_s, "settled_s": settled_s}
+            dispatch.write_profiles(bench.workers, args.profile_agents, f"emergency-{n}")
+            result |= {
+                "asset_bytes": size,
+                "online_s": online_s,
+                "settled_s": settled_s,
+                "verifier": args.fleet_verifier,
+                "switch_interval_s": args.switch_interval or sys.getswitchinterval(),
+            }
             for worker in bench.workers:
                 worker.send({"cmd": "stop"})
             for worker in bench.workers:
@@ -200,6 +217,9 @@ def child(n: int, tree: Path | None, args: argparse.Namespace) -> dict[str, Any]
     command = [
         sys.executable, __file__, "--one", str(n), "--seconds", str(args.seconds),
         "--per-process", str(args.per_process), *(["--agents-on-disk"] if args.agents_on_disk else []),
+        "--fleet-verifier", args.fleet_verifier,
+        *([] if args.switch_interval is None else ["--switch-interval", str(args.switch_interval)]),
+        *([] if args.profile_agents is None else ["--profile-agents", str(args.profile_agents.resolve())]),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
@@ -271,6 +291,22 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the emergency recording")
     parser.add_argument("--per-process", type=int, default=100, help="agents per worker process")
     parser.add_argument("--agents-on-disk", action="store_true", help="agent homes on disk, not /dev/shm")
+    parser.add_argument(
+        "--fleet-verifier",
+        choices=dispatch.FLEET_VERIFIERS,
+        default="agent",
+        help="the simulated agents' signature check: the agent's own (plain Python) or cryptography's",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval in the agents' worker processes (Python's default: 0.005 s)",
+    )
+    parser.add_argument(
+        "--profile-agents",
+        type=Path,
+        help="write each worker's CPU profile (cProfile, CPU time per thread) from the approval to here",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, result as JSON
     args = parser.parse_args()
     limit = dispatch.raise_fd_limit()
@@ -289,6 +325,8 @@ def main() -> int:
     say(
         f"emergency bench: agents {sizes}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
         f"RLIMIT_NOFILE {limit}, Python {sys.version.split()[0]}, recording {args.seconds:.0f} s; "
+        f"agents verify signatures with {dispatch.VERIFIER_NAMES[args.fleet_verifier]}, switch interval "
+        f"{args.switch_interval or sys.getswitchinterval()} s in their processes; "
         f"logs {dispatch.LOG}*"
     )
     rows: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []

@@ -37,7 +37,7 @@ from edge_agent.systemd import Systemd
 from edge_agent.tone import write_tone
 from edge_agent.update import mark_healthy, request_update
 from protocol import Asset, Command, PlanItem, SourcedItem, StreamSource, Verifier, topics
-from protocol.signing import load_public_key_b64
+from protocol.signing import SignatureCheck, load_public_key_b64
 
 log = logging.getLogger(__name__)
 # The loop wakes at least this often even when nothing is due (clock jumps, watchdog).
@@ -58,6 +58,7 @@ class Agent:
         clock: Clock | None = None,
         player: Player | None = None,
         amplifier: Amplifier | None = None,
+        signature_check: SignatureCheck | None = None,
     ) -> None:
         self.config = config
         self.version = agent_version()
@@ -70,7 +71,7 @@ class Agent:
         self._held_reported: set[str] = set()
         self.exit_code = 0
         keys = [load_public_key_b64(key) for key in config.public_keys]
-        self._verifier = Verifier(keys, config.device_id)
+        self._verifier = Verifier(keys, config.device_id, check=signature_check)
         self._intake = Intake(self._verifier, self._state)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -383,9 +384,12 @@ class Agent:
     def _play_now(self, command: Command) -> None:
         if command.item is None:  # Command.from_json refuses this already; keeps the type narrow
             return
+        # The audio is asked for first: its download runs beside the durable writes below (each an fsync,
+        # slow on a Pi's SD card), so the emergency starts as soon as both are done.
+        if command.item.asset.sha256 not in self._programme.ready:
+            self._downloader.request(command.item.asset)
         self._programme.add_emergency(command.item, command.repeat, float(command.gap_s))
         self._outbox.emit("received", item=command.item, detail="play_now")
-        self._request_missing()
 
     def _handle_download(self, asset: Asset, path: Path | None, reason: str | None) -> None:
         if path is None:

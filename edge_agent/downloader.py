@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import queue
+import random
 import threading
 import urllib.error
 import urllib.request
@@ -47,11 +48,15 @@ def partial_path(cache_dir: Path, sha256: str) -> Path:
     return cache_dir / "partial" / f"{sha256}.part"
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def _hash_into(digest: "hashlib._Hash", path: Path) -> None:
     with path.open("rb") as src:
         while chunk := src.read(_CHUNK):
             digest.update(chunk)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    _hash_into(digest, path)
     return digest.hexdigest()
 
 
@@ -63,8 +68,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _receive(asset: Asset, part: Path, have: int, timeout: float) -> None:
-    """GET the asset (from byte `have` on when resuming) and append it to the partial file."""
+def _receive(asset: Asset, part: Path, have: int, timeout: float) -> str:
+    """GET the asset (from byte `have` on when resuming) into the partial file; the file's sha256.
+
+    The bytes are hashed as they are written (a resumed file's first part is read once): reading the
+    file back afterwards would read the page cache, not the SD card, so it would catch nothing more and
+    cost a Pi a second pass over every byte.
+    """
     headers = {"Range": f"bytes={have}-"} if have else {}
     request = urllib.request.Request(asset.url, headers=headers)  # noqa: S310 - scheme checked by fetch()
     try:
@@ -73,14 +83,19 @@ def _receive(asset: Asset, part: Path, have: int, timeout: float) -> None:
             if have and not resumed:
                 log.info("server ignored the Range request for %s; downloading from the start", asset.sha256)
             written = have if resumed else 0
+            digest = hashlib.sha256()
+            if resumed:
+                _hash_into(digest, part)
             with part.open("ab" if resumed else "wb") as out:
                 while chunk := response.read(_CHUNK):
                     written += len(chunk)
                     if written > asset.bytes:
                         raise DownloadError("size_mismatch", f"server sent more than {asset.bytes} bytes")
                     out.write(chunk)
+                    digest.update(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            return digest.hexdigest()
     except urllib.error.HTTPError as exc:
         exc.close()
         if exc.code == 416:
@@ -112,14 +127,12 @@ def fetch(asset: Asset, cache_dir: Path, *, timeout: float = _TIMEOUT_S) -> Path
     if have > asset.bytes:
         part.unlink()
         have = 0
-    if have < asset.bytes:
-        _receive(asset, part, have, timeout)
+    digest = _receive(asset, part, have, timeout) if have < asset.bytes else _sha256_of(part)
     size = part.stat().st_size
     if size != asset.bytes:
         if size > asset.bytes:
             part.unlink()
         raise DownloadError("size_mismatch", f"got {size} bytes, the plan says {asset.bytes}")
-    digest = _sha256_of(part)
     if digest != asset.sha256:
         part.unlink()
         raise DownloadError("sha256_mismatch", f"content hashes to {digest}, the plan says {asset.sha256}")
@@ -215,7 +228,9 @@ class Downloader:
                 reason = "disk"
                 log.error("asset %s cannot be written to the cache: %s", asset.sha256[:12], exc)
                 break
-            if self._stopping.wait(self._backoff_s * 2**attempt):
+            # ±50 % at random: agents whose downloads failed together (a starved server) retry apart.
+            pause = self._backoff_s * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311 - not secrecy
+            if self._stopping.wait(pause):
                 break
         return None, reason
 

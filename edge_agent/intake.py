@@ -7,7 +7,10 @@ An area message (one envelope for many devices on `loaxa/v1/area/{area}/cmd`) is
 device is among its signed targets, needs a seq above the last accepted on that area's topic (the same
 seq again is a duplicate, as for plans; a lower one `replayed`), and may carry only `play_now` or
 `fetch`; one for other devices is ignored without verifying it (counted, not as a rejection).
-It must not act on what it accepts (agent.py does) and never raises on bad input.
+A message byte for byte the same as the last one accepted on its topic (the retained plan, or a QoS 1
+message delivered again, after every reconnect) is a duplicate without a second signature check: those
+bytes were verified when they were accepted, and a reconnect storm would otherwise cost every agent a
+check per topic. It must not act on what it accepts (agent.py does) and never raises on bad input.
 """
 
 import logging
@@ -65,6 +68,7 @@ class Intake:
         self.duplicates = 0
         self.not_targeted = 0  # area messages for other devices of the area
         self.area_duplicates = 0  # an accepted area message delivered again
+        self._last_area_payload: dict[str, bytes] = {}  # area → the bytes last accepted on its topic
 
     def rejections(self) -> dict[str, int]:
         """Rejected messages so far, by reason (e.g. ``plan.bad_signature``)."""
@@ -78,6 +82,9 @@ class Intake:
 
     def plan(self, payload: bytes) -> AcceptedPlan | None:
         """Accept and store a new plan, or return None (duplicate or rejected; rejections are counted)."""
+        if payload == self._state.plan_envelope():
+            self._duplicate_plan()
+            return None
         try:
             seq, body = read_plan(self._verifier, payload)
             last = self._state.last_seq("plan")
@@ -88,13 +95,16 @@ class Intake:
             return None
         # Equal: the retained copy again, unless the state was rebuilt and lost the plan (take it back).
         if seq == last and self._state.plan_envelope() is not None:
-            with self._lock:
-                self.duplicates += 1
-            log.debug("plan seq %s already accepted (retained copy)", seq)
+            self._duplicate_plan()
             return None
         self._state.save_plan(seq, body.version, payload)
         log.info("accepted plan version %s (seq %s, %s items)", body.version, seq, len(body.items))
         return AcceptedPlan(seq, body)
+
+    def _duplicate_plan(self) -> None:
+        with self._lock:
+            self.duplicates += 1
+        log.debug("plan already accepted (retained copy)")
 
     def command(self, payload: bytes) -> AcceptedCommand | None:
         """Accept a new command, or return None (rejections are counted)."""
@@ -115,6 +125,9 @@ class Intake:
 
     def area_command(self, area: str, payload: bytes) -> AcceptedCommand | None:
         """Accept a new command from `area`'s topic when it targets this device, or return None."""
+        if payload == self._last_area_payload.get(area):
+            self._duplicate_area_message(area)
+            return None
         try:
             envelope = self._verifier.open_area(payload, area)
             if envelope.type != "cmd":
@@ -135,10 +148,14 @@ class Intake:
             return None
         if envelope.seq == last:
             # QoS 1 delivers again what was not acknowledged before a reconnect: harmless, as for plans.
-            with self._lock:
-                self.area_duplicates += 1
-            log.debug("area %s seq %s already accepted", area, envelope.seq)
+            self._duplicate_area_message(area)
             return None
         self._state.accept_area_message(area, envelope.seq)
+        self._last_area_payload[area] = payload
         log.info("accepted command %s from area %s (seq %s)", command.command, area, envelope.seq)
         return AcceptedCommand(envelope.seq, command)
+
+    def _duplicate_area_message(self, area: str) -> None:
+        with self._lock:
+            self.area_duplicates += 1
+        log.debug("area %s message already accepted", area)

@@ -2,14 +2,17 @@
 
 Client id = username = device id, persistent session (clean_session False), last will set before every
 connection attempt with a fresh `bdseq`, birth and (re)subscriptions on every connect, exponential
-reconnect backoff, TLS for mqtts:// URLs, and `stuck()`: the liveness check that tells the agent paho has
-stopped trying. It also listens to the area topics the agent's plan names (`listen_to_areas`): one
-subscription per area, made again on every connect. Topic strings come from protocol.topics. It must not
+reconnect backoff that starts after a random pause (the agents a broker restart dropped together would
+otherwise all come back in the same second, and again together on paho's doubling schedule), TLS for
+mqtts:// URLs, and `stuck()`: the liveness check that tells the agent paho has stopped trying. It also
+listens to the area topics the agent's plan names (`listen_to_areas`): one subscription per area, made
+again on every connect. Topic strings come from protocol.topics. It must not
 parse plans or touch the player.
 """
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable
 from typing import Any, Final
@@ -23,6 +26,9 @@ from protocol import Status, topics
 
 log = logging.getLogger(__name__)
 _RECONNECT_MIN_S: Final = 1
+# The longest random pause before the first reconnection attempt after a lost connection (at most
+# mqtt.reconnect_max_s); paho's own backoff then doubles from there.
+_RECONNECT_JITTER_S: Final = 5.0
 # The outgoing queue is bounded: the durable outbox, not paho's memory, is what survives a long outage.
 _MAX_QUEUED: Final = 500
 
@@ -58,6 +64,8 @@ class Link:
         self._areas_lock = threading.Lock()  # orders listen_to_areas against (re)subscribing on connect
         self._bdseq = 0
         self._closing = False
+        self._stopping = threading.Event()  # ends a reconnection pause at once
+        self._pause_next_attempt = False
         self._connected = threading.Event()
         self._last_attempt = clock.monotonic()
         self._client = mqtt.Client(
@@ -113,6 +121,7 @@ class Link:
             except (RuntimeError, ValueError) as exc:
                 log.warning("offline status not confirmed before shutdown: %s", exc)
         self._closing = True
+        self._stopping.set()
         self._client.disconnect()
         self._client.loop_stop()
         # paho closes its wake-up socket pair only in __del__, which the garbage collector may run after
@@ -170,6 +179,10 @@ class Link:
     def _handle_pre_connect(self, _client: mqtt.Client, _userdata: Any) -> None:
         # paho calls this before every connection attempt: each gets its own bdseq and matching will.
         self._last_attempt = self._clock.monotonic()
+        if self._pause_next_attempt:
+            self._pause_next_attempt = False
+            limit = min(_RECONNECT_JITTER_S, float(self._config.reconnect_max_s))
+            self._clock.wait(self._stopping, random.uniform(0.0, limit))  # noqa: S311 - spreading, not secrecy
         self._arm_will()
 
     def _handle_connect(
@@ -192,6 +205,8 @@ class Link:
         if self._connected.is_set() and not self._closing:
             log.warning("disconnected from the broker: %s", reason)
         self._last_attempt = self._clock.monotonic()  # the liveness clock starts at the disconnect
+        if self._connected.is_set() and not self._closing:
+            self._pause_next_attempt = True
         self._connected.clear()
         self._on_change()
 

@@ -3,6 +3,12 @@
 Each agent has its own MQTT connection, credentials, state database and cache, and plays into a file
 sink. Used by `loaxa demo` and `loaxa simulate`. Owns only starting and stopping them.
 
+`Fleet(..., verifier="cryptography")` has the agents check signatures with `cryptography` (OpenSSL, ~0.1 ms
+a check) instead of the agent's own plain-Python verifier (~2.5 ms here, more on a Pi), which a Pi does
+not load to keep its RSS ≤ 30 MB. It is for benchmarks that run a hundred agents on one shared CPU, where
+each agent's check would otherwise queue behind the others' (on real hardware each agent checks on its
+own CPU); what it accepts and refuses is the same. Benchmarks print which verifier they used.
+
 One process holds at most `AGENTS_PER_PROCESS` agents: paho waits on its sockets with select(), which
 fails for file descriptors from 1024 (FD_SETSIZE) whatever the process's limit, and each agent holds
 about six (MQTT socket, paho's wake-up pair, its state database with WAL and shm). Larger fleets run in
@@ -15,14 +21,45 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from controller.bundle import AgentBundle
 from controller.children import die_with_parent
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, load_config
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 log = logging.getLogger(__name__)
+FleetVerifier = Literal["agent", "cryptography"]
+FLEET_VERIFIERS: tuple[FleetVerifier, ...] = ("agent", "cryptography")
+
+
+@lru_cache(maxsize=8)
+def _public_key(raw: bytes) -> "Ed25519PublicKey | None":
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        return None
+
+
+def cryptography_check(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Ed25519 check by `cryptography` (OpenSSL): the fleet's stand-in for the agent's own verifier."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = _public_key(public_key)
+    if key is None:
+        return False
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def write_simulated_agent(root: Path, bundle: AgentBundle) -> AgentConfig:
@@ -53,8 +90,9 @@ def simulated_bundle(
 class Fleet:
     """A set of agents running on threads of this process."""
 
-    def __init__(self, configs: Iterable[AgentConfig]) -> None:
-        self.agents = [Agent(config) for config in configs]
+    def __init__(self, configs: Iterable[AgentConfig], *, verifier: FleetVerifier = "agent") -> None:
+        check = cryptography_check if verifier == "cryptography" else None
+        self.agents = [Agent(config, signature_check=check) for config in configs]
         self._threads: list[threading.Thread] = []
 
     def start(self, progress: Callable[[int, int], None] | None = None) -> None:

@@ -66,3 +66,18 @@ def test_agrees_with_cryptography(message: bytes, flip: int) -> None:
     broken = bytearray(signature)
     broken[flip // 8] ^= 1 << (flip % 8)
     assert not _ed25519.verify(public, message, bytes(broken))
+
+
+def test_each_key_is_checked_against_its_own_signatures() -> None:
+    # The verifier keeps a table per public key (an agent trusts two during a key rotation): no mix-ups.
+    keys = [generate_private_key() for _ in range(2)]
+    publics = [
+        k.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) for k in keys
+    ]
+    message = b"plan"
+    signatures = [k.sign(message) for k in keys]
+    for _ in range(2):
+        assert _ed25519.verify(publics[0], message, signatures[0])
+        assert _ed25519.verify(publics[1], message, signatures[1])
+        assert not _ed25519.verify(publics[0], message, signatures[1])
+        assert not _ed25519.verify(publics[1], message, signatures[0])

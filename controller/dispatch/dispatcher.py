@@ -153,8 +153,8 @@ class Dispatcher:
                     unchanged += 1
                     continue
                 body = device_plan.plan_body(services.next_plan_version(session, device_id), now)
-                services.save_plan(session, device_id, body, now)
                 changed.append((device_id, body))
+            services.save_plans(session, changed, now)
         return changed, unchanged
 
     def preview(self) -> PlanningResult:

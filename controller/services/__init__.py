@@ -69,6 +69,7 @@ from controller.services.plans import (
     mark_plan_published,
     next_plan_version,
     save_plan,
+    save_plans,
 )
 from controller.services.plays import list_plays
 from controller.services.scope import EVERYTHING, Scope, scope_of, user_area
@@ -192,6 +193,7 @@ __all__ = [
     "revoke_device",
     "revoke_token",
     "save_plan",
+    "save_plans",
     "scope_of",
     "seed_demo",
     "set_user_active",

@@ -3,7 +3,7 @@
 Owns plans rows; must not compute plans (controller.planning does) or publish them (the MQTT side does).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Device, Plan
-from controller.services.deliveries import plan_delivery
+from controller.services.deliveries import plan_deliveries
 from controller.services.devices import load_device
 from controller.services.errors import Conflict
 from protocol import PlanBody, PlanItem, SourcedItem
@@ -75,6 +75,27 @@ def next_plan_version(session: Session, device_id: str) -> int:
 
 def save_plan(session: Session, device_id: str, body: PlanBody, now: datetime) -> None:
     """Store a new plan for the device (version above the stored one) and mark its bulletins planned."""
+    save_plans(session, [(device_id, body)], now)
+
+
+def save_plans(session: Session, plans: Sequence[tuple[str, PlanBody]], now: datetime) -> None:
+    """`save_plan` for several devices, their deliveries read and written once for all (a planning batch).
+
+    Per plan item, looking up its bulletin and delivery made a query each, and each query flushed the
+    session first: 0.53 s of a 0.88 s planning run for 200 devices (issue 18).
+    """
+    entries: list[tuple[int, str, str, datetime | None]] = []
+    for device_id, body in plans:
+        _store(session, device_id, body)
+        items: list[PlanItem | SourcedItem] = [*body.items, *body.sourced]  # relay slots are deliveries too
+        entries += [(item.bulletin_id, device_id, item.item_id, item.planned_start) for item in items]
+    if entries:
+        known = set(session.scalars(select(Bulletin.id).where(Bulletin.id.in_({e[0] for e in entries}))))
+        plan_deliveries(session, now, [entry for entry in entries if entry[0] in known])
+    session.flush()
+
+
+def _store(session: Session, device_id: str, body: PlanBody) -> None:
     load_device(session, device_id)
     plan = session.get(Plan, device_id)
     if plan is not None and body.version <= plan.version:
@@ -91,18 +112,6 @@ def save_plan(session: Session, device_id: str, body: PlanBody, now: datetime) -
         body.generated_at,
         None,
     )
-    items: list[PlanItem | SourcedItem] = [*body.items, *body.sourced]  # relay slots are deliveries too
-    for item in items:
-        if session.get(Bulletin, item.bulletin_id) is not None:
-            plan_delivery(
-                session,
-                now,
-                bulletin_id=item.bulletin_id,
-                device_id=device_id,
-                item_id=item.item_id,
-                planned_start=item.planned_start,
-            )
-    session.flush()
 
 
 def mark_plan_published(session: Session, device_id: str, version: int, now: datetime) -> bool:
