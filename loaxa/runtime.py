@@ -174,7 +174,7 @@ class Controller:
                 self.db,
                 clock,
                 lambda hooks: LiveDesk(
-                    self.streaming, self.dispatcher.send_command, self.keys.url_secret, clock, hooks
+                    self.streaming, self.dispatcher.send_commands, self.keys.url_secret, clock, hooks
                 ),
                 self.store_recording,
                 two_person=settings.live_two_person,

@@ -10,7 +10,7 @@ sent is controller.dispatch.publisher.
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -178,3 +178,7 @@ class Dispatcher:
     def send_command(self, device_id: str, command: Command) -> bool:
         """Sign and send an operator's command to one device; True when the broker took it."""
         return self._commands.send(device_id, command)
+
+    def send_commands(self, commands: Sequence[tuple[str, Command]]) -> list[bool]:
+        """Sign and send each (device, command) at once with one wait; which the broker took."""
+        return self._commands.send_each(commands)

@@ -141,6 +141,18 @@ class CommandSender(_Sealing):
         topic, payload, _retain = self._sealed(device_id, command, self._clock())
         return self._publisher.publish(topic, payload)
 
+    def send_each(self, commands: Sequence[tuple[str, Command]]) -> list[bool]:
+        """Sign and send each (device, command) on the device's own topic, all at once with one wait.
+
+        For a command every device needs at the same moment (a live session's start and end): one PUBACK
+        wait per device would spread 200 devices over seconds. Says for each whether the broker took it.
+        """
+        if not commands:
+            return []
+        issued = self._clock()
+        messages = [self._sealed(device_id, command, issued) for device_id, command in commands]
+        return self._publisher.publish_many(messages, timeout=_batch_wait(len(messages)))
+
     def send_emergencies(
         self,
         emergencies: Mapping[str, tuple[PlanItem, ...]],

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -68,7 +68,7 @@ class LiveDesk:
     def __init__(
         self,
         streaming: StreamingServer,
-        send: Callable[[str, Command], bool],
+        send: Callable[[Sequence[tuple[str, Command]]], list[bool]],
         secret: bytes,
         clock: Callable[[], datetime],
         hooks: LiveHooks,
@@ -222,19 +222,31 @@ class LiveDesk:
     def _go_on_air(self, live: _Session) -> None:
         now = self._clock()
         live.recorder = self._record(live)
-        for device in live.devices:
-            command = Command(
-                command="live_start",
-                session=live.id,
-                urls=(self._listener_url(live, device),),
-                not_after=now + MAX_SESSION,
-                start_at=now,  # agents air the source from here on, all at once (edge_agent.playout)
+        starts = [
+            (
+                device,
+                Command(
+                    command="live_start",
+                    session=live.id,
+                    urls=(self._listener_url(live, device),),
+                    not_after=now + MAX_SESSION,
+                    start_at=now,  # agents air the source from here on, all at once (edge_agent.playout)
+                ),
             )
-            if not self._send(device, command):
-                log.warning("live session %s: the broker did not take live_start for %s", live.id, device)
+            for device in live.devices
+        ]
+        self._send_all(live, starts)
         live.aired = True
         log.info("live session %s on air to %d devices", live.id, len(live.devices))
         self._hooks.on_air(live.id, now)
+
+    def _send_all(self, live: _Session, commands: list[tuple[str, Command]]) -> None:
+        """Send every device its command at once (one wait for all); log those the broker did not take."""
+        for (device, command), taken in zip(commands, self._send(commands), strict=True):
+            if not taken:
+                log.warning(
+                    "live session %s: the broker did not take %s for %s", live.id, command.command, device
+                )
 
     def _record(self, live: _Session) -> subprocess.Popen[bytes]:
         """Ffmpeg reads the mount as a listener: a copy into recording.mp3 and silencedetect on the audio."""
@@ -259,9 +271,7 @@ class LiveDesk:
 
     def _finish(self, live: _Session) -> None:
         if live.aired:
-            for device in live.devices:
-                if not self._send(device, Command(command="live_stop", session=live.id)):
-                    log.warning("live session %s: the broker did not take live_stop for %s", live.id, device)
+            self._send_all(live, [(d, Command(command="live_stop", session=live.id)) for d in live.devices])
         if live.chunks is not None:
             live.chunks.close()
         self._streaming.kill_source(live_mount(live.id))

@@ -74,7 +74,9 @@ def test_a_wrong_source_password_refuses_the_session_in_vietnamese(web: Web) -> 
     with province_icecast(web.auth_url) as province:
         settings = external(web, province.url, LOAXA_STREAM_SOURCE_PASSWORD="sai-mat-khau")
         hooks = LiveHooks(on_air=lambda *_: None, on_ended=lambda *_: None)
-        desk = LiveDesk(StreamingServer(settings, SECRET), lambda *_: True, SECRET, now, hooks)
+        desk = LiveDesk(
+            StreamingServer(settings, SECRET), lambda sent: [True] * len(sent), SECRET, now, hooks
+        )
         with pytest.raises(LiveUnavailable, match="Icecast của tỉnh không nhận nguồn của loaxa"):
             desk.open("0123456789abcdef", ("tule-c01",))
         assert not desk.is_open("0123456789abcdef")
