@@ -50,7 +50,10 @@ from controller.mqtt.ingest_process import IngestProcess
 from protocol import Heartbeat, canonical_json, topics
 from tests.support.services import free_port, running_postgres
 
-CONTROLLER, SECRET = "loaxa-controller", "bench-secret"
+SECRET = "bench-secret"
+# Each party logs in under its own controller-role account: the managed broker makes the login the client
+# id (use_username_as_clientid), so two parties under one login would push each other off.
+PUBLISHER, RAW = "bench-pub", "bench-raw"
 TICK_S = 0.005  # the publisher's pacing step
 SPAWN = mp.get_context("spawn")  # fresh interpreters: nothing of the coordinator's state is shared
 Count = Any  # a shared 64-bit ctypes counter (no lock): one process writes it, the coordinator reads it
@@ -120,7 +123,7 @@ def publisher(port: int, ids: list[str], parties: "Parties", ready: Any) -> None
     sock = socket.create_connection(("127.0.0.1", port))
     # Keep-alive 0: the broker expects no PINGREQ from a client that only writes.
     login = b"\x04MQTT\x04\xc2\x00\x00" + b"".join(
-        _text(v) for v in (b"bench-pub", CONTROLLER.encode(), SECRET.encode())
+        _text(v) for v in (PUBLISHER.encode(), PUBLISHER.encode(), SECRET.encode())
     )
     sock.sendall(_packet(0x10, b"\x00" + login))
     if sock.recv(4) != b"\x20\x02\x00\x00":
@@ -143,11 +146,14 @@ def publisher(port: int, ids: list[str], parties: "Parties", ready: Any) -> None
 # --- the raw subscriber and the controller workers ------------------------------------------------------
 
 
-def raw_subscriber(port: int, parties: "Parties", ready: Any) -> None:
-    """A plain paho subscriber that only counts heartbeats: the broker's raw delivery rate."""
+def raw_subscriber(socket_path: str, parties: "Parties", ready: Any) -> None:
+    """A plain paho subscriber that only counts heartbeats: the broker's raw delivery rate.
+
+    It connects where the controller does, on the managed broker's Unix socket.
+    """
     received, cpu = parties.raw, parties.raw_cpu
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
-    client.username_pw_set(CONTROLLER, SECRET)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=RAW, transport="unix")
+    client.username_pw_set(RAW, SECRET)
     client.on_connect = lambda c, *_: c.subscribe(topics.fleet_filter("heartbeat"), qos=0)
     client.on_subscribe = lambda *_: ready.set()
 
@@ -157,7 +163,7 @@ def raw_subscriber(port: int, parties: "Parties", ready: Any) -> None:
             cpu.value = time.process_time()
 
     client.on_message = on_message
-    client.connect("127.0.0.1", port)
+    client.connect(socket_path)
     client.loop_start()
     parties.stop.wait()
     client.disconnect()
@@ -200,7 +206,7 @@ def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any
         cpu.value = cpu_seconds()
 
     link = MqttLink(
-        url=broker_url, username=CONTROLLER, password=SECRET, client_id=f"bench-w{n}", handler=handle,
+        url=broker_url, username=f"bench-w{n}", password=SECRET, client_id=f"bench-w{n}", handler=handle,
         clock=clock,
     )  # fmt: skip
     link.start()
@@ -312,7 +318,9 @@ def run(
     ids = provision(db, devices)
     db.dispose()
     broker = ManagedBroker(workdir / "broker", port=free_port())
-    broker.start([BrokerAccount(CONTROLLER, hash_password(SECRET), "controller")])
+    secret = hash_password(SECRET)
+    logins = [PUBLISHER, RAW, *(f"bench-w{n}" for n in range(workers))]
+    broker.start([BrokerAccount(login, secret, "controller") for login in logins])
     parties = Parties(
         stop=SPAWN.Event(),
         rate=SPAWN.Value("d", 0.0, lock=False),
@@ -328,7 +336,9 @@ def run(
     processes: list[Any] = []
     try:
         ready = [SPAWN.Event() for _ in range(workers + 1)]
-        processes.append(SPAWN.Process(target=raw_subscriber, args=(broker.port, parties, ready[0])))
+        processes.append(
+            SPAWN.Process(target=raw_subscriber, args=(str(broker.controller_socket), parties, ready[0]))
+        )
         for n in range(workers):
             processes.append(
                 SPAWN.Process(target=controller, args=(url, broker.url, n, parties, ready[n + 1]))
