@@ -51,7 +51,7 @@ from controller.mqtt.ingest_process import IngestProcess
 from protocol import Heartbeat, canonical_json, topics
 from tests.support.services import free_port, running_postgres
 
-SECRET = "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 (the throw-away broker of one run)
 # Each party logs in under its own controller-role account: the managed broker makes the login the client
 # id (use_username_as_clientid), so two parties under one login would push each other off.
 PUBLISHER, RAW = "bench-pub", "bench-raw"
