@@ -82,5 +82,6 @@ def agree(data: dict[str, Any]) -> None:
 
 
 def test_what_is_not_an_object_goes_to_the_general_reader() -> None:
-    for data in (None, [], "x", 1):
+    not_objects: list[object] = [None, [], "x", 1]
+    for data in not_objects:
         assert _plain_heartbeat(data) is None
