@@ -12,8 +12,9 @@ Every party runs in its own process, so none of them measures another's share of
   controllers in the shared subscription group, as the design allows.
 
 Each step is measured over a steady window after a warm-up; between steps the controller drains its
-backlog. The rates of each step and the ratio stored/raw are printed side by side. Target (issue 8): the
-controller keeps ≥ 50 % of the raw rate and ≥ 5,000 heartbeats/s on SQLite.
+backlog. The rates of each step and the ratio stored/raw are printed side by side, with the CPU time per
+message of the raw subscriber, of the controller, and of its ingest child alone. Target (issue 18): the
+controller stores ≥ 10,000 heartbeats/s and ≥ 80 % of what the raw subscriber receives.
 
     .venv/bin/python bench/bench_ingest.py --devices 3000 [--postgres] [--ingest thread,process]
 """
@@ -50,8 +51,12 @@ from controller.mqtt.ingest_process import IngestProcess
 from protocol import Heartbeat, canonical_json, topics
 from tests.support.services import free_port, running_postgres
 
-CONTROLLER, SECRET = "loaxa-controller", "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 (the throw-away broker of one run)
+# Each party logs in under its own controller-role account: the managed broker makes the login the client
+# id (use_username_as_clientid), so two parties under one login would push each other off.
+PUBLISHER, RAW = "bench-pub", "bench-raw"
 TICK_S = 0.005  # the publisher's pacing step
+TARGET_RATIO, TARGET_RATE = 0.8, 10_000  # issue 18: stored/raw and stored/s
 SPAWN = mp.get_context("spawn")  # fresh interpreters: nothing of the coordinator's state is shared
 Count = Any  # a shared 64-bit ctypes counter (no lock): one process writes it, the coordinator reads it
 
@@ -120,7 +125,7 @@ def publisher(port: int, ids: list[str], parties: "Parties", ready: Any) -> None
     sock = socket.create_connection(("127.0.0.1", port))
     # Keep-alive 0: the broker expects no PINGREQ from a client that only writes.
     login = b"\x04MQTT\x04\xc2\x00\x00" + b"".join(
-        _text(v) for v in (b"bench-pub", CONTROLLER.encode(), SECRET.encode())
+        _text(v) for v in (PUBLISHER.encode(), PUBLISHER.encode(), SECRET.encode())
     )
     sock.sendall(_packet(0x10, b"\x00" + login))
     if sock.recv(4) != b"\x20\x02\x00\x00":
@@ -143,11 +148,14 @@ def publisher(port: int, ids: list[str], parties: "Parties", ready: Any) -> None
 # --- the raw subscriber and the controller workers ------------------------------------------------------
 
 
-def raw_subscriber(port: int, parties: "Parties", ready: Any) -> None:
-    """A plain paho subscriber that only counts heartbeats: the broker's raw delivery rate."""
+def raw_subscriber(socket_path: str, parties: "Parties", ready: Any) -> None:
+    """A plain paho subscriber that only counts heartbeats: the broker's raw delivery rate.
+
+    It connects where the controller does, on the managed broker's Unix socket.
+    """
     received, cpu = parties.raw, parties.raw_cpu
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
-    client.username_pw_set(CONTROLLER, SECRET)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=RAW, transport="unix")
+    client.username_pw_set(RAW, SECRET)
     client.on_connect = lambda c, *_: c.subscribe(topics.fleet_filter("heartbeat"), qos=0)
     client.on_subscribe = lambda *_: ready.set()
 
@@ -157,7 +165,7 @@ def raw_subscriber(port: int, parties: "Parties", ready: Any) -> None:
             cpu.value = time.process_time()
 
     client.on_message = on_message
-    client.connect("127.0.0.1", port)
+    client.connect(socket_path)
     client.loop_start()
     parties.stop.wait()
     client.disconnect()
@@ -166,11 +174,12 @@ def raw_subscriber(port: int, parties: "Parties", ready: Any) -> None:
 
 def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any) -> None:
     """The controller's real MqttLink and Ingestor, as the runtime wires them, with counters around them."""
-    received, handled, stored, cpu = (
+    received, handled, stored, cpu, child_cpu = (
         parties.received[n],
         parties.handled[n],
         parties.stored[n],
         parties.cpu[n],
+        parties.child_cpu[n],
     )
     interval = timedelta(seconds=30)
     ingestor: Ingestor | IngestProcess
@@ -180,13 +189,15 @@ def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any
     else:
         ingestor = Ingestor(Database(url), heartbeat_interval=interval)
 
-    def cpu_seconds() -> float:
-        """This process's CPU time, and its ingest child's."""
-        child = ingestor.pid if isinstance(ingestor, IngestProcess) else None
-        if child is None:
-            return time.process_time()
-        times = psutil.Process(child).cpu_times()
-        return time.process_time() + times.user + times.system
+    children: dict[int, Any] = {}  # psutil's handle on each ingest child, made once
+
+    def child_cpu_seconds() -> float:
+        """The CPU time of the ingest child, if there is one."""
+        pid = ingestor.pid if isinstance(ingestor, IngestProcess) else None
+        if pid is None:
+            return 0.0
+        times = children.setdefault(pid, psutil.Process(pid)).cpu_times()
+        return float(times.user + times.system)
 
     def clock() -> datetime:
         # MqttLink stamps every uplink message it receives with the clock: counting calls counts receipts.
@@ -197,10 +208,11 @@ def controller(url: str, broker_url: str, n: int, parties: "Parties", ready: Any
         ingestor.handle_batch(batch)
         stored.value = ingestor.counters()["accepted"].get("heartbeat", 0)
         handled.value += len(batch)
-        cpu.value = cpu_seconds()
+        child_cpu.value = child_cpu_seconds()
+        cpu.value = time.process_time() + child_cpu.value
 
     link = MqttLink(
-        url=broker_url, username=CONTROLLER, password=SECRET, client_id=f"bench-w{n}", handler=handle,
+        url=broker_url, username=f"bench-w{n}", password=SECRET, client_id=f"bench-w{n}", handler=handle,
         clock=clock,
     )  # fmt: skip
     link.start()
@@ -227,12 +239,13 @@ class Parties:
     handled: list[Count]
     stored: list[Count]
     raw_cpu: Any  # seconds of CPU each process had used when it last counted
-    cpu: list[Any]
+    cpu: list[Any]  # each controller's and its ingest child's together
+    child_cpu: list[Any]  # the ingest child's alone
     ingest_process: bool  # each controller stores in a child process (LOAXA_MQTT_INGEST_PROCESS)
 
-    def sample(self) -> tuple[float, int, int, int, int, float, float]:
+    def sample(self) -> tuple[float, int, int, int, int, float, float, float]:
         """(time, published, raw received, controller received, controller stored, raw CPU s, controller
-        CPU s) right now."""
+        CPU s, ingest children's CPU s) right now."""
         return (
             time.perf_counter(),
             self.published.value,
@@ -241,6 +254,7 @@ class Parties:
             sum(c.value for c in self.stored),
             self.raw_cpu.value,
             sum(c.value for c in self.cpu),
+            sum(c.value for c in self.child_cpu),
         )
 
     def backlog(self) -> int:
@@ -287,6 +301,7 @@ def step(parties: Parties, rate: int, warmup: float, window: float, drain_s: flo
         # CPU time per message does not depend on how many cores the other tenants of the machine leave.
         "raw_cpu_us": (end[5] - start[5]) / max(end[2] - start[2], 1) * 1e6,
         "stored_cpu_us": (end[6] - start[6]) / max(end[4] - start[4], 1) * 1e6,
+        "child_cpu_us": (end[7] - start[7]) / max(end[4] - start[4], 1) * 1e6,
         "controller_cpu": (end[6] - start[6]) / seconds,
     }
     result["ratio"] = result["stored_per_s"] / max(result["raw_per_s"], 1e-9)
@@ -312,7 +327,9 @@ def run(
     ids = provision(db, devices)
     db.dispose()
     broker = ManagedBroker(workdir / "broker", port=free_port())
-    broker.start([BrokerAccount(CONTROLLER, hash_password(SECRET), "controller")])
+    secret = hash_password(SECRET)
+    logins = [PUBLISHER, RAW, *(f"bench-w{n}" for n in range(workers))]
+    broker.start([BrokerAccount(login, secret, "controller") for login in logins])
     parties = Parties(
         stop=SPAWN.Event(),
         rate=SPAWN.Value("d", 0.0, lock=False),
@@ -323,12 +340,15 @@ def run(
         stored=[counter() for _ in range(workers)],
         raw_cpu=SPAWN.Value("d", 0.0, lock=False),
         cpu=[SPAWN.Value("d", 0.0, lock=False) for _ in range(workers)],
+        child_cpu=[SPAWN.Value("d", 0.0, lock=False) for _ in range(workers)],
         ingest_process=in_child,
     )
     processes: list[Any] = []
     try:
         ready = [SPAWN.Event() for _ in range(workers + 1)]
-        processes.append(SPAWN.Process(target=raw_subscriber, args=(broker.port, parties, ready[0])))
+        processes.append(
+            SPAWN.Process(target=raw_subscriber, args=(str(broker.controller_socket), parties, ready[0]))
+        )
         for n in range(workers):
             processes.append(
                 SPAWN.Process(target=controller, args=(url, broker.url, n, parties, ready[n + 1]))
@@ -371,17 +391,18 @@ def report(name: str, steps: list[dict[str, float]], target: str) -> dict[str, f
     print(f"\n{name}")
     print(
         f"{'offered/s':>10}{'published/s':>12}{'raw/s':>9}{'received/s':>11}{'stored/s':>9}{'stored/raw':>11}"
-        f"{'raw CPU µs':>11}{'ctl CPU µs':>11}{'ctl CPU':>8}"
+        f"{'raw CPU µs':>11}{'ctl CPU µs':>11}{'of it child':>12}{'ctl CPU':>8}"
     )
     for s in steps:
         print(
             f"{s['offered_per_s']:>10,}{s['published_per_s']:>12,.0f}{s['raw_per_s']:>9,.0f}"
             f"{s['received_per_s']:>11,.0f}{s['stored_per_s']:>9,.0f}{s['ratio']:>10.0%}"
-            f"{s['raw_cpu_us']:>11.0f}{s['stored_cpu_us']:>11.0f}{s['controller_cpu']:>8.0%}"
+            f"{s['raw_cpu_us']:>11.0f}{s['stored_cpu_us']:>11.0f}{s['child_cpu_us']:>12.0f}"
+            f"{s['controller_cpu']:>8.0%}"
         )
-    # Reading 1: at one offered rate, the controller stores at least half of what the raw subscriber
-    # receives at the same time; the best such step.
-    kept = [s for s in steps if s["ratio"] >= 0.5]
+    # Reading 1: at one offered rate, the controller stores at least TARGET_RATIO of what the raw
+    # subscriber receives at the same time; the best such step.
+    kept = [s for s in steps if s["ratio"] >= TARGET_RATIO]
     same = max(kept, key=lambda s: s["stored_per_s"]) if kept else None
     # Reading 2 (stricter): the controller's best step against the raw subscriber's best step.
     best = max(steps, key=lambda s: s["stored_per_s"])
@@ -390,7 +411,7 @@ def report(name: str, steps: list[dict[str, float]], target: str) -> dict[str, f
         "stored_per_s": best["stored_per_s"],
         "raw_per_s": raw,
         "ratio": best["stored_per_s"] / raw,
-        "kept_half_stored_per_s": same["stored_per_s"] if same else 0.0,
+        "kept_ratio_stored_per_s": same["stored_per_s"] if same else 0.0,
     }
     if same:
         print(
@@ -398,7 +419,7 @@ def report(name: str, steps: list[dict[str, float]], target: str) -> dict[str, f
             f" {same['raw_per_s']:,.0f}/s (at {same['offered_per_s']:,}/s offered)   target {target}"
         )
     else:
-        print(f"same step: no step kept 50 % of the raw rate   target {target}")
+        print(f"same step: no step kept {TARGET_RATIO:.0%} of the raw rate   target {target}")
     print(
         f"best vs best: stored {best['stored_per_s']:,.0f}/s (at {best['offered_per_s']:,}/s offered) vs"
         f" the raw subscriber's best {raw:,.0f}/s: {summary['ratio']:.0%}"
@@ -446,8 +467,7 @@ def main() -> None:
                     reset_postgres(url)
     summaries = {}
     for name, steps in results.items():
-        target = "≥ 50 % and ≥ 5,000/s" if name.startswith("sqlite") else "≥ 50 %"
-        summaries[name] = report(name, steps, target)
+        summaries[name] = report(name, steps, f"≥ {TARGET_RATE:,}/s and ≥ {TARGET_RATIO:.0%}")
     print(json.dumps({"steps": results, "summary": summaries}))
 
 

@@ -55,6 +55,10 @@ MAX_BACKLOG = 20_000
 # goes out as a window instead of trickling at 20 per round trip.
 MAX_INFLIGHT = 200
 FULL_LOG_EVERY_S = 60.0
+# Messages stored per transaction, at most. Batches grow this large only while the backlog is long (one
+# is taken whenever storing is free), and then a larger one costs less per message: one commit, one read
+# of the devices' state, and a device's several heartbeats written once (docs/benchmarks.md).
+BATCH_MAX = 2_000
 
 
 class _Received(NamedTuple):
@@ -79,7 +83,7 @@ class MqttLink:
         clock: Callable[[], datetime],
         shared: bool = True,
         persistent: bool = True,
-        batch_max: int = 500,
+        batch_max: int = BATCH_MAX,
         max_backlog: int = MAX_BACKLOG,
         on_connected: Callable[[], None] | None = None,
         retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
