@@ -3,13 +3,14 @@ playback start error against the planned start (p50, p99) over N plays with the 
 slot (issue 13): RSS and CPU while airing a stream (the agent, and its ffmpeg decoder apart), the start
 delay, and the failover time from a source that dies (EOF) and one that hangs (no bytes) to the next sound.
 
-Run: .venv/bin/python bench/bench_agent.py [--plays 60] [--idle-s 60] [--stream-s 40]
+Run: .venv/bin/python bench/bench_agent.py [--plays 60] [--idle-s 60] [--stream-s 40] [--dev-venv]
 It starts a managed mosquitto on a free loopback port, an HTTP server for one MP3, a paced MP3 stream
 server, and `loaxa agent` as a subprocess, then prints each figure next to its target (DESIGN §2, issues 3
 and 13). Failover is read from what the file sink aired (the WAV), not from the agent's own events.
 """
 
 import argparse
+import compileall
 import http.server
 import json
 import os
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.edg
 
 from controller.mqtt.accounts import BrokerAccount, hash_password
 from controller.mqtt.broker import ManagedBroker
+from loaxa.packaging import stage_agent_lib
 from protocol import Asset, PlanBody, PlanItem, Signer, SourcedItem, StreamSource, WindowSpec, topics
 from protocol.signing import generate_private_key, public_key_b64
 from protocol.timefmt import parse_utc
@@ -62,6 +64,20 @@ def serve(directory: Path) -> http.server.ThreadingHTTPServer:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def agent_command(work: Path, dev_venv: bool) -> list[str]:
+    """The agent as the .deb runs it: Python without site-packages, on the package's libraries only
+    (loaxa.packaging.stage_agent_lib), byte-compiled as its postinst does. A development
+    virtualenv holds the controller's libraries too, and paho-mqtt imports some when present (dnspython:
+    2.8 MB): `dev_venv` measures that instead."""
+    code = "import sys; from edge_agent.cli import main; sys.exit(main(sys.argv[1:]))"
+    if dev_venv:
+        return [sys.executable, "-c", code]
+    lib = work / "usr-lib-loaxa-agent"
+    stage_agent_lib(lib, "0+bench")
+    compileall.compile_dir(lib, quiet=1)  # as the package's postinst does
+    return [sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(lib)!r}); {code}"]
 
 
 def write_config(home: Path, broker_url: str, password: str, key: str) -> Path:
@@ -256,10 +272,9 @@ def measure(
     controller.username_pw_set("loaxa-controller", password)
     controller.connect(broker.host, broker.port)
     controller.loop_start()
-    code = "import sys; from edge_agent.cli import main; sys.exit(main(sys.argv[1:]))"
     agent = subprocess.Popen(
-        [sys.executable, "-c", code, "--config", str(config)],
-        cwd=ROOT,
+        [*agent_command(work, args.dev_venv), "--config", str(config)],
+        cwd=work,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -309,6 +324,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--plays", type=int, default=60, help="plays to time (2 s apart)")
     parser.add_argument("--idle-s", type=float, default=60.0, help="seconds to measure the idle agent")
+    parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run the agent in this venv, not as the .deb installs it",
+    )
     parser.add_argument("--stream-s", type=float, default=30.0, help="length of the relay slot (0: none)")
     args = parser.parse_args()
     rows, errors = measure(args, Path(tempfile.mkdtemp(prefix="loaxa-bench-agent-")))

@@ -2,6 +2,6 @@
 
 Entry points: `edge_agent.cli.main(argv)` (``loaxa agent --config agent.toml``) and
 `edge_agent.agent.Agent(config).run()`. Ports with one real adapter each: Player (player.py), Amplifier
-(amplifier.py), Clock (clock.py). Imports only the stdlib, protocol/, paho-mqtt, cryptography, psutil,
+(amplifier.py), Clock (clock.py). Imports only the stdlib, protocol/, paho-mqtt, cryptography,
 sdnotify and gpiozero — never the controller side.
 """

@@ -6,7 +6,7 @@ Owns the package's layout: the agent and protocol packages with their pure-Pytho
 (paho-mqtt 2, sdnotify, gpiozero, colorzero, copied from the build's own environment, since Debian 12
 ships paho-mqtt 1.6) under /usr/lib/loaxa-agent, the `loaxa-agent` command, the systemd unit, and
 maintainer scripts that create the `loaxa` system user and validate /etc/loaxa/agent.toml before the
-service is enabled. Binary dependencies (cryptography, psutil) come from Debian, so the package is
+service is enabled. The binary dependency (cryptography) comes from Debian, so the package is
 `Architecture: all` and installs on every Raspberry Pi. It touches nothing outside the output directory.
 """
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NAME = "loaxa-agent"
 LIB = Path("usr/lib/loaxa-agent")
 VENDORED = ("paho-mqtt", "sdnotify", "gpiozero", "colorzero")
-DEPENDS = "python3 (>= 3.11), python3-cryptography, python3-psutil, mpg123, alsa-utils, passwd"
+DEPENDS = "python3 (>= 3.11), python3-cryptography, mpg123, alsa-utils, passwd"
 # ffmpeg decodes relay and live streams and lets the agent check the level of what it airs (dead air).
 # apt installs Recommends by default, so a Pi gets it; without it the agent plays files by mpg123 and
 # cannot air relay and live items; Recommends keeps the offline test root small.
@@ -41,6 +41,9 @@ POSTINST = """#!/bin/sh
 set -e
 CONFIG=/etc/loaxa/agent.toml
 if [ "$1" = configure ]; then
+    # Byte-compile once, as root: the service's user cannot write here, and compiling every module at each
+    # start costs a Pi seconds of CPU and ~7 MB of the agent's memory (bench/bench_agent.py).
+    python3 -m compileall -q /usr/lib/loaxa-agent >/dev/null 2>&1 || true
     if ! getent passwd loaxa >/dev/null; then
         useradd --system --home-dir /var/lib/loaxa --no-create-home --shell /usr/sbin/nologin loaxa
     fi
@@ -77,6 +80,7 @@ set -e
 if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
     systemctl stop loaxa-agent.service || true
 fi
+find /usr/lib/loaxa-agent -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true
 exit 0
 """
 
@@ -103,6 +107,18 @@ def copy_distribution(name: str, target: Path) -> None:
 
 def _copy_package(name: str, target: Path) -> None:
     shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def stage_agent_lib(lib: Path, version: str) -> None:
+    """What the package puts in /usr/lib/loaxa-agent: our two packages, the vendored libraries, the version.
+
+    bench/bench_agent.py runs the agent from this too, so its memory is measured as a Pi runs it.
+    """
+    for package in ("edge_agent", "protocol"):
+        _copy_package(package, lib)
+    for name in VENDORED:
+        copy_distribution(name, lib)
+    write_version(lib, version)
 
 
 def write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -136,11 +152,7 @@ def build_agent(version: str, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="loaxa-deb-") as scratch:
         tree = Path(scratch) / NAME
-        for package in ("edge_agent", "protocol"):
-            _copy_package(package, tree / LIB)
-        for name in VENDORED:
-            copy_distribution(name, tree / LIB)
-        write_version(tree / LIB, version)
+        stage_agent_lib(tree / LIB, version)
         write(tree / "usr/bin/loaxa-agent", LAUNCHER, 0o755)
         write(tree / "lib/systemd/system/loaxa-agent.service", unit_text())
         # The root-side OTA helper (firmware_notes/loaxa-agent-update) and the units that start it.
