@@ -851,16 +851,8 @@ def print_results(results: list[dict[str, Any]]) -> None:
         )
 
 
-def main() -> int:
-    if "--worker" in sys.argv[1:]:
-        return worker_main()
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--agents", default="12,200,1000", help="comma-separated fleet sizes")
-    parser.add_argument("--quick", action="store_true", help="a small run: 12 agents")
-    parser.add_argument(
-        "--per-process", type=int, default=100, help=f"agents per worker process (≤ {MAX_PER_PROCESS})"
-    )
-    parser.add_argument("--agents-on-disk", action="store_true", help="agent homes on disk, not /dev/shm")
+def add_fleet_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated agents' options, shared with bench_emergency.py."""
     parser.add_argument(
         "--fleet-verifier",
         choices=FLEET_VERIFIERS,
@@ -877,6 +869,19 @@ def main() -> int:
         type=Path,
         help="write each worker's CPU profile (cProfile, CPU time per thread) from the approval to here",
     )
+
+
+def main() -> int:
+    if "--worker" in sys.argv[1:]:
+        return worker_main()
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--agents", default="12,200,1000", help="comma-separated fleet sizes")
+    parser.add_argument("--quick", action="store_true", help="a small run: 12 agents")
+    parser.add_argument(
+        "--per-process", type=int, default=100, help=f"agents per worker process (≤ {MAX_PER_PROCESS})"
+    )
+    parser.add_argument("--agents-on-disk", action="store_true", help="agent homes on disk, not /dev/shm")
+    add_fleet_options(parser)
     args = parser.parse_args()
     if not 1 <= args.per_process <= MAX_PER_PROCESS:
         parser.error(f"--per-process must be 1–{MAX_PER_PROCESS}: paho's select() fails on fds ≥ 1024")

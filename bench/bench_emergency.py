@@ -291,22 +291,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the emergency recording")
     parser.add_argument("--per-process", type=int, default=100, help="agents per worker process")
     parser.add_argument("--agents-on-disk", action="store_true", help="agent homes on disk, not /dev/shm")
-    parser.add_argument(
-        "--fleet-verifier",
-        choices=dispatch.FLEET_VERIFIERS,
-        default="agent",
-        help="the simulated agents' signature check: the agent's own (plain Python) or cryptography's",
-    )
-    parser.add_argument(
-        "--switch-interval",
-        type=float,
-        help="sys.setswitchinterval in the agents' worker processes (Python's default: 0.005 s)",
-    )
-    parser.add_argument(
-        "--profile-agents",
-        type=Path,
-        help="write each worker's CPU profile (cProfile, CPU time per thread) from the approval to here",
-    )
+    dispatch.add_fleet_options(parser)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, result as JSON
     args = parser.parse_args()
     limit = dispatch.raise_fd_limit()
