@@ -5,9 +5,10 @@ Owns the fallback order and its timing (issue 13, item 2): when the stream airin
 relay of the same station), then the item's filler in a loop, all within 10 s; the URLs are tried again
 with backoff while the slot lasts, and the stream replaces the filler as soon as one answers. Every outage
 of at least `min_gap_s` becomes a `gap` note. A relay stops at its slot's end; a live session also ends when
-it has aired nothing audible for the dead-air limit. Stream audio airs by its arrival time, one playout
-delay after the source made it and from the job's common start on (edge_agent.playout), so that agents
-within earshot air it together. It must not choose what to play or report events.
+it has aired nothing audible for the dead-air limit, or could not join within `live_join_s`. Stream audio
+airs by its arrival time, one playout delay after the source made it and from the job's common start on
+(edge_agent.playout), so that agents within earshot air it together. It must not choose what to play or
+report events.
 """
 
 import threading
@@ -34,6 +35,10 @@ class StreamSettings:
     connect_s: float = 3.0  # no audio this long after opening a URL: try the next
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
     min_gap_s: float = 0.3  # shorter outages are not reported
+    # A live session's listeners join as the streaming server admits them (one check per listener, see
+    # docs/benchmarks.md "Live"): an agent keeps trying this long before it gives up on a session it has
+    # not aired yet; once it aired, the dead-air limit ends it as before.
+    live_join_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class StreamAiring:
         self._probing = False  # the URLs are being tried again while the filler airs
         self._retry_at = 0.0
         self._outage: _Outage | None = _Outage(air.at)
+        self._began = air.at
         self._started = False
         self._stream_until = air.at  # the end of the last stream block aired (where an outage begins)
         self._failures: list[str] = []
@@ -123,7 +129,9 @@ class StreamAiring:
             while not cancel.is_set():
                 if self._air.over(self._job.ends_at):
                     return self._result()
-                if self._job.live and self._air.watch.over_limit:
+                if self._job.live and not self._started and self._joining_s() > self._settings.live_join_s:
+                    return self._result()
+                if self._job.live and self._started and self._air.watch.over_limit:
                     silent = self._air.watch.kind == "silent"
                     return Result("interrupted", "silent") if silent else Result("finished", "source_ended")
                 self._check_active()
@@ -131,6 +139,10 @@ class StreamAiring:
             return Result("interrupted")
         finally:
             self._close()
+
+    def _joining_s(self) -> float:
+        """Seconds since this airing began (before its first audio: how long the agent has tried)."""
+        return (self._air.at - self._began).total_seconds()
 
     def _result(self) -> Result:
         if self._started:

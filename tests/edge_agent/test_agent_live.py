@@ -2,6 +2,7 @@
 into the file sink, pausing a bulletin that resumes after; an emergency interrupts live, which airs again;
 `live_stop`, a source that goes away and one that falls silent each end the session cleanly."""
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,3 +162,26 @@ def test_live_ends_when_its_source_goes_away_or_falls_silent(
     sink = plays(tmp_path / "played")
     assert [p["item_id"] for p in sink] == ["live-gone", "live-quiet"]
     assert 0 in aired(tmp_path / "played" / sink[1]["file"])[-3:]
+
+
+def test_a_listener_admitted_late_still_joins_the_session(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, live_tone: bytes
+) -> None:
+    """A busy streaming server admits listeners one by one: an agent refused for longer than the dead-air
+    limit keeps trying (within `live_join_s`) and airs the session once let in."""
+    with stream_server() as server:
+        server.mounts["/live/late"] = Mount(live_tone, killed=True)  # 404 until the server lets it in
+        config = write_config(tmp_path, device_broker, [keys.public_b64], player_extra="dead_air_s = 2")
+        controller.publish("plan", keys.plan(1, plan(1, [], [])), retain=True)
+        with running_agent(Agent(config)):
+            controller.wait_event("received")
+            controller.publish("cmd", keys.cmd(1, live_start("late", [server.url("/live/late")])))
+            time.sleep(5)  # past the 2 s dead-air limit, refused all along
+            server.mounts["/live/late"].killed = False
+            wait_until(lambda: [e for e in controller.events("started") if e.get("session") == "late"], 15)
+            time.sleep(3)
+            controller.publish("cmd", keys.cmd(2, Command("live_stop", session="late").to_json()))
+            wait_until(lambda: [e for e in controller.events("finished") if e.get("session") == "late"], 15)
+    assert not [e for e in controller.unique_events() if e["type"] == "interrupted"]
+    [record] = plays(tmp_path / "played")
+    assert 440 in aired(tmp_path / "played" / record["file"])
