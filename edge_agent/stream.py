@@ -11,6 +11,7 @@ airs by its arrival time, one playout delay after the source made it and from th
 report events.
 """
 
+import random
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ class StreamSettings:
     stall_s: float = 2.0  # no bytes this long (and the buffer run low): the source stalled
     connect_s: float = 3.0  # no audio this long after opening a URL: try the next
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
+    live_retry_s: tuple[float, ...] = (1.0, 2.0, 4.0)  # a live session's: it is short and starts now
     min_gap_s: float = 0.3  # shorter outages are not reported
     # A live session's listeners join as the streaming server admits them (one check per listener, see
     # docs/benchmarks.md "Live"): an agent keeps trying this long before it gives up on a session it has
@@ -169,10 +171,10 @@ class StreamAiring:
             self._active = self._open(self._queue.pop(0))
             return
         self._active = None
-        backoff = self._settings.retry_s
-        self._retry_at = self._clock.monotonic() + (
-            1.0 if self._job.live else backoff[min(self._round, len(backoff) - 1)]
-        )
+        backoff = self._settings.live_retry_s if self._job.live else self._settings.retry_s
+        # Spread by ±50 %: agents refused together (a busy server) do not all come back in the same second.
+        wait = backoff[min(self._round, len(backoff) - 1)] * random.uniform(0.5, 1.5)  # noqa: S311
+        self._retry_at = self._clock.monotonic() + wait
         self._round += 1
 
     def _air_block(self) -> None:
