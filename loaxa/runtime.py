@@ -281,8 +281,10 @@ class Controller:
         self.jobs.add_job(self._mark_silent, "interval", seconds=interval, id="silent-devices", coalesce=True)
         self.jobs.add_job(self.request_replan, "interval", minutes=15, id="replan-safety-net", coalesce=True)
         self.jobs.add_job(self._resync_gaps, "interval", seconds=GRACE.total_seconds(), id="event-gaps")
-        look = self.settings.mqtt.account_check_s
-        self.jobs.add_job(self._watch_placements, "interval", seconds=look, id="placements", coalesce=True)
+        if self.account_sync is None:  # a managed broker's account watcher already sees moves (areas)
+            look = self.settings.mqtt.account_check_s
+            watch = self._watch_placements
+            self.jobs.add_job(watch, "interval", seconds=look, id="placements", coalesce=True)
         # The pages above a commune read each village's uptime from this rollup instead of every span.
         every = UPTIME_ROLLUP_EVERY.total_seconds()
         self.jobs.add_job(self._roll_up_uptime, "interval", seconds=every, id="uptime-rollup", coalesce=True)
@@ -390,7 +392,8 @@ class Controller:
 
         A change made through this process re-plans at once (device_changed); this look, every few seconds
         on the leader, catches the others, whose plans and area topics would otherwise wait for the
-        15-minute safety net.
+        15-minute safety net. With a managed broker it is not scheduled: the account watcher reads the same
+        rows (each account carries its village's area) and re-plans when they differ.
         """
         if not self.leadership.is_leader:
             return
