@@ -47,13 +47,14 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def choose_port(directory: Path, host: str) -> int:
-    """The port kept in `directory/port` when it is still free, else a new free one (then kept there).
+def choose_port(directory: Path, host: str, name: str = "port") -> int:
+    """The port kept in `directory/name` when it is still free, else a new free one (then kept there).
 
-    Plans carry relay URLs with this port, so it stays the same across restarts whenever it can.
+    Plans carry relay URLs with Icecast's port, and icecast.xml the listener gate's, so each stays the
+    same across restarts whenever it can.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    kept = directory / "port"
+    kept = directory / name
     if kept.exists() and kept.read_text().strip().isdigit():
         port = int(kept.read_text().strip())
         if _port_is_free(host, port):

@@ -18,6 +18,7 @@ from controller.streaming.listeners import check_mount
 
 AUTH_HEADER: Final = "icecast-auth-user: 1"
 LISTENER_AUTH_PATH: Final = "/api/v1/streaming/listener-auth"
+STATUS_PAGE: Final = "/status-json.xsl"  # Icecast's public list of mounts with a source
 WEB_ROOT: Final = "/usr/share/icecast2"  # the Debian package's status pages and admin templates
 
 

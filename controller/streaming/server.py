@@ -18,9 +18,10 @@ from controller.children import Supervisor
 from controller.config import Settings
 from controller.streaming.admin import IcecastAdmin, IcecastLogin, source_url
 from controller.streaming.credentials import ADMIN_USER
-from controller.streaming.icecast import ManagedIcecast
+from controller.streaming.gate import ListenerGate
+from controller.streaming.icecast import ManagedIcecast, choose_port
 from controller.streaming.icecast_config import (
-    LISTENER_AUTH_PATH,
+    STATUS_PAGE,
     RelayMount,
     SourceMount,
     relay_mount,
@@ -29,7 +30,6 @@ from controller.streaming.icecast_config import (
 from controller.streaming.listeners import check_mount, sign_listener_url
 
 log = logging.getLogger(__name__)
-STATUS_PAGE: Final = "/status-json.xsl"  # Icecast's public list of mounts with a source
 STATUS_TOKEN_TTL: Final = timedelta(minutes=1)
 
 
@@ -41,13 +41,6 @@ class StationUrls:
     urls: tuple[str, ...]
 
 
-def _auth_url(settings: Settings) -> str:
-    host = settings.http.host
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - the wildcard means "every address": ask loopback
-        host = "127.0.0.1"
-    return f"http://{host}:{settings.http.port}{LISTENER_AUTH_PATH}"
-
-
 class StreamingServer:
     """The controller's streaming server and the listener URLs it hands to agents."""
 
@@ -56,12 +49,23 @@ class StreamingServer:
         self._secret = secret
         self.icecast: ManagedIcecast | None = None
         self.supervisor: Supervisor | None = None
+        self.gate: ListenerGate | None = None
+        self.gate_supervisor: Supervisor | None = None
         if self.settings.mode == "managed":
+            # Icecast asks the gate, a process of its own, about each listener (controller.streaming.gate).
+            gate_host = "127.0.0.1"
+            self.gate = ListenerGate(
+                settings.icecast_dir,
+                gate_host,
+                choose_port(settings.icecast_dir, gate_host, "gate-port"),
+                secret,
+            )
+            self.gate_supervisor = Supervisor(self.gate)
             self.icecast = ManagedIcecast(
                 settings.icecast_dir,
                 host=self.settings.host,
                 port=self.settings.port,
-                auth_url=_auth_url(settings),
+                auth_url=self.gate.auth_url,
             )
             self.supervisor = Supervisor(self.icecast)
         self.admin = self._admin()
@@ -94,15 +98,19 @@ class StreamingServer:
         return self.settings.base_url
 
     def start(self, stations: Iterable[StationUrls]) -> None:
-        """Start a managed Icecast with a relay mount per station (nothing to start otherwise)."""
+        """Start a managed Icecast with a relay mount per station, and its listener gate first."""
         self.set_stations(stations)
+        if self.gate_supervisor is not None:
+            self.gate_supervisor.start()
         if self.supervisor is not None:
             self.supervisor.start()
 
     def stop(self) -> None:
-        """Stop a managed Icecast."""
+        """Stop a managed Icecast and its listener gate."""
         if self.supervisor is not None:
             self.supervisor.stop()
+        if self.gate_supervisor is not None:
+            self.gate_supervisor.stop()
 
     def set_stations(self, stations: Iterable[StationUrls]) -> None:
         """Give each station a relay mount pulling its first URL Icecast can relay; reload on a change."""
@@ -178,4 +186,7 @@ class StreamingServer:
         """For /api/v1/health: the mode, and a managed Icecast's state, restarts and last exit."""
         if self.supervisor is None:
             return {"mode": self.settings.mode}
-        return {"mode": self.settings.mode, **self.supervisor.health()}
+        health: dict[str, object] = {"mode": self.settings.mode, **self.supervisor.health()}
+        if self.gate is not None and self.gate_supervisor is not None:
+            health["listener_gate"] = {**self.gate_supervisor.health(), "listeners": self.gate.counts()}
+        return health

@@ -1,4 +1,5 @@
-"""The managed Icecast dies with the process that runs it, also after `kill -9` (no port left held).
+"""The managed Icecast and its listener gate die with the process that runs them, also after `kill -9`
+(no port left held).
 
 Run as root it is started as the icecast2 user; the parent-death signal must survive that change.
 """
@@ -18,7 +19,7 @@ from controller.config import load_settings
 from controller.streaming import StreamingServer
 server = StreamingServer(load_settings({}, data_dir=sys.argv[1], http__port=int(sys.argv[2])), b"k" * 32)
 server.start(())
-print(server.icecast.pid, flush=True)
+print(server.icecast.pid, int(server.gate.pid_path.read_text()), flush=True)
 threading.Event().wait()
 """
 
@@ -31,7 +32,7 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
-def test_a_killed_controller_takes_its_icecast_with_it(tmp_path: Path) -> None:
+def test_a_killed_controller_takes_its_icecast_and_gate_with_it(tmp_path: Path) -> None:
     controller = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(tmp_path / "data"), str(free_port())],
         stdout=subprocess.PIPE,
@@ -39,15 +40,15 @@ def test_a_killed_controller_takes_its_icecast_with_it(tmp_path: Path) -> None:
     )
     try:
         assert controller.stdout is not None
-        icecast = int(controller.stdout.readline())
-        assert _alive(icecast)
+        icecast, gate = map(int, controller.stdout.readline().split())
+        assert _alive(icecast) and _alive(gate)
         if os.geteuid() == 0:
             assert Path(f"/proc/{icecast}").stat().st_uid != 0  # runs as icecast2, not root
         os.kill(controller.pid, signal.SIGKILL)
         controller.wait()
         deadline = time.monotonic() + 10
-        while _alive(icecast):
-            assert time.monotonic() < deadline, f"icecast {icecast} outlived its controller"
+        while _alive(icecast) or _alive(gate):
+            assert time.monotonic() < deadline, f"icecast {icecast} or gate {gate} outlived its controller"
             time.sleep(0.1)
     finally:
         if controller.poll() is None:

@@ -12,7 +12,7 @@ from apiflask import APIBlueprint
 from flask import Response, request
 
 from controller.streaming import ListenerRefused, check_listener
-from controller.streaming.server import STATUS_PAGE
+from controller.streaming.icecast_config import STATUS_PAGE
 from web.api.errors import ApiError
 from web.api.guards import accepts_form
 from web.context import web_context
