@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import wave
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,6 +95,20 @@ def started(deployment: Deployment, session: str, since: datetime) -> dict[str, 
         for play in body["items"]
         if play["source"] == {"kind": "live", "session": session} and play["started_at"]
     }
+
+
+def gap_reasons(deployment: Deployment, session: str, since: datetime) -> Counter[str]:
+    """Why the agents' streams did not air while joining the session: the as-run gaps, by reason."""
+    since_text = since.isoformat().replace("+00:00", "Z")
+    status, body = deployment.api.call("GET", f"/plays?from={since_text}", user="admin")
+    if status != 200:
+        return Counter()
+    return Counter(
+        str(gap["reason"])
+        for play in body["items"]
+        if play["source"] == {"kind": "live", "session": session}
+        for gap in play["gaps"]
+    )
 
 
 def first_sound(home: Path, session: str) -> datetime | None:
@@ -280,6 +295,8 @@ def main() -> None:
                 silent = len(devices) - len(run_sounds)
                 print(f"run {run + 1}: `started` {percentiles(run_delays)}", flush=True)
                 print(f"  first sound {percentiles(run_sounds)} ({silent} agents aired none)", flush=True)
+                gaps = gap_reasons(deployment, session, t0)
+                print(f"  stream gaps in the as-run log, by reason: {dict(gaps) or 'none'}", flush=True)
         finally:
             if fleet is not None:
                 fleet.stop()

@@ -34,6 +34,10 @@ class StreamSettings:
     playout_delay_s: float = 2.0
     stall_s: float = 2.0  # no bytes this long (and the buffer run low): the source stalled
     connect_s: float = 3.0  # no audio this long after opening a URL: try the next
+    # The same, with nothing to fall back to (the last URL, no filler: a live session's one mount): a slow
+    # start (a busy CPU, a 4G link) is waited for instead of being started again from nothing; a dead
+    # connection still ends sooner (ffmpeg's own 5 s without a byte).
+    lone_connect_s: float = 10.0
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
     live_retry_s: tuple[float, ...] = (1.0, 2.0, 4.0)  # a live session's: it is short and starts now
     min_gap_s: float = 0.3  # shorter outages are not reported
@@ -121,8 +125,14 @@ class StreamAiring:
         if decoder.drained:
             return True
         if decoder.last_data is None:
-            return decoder.silent_for() > self._settings.connect_s
+            return decoder.silent_for() > self._connect_limit_s()
         return decoder.silent_for() > self._settings.stall_s and decoder.ahead_s() <= 0
+
+    def _connect_limit_s(self) -> float:
+        """How long the URL on trial may take to send audio: longer when nothing else could air instead."""
+        if self._queue or self._filler_path is not None:
+            return self._settings.connect_s
+        return self._settings.lone_connect_s
 
     def run(self, cancel: threading.Event) -> Result:
         """Air until the slot ends (finished), the live source is gone (finished/interrupted) or `cancel`."""

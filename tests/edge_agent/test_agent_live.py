@@ -185,3 +185,28 @@ def test_a_listener_admitted_late_still_joins_the_session(
     assert not [e for e in controller.unique_events() if e["type"] == "interrupted"]
     [record] = plays(tmp_path / "played")
     assert 440 in aired(tmp_path / "played" / record["file"])
+
+
+def test_a_live_mount_slow_to_send_its_first_audio_is_waited_for_not_opened_again(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, live_tone: bytes
+) -> None:
+    """A live session has one URL and no filler: a connection whose first audio comes late (a CPU busy
+    starting decoders, a slow 4G link) is kept past `connect_s` (3 s) instead of being started again from
+    nothing, which on a busy host only delays every agent more (docs/benchmarks.md, "Live")."""
+    with stream_server() as server:
+        server.mounts["/live/slow"] = Mount(live_tone, stalled=True)  # headers, then nothing for now
+        config = write_config(tmp_path, device_broker, [keys.public_b64])
+        controller.publish("plan", keys.plan(1, plan(1, [], [])), retain=True)
+        with running_agent(Agent(config)):
+            controller.wait_event("received")
+            controller.publish("cmd", keys.cmd(1, live_start("slow", [server.url("/live/slow")])))
+            wait_until(lambda: "/live/slow" in server.requests, 10)
+            time.sleep(4)  # past connect_s, within ffmpeg's own 5 s without a byte
+            server.mounts["/live/slow"].stalled = False
+            wait_until(lambda: [e for e in controller.events("started") if e.get("session") == "slow"], 15)
+            time.sleep(3)
+            controller.publish("cmd", keys.cmd(2, Command("live_stop", session="slow").to_json()))
+            wait_until(lambda: [e for e in controller.events("finished") if e.get("session") == "slow"], 15)
+    assert server.requests.count("/live/slow") == 1
+    [record] = plays(tmp_path / "played")
+    assert 440 in aired(tmp_path / "played" / record["file"])
