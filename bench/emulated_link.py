@@ -8,9 +8,9 @@ What each accepted connection gets, as if it had its own link to the target:
 - rate: the target's data reaches the client at no more than `kbit` kbit/s, paced in slices of 10 ms
   worth (a token bucket one tick deep: an idle link earns at most one tick of credit). The client's data
   towards the target is not rate-limited (requests and MQTT messages are small);
-- delay: the data of each direction arrives `rtt_ms / 2` after it left; and nothing from the client
-  reaches the target before one RTT after the connection opened (the TCP handshake a real link costs:
-  here the client's connect completes at once on loopback).
+- delay: the data of each direction arrives `rtt_ms / 2` after it left; and the client's first data
+  leaves no sooner than one RTT after the connection opened (the TCP handshake a real link costs: here
+  the client's connect completes at once on loopback).
 
 What it does not model: a capacity shared between connections (a cell or a backhaul that all devices
 split: here every connection has its full rate whatever the others do), loss and retransmissions,
@@ -188,6 +188,10 @@ class EmulatedLink:
         self.port = 0
 
     def __enter__(self) -> "EmulatedLink":
+        return self.start()
+
+    def start(self) -> "EmulatedLink":
+        """Start the proxy process and wait until it listens (`port`)."""
         self._process = subprocess.Popen(
             self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
