@@ -18,6 +18,20 @@ keeps them off the controller's GIL, as on real hardware; the baseline's client 
 worker processes, as many per process as agents. The workers are this script with `--worker`.
 
     .venv/bin/python bench/bench_dispatch.py [--agents 12,200,1000] [--quick] [--per-process 100]
+        [--link-kbit K] [--link-rtt-ms R]
+
+By default everything talks over loopback, where the baseline is a 1 MiB copy between processes that no
+real link reaches, so the dispatch path's fixed costs (approval request, planning run, signature check,
+fsync) dominate the ratio. `--link-kbit K` (and `--link-rtt-ms R`, default 0) puts an emulated link
+(bench/emulated_link.py, a proxy in its own process) between every download and the controller's web
+server: each connection gets at most K kbit/s towards the client, R/2 ms of delay each way and one RTT for
+its TCP handshake. The controller's `http.public_url` points at the proxy, so the agents' signed asset URLs
+and the baseline's clients go through it alike. With R > 0 the agents' MQTT connections go through a
+second proxy with the same RTT and no rate limit (the controller's `mqtt.public_url`, which their bundles
+carry): MQTT messages are tiny, but on a real 4G link each round trip (plan → `received`, announcement →
+download) costs about R. The operator's and approver's API calls stay direct. What the emulation does not
+model (a capacity shared between connections, loss, TCP's slow start over the RTT) is in that module's
+docstring.
 
 LIMITS: paho-mqtt 2.2 waits on its socket with select.select(), which fails for file descriptors >= 1024
 (FD_SETSIZE), and each in-process agent holds 6 (MQTT socket, paho's wake-up socket pair, SQLite state
@@ -57,6 +71,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(os.environ.get("LOAXA_BENCH_TREE") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
+from emulated_link import EmulatedLink, Link  # noqa: E402 - bench/, beside this script
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -469,7 +484,7 @@ def start_workers(
             {
                 "agents": chunk,
                 "root": str(root),
-                "broker_url": controller.settings.mqtt.url,
+                "broker_url": controller.settings.mqtt.public_url or controller.settings.mqtt.url,
                 "public_keys": list(controller.keys.public_keys_b64),
                 "sha256": sha,
                 "bytes": size,
@@ -609,6 +624,7 @@ class Bench:
     agent_root: Path
     workers: list[Worker] = field(default_factory=list)
     replans: list[tuple[float, float, int]] = field(default_factory=list)
+    links: list[EmulatedLink] = field(default_factory=list)  # the web server's proxy first, then MQTT's
 
     def time_replans(self) -> None:
         """Record each planning run's start, end and plans published (the runtime calls this attribute)."""
@@ -633,30 +649,64 @@ class Bench:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
         self.controller.stop()
+        for link in self.links:
+            link.close()
         self.reader.kw["bind"].dispose()
         if self.agent_root.is_relative_to(SHM):
             shutil.rmtree(self.agent_root, ignore_errors=True)
 
 
-def open_bench(n: int, args: argparse.Namespace, tmp: Path) -> Bench:
+def start_links(link: Link, http_port: int, mqtt_port: int) -> tuple[list[EmulatedLink], dict[str, str]]:
+    """The proxies of an emulated link, and the settings that send the agents through them."""
+    web = EmulatedLink(http_port, link).start()
+    links, public = [web], {"http__public_url": f"http://127.0.0.1:{web.port}"}
+    if link.rtt_ms > 0:
+        try:
+            mqtt = EmulatedLink(mqtt_port, Link(None, link.rtt_ms)).start()
+        except RuntimeError:
+            web.close()
+            raise
+        links.append(mqtt)
+        public["mqtt__public_url"] = f"mqtt://127.0.0.1:{mqtt.port}"
+    return links, public
+
+
+def open_bench(n: int, args: argparse.Namespace, tmp: Path, link: Link | None = None) -> Bench:
+    """A controller for N agents (not started); with `link`, the agents reach it through that link."""
     work = tmp / f"n{n}"
     on_shm = not args.agents_on_disk and SHM.is_dir()
     agent_root = Path(tempfile.mkdtemp(prefix=f"loaxa-dispatch-{n}-", dir=SHM)) if on_shm else work / "agents"
     window = write_schedule(tmp / "windows.toml")
+    http_port, mqtt_port = free_port(), free_port()
+    links, public = start_links(link, http_port, mqtt_port) if link is not None else ([], {})
     settings = load_settings(
         {},
         data_dir=work / "controller",
         schedule=tmp / "windows.toml",
-        http__port=free_port(),
-        mqtt__url=f"mqtt://127.0.0.1:{free_port()}",
+        http__port=http_port,
+        mqtt__url=f"mqtt://127.0.0.1:{mqtt_port}",
         tts__engines=("espeak-ng",),
+        **public,
     )
-    say(f"== {n} agents (controller data {work}, agent homes {agent_root}, window {window})")
-    controller = Controller(settings)
+    through = f"; agents through an emulated link: {link.describe()}, {public}" if link is not None else ""
+    say(f"== {n} agents (controller data {work}, agent homes {agent_root}, window {window}{through})")
+    try:
+        controller = Controller(settings)
+    except BaseException:
+        for proxy in links:
+            proxy.close()
+        raise
     # The bench reads through its own engine: the controller's sessions all BEGIN IMMEDIATE (the write
     # lock), and polling through them would queue behind, and delay, the planner's writes.
     reader = sessionmaker(create_engine(settings.db_url))
-    bench = Bench(n, controller, reader, Api(f"http://127.0.0.1:{controller.web.port}"), agent_root)
+    bench = Bench(
+        n,
+        controller,
+        reader,
+        Api(f"http://127.0.0.1:{controller.web.port}"),
+        agent_root,
+        links=links,
+    )
     bench.time_replans()
     return bench
 
@@ -761,8 +811,15 @@ def best_baseline(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
     return best | {"baseline_before_s": before["baseline_s"], "baseline_after_s": after["baseline_s"]}
 
 
-def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, tmp: Path) -> dict[str, Any]:
-    bench = open_bench(n, args, tmp)
+def link_cpu_s(bench: Bench) -> float:
+    """CPU seconds the web server's link proxy used so far (0 without a link)."""
+    return bench.links[0].cpu_s() if bench.links else 0.0
+
+
+def run_one(
+    n: int, args: argparse.Namespace, recording: Path, seconds: float, tmp: Path, *, link: Link | None
+) -> dict[str, Any]:
+    bench = open_bench(n, args, tmp, link)
     try:
         agents = set_up(bench.controller, n)
         bench.controller.start()
@@ -788,11 +845,15 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
             f"  {len(bench.workers)} worker process(es) with {threads} threads ({threads / n:.1f} per agent, "
             f"the processes' own included); bench process {threading.active_count()} threads"
         )
+        cpu = [link_cpu_s(bench)]
         before = time_baseline(bench, sha, "before the dispatch")
+        cpu.append(link_cpu_s(bench))
         time.sleep(2)
         if args.profile_agents is not None:
             arm_profiles(bench.workers)
+        cpu.append(link_cpu_s(bench))
         result = time_dispatch(bench, bulletin_id)
+        cpu.append(link_cpu_s(bench))
         write_profiles(bench.workers, args.profile_agents, f"dispatch-{n}")
         result |= best_baseline(before, time_baseline(bench, sha, "after the dispatch"))
         for worker in bench.workers:
@@ -813,6 +874,12 @@ def run_one(n: int, args: argparse.Namespace, recording: Path, seconds: float, t
         "worker_threads": threads,
         "worker_fds_max": max(w.fds for w in bench.workers),
         "worker_rss_mb_max": max(s["rss_mb"] for s in stopped),
+        "link": None if link is None else link.describe(),
+        "link_kbit": None if link is None else link.kbit,
+        "link_rtt_ms": None if link is None else link.rtt_ms,
+        "link_one_download_s": None if link is None else link.transfer_s(size),
+        "link_cpu_baseline_s": cpu[1] - cpu[0],
+        "link_cpu_dispatch_s": cpu[3] - cpu[2],
     }
 
 
@@ -849,6 +916,14 @@ def print_results(results: list[dict[str, Any]]) -> None:
             f"≤ {r['worker_fds_max']} fds and ≤ {r['worker_rss_mb_max']:.0f} MB RSS; "
             f"agents online after {r['online_s']:.0f} s"
         )
+        if r["link"] is not None:
+            say(
+                f"{r['agents']} agents over the emulated link ({r['link']}; one download alone takes "
+                f"≥ {r['link_one_download_s']:.2f} s): dispatch {r['dispatch_s']:.2f} s, baseline "
+                f"{r['baseline_s']:.2f} s, ratio {r['ratio']:.2f}×; the proxy used "
+                f"{r['link_cpu_dispatch_s']:.2f} s of CPU during the dispatch, "
+                f"{r['link_cpu_baseline_s']:.2f} s during the baseline before it"
+            )
 
 
 def add_fleet_options(parser: argparse.ArgumentParser) -> None:
@@ -881,10 +956,26 @@ def main() -> int:
         "--per-process", type=int, default=100, help=f"agents per worker process (≤ {MAX_PER_PROCESS})"
     )
     parser.add_argument("--agents-on-disk", action="store_true", help="agent homes on disk, not /dev/shm")
+    parser.add_argument(
+        "--link-kbit",
+        type=float,
+        metavar="K",
+        help="download through an emulated link of K kbit/s per connection (default: loopback, no link)",
+    )
+    parser.add_argument(
+        "--link-rtt-ms",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="the emulated link's round-trip time (default 0)",
+    )
     add_fleet_options(parser)
     args = parser.parse_args()
     if not 1 <= args.per_process <= MAX_PER_PROCESS:
         parser.error(f"--per-process must be 1–{MAX_PER_PROCESS}: paho's select() fails on fds ≥ 1024")
+    if (args.link_kbit is not None and args.link_kbit <= 0) or args.link_rtt_ms < 0:
+        parser.error("--link-kbit must be > 0 and --link-rtt-ms ≥ 0")
+    link = Link(args.link_kbit, args.link_rtt_ms) if args.link_kbit is not None or args.link_rtt_ms else None
     sizes = [12] if args.quick else [int(part) for part in args.agents.split(",") if part.strip()]
     limit = raise_fd_limit()
     logging.basicConfig(
@@ -894,8 +985,9 @@ def main() -> int:
         f"dispatch bench: agents {sizes}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
         f"RLIMIT_NOFILE {limit}, Python {sys.version.split()[0]}; agents verify signatures with "
         f"{VERIFIER_NAMES[args.fleet_verifier]}, switch interval "
-        f"{args.switch_interval or sys.getswitchinterval()} s in their processes; controller log {LOG} "
-        "(workers' beside it)"
+        f"{args.switch_interval or sys.getswitchinterval()} s in their processes; "
+        f"{'loopback, no emulated link' if link is None else 'emulated link: ' + link.describe()}; "
+        f"controller log {LOG} (workers' beside it)"
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="loaxa-bench-dispatch-") as tmp_name:
@@ -903,7 +995,7 @@ def main() -> int:
         recording = tmp / "recording.mp3"
         seconds = make_recording(recording)
         for n in sizes:
-            results.append(run_one(n, args, recording, seconds, tmp))
+            results.append(run_one(n, args, recording, seconds, tmp, link=link))
             say(f"  load average now {os.getloadavg()[0]:.1f}")
             print_results(results)
     say(json.dumps(results))
