@@ -343,7 +343,12 @@ class Agent:
             self._play_now(command)
         elif command.command in ("live_start", "live_stop"):
             cut = self._live.take(command, None if self._current is None else self._current.session)
-            if cut is not None:
+            if cut == "live_stop" and self._current is not None:
+                # What the speaker said before the stop is still in the jitter buffer (one playout delay):
+                # it airs, then the play ends by itself (its end is collected as usual).
+                self._current.reason = cut
+                self._current.ending.set()
+            elif cut is not None:
                 self._interrupt(cut)
         elif command.command == "stop":
             self._tones.clear()

@@ -53,11 +53,19 @@ class Air:
     """The speaker's timeline for one play: each block is checked (dead air), written, and timed."""
 
     def __init__(
-        self, output: PcmOutput, clock: Clock, notify: Callable[[Note], None], dead_air_s: float
+        self,
+        output: PcmOutput,
+        clock: Clock,
+        notify: Callable[[Note], None],
+        dead_air_s: float,
+        ending: threading.Event | None = None,
     ) -> None:
         self._output = output
         self._clock = clock
         self.note = notify
+        # Set when the play should end once the audio it already received has aired (a stream's buffer):
+        # a live session's end, spoken before the stop, still reaches the listeners.
+        self.ending = ending if ending is not None else threading.Event()
         self.t0 = clock.now()
         self.blocks = 0
         self.watch = DeadAirWatch(dead_air_s, self._dead_air)

@@ -31,6 +31,7 @@ class Playback:
     cancel: threading.Event
     done: threading.Event
     session: str | None = None
+    ending: threading.Event = field(default_factory=threading.Event)  # end once what was received aired
     outcome: Outcome = "interrupted"
     reason: str | None = None
     detail: str | None = None
@@ -127,7 +128,7 @@ def start_pcm(
         output = player.open_pcm(play.item_id, play.volume)
         result = Result("interrupted")
         try:
-            result = play.air(Air(output, clock, note, dead_air_s), playback.cancel)
+            result = play.air(Air(output, clock, note, dead_air_s, playback.ending), playback.cancel)
         finally:
             output.close(completed=result.outcome != "interrupted")
         playback.outcome = result.outcome

@@ -14,7 +14,7 @@ report events.
 import random
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -109,6 +109,7 @@ class StreamAiring:
         self._started = False
         self._stream_until = air.at  # the end of the last stream block aired (where an outage begins)
         self._failures: list[str] = []
+        self._ends_at: datetime | None = None  # once `air.ending` is set: when what was received has aired
 
     def _open(self, index: int) -> Decoder:
         self._index = index
@@ -141,6 +142,8 @@ class StreamAiring:
             while not cancel.is_set():
                 if self._air.over(self._job.ends_at):
                     return self._result()
+                if self._air.ending.is_set() and self._air.over(self._ending_at()):
+                    return Result("interrupted")
                 if self._job.live and not self._started and self._joining_s() > self._settings.live_join_s:
                     return self._result()
                 if self._job.live and self._started and self._air.watch.over_limit:
@@ -151,6 +154,17 @@ class StreamAiring:
             return Result("interrupted")
         finally:
             self._close()
+
+    def _ending_at(self) -> datetime:
+        """When the audio received before the play was asked to end has aired (at most one playout delay).
+
+        Fixed when first asked: a source that keeps sending does not keep the play going.
+        """
+        if self._ends_at is None:
+            active = self._active
+            ahead = 0.0 if active is None else max(0.0, active.ahead_s())
+            self._ends_at = self._air.at + timedelta(seconds=min(ahead, self._settings.playout_delay_s))
+        return self._ends_at
 
     def _joining_s(self) -> float:
         """Seconds since this airing began (before its first audio: how long the agent has tried)."""
@@ -164,7 +178,7 @@ class StreamAiring:
     def _check_active(self) -> None:
         active = self._active
         if active is None:
-            if self._clock.monotonic() >= self._retry_at:
+            if self._clock.monotonic() >= self._retry_at and not self._air.ending.is_set():
                 self._queue = list(range(1, len(self._job.urls)))
                 self._probing = True
                 self._active = self._open(0)
@@ -177,7 +191,7 @@ class StreamAiring:
         if self._outage is None:  # the stream was airing: the outage began where its last block ended
             self._outage = _Outage(self._stream_until)
         self._outage.lost(active.source, reason)
-        if self._queue:
+        if self._queue and not self._air.ending.is_set():
             self._active = self._open(self._queue.pop(0))
             return
         self._active = None

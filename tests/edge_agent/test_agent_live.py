@@ -3,7 +3,7 @@ into the file sink, pausing a bulletin that resumes after; an emergency interrup
 `live_stop`, a source that goes away and one that falls silent each end the session cleanly."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -210,3 +210,29 @@ def test_a_live_mount_slow_to_send_its_first_audio_is_waited_for_not_opened_agai
     assert server.requests.count("/live/slow") == 1
     [record] = plays(tmp_path / "played")
     assert 440 in aired(tmp_path / "played" / record["file"])
+
+
+def test_what_was_said_before_live_stop_still_airs(
+    tmp_path: Path, device_broker: BrokerFixture, controller: Controller, keys: Keys, live_tone: bytes
+) -> None:
+    """The jitter buffer holds one playout delay (2 s) of what the speaker said: `live_stop` lets it air
+    (the last words of a session are not cut on every loudspeaker), then the session ends on its own."""
+    with stream_server() as server:
+        server.mounts["/live/words"] = Mount(live_tone)
+        config = write_config(tmp_path, device_broker, [keys.public_b64])
+        controller.publish("plan", keys.plan(1, plan(1, [], [])), retain=True)
+        with running_agent(Agent(config)):
+            controller.wait_event("received")
+            controller.publish("cmd", keys.cmd(1, live_start("words", [server.url("/live/words")])))
+            wait_until(lambda: [e for e in controller.events("started") if e.get("session") == "words"], 15)
+            time.sleep(4)
+            stopped_at = now_utc()
+            controller.publish("cmd", keys.cmd(2, Command("live_stop", session="words").to_json()))
+            wait_until(lambda: [e for e in controller.events("finished") if e.get("session") == "words"], 15)
+    [record] = plays(tmp_path / "played")
+    heard = aired(tmp_path / "played" / record["file"], step_s=0.25)
+    last_tone = max(i for i, hz in enumerate(heard) if hz == 440)
+    started_at = datetime.fromisoformat(record["started_at"].replace("Z", "+00:00"))
+    tone_until = started_at + timedelta(seconds=(last_tone + 1) * 0.25)
+    assert tone_until >= stopped_at + timedelta(seconds=1.2)  # the buffered ~2 s, not cut at the stop
+    assert tone_until <= stopped_at + timedelta(seconds=3.5)  # and no more than that
