@@ -23,6 +23,7 @@ from loaxa.errors import CliError
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 ALSA_PREFIXES = ("hw:", "plughw:", "default", "sysdefault", "dsnoop", "pulse")
+LEAD_IN_S = 1.5  # silence before a recording: the controller's mount watch (0.25 s) and going on air
 REASONS = {
     "ended": "đã kết thúc",
     "source_gone": "mất nguồn âm thanh",
@@ -61,13 +62,40 @@ class Api:
             raise CliError(f"không kết nối được máy chủ {self.base} ({exc}); kiểm tra --server") from exc
 
 
-def ffmpeg_input(source: str) -> list[str]:
-    """Ffmpeg's input arguments: ALSA capture for a device name, real-time reading for a file."""
+def is_file_input(source: str) -> bool:
+    """Whether `--input` names a recording (else an ALSA capture device); raises when it names neither."""
     if source.startswith(ALSA_PREFIXES):
-        return ["-f", "alsa", "-i", source]
+        return False
     if not Path(source).is_file():
         raise CliError(f"không tìm thấy tệp hoặc thiết bị ALSA {source!r} (ví dụ: hw:1,0 hoặc bai-noi.wav)")
-    return ["-re", "-i", source]
+    return True
+
+
+def sender_argv(source: str, ingest_url: str) -> list[str]:
+    """The ffmpeg command that sends `source` to the session's mount as 64 kbit/s mono MP3.
+
+    A recording starts with LEAD_IN_S of silence: the session goes on air when the controller sees audio
+    on the mount, and the agents air the mount from that instant on, so the recording's first words would
+    otherwise fall before it. A person at a microphone starts speaking when the screen says on air.
+    """
+    if is_file_input(source):
+        inputs = ["-re", "-i", source, "-af", f"adelay={int(LEAD_IN_S * 1000)}:all=1"]
+    else:
+        inputs = ["-f", "alsa", "-i", source]
+    return [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *inputs, "-vn", "-ac", "1",
+        "-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3", ingest_url,
+    ]  # fmt: skip
+
+
+def _wait_confirmed(api: "Api", session: str, progress_s: float) -> str:
+    """Wait while a two-person session is pending (a recording sent now would be lost); its new state."""
+    while True:
+        state = str(api.call("GET", f"/live/{session}")["state"])
+        if state != "pending":
+            return state
+        print("  đang chờ người thứ hai xác nhận (Ctrl+C để huỷ)", flush=True)
+        time.sleep(progress_s)
 
 
 def _targets(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -82,23 +110,32 @@ def _targets(args: argparse.Namespace) -> dict[str, list[str]]:
 
 def run_live(args: argparse.Namespace) -> int:
     """Open a session, send the audio, print progress; end the session on Ctrl+C or when the input ends."""
-    inputs = ffmpeg_input(args.input)
+    recording = is_file_input(args.input)
     api = Api(args.server)
     password = os.environ.get("LOAXA_PASSWORD") or getpass.getpass(f"Mật khẩu của {args.user}: ")
     api.token = api.call("POST", "/auth/token", {"username": args.user, "password": password})["token"]
     opened = api.call("POST", "/live", {"title": args.title, "targets": _targets(args)})
     session = opened["id"]
     print(f"Đã mở phiên phát trực tiếp {session} tới {len(opened['devices'])} cụm loa.", flush=True)
-    if opened["state"] == "pending":
+    state = opened["state"]
+    if state == "pending":
         print("Cần người thứ hai xác nhận trước khi lên sóng (quy tắc hai người).", flush=True)
+        if recording:
+            try:
+                state = _wait_confirmed(api, session, args.progress_s)
+            except KeyboardInterrupt:
+                ended = api.call("POST", f"/live/{session}/end")
+                print(f"Đã huỷ phiên ({REASONS.get(ended['end_reason'], ended['end_reason'])}).", flush=True)
+                return 1
+            if state == "ended":
+                print("Phiên đã kết thúc trước khi được xác nhận.", flush=True)
+                return 1
     sender = subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *inputs, "-vn", "-ac", "1",
-         "-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3",
-         opened["ingest_url"]],
+        sender_argv(args.input, opened["ingest_url"]),
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl+C reaches us, and we end the session before stopping ffmpeg
     )  # fmt: skip
-    state, started = opened["state"], time.monotonic()
+    started = time.monotonic()
     try:
         while sender.poll() is None:
             now = api.call("GET", f"/live/{session}")

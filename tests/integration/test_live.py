@@ -180,4 +180,6 @@ def test_loaxa_live_sends_a_file_to_the_agents_and_ends_the_session_when_it_ends
         [entry] = wait_for(
             "the sink", lambda: both_sinks({"tule-c01": home}, done["id"]), timeout=30
         ).values()
-        assert aired(home / "played" / entry["file"]).count(440) >= 3
+        # All 8 s of it: the recording's lead-in covers going on air, and `live_stop` lets the agents'
+        # jitter buffer air its end (at 0.5 s a step, the two edges may each fall in a mixed step).
+        assert aired(home / "played" / entry["file"]).count(440) >= 14
