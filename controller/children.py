@@ -14,6 +14,7 @@ import ctypes.util
 import logging
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -51,6 +52,25 @@ def stop_leftover(pid_file: Path, marker: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def wait_listening(
+    process: "subprocess.Popen[bytes]", name: str, address: tuple[str, int], deadline: float, log_path: Path
+) -> bool:
+    """Wait until a child accepts TCP connections on `address`: True, or False at `deadline` (monotonic).
+
+    Raises RuntimeError with the tail of its log when the child exits first.
+    """
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{name} exited with code {process.returncode}:\n{tail}")
+        try:
+            with socket.create_connection(address, timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 def end_process(process: "subprocess.Popen[bytes]", timeout: float = 5.0) -> None:

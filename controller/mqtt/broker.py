@@ -13,7 +13,6 @@ import getpass
 import hashlib
 import logging
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from controller.children import die_with_parent, end_process, stop_leftover
+from controller.children import die_with_parent, end_process, stop_leftover, wait_listening
 from controller.config import MqttSettings
 from controller.mqtt.accounts import BrokerAccount, render_acl, render_passwords, write_private
 from controller.mqtt.queue_sizing import queue_limit
@@ -248,16 +247,9 @@ class ManagedBroker:
         )
         log_file.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"mosquitto exited with code {self._process.returncode}:\n{tail}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    log.info("managed mosquitto listening on %s (pid %s)", self.url, self._process.pid)
-                    return
-            except OSError:
-                time.sleep(0.05)
+        if wait_listening(self._process, "mosquitto", (self.host, self.port), deadline, self.log_path):
+            log.info("managed mosquitto listening on %s (pid %s)", self.url, self._process.pid)
+            return
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +34,7 @@ from typing import Final
 from urllib.parse import parse_qs
 
 import controller
-from controller.children import die_with_parent, end_process, stop_leftover
+from controller.children import die_with_parent, end_process, stop_leftover, wait_listening
 from controller.streaming.icecast_config import LISTENER_AUTH_PATH, STATUS_PAGE
 from controller.streaming.listeners import ListenerRefused, check_listener
 
@@ -200,17 +199,10 @@ class ListenerGate:
         self._process.stdin.write(self._secret.hex().encode() + b"\n")
         self._process.stdin.close()
         self.pid_path.write_text(f"{self._process.pid}\n")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"listener gate exited with code {self._process.returncode}:\n{tail}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    log.info("listener gate on %s (pid %s)", self.auth_url, self._process.pid)
-                    return
-            except OSError:
-                time.sleep(0.05)
+        address, deadline = (self.host, self.port), time.monotonic() + timeout
+        if wait_listening(self._process, "listener gate", address, deadline, self.log_path):
+            log.info("listener gate on %s (pid %s)", self.auth_url, self._process.pid)
+            return
         self.stop()
         raise RuntimeError(f"listener gate did not listen on {self.host}:{self.port} within {timeout} s")
 

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Final
 
-from controller.children import die_with_parent, end_process, stop_leftover
+from controller.children import die_with_parent, end_process, stop_leftover, wait_listening
 from controller.mqtt.accounts import write_private
 from controller.streaming.credentials import ADMIN_USER, IcecastCredentials, load_or_create_credentials
 from controller.streaming.icecast_config import IcecastLayout, RelayMount, SourceMount, render_config
@@ -158,17 +158,10 @@ class ManagedIcecast:
             )
         self.pid_path.write_text(f"{self._process.pid}\n")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"icecast2 exited with code {self._process.returncode}:\n{tail}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    log.info("managed icecast listening on %s (pid %s)", self.url, self._process.pid)
-                    self._wait_for_relays(deadline)
-                    return
-            except OSError:
-                time.sleep(0.05)
+        if wait_listening(self._process, "icecast2", (self.host, self.port), deadline, self.log_path):
+            log.info("managed icecast listening on %s (pid %s)", self.url, self._process.pid)
+            self._wait_for_relays(deadline)
+            return
         self.stop()
         raise RuntimeError(f"icecast2 did not listen on {self.host}:{self.port} within {timeout} s")
 
