@@ -48,19 +48,19 @@ def plans_of(deployment: Deployment, device: str) -> Iterator[list[PlanBody]]:
 
 
 def test_an_approved_relay_slot_reaches_a_real_agents_plan(tmp_path: Path) -> None:
-    with deployed(tmp_path, opens_in_s=20, length_s=90) as deployment:
+    with deployed(tmp_path, opens_in_s=15, length_s=60) as deployment:
         api, window = deployment.api, deployment.window
         deployment.start_agent("tule-c01")
         wait_for("agent online", lambda: deployment.device("tule-c01")["online"], timeout=30)
         status, station = api.call("POST", "/stations", {"name": "VOV1", "urls": [STATION_URL]}, user="admin")
         assert status == 201, station
-        start = (window.start + timedelta(seconds=30)).astimezone(ZONE)
+        start = (window.start + timedelta(seconds=8)).astimezone(ZONE)
         status, created = api.call(
             "POST",
             "/bulletins",
             {
                 "title": "Tiếp sóng VOV1",
-                "source": {"kind": "relay", "station": station["id"], "duration_s": 30},
+                "source": {"kind": "relay", "station": station["id"], "duration_s": 10},
                 "targets": {"clusters": ["tule-c01"]},
                 "schedule": {"mode": "next_window", "start_time": start.strftime("%H:%M:%S")},
             },
@@ -88,9 +88,9 @@ def test_an_approved_relay_slot_reaches_a_real_agents_plan(tmp_path: Path) -> No
         (item,) = body.sourced
         assert isinstance(item, SourcedItem) and item.bulletin_id == slot
         assert item.planned_start == start.astimezone(window.start.tzinfo)
-        assert item.not_after == item.planned_start + timedelta(seconds=30)
+        assert item.not_after == item.planned_start + timedelta(seconds=10)
         source = item.source.to_json()
-        assert (source["kind"], source["station"], source["duration_s"]) == ("relay", str(station["id"]), 30)
+        assert (source["kind"], source["station"], source["duration_s"]) == ("relay", str(station["id"]), 10)
         station_url, relay_url = source["urls"]
         assert station_url == STATION_URL
         streaming = deployment.controller.streaming
