@@ -34,9 +34,10 @@ class StreamSettings:
     playout_delay_s: float = 2.0
     stall_s: float = 2.0  # no bytes this long (and the buffer run low): the source stalled
     connect_s: float = 3.0  # no audio this long after opening a URL: try the next
-    # The same, with nothing to fall back to (the last URL, no filler: a live session's one mount): a slow
-    # start (a busy CPU, a 4G link) is waited for instead of being started again from nothing; a dead
-    # connection still ends sooner (ffmpeg's own 5 s without a byte).
+    # The same for the last URL (a live session's one mount, a relay's controller fallback): a slow start
+    # (a busy CPU, a 4G link, an on-demand relay connecting upstream) is waited for instead of being started
+    # again from nothing, and a relay's filler airs meanwhile from `connect_s` on; a dead connection still
+    # ends sooner (ffmpeg's own 5 s without a byte).
     lone_connect_s: float = 10.0
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
     live_retry_s: tuple[float, ...] = (1.0, 2.0, 4.0)  # a live session's: it is short and starts now
@@ -130,10 +131,12 @@ class StreamAiring:
         return decoder.silent_for() > self._settings.stall_s and decoder.ahead_s() <= 0
 
     def _connect_limit_s(self) -> float:
-        """How long the URL on trial may take to send audio: longer when nothing else could air instead."""
-        if self._queue or self._filler_path is not None:
-            return self._settings.connect_s
-        return self._settings.lone_connect_s
+        """How long the URL on trial may take to send audio: longer when no other URL waits its turn."""
+        return self._settings.connect_s if self._queue else self._settings.lone_connect_s
+
+    def _slow_to_start(self, decoder: Decoder) -> bool:
+        """True while a URL kept past `connect_s` (the last one) has still sent no audio."""
+        return decoder.last_data is None and decoder.silent_for() > self._settings.connect_s
 
     def run(self, cancel: threading.Event) -> Result:
         """Air until the slot ends (finished), the live source is gone (finished/interrupted) or `cancel`."""
@@ -212,8 +215,10 @@ class StreamAiring:
             self._air.air(block)
             self._stream_until = self._air.at
             return
-        # The filler airs once the fallbacks are used up, and while the URLs are tried again.
-        filler = self._filler_decoder() if active is None or self._probing else None
+        # The filler airs once the fallbacks are used up, while the URLs are tried again, and while the last
+        # URL is slow to start.
+        waiting = active is None or self._probing or self._slow_to_start(active)
+        filler = self._filler_decoder() if waiting else None
         block = None if filler is None else filler.take(self._air.wait_s())
         if block is not None and self._outage is not None:
             if not self._started:

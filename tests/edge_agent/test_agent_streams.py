@@ -5,6 +5,7 @@ the slot's end. What the sink recorded is checked: which tone aired when."""
 import hashlib
 import json
 import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,37 @@ def test_a_relay_never_airs_after_its_window_closes(
         seconds=0.5
     )
     assert 440 in heard and len(heard) * 0.5 <= 5.5, heard
+
+
+def test_a_last_url_slow_to_start_is_kept_while_the_filler_airs_then_takes_over(
+    tmp_path: Path,
+    device_broker: BrokerFixture,
+    controller: Controller,
+    keys: Keys,
+    tones: dict[int, bytes],
+) -> None:
+    """The controller's relay (the last URL) slow to send its first audio, as an on-demand relay connecting
+    upstream or a busy 4G link can be: the filler airs from `connect_s` on, and the same connection airs the
+    station once it sends, instead of being closed at 3 s and opened again later."""
+    filler = make_mp3(tmp_path / "filler.mp3", 3.0, freq=660)
+    with stream_server() as server, asset_server() as assets:
+        server.mounts["/relay"] = Mount(tones[880], stalled=True)  # headers, then nothing for now
+        config = write_config(tmp_path, device_broker, [keys.public_b64])
+        start = now_utc() + timedelta(seconds=3)
+        relay = relay_item("r-slow", [refused_url(), server.url("/relay")], start, 8, assets.add(filler))
+        publish_relay(controller, keys, relay)
+        with running_agent(Agent(config)):
+            wait_until(lambda: "/relay" in server.requests, seconds_until(start) + 10, what="the relay asked")
+            opened = time.monotonic()
+            [started] = controller.wait_event(
+                "started", "r-slow", timeout=10
+            )  # the filler, from connect_s on
+            time.sleep(max(0.0, opened + 4.2 - time.monotonic()))  # inside ffmpeg's own 5 s without a byte
+            server.mounts["/relay"].stalled = False
+            controller.wait_event("finished", "r-slow", timeout=seconds_until(relay.ends_at) + 5)
+    assert started["detail"].startswith("filler"), started
+    assert server.requests.count("/relay") == 1  # kept, not reopened
+    _, heard = the_recording(tmp_path / "played", "r-slow")
+    assert list(dict.fromkeys(f for f in heard if f in (880, 660))) == [660, 880], heard
+    [gap] = controller.events("gap", "r-slow")
+    assert "resumed from " + server.url("/relay") in gap["detail"], gap
