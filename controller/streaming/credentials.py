@@ -16,6 +16,7 @@ from typing import Final
 
 CREDENTIALS_FILE: Final = "credentials.json"
 ADMIN_USER: Final = "admin"
+SOURCE_USER: Final = "source"  # the user Icecast takes the global and per-mount source passwords with
 
 
 @dataclass(frozen=True)

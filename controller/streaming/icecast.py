@@ -22,7 +22,13 @@ from typing import Final
 
 from controller.children import die_with_parent, end_process, stop_leftover, wait_listening
 from controller.mqtt.accounts import write_private
-from controller.streaming.credentials import ADMIN_USER, IcecastCredentials, load_or_create_credentials
+from controller.streaming.admin import IcecastLogin, source_url
+from controller.streaming.credentials import (
+    ADMIN_USER,
+    SOURCE_USER,
+    IcecastCredentials,
+    load_or_create_credentials,
+)
 from controller.streaming.icecast_config import IcecastLayout, RelayMount, SourceMount, render_config
 
 log = logging.getLogger(__name__)
@@ -118,8 +124,9 @@ class ManagedIcecast:
 
     def source_url(self, mount: str, password: str | None = None) -> str:
         """An `icecast://` URL ffmpeg can send a mount's audio to (default: the general source password)."""
-        secret = password or self.credentials.source_password
-        return f"icecast://source:{secret}@{self.host}:{self.port}{mount}"
+        return source_url(
+            self.url, IcecastLogin(SOURCE_USER, password or self.credentials.source_password), mount
+        )
 
     def write_files(self) -> None:
         """Write icecast.xml for the current relays and source mounts (and the copy Icecast reads)."""

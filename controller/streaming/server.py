@@ -17,7 +17,7 @@ from typing import Final
 from controller.children import Supervisor
 from controller.config import Settings
 from controller.streaming.admin import IcecastAdmin, IcecastLogin, source_url
-from controller.streaming.credentials import ADMIN_USER
+from controller.streaming.credentials import ADMIN_USER, SOURCE_USER
 from controller.streaming.gate import ListenerGate
 from controller.streaming.icecast import ManagedIcecast, choose_port
 from controller.streaming.icecast_config import (
@@ -77,7 +77,7 @@ class StreamingServer:
             own = self.icecast.credentials
             return IcecastAdmin(
                 self.icecast.url,
-                IcecastLogin("source", own.source_password),
+                IcecastLogin(SOURCE_USER, own.source_password),
                 IcecastLogin(ADMIN_USER, own.admin_password),
             )
         stream = self.settings
