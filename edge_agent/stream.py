@@ -16,13 +16,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from edge_agent.airing import Air, Note, Result
 from edge_agent.clock import Clock
 from edge_agent.decoder import Decoder
 from edge_agent.pcm import BLOCK_S
 from edge_agent.playout import Timeline
+from protocol.urls import is_hls
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ class StreamSettings:
     retry_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)  # backoff between rounds over every URL
     live_retry_s: tuple[float, ...] = (1.0, 2.0, 4.0)  # a live session's: it is short and starts now
     min_gap_s: float = 0.3  # shorter outages are not reported
-    # A live session's listeners join as the streaming server admits them (one check per listener, see
-    # docs/benchmarks.md "Live"): an agent keeps trying this long before it gives up on a session it has
-    # not aired yet; once it aired, the dead-air limit ends it as before.
+    # A live session's listeners join as the streaming server lets them in, and a busy server may refuse
+    # some at first: an agent keeps trying this long before it gives up on a session it has not aired yet;
+    # once it aired, the dead-air limit ends it as before.
     live_join_s: float = 60.0
 
 
@@ -119,7 +119,7 @@ class StreamAiring:
         timeline = Timeline(
             self._settings.playout_delay_s,
             start_at=None if start is None else start.timestamp(),
-            aligned=not segmented(url),
+            aligned=not is_hls(url),
         )
         return Decoder(url, self._clock, timeline=timeline)
 
@@ -269,8 +269,3 @@ class StreamAiring:
         if self._outage is not None:
             self._report(self._outage, "slot ended")
         self._air.finish()
-
-
-def segmented(url: str) -> bool:
-    """Whether a stream URL is an HLS playlist, aired as a jitter buffer rather than by arrival time."""
-    return urlsplit(url).path.lower().endswith(".m3u8")

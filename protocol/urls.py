@@ -1,9 +1,11 @@
-"""Stream URLs as they may be stored and shown: without the credentials they were opened with.
+"""Stream URLs: shown without the credentials they were opened with, and told apart when they are HLS.
 
 An agent opens a live or relayed stream with its own listener credentials (the controller's signed
 `expires`/`device`/`sig` query, DESIGN §13) or with a station's `user:password@`; the as-run log and the
 pages must show which stream aired, never a credential another person could replay. Owns that one rule,
 so the agent (before it reports) and the controller (reading events of older agents) strip the same parts.
+Both sides also tell an HLS playlist the same way (Icecast cannot relay one; agents air it as a plain
+jitter buffer).
 """
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -13,6 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 SECRET_PARAMS = frozenset(
     {"sig", "expires", "device", "token", "access_token", "key", "password", "pass", "auth"}
 )
+
+
+def is_hls(url: str) -> bool:
+    """Whether a stream URL is an HLS playlist (`.m3u8`): segments fetched in turn, not one stream."""
+    return urlsplit(url).path.lower().endswith(".m3u8")
 
 
 def without_credentials(url: str) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from controller.streaming.credentials import ADMIN_USER, IcecastCredentials
 from controller.streaming.listeners import check_mount
+from protocol.urls import is_hls
 
 AUTH_HEADER: Final = "icecast-auth-user: 1"
 LISTENER_AUTH_PATH: Final = "/api/v1/streaming/listener-auth"
@@ -30,7 +31,7 @@ def relay_mount(station_id: int) -> str:
 def relayable(url: str) -> bool:
     """Whether Icecast 2.4 can pull this URL as a relay: plain http and not an HLS playlist."""
     parts = urlsplit(url)
-    return parts.scheme == "http" and bool(parts.hostname) and not parts.path.lower().endswith(".m3u8")
+    return parts.scheme == "http" and bool(parts.hostname) and not is_hls(url)
 
 
 @dataclass(frozen=True)
