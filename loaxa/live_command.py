@@ -88,7 +88,7 @@ def sender_argv(source: str, ingest_url: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _wait_confirmed(api: "Api", session: str, progress_s: float) -> str:
+def _wait_confirmed(api: Api, session: str, progress_s: float) -> str:
     """Wait while a two-person session is pending (a recording sent now would be lost); its new state."""
     while True:
         state = str(api.call("GET", f"/live/{session}")["state"])
