@@ -36,13 +36,35 @@ from urllib.parse import parse_qs
 import controller
 from controller.children import die_with_parent, end_process, stop_leftover, wait_listening
 from controller.streaming.icecast_config import LISTENER_AUTH_PATH, STATUS_PAGE
-from controller.streaming.listeners import ListenerRefused, check_listener
+from controller.streaming.listeners import Listener, ListenerRefused, check_listener
 
 log = logging.getLogger(__name__)
 
 MODULE: Final = "controller.streaming.gate"
 COUNTS_PATH: Final = "/counts"
 MAX_FORM_BYTES: Final = 16 * 1024  # Icecast's form is a few hundred bytes (mount, query, ip, agent)
+
+
+def log_refused(reason: str, requested: str, ip: str) -> None:
+    """The log line of a listener kept out."""
+    mount = requested.partition("?")[0][:80]  # the query holds the token: not logged
+    log.warning("listener refused (%s) for %s from %s", reason, mount, ip[:64] or "?")
+
+
+def checked_listener(requested: str, ip: str, secret: bytes, now: datetime) -> Listener:
+    """`check_listener` with its decision logged; raises ListenerRefused.
+
+    Every listener check logs the same way: this gate, and the web endpoint a province's Icecast asks.
+    """
+    try:
+        listener = check_listener(requested, secret, now)
+    except ListenerRefused as exc:
+        log_refused(exc.reason, requested, ip)
+        raise
+    # The live desk reads the status page several times a second: not worth a line each time.
+    level = logging.DEBUG if listener.mount == STATUS_PAGE else logging.INFO
+    log.log(level, "listener admitted to %s (device %s)", listener.mount, listener.device or "-")
+    return listener
 
 
 class Gate:
@@ -57,13 +79,14 @@ class Gate:
 
     def decide(self, form: dict[str, list[str]]) -> str | None:
         """None when Icecast may let the listener in, else the refusal's reason code (logged, counted)."""
-        action = form.get("action", [""])[-1]
-        requested = form.get("mount", [""])[-1]
-        reason = "bad_action" if action != "listener_add" else None
-        listener = None
-        if reason is None:
+        action, requested, ip = (form.get(key, [""])[-1] for key in ("action", "mount", "ip"))
+        reason = None
+        if action != "listener_add":
+            reason = "bad_action"
+            log_refused(reason, requested, ip)
+        else:
             try:
-                listener = check_listener(requested, self._secret, self._clock())
+                checked_listener(requested, ip, self._secret, self._clock())
             except ListenerRefused as exc:
                 reason = exc.reason
         with self._lock:
@@ -71,15 +94,6 @@ class Gate:
                 self._admitted += 1
             else:
                 self._refused[reason] += 1
-        if listener is None:
-            log.warning(
-                "listener refused (%s) for %s from %s", reason, requested.split("?")[0][:80],
-                form.get("ip", ["?"])[-1][:64],
-            )  # fmt: skip
-        else:
-            # The live desk reads the status page several times a second: not worth a line each time.
-            level = logging.DEBUG if listener.mount == STATUS_PAGE else logging.INFO
-            log.log(level, "listener admitted to %s (device %s)", listener.mount, listener.device or "-")
         return reason
 
     def counts(self) -> dict[str, object]:

@@ -6,18 +6,14 @@ and lets the listener in only when the answer carries the header `icecast-auth-u
 bearer token: the signed token in the listener's query is the permission (controller.streaming.listeners).
 """
 
-import logging
-
 from apiflask import APIBlueprint
 from flask import Response, request
 
-from controller.streaming import ListenerRefused, check_listener
-from controller.streaming.icecast_config import STATUS_PAGE
+from controller.streaming import ListenerRefused
+from controller.streaming.gate import checked_listener
 from web.api.errors import ApiError
 from web.api.guards import accepts_form
 from web.context import web_context
-
-log = logging.getLogger(__name__)
 
 bp = APIBlueprint("streaming", __name__, tag="streaming")
 
@@ -40,12 +36,8 @@ def listener_auth() -> Response:
         )
     requested = request.form.get("mount", "")
     try:
-        listener = check_listener(requested, context.asset_url_secret, context.clock())
+        checked_listener(requested, request.form.get("ip", ""), context.asset_url_secret, context.clock())
     except ListenerRefused as exc:
-        log.warning(
-            "listener refused (%s) for %s from %s", exc.reason, requested.split("?")[0][:80],
-            request.form.get("ip", "?"),
-        )  # fmt: skip
         raise ApiError(
             403,
             "Thiết bị không được nghe luồng này: mã nghe thiếu, sai hoặc đã hết hạn; hãy lấy kế hoạch mới "
@@ -53,7 +45,4 @@ def listener_auth() -> Response:
             exc.reason,
             headers={"icecast-auth-message": exc.reason},
         ) from exc
-    # The live desk reads a province's status page several times a second through this check: not logged.
-    level = logging.DEBUG if listener.mount == STATUS_PAGE else logging.INFO
-    log.log(level, "listener admitted to %s (device %s)", listener.mount, listener.device or "-")
     return Response(status=200, headers={"icecast-auth-user": "1"})
